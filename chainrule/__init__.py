@@ -1,0 +1,1 @@
+"""chainrule: derivatives by the chain rule, shown."""
