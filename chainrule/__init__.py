@@ -5,6 +5,11 @@ trained by gradient descent; and explanations that show every link of the chain.
 """
 
 # --- core: tensors, differentiable functions ---
+from chainrule.autodiff.graph import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from chainrule.autodiff.primitive import REGISTRY as primitives
+from chainrule.numpy_api import *  # noqa: F403  (the NumPy-named functions)
+from chainrule.numpy_api import __all__ as _api_names
+from chainrule.tensor import Tensor
 
 # --- transforms ---
 

@@ -1,0 +1,1 @@
+"""The engine: primitives, the recorded graph, reverse and forward sweeps, transforms."""

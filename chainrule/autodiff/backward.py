@@ -1,0 +1,306 @@
+"""The reverse sweep: cotangents flow from the outputs back to the inputs.
+
+For every node, in reverse topological order, the engine takes the node's cotangent
+``g = dL/d(out)`` (the sum of what all its consumers sent), asks the primitive's VJP rule
+for ``dL/d(arg_i)``, sums each back to the argument's shape (broadcasting), casts it to the
+argument's dtype and adds it to the parent's cotangent. This is the chain rule,
+``dL/dx = sum over consumers of dL/d(out) * d(out)/dx``, applied once per edge.
+
+Two namespaces: plain NumPy on raw arrays (fast), or chainrule itself on Tensors when the
+backward pass must be differentiable (``create_graph=True``) or carries forward-mode
+tangents (forward-over-reverse, e.g. Hessian-vector products).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from chainrule.autodiff.graph import FREED_MESSAGE, STATE, Node, enable_grad, no_grad
+from chainrule.autodiff.graph import topological_order as _toposort
+from chainrule.tensor import Tensor, make
+
+Listener = Callable[[Node, object, Sequence], None]
+
+
+def sum_to_shape(g, shape: tuple, xp):
+    """Sum a cotangent over the axes that broadcasting expanded, giving ``shape``.
+
+    If ``y = broadcast(x)`` then ``dL/dx = sum of dL/dy over the broadcast axes``.
+    """
+    gshape = g.shape
+    if gshape == shape:
+        return g
+    nlead = len(gshape) - len(shape)
+    if nlead >= 0:
+        axes = tuple(range(nlead)) + tuple(
+            nlead + i for i, s in enumerate(shape) if s == 1 and gshape[nlead + i] != 1
+        )
+        if axes:
+            g = xp.sum(g, axis=axes, keepdims=False)
+    if g.shape != shape:
+        if int(np.prod(g.shape)) == int(np.prod(shape)):
+            g = xp.reshape(g, shape)
+        else:
+            g = xp.broadcast_to(g, shape)
+    return g
+
+
+def _check_versions(node: Node) -> None:
+    prim = node.prim
+    if prim.saves_args:
+        for vc, seen in zip(node.vcs, node.versions):
+            if vc[0] != seen:
+                raise RuntimeError(_version_message(prim.name, "an input", vc, seen))
+    if prim.saves_ans and node.out_vc[0] != node.out_version:
+        raise RuntimeError(_version_message(prim.name, "the output", node.out_vc, node.out_version))
+
+
+def _version_message(opname: str, what: str, vc, seen: int) -> str:
+    by = f" by {vc[1]}" if vc[1] else ""
+    return (
+        f"backward through {opname}: {what} of {opname} was changed in place{by} after "
+        f"{opname} used it (version {vc[0]}, {opname} saw version {seen}), so its gradient "
+        "would be wrong. Change a copy instead (y = x.clone()), or make the in-place change "
+        "after backward()."
+    )
+
+
+def _seed(root: Tensor, gradient, tensor_mode: bool):
+    if gradient is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward: the gradient can be implied only for a single-element output, but "
+                f"this one has shape {root.shape}. Pass gradient= with that shape (e.g. "
+                "y.backward(cr.ones_like(y))) or reduce it first (y.sum().backward())."
+            )
+        g = np.ones_like(root.data)
+        return make(g) if tensor_mode else g
+    if isinstance(gradient, Tensor):
+        garr = gradient.data
+    else:
+        garr = np.asarray(gradient, dtype=root.data.dtype)
+    if garr.shape != root.shape:
+        raise RuntimeError(
+            f"backward: gradient has shape {garr.shape} but the output has shape {root.shape}; "
+            "they must match"
+        )
+    if garr.dtype != root.data.dtype:
+        garr = garr.astype(root.data.dtype)
+    if tensor_mode:
+        if isinstance(gradient, Tensor) and gradient.data.dtype == root.data.dtype:
+            return gradient
+        return make(garr)
+    return garr
+
+
+def run(
+    roots: Sequence[Tensor],
+    grads: Sequence,
+    *,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Sequence[Tensor] | None = None,
+    listener: Listener | None = None,
+):
+    """Run the reverse sweep from ``roots`` seeded with ``grads``.
+
+    Without ``inputs``, gradients accumulate into the ``.grad`` of leaves (and of non-leaves
+    that called ``retain_grad``) and None is returned. With ``inputs``, nothing is
+    accumulated; the gradient with respect to each input is returned (None where the
+    outputs do not depend on it), as arrays, or as Tensors in a recorded sweep.
+    """
+    if retain_graph is None:
+        retain_graph = create_graph
+    tensor_mode = bool(create_graph or STATE.jvp_levels)
+    for r in roots:
+        if not isinstance(r, Tensor):
+            raise TypeError(f"backward: expected Tensors as outputs, got {type(r).__name__}")
+        if not r.requires_grad:
+            raise RuntimeError(
+                "backward: this tensor does not require grad and has no graph. Create the "
+                "inputs with requires_grad=True, and do not compute it under cr.no_grad()."
+            )
+
+    cot: dict = {}  # Node or leaf Tensor -> cotangent
+    owned: set[int] = set()  # ids of cotangent arrays this sweep allocated (safe to add into)
+    root_nodes = []
+    for r, g in zip(roots, grads):
+        key = r if r._node is None else r._node
+        _accumulate(cot, owned, key, _seed(r, g, tensor_mode), tensor_mode)
+        if r._node is not None:
+            root_nodes.append(r._node)
+    order = _toposort(root_nodes)
+
+    targets = None
+    useful = None
+    if inputs is not None:
+        targets = {}
+        for i, t in enumerate(inputs):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"grad: inputs[{i}] is a {type(t).__name__}, not a Tensor")
+            targets.setdefault(t if t._node is None else t._node, []).append(i)
+        useful = set()
+        for node in order:  # parents come first, so one pass decides what leads to a target
+            if node in targets or any(
+                p is not None and (p in useful or p in targets) for p in node.parents
+            ):
+                useful.add(node)
+        results = {}
+
+    mode = enable_grad() if create_graph else no_grad()
+    with mode:
+        for node in reversed(order):
+            g = cot.pop(node, None)
+            if g is None:
+                continue
+            owned.discard(id(g))
+            if targets is not None:
+                if node in targets:
+                    results[node] = g
+                if node not in useful:
+                    continue
+            elif node.retained is not None:
+                t = node.retained()
+                if t is not None:
+                    _accumulate_grad(t, g, tensor_mode, owned_array=False)
+            args = node.args
+            if args is None:
+                raise RuntimeError(FREED_MESSAGE)
+            _check_versions(node)
+            prim = node.prim
+            parents = node.parents
+            if useful is None:
+                needs = [p is not None for p in parents]
+            else:
+                needs = [p is not None and (p in useful or p in targets) for p in parents]
+            for i in prim.nondiff_args:
+                needs[i] = False
+            if tensor_mode:
+                ans = make(node.out, node)
+                ans._tangent = node.out_tangent
+                contributions = prim.vjp(g, ans, node.inputs, needs, _api, node.params)
+                xp = _api
+            else:
+                contributions = prim.vjp(g, node.out, args, needs, np, node.params)
+                xp = np
+            if contributions is None or len(contributions) != len(parents):
+                raise RuntimeError(
+                    f"the VJP rule of {prim.name} returned "
+                    f"{'None' if contributions is None else len(contributions)} cotangents "
+                    f"for {len(parents)} arguments"
+                )
+            for parent, gi, need, x in zip(parents, contributions, needs, args):
+                if not need or gi is None:
+                    continue
+                shape = x.shape
+                if gi.shape != shape:
+                    gi = sum_to_shape(gi, shape, xp)
+                if gi.dtype != x.dtype:
+                    gi = gi.astype(x.dtype)
+                _accumulate(cot, owned, parent, gi, tensor_mode)
+            if listener is not None:
+                listener(node, g, contributions)
+            if not retain_graph:
+                node.args = None
+                node.inputs = None
+                node.out = None
+                node.out_tangent = None
+
+    # Leaves (and roots that are leaves) collect what reached them.
+    if targets is not None:
+        for key, g in cot.items():
+            if key in targets:
+                results[key] = g
+        out = [None] * len(inputs)
+        for key, positions in targets.items():
+            for i in positions:
+                out[i] = results.get(key)
+        return out
+    for leaf, g in cot.items():
+        if type(leaf) is Tensor:
+            _accumulate_grad(leaf, g, tensor_mode, owned_array=id(g) in owned)
+    return None
+
+
+def _accumulate(cot: dict, owned: set, key, g, tensor_mode: bool) -> None:
+    prev = cot.get(key)
+    if prev is None:
+        cot[key] = g
+    elif tensor_mode:
+        cot[key] = prev + g
+    elif id(prev) in owned and type(prev) is np.ndarray and prev.shape == g.shape:
+        np.add(prev, g, out=prev)
+    else:
+        total = prev + g
+        owned.discard(id(prev))
+        owned.add(id(total))
+        cot[key] = total
+
+
+def _accumulate_grad(t: Tensor, g, tensor_mode: bool, owned_array: bool) -> None:
+    """Add ``g`` into ``t.grad`` as PyTorch does: a fresh buffer first, in place after."""
+    if tensor_mode:
+        if not isinstance(g, Tensor):
+            g = make(g)
+        t.grad = g if t.grad is None else t.grad + g
+        return
+    if t.grad is None:
+        arr = (g if owned_array and type(g) is np.ndarray and g.flags.writeable
+               and g.flags.c_contiguous else np.array(g))
+        t.grad = make(arr)
+    elif t.grad.requires_grad:
+        t.grad = make(t.grad.data + g)
+    else:
+        t.grad.data += g
+
+
+def backward(roots, grads, *, retain_graph=None, create_graph=False) -> None:
+    """``Tensor.backward`` for several outputs at once (as ``torch.autograd.backward``)."""
+    run(list(roots), list(grads), retain_graph=retain_graph, create_graph=create_graph)
+
+
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    *,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = True,
+) -> tuple:
+    """Gradients of ``outputs`` with respect to ``inputs``, returned, not accumulated.
+
+    As ``torch.autograd.grad``: ``grad_outputs`` are the cotangents of the outputs (None for a
+    single-element output); entries are Tensors, or None for an input the outputs do not
+    depend on (an error unless ``allow_unused``).
+    """
+    single_out = isinstance(outputs, Tensor)
+    outputs = [outputs] if single_out else list(outputs)
+    single_in = isinstance(inputs, Tensor)
+    inputs = [inputs] if single_in else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor) or not isinstance(grad_outputs, (list, tuple)):
+        grad_outputs = [grad_outputs]
+    for i, t in enumerate(inputs):
+        if isinstance(t, Tensor) and not t.requires_grad:
+            raise RuntimeError(f"grad: inputs[{i}] does not require grad")
+    results = run(outputs, grad_outputs, retain_graph=retain_graph, create_graph=create_graph,
+                  inputs=inputs)
+    out = []
+    for i, g in enumerate(results):
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"grad: inputs[{i}] was not used to compute the outputs; pass "
+                    "allow_unused=True to get None for it"
+                )
+            out.append(None)
+        else:
+            out.append(g if isinstance(g, Tensor) else make(np.array(g)))
+    return tuple(out)
+
+
+from chainrule import numpy_api as _api  # noqa: E402  (the differentiable namespace)

@@ -1,0 +1,170 @@
+"""The recorded graph: nodes, the per-thread differentiation mode, and topological order.
+
+A :class:`Node` is one application of a primitive that needs a gradient. It points to its
+*parents*, never to the Tensor it produced, so the graph has no reference cycles and is
+released as soon as the last Tensor that reaches it is gone (Python's garbage collector
+never has to run). Edges point to nodes rather than to Tensor objects so that an in-place
+change of a Tensor, which gives that Tensor a new node, does not rewire what was recorded
+before it (the old node stays where it was, as in PyTorch).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import threading
+
+
+class _State(threading.local):
+    """Per-thread mode: is reverse-mode recording on, and which forward-mode levels are live."""
+
+    def __init__(self) -> None:
+        self.grad_enabled = True
+        # Active forward-mode (JVP) levels, innermost last. A level is an integer tag, so a
+        # tangent of one `jvp` never mixes with the tangent of a nested one.
+        self.jvp_levels: tuple[int, ...] = ()
+        self.next_level = 0
+
+
+STATE = _State()
+
+
+class Node:
+    """One recorded primitive application.
+
+    parents:   for each positional argument, the Node that produced it, the leaf Tensor
+               that requires grad (gradients accumulate into its ``.grad``), or None.
+    inputs:    the arguments as given (Tensors or constants): a recorded backward pass
+               (``create_graph=True``, forward-over-reverse) computes with these.
+    args:      the argument values as the forward saw them (arrays or constants);
+               None once the node has been freed by a backward pass.
+    out_tangent: forward-mode tangents of the output, when a ``jvp`` was active.
+    name:      the name given to the output with ``cr.named`` (for explanations).
+    params:    keyword parameters of the primitive (axis, shape, ...), never differentiated.
+    out:       the output array (the ``ans`` of the rules).
+    saved:     (version counters, versions) of the Tensor arguments, checked before a rule
+               that reads them runs; ``out_vc``/``out_version`` do the same for ``out``.
+    """
+
+    __slots__ = (
+        "prim",
+        "parents",
+        "inputs",
+        "args",
+        "params",
+        "out",
+        "vcs",
+        "versions",
+        "out_vc",
+        "out_version",
+        "retained",
+        "out_tangent",
+        "name",
+        "__weakref__",
+    )
+
+    def __init__(self, prim, parents, inputs, args, params, out, vcs, versions, out_vc):
+        self.prim = prim
+        self.parents = parents
+        self.inputs = inputs
+        self.args = args
+        self.params = params
+        self.out = out
+        self.vcs = vcs
+        self.versions = versions
+        self.out_vc = out_vc
+        self.out_version = out_vc[0]
+        self.retained = None
+        self.out_tangent = None
+        self.name = None
+
+    def __repr__(self) -> str:
+        shape = None if self.out is None else self.out.shape
+        return f"<Node {self.prim.name} -> {shape}>"
+
+
+FREED_MESSAGE = (
+    "backward: trying to backward through the graph a second time (or to read values a "
+    "backward pass already freed). Pass retain_graph=True to the first backward() if you "
+    "need to backward through the same graph again."
+)
+
+
+def topological_order(roots: list[Node]) -> list[Node]:
+    """Nodes reachable from ``roots``, each after all of its parents (post-order).
+
+    Iterative depth-first search: a chain of a million nodes needs no recursion.
+    """
+    order: list[Node] = []
+    visited: set[int] = set()
+    stack = [(node, False) for node in roots]
+    push = stack.append
+    pop = stack.pop
+    while stack:
+        node, finished = pop()
+        if finished:
+            order.append(node)
+            continue
+        key = id(node)
+        if key in visited:
+            continue
+        visited.add(key)
+        if node.args is None:
+            raise RuntimeError(FREED_MESSAGE)
+        push((node, True))
+        for parent in node.parents:
+            if type(parent) is Node and id(parent) not in visited:
+                push((parent, False))
+    return order
+
+
+class _GradMode(contextlib.ContextDecorator):
+    """Context manager and decorator that sets reverse-mode recording for this thread."""
+
+    enabled = True
+
+    def __enter__(self):
+        self._previous = STATE.grad_enabled
+        STATE.grad_enabled = self.enabled
+        return self
+
+    def __exit__(self, *exc):
+        STATE.grad_enabled = self._previous
+        return False
+
+    def __call__(self, func):
+        # A fresh instance per call keeps the saved mode per invocation (re-entrant, threads).
+        cls = type(self)
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with cls():
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Disable graph recording in this thread: ``with cr.no_grad(): ...`` or ``@cr.no_grad()``.
+
+    Results computed inside do not require grad, and in-place updates of leaves that
+    require grad (optimizer steps) are allowed.
+    """
+
+    enabled = False
+
+
+class enable_grad(_GradMode):
+    """Re-enable graph recording inside a ``no_grad`` region (context manager or decorator)."""
+
+    enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations in this thread are recorded for reverse mode."""
+    return STATE.grad_enabled
+
+
+def set_grad_enabled(mode: bool) -> None:
+    """Turn recording on or off for this thread (prefer the context managers)."""
+    STATE.grad_enabled = bool(mode)

@@ -1,0 +1,223 @@
+"""Primitives: each differentiable operation declared once, with its rules side by side.
+
+A primitive has
+
+* ``forward(*arrays, **params) -> ndarray`` — plain NumPy;
+* ``vjp(g, ans, args, needs, xp, params) -> [cotangent or None per argument]`` — the
+  reverse rule: given ``g = dL/d(ans)``, the contribution ``dL/d(arg_i)`` for each ``i``
+  with ``needs[i]`` true;
+* ``jvp(tangents, ans, args, xp, params) -> tangent of ans`` — the forward rule, ``tangents``
+  holding None for arguments with a zero tangent;
+* ``formulas`` — a human formula of the local derivative per argument, for explanations;
+* ``symbolic(sp, *args, **params)`` — the same operation on SymPy objects, so the explainer
+  can differentiate symbolically.
+
+Rules compute with the namespace ``xp`` they are given: NumPy on raw arrays in an ordinary
+backward pass, :mod:`chainrule.numpy_api` on Tensors when the backward pass is itself
+recorded (``create_graph=True``) or carries forward-mode tangents. One rule serves both.
+Rules never sum a cotangent back to a broadcast input's shape: the engine does that, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from chainrule.autodiff.graph import STATE, Node
+from chainrule.tensor import Tensor, make
+
+REGISTRY: dict[str, Primitive] = {}
+
+_ndarray = np.ndarray
+_EMPTY: dict = {}
+
+
+class Primitive:
+    """One differentiable operation. Calling it on Tensors records it when needed."""
+
+    __slots__ = (
+        "name",
+        "forward",
+        "vjp",
+        "jvp",
+        "formulas",
+        "symbolic",
+        "samples",
+        "saves_args",
+        "saves_ans",
+        "nondiff_args",
+        "doc",
+        "__weakref__",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        forward: Callable,
+        vjp: Callable | None = None,
+        jvp: Callable | None = None,
+        *,
+        formulas: Sequence[str] = (),
+        symbolic: Callable | None = None,
+        samples: Callable | None = None,
+        saves_args: bool = True,
+        saves_ans: bool = True,
+        nondiff_args: Sequence[int] = (),
+        doc: str | None = None,
+        register: bool = True,
+    ):
+        self.name = name
+        self.forward = forward
+        self.vjp = vjp
+        self.jvp = jvp
+        self.formulas = tuple(formulas)
+        self.symbolic = symbolic
+        self.samples = samples
+        self.saves_args = saves_args
+        self.saves_ans = saves_ans
+        self.nondiff_args = frozenset(nondiff_args)
+        self.doc = doc or forward.__doc__ or ""
+        if register:
+            if name in REGISTRY:
+                raise ValueError(f"a primitive named {name!r} is already registered")
+            REGISTRY[name] = self
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}>"
+
+    def __call__(self, *args, **params):
+        """Apply to Tensors/arrays/numbers; record a node when a Tensor input requires grad."""
+        vals = []
+        parents = []
+        vcs = []
+        versions = []
+        needs_grad = False
+        for a in args:
+            if isinstance(a, Tensor):
+                vals.append(a.data)
+                vcs.append(a._vc)
+                versions.append(a._vc[0])
+                if a.requires_grad:
+                    needs_grad = True
+                    parents.append(a if a._node is None else a._node)
+                else:
+                    parents.append(None)
+            else:
+                vals.append(a)
+                parents.append(None)
+        try:
+            out = self.forward(*vals, **params)
+        except (ValueError, IndexError, np.linalg.LinAlgError) as exc:
+            raise _forward_error(self, vals, exc) from None
+        if type(out) is not _ndarray:
+            out = np.asarray(out)
+        state = STATE
+        if needs_grad and state.grad_enabled:
+            t = make(out, None)
+            t._node = Node(self, parents, args, vals, params or _EMPTY, out, vcs, versions, t._vc)
+            t.requires_grad = True
+        else:
+            t = make(out, None)
+        if state.jvp_levels:
+            from chainrule.autodiff.forward import push_tangents
+
+            push_tangents(self, t, args, params)
+        return t
+
+
+def _describe(v) -> str:
+    if isinstance(v, np.ndarray):
+        return f"{v.shape} {v.dtype}"
+    return type(v).__name__
+
+
+def _forward_error(prim: Primitive, vals, exc: Exception) -> Exception:
+    shapes = ", ".join(_describe(v) for v in vals)
+    kind = type(exc) if isinstance(exc, (ValueError, IndexError)) else ValueError
+    return kind(f"{prim.name}: {exc} (inputs: {shapes})")
+
+
+def call(prim: Primitive, xp, *args, **params):
+    """Apply ``prim`` inside a rule: straight NumPy for raw arrays, recorded for Tensors."""
+    if xp is np:
+        return prim.forward(*args, **params)
+    return prim(*args, **params)
+
+
+# ----- declaration helpers -------------------------------------------------------------------
+
+
+def elementwise(
+    name: str,
+    forward: Callable,
+    derivatives: Sequence[Callable],
+    *,
+    formulas: Sequence[str],
+    symbolic: Callable | None = None,
+    samples: Callable | None = None,
+    saves_args: bool = True,
+    saves_ans: bool = True,
+    doc: str | None = None,
+) -> Primitive:
+    """Declare an elementwise primitive from its partial derivatives alone.
+
+    ``derivatives[i](*args, ans, xp)`` is ``d ans / d args[i]`` elementwise; then
+    ``vjp_i = g * d_i`` and ``jvp = sum_i t_i * d_i`` for free (broadcast shapes are summed
+    back by the engine).
+    """
+    derivatives = tuple(derivatives)
+    if len(derivatives) == 1:
+        (d0,) = derivatives
+
+        def vjp(g, ans, args, needs, xp, params):
+            return (g * d0(args[0], ans, xp),)
+
+        def jvp(tangents, ans, args, xp, params):
+            return tangents[0] * d0(args[0], ans, xp)
+
+    else:
+
+        def vjp(g, ans, args, needs, xp, params):
+            return [g * d(*args, ans, xp) if need else None for d, need in zip(derivatives, needs)]
+
+        def jvp(tangents, ans, args, xp, params):
+            out = None
+            for d, t in zip(derivatives, tangents):
+                if t is None:
+                    continue
+                term = t * d(*args, ans, xp)
+                out = term if out is None else out + term
+            return out
+
+    return Primitive(name, forward, vjp, jvp, formulas=formulas, symbolic=symbolic,
+                     samples=samples, saves_args=saves_args, saves_ans=saves_ans, doc=doc)
+
+
+def linear(
+    name: str,
+    forward: Callable,
+    transpose: Callable,
+    *,
+    formulas: Sequence[str],
+    symbolic: Callable | None = None,
+    samples: Callable | None = None,
+    doc: str | None = None,
+) -> Primitive:
+    """Declare a primitive linear in its single argument.
+
+    Its JVP is the primitive applied to the tangent; ``transpose(g, x, xp, **params)`` is
+    the adjoint (the VJP), which may read the input's shape but not its values, so an
+    in-place change of the input never invalidates it.
+    """
+    prim: Primitive
+
+    def vjp(g, ans, args, needs, xp, params):
+        return (transpose(g, args[0], xp, **params),)
+
+    def jvp(tangents, ans, args, xp, params):
+        return call(prim, xp, tangents[0], **params)
+
+    prim = Primitive(name, forward, vjp, jvp, formulas=formulas, symbolic=symbolic,
+                     samples=samples, saves_args=False, saves_ans=False, doc=doc)
+    return prim

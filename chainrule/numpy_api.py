@@ -1,0 +1,571 @@
+"""The NumPy-named functions users call: ``cr.exp``, ``cr.sum``, ``cr.reshape``, ...
+
+Each is a registered primitive or a composition of primitives; this module is also the
+namespace ``xp`` that rules compute with when a backward pass is recorded, so its
+functions take NumPy's arguments and keep NumPy's semantics.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+import sys
+
+import numpy as np
+
+import chainrule.tensor as _tensor_module
+from chainrule.ops import arithmetic, elementwise, index, reduce
+from chainrule.ops import linalg as linalg_ops
+from chainrule.ops import shape as shape_ops
+from chainrule.ops.reduce import normalize_axes
+from chainrule.tensor import (  # noqa: F401  (re-exported)
+    Tensor,
+    as_dtype,
+    bool_,
+    float32,
+    float64,
+    get_default_dtype,
+    int64,
+    make,
+    set_default_dtype,
+    tensor,
+    to_array,
+)
+
+# ----- elementwise (the primitives themselves) ----------------------------------------------
+add = arithmetic.add
+subtract = arithmetic.subtract
+multiply = arithmetic.multiply
+divide = arithmetic.divide
+true_divide = divide
+power = arithmetic.power
+negative = arithmetic.negative
+copy = arithmetic.copy
+exp = elementwise.exp
+log = elementwise.log
+log1p = elementwise.log1p
+expm1 = elementwise.expm1
+sqrt = elementwise.sqrt
+square = elementwise.square
+sin = elementwise.sin
+cos = elementwise.cos
+tan = elementwise.tan
+arcsin = elementwise.arcsin
+arccos = elementwise.arccos
+arctan = elementwise.arctan
+arctan2 = elementwise.arctan2
+sinh = elementwise.sinh
+cosh = elementwise.cosh
+tanh = elementwise.tanh
+sigmoid = elementwise.sigmoid
+relu = elementwise.relu
+softplus = elementwise.softplus
+abs = elementwise.abs
+absolute = abs
+maximum = elementwise.maximum
+minimum = elementwise.minimum
+matmul = linalg_ops.matmul
+softmax = reduce.softmax
+log_softmax = reduce.log_softmax
+
+
+def astype(x, dtype) -> Tensor:
+    """x cast to ``dtype`` (differentiable between floating dtypes)."""
+    dtype = as_dtype(dtype)
+    if isinstance(x, Tensor) and x.data.dtype == dtype:
+        return x
+    if dtype.kind != "f" and isinstance(x, Tensor):
+        return make(x.data.astype(dtype))
+    return arithmetic.astype(x, dtype=dtype)
+
+
+def clip(x, a_min=None, a_max=None) -> Tensor:
+    """x limited to [a_min, a_max] (either may be None)."""
+    if a_min is None and a_max is None:
+        raise ValueError("clip: give a_min, a_max or both")
+    return elementwise.clip(x, a_min=a_min, a_max=a_max)
+
+
+def where(condition, x, y) -> Tensor:
+    """Elements of x where condition is true, else of y (gradients flow to x and y)."""
+    if isinstance(condition, Tensor):
+        condition = condition.data
+    return elementwise.where(np.asarray(condition, dtype=bool), x, y)
+
+
+# ----- not differentiable: results carry no graph -------------------------------------------
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _plain(np_fn, doc):
+    def fn(x, *args, **kwargs):
+        return make(np.asarray(np_fn(_data(x), *[_data(a) for a in args], **kwargs)))
+
+    fn.__name__ = np_fn.__name__
+    fn.__doc__ = doc
+    return fn
+
+
+sign = _plain(np.sign, "The sign of x (-1, 0 or 1); not differentiable (no graph).")
+floor = _plain(np.floor, "Largest integer <= x; not differentiable (no graph).")
+ceil = _plain(np.ceil, "Smallest integer >= x; not differentiable (no graph).")
+round = _plain(np.round, "x rounded to `decimals`; not differentiable (no graph).")
+isnan = _plain(np.isnan, "Where x is NaN (boolean).")
+isfinite = _plain(np.isfinite, "Where x is finite (boolean).")
+equal = _plain(np.equal, "x == y elementwise (boolean, no graph).")
+not_equal = _plain(np.not_equal, "x != y elementwise (boolean, no graph).")
+less = _plain(np.less, "x < y elementwise (boolean, no graph).")
+less_equal = _plain(np.less_equal, "x <= y elementwise (boolean, no graph).")
+greater = _plain(np.greater, "x > y elementwise (boolean, no graph).")
+greater_equal = _plain(np.greater_equal, "x >= y elementwise (boolean, no graph).")
+logical_not = _plain(np.logical_not, "not x elementwise (boolean).")
+logical_and = _plain(np.logical_and, "x and y elementwise (boolean).")
+logical_or = _plain(np.logical_or, "x or y elementwise (boolean).")
+any = _plain(np.any, "Whether any element (along axis) is true.")
+all = _plain(np.all, "Whether every element (along axis) is true.")
+argmax = _plain(np.argmax, "Index of the maximum (along axis); no gradient.")
+argmin = _plain(np.argmin, "Index of the minimum (along axis); no gradient.")
+
+
+# ----- reductions ------------------------------------------------------------------------------
+
+
+def sum(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Sum over ``axis`` (None: all).  d/dx_i = 1."""
+    return reduce.sum(x, axis=axis, keepdims=keepdims)
+
+
+def mean(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Mean over ``axis``.  d/dx_i = 1/n."""
+    return reduce.mean(x, axis=axis, keepdims=keepdims)
+
+
+def prod(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Product over ``axis``.  d/dx_i = product of the others (exact with zeros)."""
+    return reduce.prod(x, axis=axis, keepdims=keepdims)
+
+
+def max(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Maximum over ``axis``; tied maxima share the gradient equally."""
+    return reduce.max(x, axis=axis, keepdims=keepdims)
+
+
+def min(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Minimum over ``axis``; tied minima share the gradient equally."""
+    return reduce.min(x, axis=axis, keepdims=keepdims)
+
+
+amax = max
+amin = min
+
+
+def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
+    """log(sum(exp(x))) over ``axis``, stable for large |x|.  d/dx = softmax(x)."""
+    return reduce.logsumexp(x, axis=axis, keepdims=keepdims)
+
+
+def _size(x, axis) -> int:
+    shape_ = np.shape(_data(x))
+    axes = normalize_axes(axis, len(shape_))
+    return int(np.prod([shape_[a] for a in axes])) if axes else 1
+
+
+def var(x, axis=None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+    """Variance ``sum((x - mean)²) / (n - ddof)`` over ``axis`` (NumPy's default ddof=0)."""
+    n = _size(x, axis)
+    if n - ddof <= 0:
+        raise ValueError(f"var: ddof={ddof} leaves no degrees of freedom for {n} elements")
+    centered = subtract(x, reduce.mean(x, axis=axis, keepdims=True))
+    return reduce.sum(square(centered), axis=axis, keepdims=keepdims) / (n - ddof)
+
+
+def std(x, axis=None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+    """Standard deviation, ``sqrt(var)``."""
+    return sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims))
+
+
+def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:
+    """Vector or matrix norm with ``numpy.linalg.norm``'s ``ord`` and ``axis``.
+
+    Vector ords: None/2 (Euclidean), 1, inf, -inf, 0 (count, no gradient) and any p.
+    Matrix ords (2-D input or two axes): None/'fro', 1, -1, inf, -inf; 'nuc' and 2/-2
+    (singular values) raise ``ValueError``.
+    """
+    ndim = np.ndim(_data(x))
+    axes = normalize_axes(axis, ndim)
+    matrix = len(axes) == 2 and (axis is not None or ndim == 2)
+    if ord is None or ord == "fro" or (ord == 2 and not matrix):
+        if ord == "fro" and not matrix:
+            raise ValueError("norm: ord='fro' is for matrices (2-D input or two axes)")
+        return reduce.l2norm(x, axis=axis, keepdims=keepdims)
+    if matrix:
+        a0, a1 = axes if axis is None else [int(a) % ndim for a in axis]
+        if ord in (1, -1):
+            col = reduce.sum(abs(x), axis=a0, keepdims=True)
+            pick = max if ord == 1 else min
+            out = pick(col, axis=a1, keepdims=True)
+        elif ord in (np.inf, -np.inf):
+            row = reduce.sum(abs(x), axis=a1, keepdims=True)
+            pick = max if ord == np.inf else min
+            out = pick(row, axis=a0, keepdims=True)
+        else:
+            raise ValueError(
+                f"norm: matrix ord={ord!r} needs singular values, which chainrule does not "
+                "differentiate; use ord='fro', 1, -1, inf or -inf"
+            )
+        return out if keepdims else reshape(out, _drop(out.shape, (a0, a1)))
+    if len(axes) != 1 and axis is not None:
+        raise ValueError(f"norm: axis={axis!r} must be an int or a pair of ints")
+    ax = axis
+    if ord == np.inf:
+        return max(abs(x), axis=ax, keepdims=keepdims)
+    if ord == -np.inf:
+        return min(abs(x), axis=ax, keepdims=keepdims)
+    if ord == 0:
+        return make(np.sum(_data(x) != 0, axis=ax, keepdims=keepdims).astype(
+            np.result_type(_data(x), np.float32)))
+    if ord == 1:
+        return reduce.sum(abs(x), axis=ax, keepdims=keepdims)
+    p = float(ord)
+    return power(reduce.sum(power(abs(x), p), axis=ax, keepdims=keepdims), 1.0 / p)
+
+
+def _drop(shape_, axes) -> tuple:
+    return tuple(s for i, s in enumerate(shape_) if i not in axes)
+
+
+# ----- shape -----------------------------------------------------------------------------------
+
+
+def reshape(x, shape) -> Tensor:
+    """The same elements in ``shape`` (one entry may be -1)."""
+    if isinstance(shape, (int, np.integer)):
+        shape = (int(shape),)
+    return shape_ops.reshape(x, shape=tuple(shape))
+
+
+def transpose(x, axes=None) -> Tensor:
+    """Axes permuted; reversed when ``axes`` is None."""
+    return shape_ops.transpose(x, axes=None if axes is None else tuple(axes))
+
+
+def swapaxes(x, axis1: int, axis2: int) -> Tensor:
+    """Two axes exchanged."""
+    nd = np.ndim(_data(x))
+    perm = list(range(nd))
+    a, b = axis1 % nd, axis2 % nd
+    perm[a], perm[b] = perm[b], perm[a]
+    return shape_ops.transpose(x, axes=tuple(perm))
+
+
+def expand_dims(x, axis) -> Tensor:
+    """A new axis of length 1 at ``axis`` (int or tuple)."""
+    return reshape(x, np.expand_dims(np.empty(np.shape(_data(x)), dtype=bool), axis).shape)
+
+
+def squeeze(x, axis=None) -> Tensor:
+    """Axes of length 1 removed (all, or those in ``axis``)."""
+    return reshape(x, np.squeeze(np.empty(np.shape(_data(x)), dtype=bool), axis).shape)
+
+
+def flatten(x) -> Tensor:
+    """A 1-D copy of the elements (C order)."""
+    return reshape(x, (-1,))
+
+
+ravel = flatten
+
+
+def broadcast_to(x, shape) -> Tensor:
+    """x repeated along new or length-1 axes to ``shape``."""
+    if isinstance(shape, (int, np.integer)):
+        shape = (int(shape),)
+    if isinstance(x, Tensor) and x.shape == tuple(shape):
+        return x
+    return shape_ops.broadcast_to(x, shape=tuple(shape))
+
+
+def concatenate(arrays, axis: int = 0) -> Tensor:
+    """Arrays joined along an existing ``axis``."""
+    arrays = list(arrays)
+    if not arrays:
+        raise ValueError("concatenate: need at least one array")
+    return shape_ops.concatenate(*arrays, axis=axis)
+
+
+def stack(arrays, axis: int = 0) -> Tensor:
+    """Arrays joined along a new ``axis``."""
+    arrays = list(arrays)
+    if not arrays:
+        raise ValueError("stack: need at least one array")
+    shapes = {np.shape(_data(a)) for a in arrays}
+    if len(shapes) != 1:
+        raise ValueError(f"stack: all arrays must have the same shape, got {sorted(shapes)}")
+    return concatenate([expand_dims(a, axis) for a in arrays], axis=axis)
+
+
+def split(x, indices_or_sections, axis: int = 0) -> list[Tensor]:
+    """x cut into pieces along ``axis`` (NumPy's ``split``)."""
+    n = np.shape(_data(x))[axis]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        k = int(indices_or_sections)
+        if k <= 0 or n % k:
+            raise ValueError(f"split: an axis of length {n} cannot be split into {k} equal parts")
+        bounds = [i * (n // k) for i in range(k + 1)]
+    else:
+        bounds = [0, *[int(i) for i in indices_or_sections], n]
+    nd = np.ndim(_data(x))
+    ax = axis % nd
+    return [getitem(x, (slice(None),) * ax + (slice(lo, hi),))
+            for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+def pad(x, pad_width, mode: str = "constant", constant_values=0) -> Tensor:
+    """x padded with a constant (NumPy's ``pad``; only ``mode='constant'``)."""
+    if mode != "constant":
+        raise ValueError(f"pad: mode={mode!r} is not supported; use mode='constant'")
+    nd = np.ndim(_data(x))
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (nd, 2))
+    return shape_ops.pad(x, pad_width=tuple((int(a), int(b)) for a, b in widths),
+                     constant_values=constant_values)
+
+
+def take(x, indices, axis=None) -> Tensor:
+    """Elements at ``indices`` (along ``axis``, or of the flattened array)."""
+    indices = np.asarray(_data(indices))
+    if axis is None:
+        return getitem(flatten(x), indices)
+    ax = axis % np.ndim(_data(x))
+    return getitem(x, (slice(None),) * ax + (indices,))
+
+
+def repeat(x, repeats, axis=None) -> Tensor:
+    """Each element repeated (NumPy's ``repeat``); gradients of the copies are summed."""
+    if axis is None:
+        x = flatten(x)
+        axis = 0
+    n = np.shape(_data(x))[axis]
+    idx = np.repeat(np.arange(n), repeats)
+    return take(x, idx, axis=axis)
+
+
+def tile(x, reps) -> Tensor:
+    """x repeated ``reps`` times along each axis (NumPy's ``tile``)."""
+    reps = (int(reps),) if isinstance(reps, (int, np.integer)) else tuple(int(r) for r in reps)
+    shape_ = np.shape(_data(x))
+    nd = builtins.max(len(shape_), len(reps))
+    shape_ = (1,) * (nd - len(shape_)) + tuple(shape_)
+    reps = (1,) * (nd - len(reps)) + reps
+    x = reshape(x, shape_)
+    idx = np.ix_(*[np.tile(np.arange(s), r) for s, r in zip(shape_, reps)])
+    return getitem(x, idx)
+
+
+# ----- indexing -------------------------------------------------------------------------------
+
+
+def _index(idx):
+    """Tensors inside an index become arrays (masks and integer arrays)."""
+    if isinstance(idx, Tensor):
+        return idx.data
+    if isinstance(idx, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in idx)
+    if isinstance(idx, list):
+        return np.asarray(idx)
+    return idx
+
+
+def getitem(x, idx) -> Tensor:
+    """``x[idx]``: basic and advanced indexing; repeated indices accumulate gradients."""
+    return index.getitem(x, index=_index(idx))
+
+
+def index_put(x, value, idx) -> Tensor:
+    """x with ``x[idx] = value`` (a new tensor; ``x[idx] = v`` on a Tensor uses this)."""
+    return index.index_put(x, value, index=_index(idx))
+
+
+# ----- linear algebra ---------------------------------------------------------------------------
+
+
+def dot(a, b) -> Tensor:
+    """NumPy's ``dot``: products for scalars, matmul up to 2-D, else sum over the last axis
+    of a and the second-to-last of b."""
+    na, nb = np.ndim(_data(a)), np.ndim(_data(b))
+    if na == 0 or nb == 0:
+        return multiply(a, b)
+    if na <= 2 and nb <= 2:
+        return matmul(a, b)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    sa = letters[:na]
+    if nb == 1:
+        sb = sa[-1]
+    else:
+        sb = letters[na:na + nb - 2] + sa[-1] + letters[na + nb - 2]
+    out = sa[:-1] + sb.replace(sa[-1], "")
+    return einsum(f"{sa},{sb}->{out}", a, b)
+
+
+def outer(a, b) -> Tensor:
+    """The outer product of two flattened arrays: ``out[i, j] = a[i]·b[j]``."""
+    return multiply(reshape(a, (-1, 1)), reshape(b, (1, -1)))
+
+
+def einsum(subscripts: str, *operands) -> Tensor:
+    """Einstein summation with NumPy's subscripts (including '...')."""
+    terms, out = linalg_ops.parse_einsum(subscripts, [np.shape(_data(o)) for o in operands])
+    return linalg_ops.einsum(*operands, subscripts=",".join(terms) + "->" + out)
+
+
+# ----- naming ------------------------------------------------------------------------------------
+
+
+def named(x, name: str):
+    """Name an intermediate quantity for explanations and graphs; returns x.
+
+    >>> h = cr.named(4000 - g, "h")
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"named: the name must be a non-empty string, got {name!r}")
+    if not isinstance(x, Tensor):
+        x = tensor(x)
+    x.name = name
+    if x._node is not None:
+        x._node.name = name
+    return x
+
+
+# ----- creation ----------------------------------------------------------------------------------
+
+
+def _shape_arg(shape) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+def _finish(arr: np.ndarray, requires_grad: bool) -> Tensor:
+    t = make(arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _float_dtype(dtype):
+    return get_default_dtype() if dtype is None else as_dtype(dtype)
+
+
+def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros: ``cr.zeros(2, 3)`` or ``cr.zeros((2, 3))``."""
+    return _finish(np.zeros(_shape_arg(shape), dtype=_float_dtype(dtype)), requires_grad)
+
+
+def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones."""
+    return _finish(np.ones(_shape_arg(shape), dtype=_float_dtype(dtype)), requires_grad)
+
+
+def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor filled with ``fill_value``."""
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    if dtype is None:
+        dtype = to_array(fill_value).dtype
+    return _finish(np.full(tuple(shape), fill_value, dtype=as_dtype(dtype)), requires_grad)
+
+
+def _like_dtype(x, dtype):
+    return as_dtype(dtype) if dtype is not None else np.result_type(_data(x))
+
+
+def zeros_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Zeros with x's shape and dtype."""
+    return _finish(np.zeros(np.shape(_data(x)), dtype=_like_dtype(x, dtype)), requires_grad)
+
+
+def ones_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Ones with x's shape and dtype."""
+    return _finish(np.ones(np.shape(_data(x)), dtype=_like_dtype(x, dtype)), requires_grad)
+
+
+def full_like(x, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    """``fill_value`` with x's shape and dtype."""
+    return _finish(np.full(np.shape(_data(x)), fill_value, dtype=_like_dtype(x, dtype)),
+                   requires_grad)
+
+
+def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Evenly spaced values in [start, stop) (integers stay int64, floats the default)."""
+    arr = np.arange(start, stop, step) if stop is not None else np.arange(start)
+    if dtype is not None:
+        arr = arr.astype(as_dtype(dtype))
+    elif arr.dtype.kind == "f":
+        arr = arr.astype(get_default_dtype())
+    elif arr.dtype.kind == "i":
+        arr = arr.astype(np.int64)
+    return _finish(arr, requires_grad)
+
+
+def linspace(start, stop, num: int = 50, dtype=None, requires_grad: bool = False) -> Tensor:
+    """``num`` evenly spaced values from start to stop inclusive."""
+    return _finish(np.linspace(start, stop, num, dtype=_float_dtype(dtype)), requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """The identity matrix (n × m)."""
+    return _finish(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+
+
+_rng = [np.random.default_rng(0)]
+
+
+def manual_seed(seed: int) -> None:
+    """Seed chainrule's random generator (randn, rand, layer initialisation, dropout)."""
+    _rng[0] = np.random.default_rng(seed)
+
+
+def random_generator() -> np.random.Generator:
+    """The generator behind ``randn``/``rand`` (seeded by ``manual_seed``)."""
+    return _rng[0]
+
+
+def randn(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples."""
+    dt = _float_dtype(dtype)
+    return _finish(_rng[0].standard_normal(_shape_arg(shape)).astype(dt), requires_grad)
+
+
+def rand(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1)."""
+    dt = _float_dtype(dtype)
+    return _finish(_rng[0].random(_shape_arg(shape)).astype(dt), requires_grad)
+
+
+class linalg:  # noqa: N801  (a namespace, as numpy.linalg)
+    """``cr.linalg``: inv, det, solve, norm (differentiable)."""
+
+    inv = staticmethod(linalg_ops.inv)
+    det = staticmethod(linalg_ops.det)
+    solve = staticmethod(linalg_ops.solve)
+    norm = staticmethod(norm)
+
+
+pi = math.pi
+e = math.e
+inf = math.inf
+nan = math.nan
+newaxis = None
+
+
+_tensor_module._api = sys.modules[__name__]
+
+__all__ = [
+    name for name, value in list(globals().items())
+    if not name.startswith("_")
+    and name not in {"annotations", "builtins", "math", "sys", "np", "arithmetic", "elementwise",
+                     "index", "reduce", "linalg_ops", "shape_ops", "normalize_axes", "make",
+                     "to_array", "as_dtype"}
+]

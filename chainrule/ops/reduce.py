@@ -1,0 +1,243 @@
+"""Reductions (sum, mean, prod, max, min, logsumexp, norm) and softmax / log-softmax.
+
+A reduction's VJP spreads ``g`` back over the reduced axes: ``g`` is reshaped to the
+``keepdims`` shape and broadcast against the input.
+"""
+
+import numpy as np
+
+from chainrule.autodiff.primitive import Primitive, call, linear
+from chainrule.ops.samples import distinct, normal, positive
+
+
+def normalize_axes(axis, ndim: int) -> tuple:
+    """``axis`` (None, int or tuple, negative allowed) as a sorted tuple of axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (int, np.integer)):
+        axis = (axis,)
+    axes = []
+    for a in axis:
+        if not -ndim <= a < (ndim or 1):
+            raise ValueError(f"axis {a} is out of bounds for an array of dimension {ndim}")
+        axes.append(int(a) % (ndim or 1))
+    return tuple(sorted(set(axes)))
+
+
+def kept_shape(shape: tuple, axis) -> tuple:
+    """The shape a reduction over ``axis`` has with ``keepdims=True``."""
+    axes = normalize_axes(axis, len(shape))
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+def expand(g, x, axis, keepdims, xp):
+    """``g`` of a reduction reshaped so that it broadcasts against ``x``."""
+    if keepdims:
+        return g
+    return xp.reshape(g, kept_shape(x.shape, axis))
+
+
+def _reduction_samples(rng, draw=normal):
+    return [
+        ((draw(rng, 3, 4),), {"axis": None}),
+        ((draw(rng, 3, 4),), {"axis": 1}),
+        ((draw(rng, 2, 3, 4),), {"axis": (0, 2), "keepdims": True}),
+        ((draw(rng, 2, 3),), {"axis": -1}),
+    ]
+
+
+def _sum_forward(x, axis=None, keepdims=False):
+    return np.sum(x, axis=axis, keepdims=keepdims)
+
+
+sum = linear(
+    "sum", _sum_forward,
+    lambda g, x, xp, axis=None, keepdims=False: xp.broadcast_to(
+        expand(g, x, axis, keepdims, xp), x.shape),
+    formulas=("1",), symbolic=None, samples=_reduction_samples,
+    doc="Sum over axis.  d/dx_i = 1 for every element.",
+)
+
+
+def _count(shape, axis) -> int:
+    axes = normalize_axes(axis, len(shape))
+    return int(np.prod([shape[a] for a in axes])) if axes else 1
+
+
+def _mean_forward(x, axis=None, keepdims=False):
+    return np.mean(x, axis=axis, keepdims=keepdims)
+
+
+mean = linear(
+    "mean", _mean_forward,
+    lambda g, x, xp, axis=None, keepdims=False: xp.broadcast_to(
+        expand(g, x, axis, keepdims, xp) / _count(x.shape, axis), x.shape),
+    formulas=("1/n",), symbolic=None, samples=_reduction_samples,
+    doc="Mean over axis.  d/dx_i = 1/n.",
+)
+
+
+def _prod_forward(x, axis=None, keepdims=False):
+    return np.prod(x, axis=axis, keepdims=keepdims)
+
+
+def _prod_others(x, ans, axis, xp):
+    """For each element, the product of the *other* elements of its reduced group.
+
+    Without zeros this is ans/x. With zeros, it is computed exactly by putting each
+    element in turn to 1 on a new axis (n² work, only then), so every order is right.
+    """
+    ansk = xp.reshape(ans, kept_shape(x.shape, axis))
+    data = x.data if not isinstance(x, np.ndarray) else x
+    if np.all(data != 0):
+        return ansk / x
+    axes = normalize_axes(axis, x.ndim)
+    rest = [a for a in range(x.ndim) if a not in axes]
+    perm = rest + list(axes)
+    xt = xp.transpose(x, perm)
+    lead = tuple(x.shape[a] for a in rest)
+    n = _count(x.shape, axis)
+    flat = xp.reshape(xt, lead + (n,))
+    eye = np.eye(n, dtype=bool)
+    # replaced[..., i, j] = 1 if i == j else flat[..., j]
+    replaced = xp.where(eye, 1.0, xp.expand_dims(flat, -2))
+    others = xp.prod(replaced, axis=-1)  # [..., i] = prod_{j != i} flat[..., j]
+    others = xp.reshape(others, tuple(x.shape[a] for a in perm))
+    return xp.transpose(others, list(np.argsort(perm)))
+
+
+prod = Primitive(
+    "prod", _prod_forward,
+    lambda g, ans, args, needs, xp, params: (
+        expand(g, args[0], params.get("axis"), params.get("keepdims", False), xp)
+        * _prod_others(args[0], ans, params.get("axis"), xp),),
+    lambda tangents, ans, args, xp, params: xp.sum(
+        tangents[0] * _prod_others(args[0], ans, params.get("axis"), xp),
+        axis=params.get("axis"), keepdims=params.get("keepdims", False)),
+    formulas=("product of the other elements",), symbolic=None,
+    samples=lambda rng: _reduction_samples(rng, positive) + [
+        ((np.array([[1.5, 0.0, 2.0], [0.7, 1.2, -0.8]]),), {"axis": 1})],
+    doc="Product over axis.  d/dx_i = product of the other elements (exact with zeros).",
+)
+
+
+def _extreme(name, forward, np_fn):
+    def share(x, ans, axis, keepdims, xp):
+        """1/k on each of the k elements that attain the extreme, 0 elsewhere."""
+        ansk = expand(ans, x, axis, keepdims, xp)
+        hit = (x == ansk).astype(ans.dtype)
+        return hit / xp.sum(hit, axis=axis, keepdims=True)
+
+    def vjp(g, ans, args, needs, xp, params):
+        axis, keepdims = params.get("axis"), params.get("keepdims", False)
+        x = args[0]
+        return (expand(g, x, axis, keepdims, xp) * share(x, ans, axis, keepdims, xp),)
+
+    def jvp(tangents, ans, args, xp, params):
+        axis, keepdims = params.get("axis"), params.get("keepdims", False)
+        w = share(args[0], ans, axis, keepdims, xp)
+        return xp.sum(tangents[0] * w, axis=axis, keepdims=keepdims)
+
+    return Primitive(
+        name, forward, vjp, jvp, formulas=(f"1 at the {name}imum (shared among ties)",),
+        symbolic=None, samples=lambda rng: _reduction_samples(rng, distinct),
+        doc=f"{name.capitalize()}imum over axis; ties share the gradient equally "
+            f"(as PyTorch's {np_fn}).",
+    )
+
+
+max = _extreme("max", lambda x, axis=None, keepdims=False: np.max(x, axis, keepdims=keepdims),
+               "amax")
+min = _extreme("min", lambda x, axis=None, keepdims=False: np.min(x, axis, keepdims=keepdims),
+               "amin")
+
+
+def _logsumexp_forward(x, axis=None, keepdims=False):
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    with np.errstate(divide="ignore"):
+        out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=normalize_axes(axis, np.ndim(x)))
+
+
+def _lse_weights(x, ans, axis, keepdims, xp):
+    """softmax(x) over axis: d logsumexp / dx."""
+    return xp.exp(x - expand(ans, x, axis, keepdims, xp))
+
+
+logsumexp = Primitive(
+    "logsumexp", _logsumexp_forward,
+    lambda g, ans, args, needs, xp, params: (
+        expand(g, args[0], params.get("axis"), params.get("keepdims", False), xp)
+        * _lse_weights(args[0], ans, params.get("axis"), params.get("keepdims", False), xp),),
+    lambda tangents, ans, args, xp, params: xp.sum(
+        tangents[0] * _lse_weights(args[0], ans, params.get("axis"),
+                                   params.get("keepdims", False), xp),
+        axis=params.get("axis"), keepdims=params.get("keepdims", False)),
+    formulas=("softmax(x)",), symbolic=None, samples=_reduction_samples,
+    doc="log(sum(exp(x))) over axis, stable for any magnitude.  d/dx = softmax(x).",
+)
+
+
+def _l2norm_forward(x, axis=None, keepdims=False):
+    return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
+
+
+def _l2_direction(x, ans, axis, keepdims, xp):
+    """x/|x|, and 0 where |x| = 0 (the subgradient PyTorch uses)."""
+    ansk = expand(ans, x, axis, keepdims, xp)
+    return x / (ansk + (ansk == 0).astype(ans.dtype))
+
+
+l2norm = Primitive(
+    "l2norm", _l2norm_forward,
+    lambda g, ans, args, needs, xp, params: (
+        expand(g, args[0], params.get("axis"), params.get("keepdims", False), xp)
+        * _l2_direction(args[0], ans, params.get("axis"), params.get("keepdims", False), xp),),
+    lambda tangents, ans, args, xp, params: xp.sum(
+        tangents[0] * _l2_direction(args[0], ans, params.get("axis"),
+                                    params.get("keepdims", False), xp),
+        axis=params.get("axis"), keepdims=params.get("keepdims", False)),
+    formulas=("x/‖x‖",), symbolic=None, samples=_reduction_samples,
+    doc="Euclidean (Frobenius) norm over axis.  d/dx = x/‖x‖ (0 at x = 0).",
+)
+
+
+def _softmax_forward(x, axis=-1):
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+softmax = Primitive(
+    "softmax", _softmax_forward,
+    lambda g, ans, args, needs, xp, params: (
+        ans * (g - xp.sum(g * ans, axis=params.get("axis", -1), keepdims=True)),),
+    lambda tangents, ans, args, xp, params: ans * (
+        tangents[0] - xp.sum(tangents[0] * ans, axis=params.get("axis", -1), keepdims=True)),
+    formulas=("s_i·(δ_ij - s_j)",), symbolic=None,
+    samples=lambda rng: [((normal(rng, 3, 4),), {"axis": -1}),
+                         ((normal(rng, 3, 4),), {"axis": 0})],
+    saves_args=False,
+    doc="exp(x)/sum(exp(x)) over axis, stable for any magnitude.  ds_i/dx_j = s_i(δ_ij - s_j).",
+)
+
+
+def _log_softmax_forward(x, axis=-1):
+    return x - _logsumexp_forward(x, axis=axis, keepdims=True)
+
+
+log_softmax = Primitive(
+    "log_softmax", _log_softmax_forward,
+    lambda g, ans, args, needs, xp, params: (
+        g - xp.exp(ans) * xp.sum(g, axis=params.get("axis", -1), keepdims=True),),
+    lambda tangents, ans, args, xp, params: tangents[0] - xp.sum(
+        xp.exp(ans) * tangents[0], axis=params.get("axis", -1), keepdims=True),
+    formulas=("δ_ij - softmax(x)_j",), symbolic=None,
+    samples=lambda rng: [((normal(rng, 3, 4),), {"axis": -1}),
+                         ((normal(rng, 3, 4),), {"axis": 0})],
+    saves_args=False,
+    doc="x - logsumexp(x) over axis, stable.  d/dx_j = δ_ij - softmax(x)_j.",
+)
+
+__all__ = ["sum", "mean", "prod", "max", "min", "logsumexp", "l2norm", "softmax",
+           "log_softmax", "normalize_axes", "kept_shape", "expand", "call"]

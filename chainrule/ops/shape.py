@@ -1,0 +1,99 @@
+"""Shape primitives: reshape, transpose, broadcast_to, concatenate, pad.
+
+All are linear, so their JVP is the op applied to the tangent and their VJP moves the
+cotangent back (reshape back, inverse permutation, slice out, ...).
+"""
+
+import numpy as np
+
+from chainrule.autodiff.primitive import Primitive, call, linear
+from chainrule.ops.samples import normal
+
+reshape = linear(
+    "reshape", lambda x, shape: np.reshape(x, shape),
+    lambda g, x, xp, shape: xp.reshape(g, x.shape),
+    formulas=("1 (elements moved)",), symbolic=None,
+    samples=lambda rng: [((normal(rng, 3, 4),), {"shape": (2, 6)}),
+                         ((normal(rng, 2, 3, 2),), {"shape": (-1,)})],
+    doc="The same elements in a new shape.",
+)
+
+
+def _transpose_forward(x, axes=None):
+    return np.transpose(x, axes)
+
+
+def _transpose_back(g, x, xp, axes=None):
+    if axes is None:
+        return xp.transpose(g)
+    return xp.transpose(g, tuple(int(i) for i in np.argsort(axes)))
+
+
+transpose = linear(
+    "transpose", _transpose_forward, _transpose_back,
+    formulas=("1 (axes permuted)",), symbolic=None,
+    samples=lambda rng: [((normal(rng, 3, 4),), {"axes": None}),
+                         ((normal(rng, 2, 3, 4),), {"axes": (1, 2, 0)})],
+    doc="Axes permuted (reversed when axes is None).",
+)
+
+broadcast_to = linear(
+    "broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
+    # The engine sums the cotangent back over the broadcast axes.
+    lambda g, x, xp, shape: g,
+    formulas=("1 (copies summed back)",), symbolic=None,
+    samples=lambda rng: [((normal(rng, 3, 1),), {"shape": (2, 3, 4)})],
+    doc="x repeated along broadcast axes; the gradient sums over the copies.",
+)
+
+
+def _concatenate_forward(*xs, axis=0):
+    return np.concatenate(xs, axis=axis)
+
+
+def _concatenate_vjp(g, ans, args, needs, xp, params):
+    axis = params.get("axis", 0)
+    ax = axis % ans.ndim
+    out = []
+    start = 0
+    for x, need in zip(args, needs):
+        size = np.shape(x)[ax]
+        if need:
+            index = (slice(None),) * ax + (slice(start, start + size),)
+            out.append(g[index])
+        else:
+            out.append(None)
+        start += size
+    return out
+
+
+def _concatenate_jvp(tangents, ans, args, xp, params):
+    parts = [t if t is not None else xp.zeros_like(x) for t, x in zip(tangents, args)]
+    return call(concatenate, xp, *parts, **params)
+
+
+concatenate = Primitive(
+    "concatenate", _concatenate_forward, _concatenate_vjp, _concatenate_jvp,
+    formulas=("1 (each piece's slice)",), symbolic=None,
+    samples=lambda rng: [((normal(rng, 2, 3), normal(rng, 1, 3), normal(rng, 4, 3)), {"axis": 0}),
+                         ((normal(rng, 2, 3), normal(rng, 2, 2)), {"axis": -1})],
+    saves_args=False, saves_ans=False,
+    doc="Arrays joined along an existing axis; each gets back its slice of the gradient.",
+)
+
+
+def _pad_forward(x, pad_width, constant_values=0):
+    return np.pad(x, pad_width, mode="constant", constant_values=constant_values)
+
+
+def _pad_back(g, x, xp, pad_width, constant_values=0):
+    index = tuple(slice(before, before + n) for (before, _), n in zip(pad_width, x.shape))
+    return g[index]
+
+
+pad = linear(
+    "pad", _pad_forward, _pad_back,
+    formulas=("1 inside, 0 on the padding",), symbolic=None,
+    samples=lambda rng: [((normal(rng, 3, 4),), {"pad_width": ((1, 2), (0, 1))})],
+    doc="x surrounded by a constant; the gradient is the inner slice.",
+)

@@ -1,0 +1,485 @@
+"""Tensor: a NumPy array, the graph node that produced it, and a version counter.
+
+Operators and methods delegate to the functions of :mod:`chainrule.numpy_api`, which are
+registered primitives or compositions of them. A Tensor holds no reference to its
+consumers, and its node holds none to it, so graphs are freed by reference counting.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from chainrule.autodiff.graph import STATE
+
+float32 = np.dtype(np.float32)
+float64 = np.dtype(np.float64)
+int64 = np.dtype(np.int64)
+bool_ = np.dtype(np.bool_)
+
+_default_dtype = [float32]
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype that Python floats and lists of floats become (float32 unless changed)."""
+    return _default_dtype[0]
+
+
+def set_default_dtype(dtype) -> None:
+    """Set the dtype for Python floats: ``cr.set_default_dtype(cr.float64)``."""
+    dt = as_dtype(dtype)
+    if dt.kind != "f":
+        raise TypeError(f"set_default_dtype: expected a floating dtype, got {dt}")
+    _default_dtype[0] = dt
+
+
+def as_dtype(dtype) -> np.dtype:
+    """Validate and normalise a dtype argument (NumPy dtypes, their names, Python types)."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(
+            f"unknown dtype {dtype!r} (type {type(dtype).__name__}); use cr.float32, "
+            "cr.float64, cr.int64 or cr.bool_"
+        ) from exc
+    if dt.kind not in "fiub":
+        raise TypeError(f"unsupported dtype {dt}: chainrule tensors hold float, int or bool")
+    return dt
+
+
+def _check_can_require_grad(dtype: np.dtype) -> None:
+    if dtype.kind != "f":
+        raise TypeError(
+            f"only floating-point tensors can require gradients, got dtype {dtype}; "
+            "create it with dtype=cr.float32 or cr.float64"
+        )
+
+
+def to_array(data, dtype=None) -> np.ndarray:
+    """Convert user data to a NumPy array with chainrule's dtype rules.
+
+    Python floats (and lists of them) become the default dtype, integers stay int64,
+    NumPy arrays keep their dtype. Anything non-numeric is a ``TypeError`` naming its type.
+    """
+    if isinstance(data, Tensor):
+        arr = data.data
+    elif isinstance(data, np.ndarray):
+        arr = data
+    else:
+        if isinstance(data, (str, bytes)) or data is None:
+            raise TypeError(f"expected numeric data, got {type(data).__name__}: {data!r:.60}")
+        try:
+            arr = np.asarray(data)
+        except (ValueError, TypeError) as exc:
+            raise TypeError(
+                f"could not convert {type(data).__name__} to a tensor: {exc}"
+            ) from exc
+        if arr.dtype == np.float64 and dtype is None:
+            arr = arr.astype(_default_dtype[0])
+        elif isinstance(data, numbers.Number) and arr.dtype.kind == "i":
+            arr = arr.astype(np.int64)
+    if arr.dtype.kind not in "fiub":
+        if arr.dtype.kind == "c":
+            raise TypeError("complex data is not supported by chainrule")
+        raise TypeError(
+            f"expected numeric data, got an array of dtype {arr.dtype} "
+            f"(from {type(data).__name__})"
+        )
+    if dtype is not None:
+        arr = arr.astype(as_dtype(dtype), copy=False)
+    return arr
+
+
+_new = object.__new__
+
+
+def make(data: np.ndarray, node=None) -> Tensor:
+    """Wrap an ndarray without copying or checking (the hot path)."""
+    t = _new(Tensor)
+    t.data = data
+    t.grad = None
+    t.requires_grad = node is not None
+    t._node = node
+    t._vc = [0, None]
+    t.name = None
+    t._retain = False
+    t._tangent = None
+    return t
+
+
+class Tensor:
+    """An n-dimensional array that records how it was computed, for differentiation.
+
+    >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+    >>> y = (x ** 2).sum(); y.backward(); x.grad
+    tensor([2., 4.])
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_vc", "name", "_retain", "_tangent",
+                 "__weakref__")
+    # NumPy defers to our reflected operators (ndarray * Tensor -> Tensor.__rmul__).
+    __array_ufunc__ = None
+    __array_priority__ = 1000
+
+    def __init__(self, data, dtype=None, requires_grad: bool = False):
+        arr = to_array(data, dtype)
+        if isinstance(data, (Tensor, np.ndarray)):
+            arr = arr.copy()
+        self.data = arr
+        self.grad = None
+        self.requires_grad = False
+        self._node = None
+        self._vc = [0, None]
+        self.name = None
+        self._retain = False
+        self._tangent = None
+        if requires_grad:
+            _check_can_require_grad(arr.dtype)
+            self.requires_grad = True
+
+    # ----- attributes -------------------------------------------------------------------
+    shape = property(lambda self: self.data.shape, doc="The shape, a tuple of ints.")
+    ndim = property(lambda self: self.data.ndim, doc="Number of dimensions.")
+    size = property(lambda self: self.data.size, doc="Number of elements.")
+    dtype = property(lambda self: self.data.dtype, doc="The NumPy dtype.")
+    is_leaf = property(lambda self: self._node is None,
+                       doc="True for tensors not produced by a recorded operation.")
+
+    @property
+    def T(self) -> Tensor:
+        """The transpose (axes reversed), as ``numpy.ndarray.T``."""
+        return _api.transpose(self)
+
+    @property
+    def _version(self) -> int:
+        return self._vc[0]
+
+    # ----- conversion -------------------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        """A copy of the values as a NumPy array."""
+        return self.data.copy()
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(
+                f"item(): only one-element tensors can be converted, this one has shape "
+                f"{self.shape}"
+            )
+        return self.data.item()
+
+    def tolist(self):
+        """The values as (nested) Python lists."""
+        return self.data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        if dtype is None:
+            return self.data
+        return self.data.astype(dtype, copy=False)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                "use .any() or .all()"
+            )
+        return bool(self.data)
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        for i in range(self.data.shape[0]):
+            yield self[i]
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extras = []
+        if self.data.dtype != _default_dtype[0] and self.data.dtype != np.int64:
+            extras.append(f"dtype={self.data.dtype}")
+        if self.requires_grad:
+            extras.append("requires_grad=True")
+        if self.name:
+            extras.append(f"name={self.name!r}")
+        return "tensor(" + ", ".join([body, *extras]) + ")"
+
+    # ----- autograd ---------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph=None, create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (reverse mode).
+
+        ``gradient`` is the cotangent ``dL/d(self)``; it may be omitted only when ``self``
+        has a single element (then it is 1). ``retain_graph`` keeps the graph for another
+        backward (default: ``create_graph``); ``create_graph`` records the backward pass so
+        the gradients can be differentiated again.
+        """
+        from chainrule.autodiff.backward import backward
+
+        backward([self], [gradient], retain_graph=retain_graph, create_graph=create_graph)
+
+    def detach(self) -> Tensor:
+        """The same values (shared memory and version counter), cut from the graph."""
+        t = make(self.data)
+        t._vc = self._vc
+        return t
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` on a leaf in place; returns self."""
+        if not requires_grad and self._node is not None:
+            raise RuntimeError(
+                "requires_grad_(False) on a non-leaf tensor; use .detach() to cut it from the "
+                "graph"
+            )
+        if requires_grad:
+            _check_can_require_grad(self.data.dtype)
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self) -> Tensor:
+        """Keep ``.grad`` for this non-leaf tensor after backward (leaves always keep it)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad")
+        if self._node is not None:
+            import weakref
+
+            self._retain = True
+            self._node.retained = weakref.ref(self)
+        return self
+
+    def named(self, name: str) -> Tensor:
+        """Give this quantity a name for explanations and graphs (``cr.named``); returns self."""
+        return _api.named(self, name)
+
+    def clone(self) -> Tensor:
+        """A copy that stays in the graph (its gradient flows back to self)."""
+        return _api.copy(self)
+
+    def astype(self, dtype) -> Tensor:
+        """Cast to ``dtype``; gradients are cast back (as ``numpy.ndarray.astype``)."""
+        return _api.astype(self, dtype)
+
+    # ----- in-place operations ----------------------------------------------------------
+    def _inplace(self, opname: str, compute) -> Tensor:
+        """Replace self's values by ``compute(self_as_it_was)`` and bump its version.
+
+        When a graph is being recorded, self is *rebased*: it becomes the output of the
+        new operation, whose input is a snapshot of the old self (nodes recorded earlier
+        keep pointing to the old node; if they saved self's values, the bumped version makes
+        their backward raise instead of silently using the new values).
+        """
+        recording = STATE.grad_enabled
+        if recording and self.requires_grad and self._node is None:
+            raise RuntimeError(
+                f"{opname}: a leaf tensor that requires grad cannot be changed in place while "
+                "gradients are recorded; do it inside `with cr.no_grad():` (as optimizers do) "
+                "or change a copy"
+            )
+        old = make(self.data.copy() if recording else self.data, self._node)
+        old.requires_grad = self.requires_grad
+        if recording and self._node is not None:
+            # The node that produced the old values now owns the snapshot, so its rule
+            # still sees the right `ans` after self's buffer is overwritten.
+            previous = self._node
+            previous.out = old.data
+            previous.out_vc = old._vc
+            previous.out_version = 0
+        result = compute(old)
+        if result.data.dtype != self.data.dtype and not np.can_cast(
+            result.data.dtype, self.data.dtype, "same_kind"
+        ):
+            raise TypeError(
+                f"{opname}: result dtype {result.data.dtype} cannot be stored in place in a "
+                f"tensor of dtype {self.data.dtype}"
+            )
+        if result.data.shape != self.data.shape:
+            raise ValueError(
+                f"{opname}: in-place result has shape {result.data.shape}, but the tensor has "
+                f"shape {self.data.shape}"
+            )
+        np.copyto(self.data, result.data, casting="same_kind")
+        self._vc[0] += 1
+        self._vc[1] = opname
+        if recording and result._node is not None:
+            node = result._node
+            node.out = self.data
+            node.out_vc = self._vc
+            node.out_version = self._vc[0]
+            self._node = node
+            self.requires_grad = True
+        self._tangent = result._tangent
+        return self
+
+    def __iadd__(self, other):
+        return self._inplace("add_ (+=)", lambda old: _api.add(old, other))
+
+    def __isub__(self, other):
+        return self._inplace("sub_ (-=)", lambda old: _api.subtract(old, other))
+
+    def __imul__(self, other):
+        return self._inplace("mul_ (*=)", lambda old: _api.multiply(old, other))
+
+    def __itruediv__(self, other):
+        return self._inplace("div_ (/=)", lambda old: _api.divide(old, other))
+
+    def __ipow__(self, other):
+        return self._inplace("pow_ (**=)", lambda old: _api.power(old, other))
+
+    add_ = __iadd__
+    sub_ = __isub__
+    mul_ = __imul__
+    div_ = __itruediv__
+
+    def fill_(self, value) -> Tensor:
+        """Set every element to ``value`` in place."""
+        return self._inplace("fill_", lambda old: _api.full_like(old, value))
+
+    def zero_(self) -> Tensor:
+        """Set every element to 0 in place."""
+        return self._inplace("zero_", lambda old: _api.zeros_like(old))
+
+    def copy_(self, src) -> Tensor:
+        """Copy ``src`` (broadcast to self's shape) into self in place."""
+        return self._inplace("copy_", lambda old: _api.broadcast_to(
+            _api.astype(src if isinstance(src, Tensor) else make(to_array(src)), old.dtype),
+            old.shape))
+
+    def __setitem__(self, index, value) -> None:
+        self._inplace("__setitem__ (x[i] = v)",
+                      lambda old: _api.index_put(old, value, index))
+
+    # ----- operators --------------------------------------------------------------------
+    def __add__(self, other):
+        return _api.add(self, other)
+
+    def __radd__(self, other):
+        return _api.add(other, self)
+
+    def __sub__(self, other):
+        return _api.subtract(self, other)
+
+    def __rsub__(self, other):
+        return _api.subtract(other, self)
+
+    def __mul__(self, other):
+        return _api.multiply(self, other)
+
+    def __rmul__(self, other):
+        return _api.multiply(other, self)
+
+    def __truediv__(self, other):
+        return _api.divide(self, other)
+
+    def __rtruediv__(self, other):
+        return _api.divide(other, self)
+
+    def __pow__(self, other):
+        return _api.power(self, other)
+
+    def __rpow__(self, other):
+        return _api.power(other, self)
+
+    def __matmul__(self, other):
+        return _api.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _api.matmul(other, self)
+
+    def __neg__(self):
+        return _api.negative(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _api.abs(self)
+
+    def __getitem__(self, index):
+        return _api.getitem(self, index)
+
+    def __eq__(self, other):  # type: ignore[override]
+        return _api.equal(self, other)
+
+    def __ne__(self, other):  # type: ignore[override]
+        return _api.not_equal(self, other)
+
+    def __lt__(self, other):
+        return _api.less(self, other)
+
+    def __le__(self, other):
+        return _api.less_equal(self, other)
+
+    def __gt__(self, other):
+        return _api.greater(self, other)
+
+    def __ge__(self, other):
+        return _api.greater_equal(self, other)
+
+    def __invert__(self):
+        return _api.logical_not(self)
+
+    def __and__(self, other):
+        return _api.logical_and(self, other)
+
+    def __or__(self, other):
+        return _api.logical_or(self, other)
+
+    # ----- method forms of the NumPy-named functions ------------------------------------
+    def reshape(self, *shape):
+        """``x.reshape(2, 3)`` or ``x.reshape((2, 3))``."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _api.reshape(self, shape)
+
+    def transpose(self, *axes):
+        """``x.transpose()`` reverses axes; ``x.transpose(1, 0, 2)`` permutes them."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return _api.transpose(self, axes or None)
+
+    def view(self, *shape):
+        """Alias of :meth:`reshape`, for PyTorch habits."""
+        return self.reshape(*shape)
+
+
+def _method(name):
+    def method(self, *args, **kwargs):
+        return getattr(_api, name)(self, *args, **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = f"Method form of ``cr.{name}(x, ...)``."
+    return method
+
+
+for _name in (
+    "exp log log1p expm1 sqrt square sin cos tan arcsin arccos arctan sinh cosh tanh sigmoid "
+    "relu softplus abs sign floor ceil round isnan clip sum mean var std prod max min "
+    "logsumexp norm argmax argmin swapaxes squeeze expand_dims flatten softmax log_softmax "
+    "matmul dot take repeat tile maximum minimum any all"
+).split():
+    setattr(Tensor, _name, _method(_name))
+
+
+def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Create a leaf tensor from a number, nested list, NumPy array or Tensor (copied).
+
+    Python floats become ``cr.get_default_dtype()`` (float32 unless changed), integers
+    int64, NumPy arrays keep their dtype. Only floating tensors can require grad.
+    """
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+# The functions behind the operators; chainrule.numpy_api sets this when it is loaded (it
+# needs Tensor first, so it cannot be imported from here).
+_api = None

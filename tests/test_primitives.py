@@ -1,0 +1,227 @@
+"""Every registered primitive, checked from its own sample inputs.
+
+For each sample: the forward against an independent NumPy formula; the VJP against a
+central-difference Jacobian; the JVP (true forward mode) against the same Jacobian; the
+inner-product identity <u, J v> = <Jᵀ u, v> between the two rules; and the second order
+(the recorded backward pass) against central differences of the first-order gradient.
+"""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.autodiff import forward
+from chainrule.autodiff.backward import grad as engine_grad
+from chainrule.autodiff.primitive import REGISTRY
+
+
+def _naive_logsumexp(x, axis=None, keepdims=False):
+    return np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))
+
+
+def _naive_softmax(x, axis=-1):
+    e = np.exp(x)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _index_add(g, shape, index):
+    out = np.zeros(shape)
+    flat_positions = np.arange(int(np.prod(shape))).reshape(shape)[index]
+    for pos, val in zip(np.ravel(flat_positions), np.ravel(np.broadcast_to(g, np.shape(flat_positions)))):
+        out.flat[pos] += val
+    return out
+
+
+def _index_put(x, v, index):
+    out = np.array(x, dtype=float)
+    out[index] = v
+    return out
+
+
+# Independent formulas (the textbook definitions, not the primitives' own forwards).
+REFERENCE = {
+    "add": lambda x, y: x + y,
+    "subtract": lambda x, y: x - y,
+    "multiply": lambda x, y: x * y,
+    "divide": lambda x, y: x / y,
+    "power": lambda x, y: np.exp(y * np.log(x)) if np.all(np.asarray(x) > 0) else x**y,
+    "negative": lambda x: 0 - x,
+    "copy": lambda x: x + 0,
+    "astype": lambda x, dtype: np.array(x, dtype=dtype),
+    "exp": lambda x: np.e**x,
+    "log": lambda x: np.log(x),
+    "log1p": lambda x: np.log(1 + x),
+    "expm1": lambda x: np.exp(x) - 1,
+    "sqrt": lambda x: x**0.5,
+    "square": lambda x: x * x,
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": lambda x: np.sin(x) / np.cos(x),
+    "arcsin": np.arcsin,
+    "arccos": np.arccos,
+    "arctan": np.arctan,
+    "arctan2": np.arctan2,
+    "sinh": lambda x: (np.exp(x) - np.exp(-x)) / 2,
+    "cosh": lambda x: (np.exp(x) + np.exp(-x)) / 2,
+    "tanh": lambda x: (np.exp(2 * x) - 1) / (np.exp(2 * x) + 1),
+    "abs": lambda x: np.where(x < 0, -x, x),
+    "relu": lambda x: np.where(x > 0, x, 0.0),
+    "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
+    "softplus": lambda x: np.log(1 + np.exp(x)),
+    "maximum": lambda x, y: np.where(x >= y, x, y),
+    "minimum": lambda x, y: np.where(x <= y, x, y),
+    "clip": lambda x, a_min, a_max: np.minimum(
+        np.maximum(x, -np.inf if a_min is None else a_min), np.inf if a_max is None else a_max),
+    "where": lambda c, x, y: c * x + (1 - c) * y,
+    "sum": lambda x, axis=None, keepdims=False: np.add.reduce(
+        x.reshape(-1) if axis is None and not keepdims else x,
+        axis=None if axis is None else axis, keepdims=keepdims) if axis is not None or
+    keepdims else np.add.reduce(x.reshape(-1)),
+    "mean": lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims)
+    / (x.size / np.sum(x, axis=axis, keepdims=keepdims).size),
+    "prod": lambda x, axis=None, keepdims=False: np.multiply.reduce(
+        x, axis=axis, keepdims=keepdims) if axis is not None else np.multiply.reduce(
+        x.reshape(-1)).reshape((1,) * x.ndim if keepdims else ()),
+    "max": lambda x, axis=None, keepdims=False: np.amax(x, axis=axis, keepdims=keepdims),
+    "min": lambda x, axis=None, keepdims=False: -np.amax(-x, axis=axis, keepdims=keepdims),
+    "logsumexp": _naive_logsumexp,
+    "l2norm": lambda x, axis=None, keepdims=False: np.sqrt(
+        np.sum(x**2, axis=axis, keepdims=keepdims)),
+    "softmax": _naive_softmax,
+    "log_softmax": lambda x, axis=-1: np.log(_naive_softmax(x, axis)),
+    "reshape": lambda x, shape: x.reshape(shape),
+    "transpose": lambda x, axes=None: x.transpose(axes),
+    "broadcast_to": lambda x, shape: x + np.zeros(shape),
+    "concatenate": lambda *xs, axis=0: np.concatenate(xs, axis=axis),
+    "pad": lambda x, pad_width, constant_values=0: np.pad(x, pad_width),
+    "getitem": lambda x, index: x[index],
+    "index_add": _index_add,
+    "index_put": _index_put,
+    "matmul": lambda a, b: np.einsum(
+        {(2, 2): "ij,jk->ik", (1, 2): "j,jk->k", (2, 1): "ij,j->i", (1, 1): "i,i->",
+         (3, 2): "bij,jk->bik", (4, 3): "abij,bjk->abik"}[(np.ndim(a), np.ndim(b))], a, b),
+    "einsum": lambda *ops, subscripts: np.einsum(subscripts, *ops),
+    "inv": lambda a: np.linalg.solve(a, np.broadcast_to(np.eye(a.shape[-1]), a.shape)),
+    "det": lambda a: np.exp(np.linalg.slogdet(a)[1]) * np.linalg.slogdet(a)[0],
+    "solve": lambda a, b: (np.linalg.inv(a) @ b[..., None])[..., 0] if b.ndim == a.ndim - 1
+    else np.linalg.inv(a) @ b,
+}
+
+
+def _cases():
+    cases = []
+    for name, prim in sorted(REGISTRY.items()):
+        if prim.samples is None:
+            cases.append(pytest.param(name, None, None, id=f"{name}-no-samples"))
+            continue
+        for k, (args, params) in enumerate(prim.samples(np.random.default_rng(7))):
+            cases.append(pytest.param(name, args, params, id=f"{name}-{k}"))
+    return cases
+
+
+def _diff_positions(prim, args):
+    return [i for i, a in enumerate(args)
+            if isinstance(a, np.ndarray) and a.dtype.kind == "f" and i not in prim.nondiff_args]
+
+
+def _evaluate(prim, args, params):
+    return np.asarray(prim.forward(*args, **params), dtype=float)
+
+
+def _numerical_jacobian(prim, args, params, i, eps=1e-6):
+    """d out / d args[i] by central differences: shape (out.size, args[i].size)."""
+    base = [np.array(a, dtype=float) if isinstance(a, np.ndarray) and a.dtype.kind == "f"
+            else a for a in args]
+    x = base[i]
+    out_size = _evaluate(prim, base, params).size
+    jac = np.zeros((out_size, x.size))
+    for k in range(x.size):
+        plus = [a.copy() if isinstance(a, np.ndarray) else a for a in base]
+        minus = [a.copy() if isinstance(a, np.ndarray) else a for a in base]
+        plus[i].flat[k] += eps
+        minus[i].flat[k] -= eps
+        jac[:, k] = (_evaluate(prim, plus, params) - _evaluate(prim, minus, params)).ravel() / (
+            2 * eps)
+    return jac
+
+
+def _as_tensors(args, positions):
+    return [cr.tensor(a, requires_grad=True) if i in positions
+            else (cr.tensor(a) if isinstance(a, np.ndarray) else a)
+            for i, a in enumerate(args)]
+
+
+@pytest.mark.parametrize("name,args,params", _cases())
+def test_primitive(name, args, params):
+    prim = REGISTRY[name]
+    assert args is not None, f"primitive {name} registers no sample inputs"
+    assert name in REFERENCE, f"primitive {name} has no independent reference formula"
+    rng = np.random.default_rng(99)
+
+    # forward against the independent formula
+    out = prim(*[cr.tensor(a) if isinstance(a, np.ndarray) else a for a in args], **params)
+    expected = REFERENCE[name](*args, **params)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12)
+    assert out.data.dtype == np.result_type(*[a for a in args if isinstance(a, np.ndarray)]) \
+        or name == "astype"
+
+    positions = _diff_positions(prim, args)
+    if not positions:
+        return
+    u = rng.standard_normal(out.shape)
+    vs = {i: rng.standard_normal(np.shape(args[i])) for i in positions}
+
+    # VJP (reverse mode) against the central-difference Jacobian
+    xs = _as_tensors(args, positions)
+    y = prim(*xs, **params)
+    grads = engine_grad(y, [xs[i] for i in positions], u)
+    for i, g in zip(positions, grads):
+        jac = _numerical_jacobian(prim, args, params, i)
+        assert g.shape == np.shape(args[i])
+        np.testing.assert_allclose(g.data.ravel(), jac.T @ u.ravel(), rtol=1e-5, atol=1e-6,
+                                   err_msg=f"{name}: VJP wrt argument {i}")
+
+    # JVP (forward mode) against the same Jacobians
+    with forward.jvp_level() as level:
+        seeded = [forward.seed(cr.tensor(a), cr.tensor(vs[i]), level) if i in positions
+                  else (cr.tensor(a) if isinstance(a, np.ndarray) else a)
+                  for i, a in enumerate(args)]
+        y_fwd = prim(*seeded, **params)
+        tangent = forward.tangent_of(y_fwd, level)
+    expected_jv = sum(_numerical_jacobian(prim, args, params, i) @ vs[i].ravel()
+                      for i in positions)
+    np.testing.assert_allclose(tangent.data.ravel(), expected_jv, rtol=1e-5, atol=1e-6,
+                               err_msg=f"{name}: JVP")
+
+    # the two rules are transposes of each other: <u, J v> == <Jᵀ u, v>
+    lhs = float(np.sum(u * tangent.data))
+    rhs = float(sum(np.sum(g.data * vs[i]) for i, g in zip(positions, grads)))
+    assert abs(lhs - rhs) <= 1e-10 * (1 + abs(lhs)), f"{name}: <u,Jv>={lhs} but <Jᵀu,v>={rhs}"
+
+    # second order: d/dx <Jᵀ(x) u, w> from the recorded backward vs central differences
+    w = {i: rng.standard_normal(np.shape(args[i])) for i in positions}
+
+    def first_order(arrs):
+        ts = _as_tensors(arrs, positions)
+        gs = engine_grad(prim(*ts, **params), [ts[i] for i in positions], u)
+        return sum(float(np.sum(g.data * w[i])) for i, g in zip(positions, gs))
+
+    xs = _as_tensors(args, positions)
+    gs = engine_grad(prim(*xs, **params), [xs[i] for i in positions], u, create_graph=True)
+    h = sum((g * w[i]).sum() for i, g in zip(positions, gs))
+    if not h.requires_grad:  # the first derivative does not depend on x (linear in x)
+        second = [None] * len(positions)
+    else:
+        second = engine_grad(h, [xs[i] for i in positions])
+    eps = 1e-5
+    for i, s in zip(positions, second):
+        numeric = np.zeros(np.shape(args[i]))
+        for k in range(numeric.size):
+            plus = [np.array(a) if isinstance(a, np.ndarray) else a for a in args]
+            minus = [np.array(a) if isinstance(a, np.ndarray) else a for a in args]
+            plus[i].flat[k] += eps
+            minus[i].flat[k] -= eps
+            numeric.flat[k] = (first_order(plus) - first_order(minus)) / (2 * eps)
+        got = np.zeros(np.shape(args[i])) if s is None else s.data
+        np.testing.assert_allclose(got, numeric, rtol=1e-4, atol=1e-5,
+                                   err_msg=f"{name}: second order wrt argument {i}")
