@@ -1,0 +1,142 @@
+"""Safe arithmetic on Python floats for the expression language's constants.
+
+Each operation checks its domain and the size of its result *before* computing, so that
+``1/0``, ``log(-1)``, ``(-8)**(1/3)`` or ``9**387420489`` raise a clear
+:class:`~chainrule.explain.errors.ExprError` instead of ``ZeroDivisionError``, a complex
+number, or minutes of big-integer arithmetic.
+"""
+
+from __future__ import annotations
+
+import math
+
+from chainrule.explain.errors import ExprDomainError, ExprError
+from chainrule.explain.nodes import Call, Const, Name, Neg, Node, Num, format_number
+
+__all__ = ["scalar_binop", "scalar_call", "check_constants", "DOMAINS"]
+
+#: Largest magnitude a constant may have.
+MAX_MAGNITUDE = 1e300
+
+
+def _sigmoid(v: float) -> float:
+    # Two branches so that exp never overflows: sigmoid(v) = 1/(1+e^-v) = e^v/(1+e^v).
+    if v >= 0:
+        return 1.0 / (1.0 + math.exp(-v))
+    z = math.exp(v)
+    return z / (1.0 + z)
+
+
+#: function -> (implementation, test that the argument is in the domain, the domain in words)
+DOMAINS = {
+    "exp": (math.exp, lambda v: v <= 690.0, None),
+    "log": (math.log, lambda v: v > 0, "x > 0"),
+    "sqrt": (math.sqrt, lambda v: v >= 0, "x >= 0"),
+    "sin": (math.sin, lambda v: True, None),
+    "cos": (math.cos, lambda v: True, None),
+    "tan": (math.tan, lambda v: True, None),
+    "asin": (math.asin, lambda v: -1 <= v <= 1, "-1 <= x <= 1"),
+    "acos": (math.acos, lambda v: -1 <= v <= 1, "-1 <= x <= 1"),
+    "atan": (math.atan, lambda v: True, None),
+    "sinh": (math.sinh, lambda v: abs(v) <= 690.0, None),
+    "cosh": (math.cosh, lambda v: abs(v) <= 690.0, None),
+    "tanh": (math.tanh, lambda v: True, None),
+    "sigmoid": (_sigmoid, lambda v: True, None),
+    "relu": (lambda v: max(v, 0.0), lambda v: True, None),
+    "abs": (abs, lambda v: True, None),
+}
+
+
+def scalar_call(func: str, v: float) -> float:
+    """``func(v)`` for a function of the language, with its domain checked."""
+    impl, ok, domain = DOMAINS[func]
+    if not math.isfinite(v):
+        raise ExprError(f"{func} of a non-finite number")
+    if not ok(v):
+        arg = format_number(v)
+        if domain is None:
+            raise ExprError(f"{func}({arg}) is too large (over 1e300)")
+        if func == "log" and v == 0:
+            raise ExprDomainError("log(0) is minus infinity; log is defined for x > 0")
+        raise ExprDomainError(f"{func}({arg}) is undefined: {func} is defined for {domain}")
+    return float(impl(v))
+
+
+def scalar_binop(op: str, a: float, b: float) -> float:
+    """``a op b`` for ``op`` in ``+ - * / **``, refusing division by zero, complex powers
+    and results over ``MAX_MAGNITUDE``, with the size of a power judged before computing it.
+    """
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    if op == "/":
+        if b == 0:
+            raise ExprDomainError(f"division by zero: {format_number(a)}/0")
+        return a / b
+    if op != "**":
+        raise ValueError(f"unknown operator {op!r}")
+    if a == 0:
+        if b < 0:
+            raise ExprDomainError(f"0**{format_number(b)}: zero to a negative power")
+        return 1.0 if b == 0 else 0.0
+    if a < 0 and b != int(b):
+        raise ExprDomainError(
+            f"({format_number(a)})**{format_number(b)} is not a real number "
+            "(a negative number to a non-integer power)"
+        )
+    # log10 |a**b| = b * log10 |a|, known without computing a**b.
+    magnitude = b * math.log10(abs(a))
+    if magnitude > 300:
+        raise ExprError(
+            f"{format_number(a)}**{format_number(b)} is too large (about 10^{magnitude:.4g})"
+        )
+    if magnitude < -300:
+        return 0.0
+    return float(math.pow(a, b))
+
+
+def check_constants(trees, source: str | None, exponent_limit: float) -> None:
+    """Refuse constants that would blow up, *before* anything computes them.
+
+    Every constant sub-expression of ``trees`` is computed in floats with its size checked
+    first (``9**9**9**9`` is refused at ``9**387420489``); a constant exponent, even over a
+    quantity, must be at most ``exponent_limit`` in size (``(x + 1)**100000`` is refused,
+    as SymPy could spend minutes on it).
+    """
+
+    def err(node: Node, message: str, cls=ExprError) -> ExprError:
+        return cls(message, source=source, line=node.line or None, col=node.col or None)
+
+    def checked(compute, node: Node) -> float:
+        try:
+            result = compute()
+        except ExprError as e:
+            raise err(node, e.message, type(e)) from None
+        if not math.isfinite(result) or abs(result) > MAX_MAGNITUDE:
+            raise err(node, f"the constant {node} is too large (over 1e300)")
+        return result
+
+    def value(node: Node) -> float | None:
+        # Recursion is bounded: parse() refuses trees deeper than its depth limit.
+        if isinstance(node, (Num, Const)):
+            return node.value
+        if isinstance(node, Name):
+            return None
+        if isinstance(node, Neg):
+            v = value(node.operand)
+            return None if v is None else -v
+        if isinstance(node, Call):
+            v = value(node.arg)
+            return None if v is None else checked(lambda: scalar_call(node.func, v), node)
+        a, b = value(node.left), value(node.right)
+        if node.op == "**" and b is not None and abs(b) > exponent_limit:
+            raise err(node.right, f"exponent {b:.6g} is too large (at most {exponent_limit:g})")
+        if a is None or b is None:
+            return None
+        return checked(lambda: scalar_binop(node.op, a, b), node)
+
+    for tree in trees:
+        value(tree)

@@ -1,0 +1,106 @@
+"""SymPy expressions built from the expression tree (never from user text).
+
+Each node becomes the SymPy object it denotes: names become real ``sympy.Symbol``\\ s,
+``sigmoid(x)`` becomes ``1/(1 + exp(-x))`` and ``relu(x)`` becomes ``Max(0, x)``.
+Integral numbers become ``sympy.Integer`` (so ``d/dt t**2 = 2*t``, not ``2.0*t**1.0``) and
+other numbers ``sympy.Float`` (so ``0.5*9.8*t**2`` stays readable as ``4.9*t**2``).
+
+>>> from chainrule.explain.expr import parse
+>>> exprs = parse("P = 101325*exp(-0.0001*h); h = 4000 - g; g = 0.5*9.8*t**2").to_sympy()
+>>> exprs["P"]
+101325*exp(-0.0001*h)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from chainrule.explain.nodes import BinOp, Call, Const, Name, Neg, Node, Num
+
+__all__ = ["to_sympy", "symbol", "number", "program_to_sympy"]
+
+
+def _sympy():
+    try:
+        import sympy
+    except ImportError as err:  # pragma: no cover - sympy is in the 'explain' extra
+        raise ImportError(
+            "formulas need SymPy: pip install 'chainrule[explain]' (or pip install sympy)"
+        ) from err
+    return sympy
+
+
+def _functions(sp) -> dict:
+    return {
+        "exp": sp.exp,
+        "log": sp.log,
+        "sqrt": sp.sqrt,
+        "sin": sp.sin,
+        "cos": sp.cos,
+        "tan": sp.tan,
+        "asin": sp.asin,
+        "acos": sp.acos,
+        "atan": sp.atan,
+        "sinh": sp.sinh,
+        "cosh": sp.cosh,
+        "tanh": sp.tanh,
+        "sigmoid": lambda x: 1 / (1 + sp.exp(-x)),
+        "relu": lambda x: sp.Max(0, x),
+        "abs": sp.Abs,
+    }
+
+
+def symbol(name: str):
+    """The SymPy symbol used for a quantity: real, so ``d|x|/dx = sign(x)``."""
+    return _sympy().Symbol(name, real=True)
+
+
+def number(value: float):
+    """``sympy.Integer`` for integral values, ``sympy.Float`` otherwise."""
+    sp = _sympy()
+    if value == int(value) and abs(value) < 1e15:
+        return sp.Integer(int(value))
+    return sp.Float(value)
+
+
+def to_sympy(node: Node, symbols: Mapping | None = None):
+    """The SymPy expression of ``node``; names are looked up in ``symbols`` (a mapping
+    from name to SymPy expression), or become real symbols if absent."""
+    sp = _sympy()
+    fns = _functions(sp)
+    symbols = {} if symbols is None else symbols
+
+    def conv(n: Node):
+        # Recursion is bounded: parse() refuses trees deeper than LIMITS["depth"].
+        if isinstance(n, Num):
+            return number(n.value)
+        if isinstance(n, Const):
+            return sp.pi if n.name == "pi" else sp.E
+        if isinstance(n, Name):
+            return symbols[n.id] if n.id in symbols else symbol(n.id)
+        if isinstance(n, Neg):
+            return -conv(n.operand)
+        if isinstance(n, Call):
+            return fns[n.func](conv(n.arg))
+        assert isinstance(n, BinOp)
+        a, b = conv(n.left), conv(n.right)
+        if n.op == "+":
+            return a + b
+        if n.op == "-":
+            return a - b
+        if n.op == "*":
+            return a * b
+        if n.op == "/":
+            return a / b
+        return a**b
+
+    return conv(node)
+
+
+def program_to_sympy(program, expand: bool = False) -> dict:
+    """``{name: expression}`` for every definition of ``program``: in terms of the names
+    it uses, or (``expand=True``) with every defined name substituted, down to the inputs."""
+    out: dict = {}
+    for name, d in program.definitions.items():
+        out[name] = to_sympy(d.expr, out if expand else None)
+    return out
