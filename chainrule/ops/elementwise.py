@@ -10,10 +10,13 @@ from chainrule.autodiff.primitive import Primitive, call, elementwise
 from chainrule.ops.samples import away_from_zero, normal, positive, unit
 
 
-def _one(name, forward, d, formula, symbolic, sample, doc):
+def _one(name, forward, d, formula, symbolic, sample, doc, uses="x"):
+    """An elementwise function of one argument; ``uses`` says what its derivative reads
+    ("x" or "ans"), so that only an in-place change of *that* makes backward raise."""
     return elementwise(
         name, forward, (d,), formulas=(formula,), symbolic=symbolic,
         samples=lambda rng: [((sample(rng, 3, 4),), {}), ((sample(rng),), {})], doc=doc,
+        saves_args=uses == "x", saves_ans=uses == "ans",
     )
 
 
@@ -23,15 +26,15 @@ def _mask(cond, like):
 
 
 exp = _one("exp", np.exp, lambda x, ans, xp: ans, "exp(x)",
-           lambda sp, x: sp.exp(x), normal, "e^x.  d/dx = e^x.")
+           lambda sp, x: sp.exp(x), normal, "e^x.  d/dx = e^x.", uses="ans")
 log = _one("log", np.log, lambda x, ans, xp: 1 / x, "1/x",
            lambda sp, x: sp.log(x), positive, "Natural logarithm.  d/dx = 1/x.")
 log1p = _one("log1p", np.log1p, lambda x, ans, xp: 1 / (1 + x), "1/(1 + x)",
              lambda sp, x: sp.log(1 + x), positive, "log(1 + x), accurate near 0.  d/dx = 1/(1+x).")
 expm1 = _one("expm1", np.expm1, lambda x, ans, xp: ans + 1, "exp(x)",
-             lambda sp, x: sp.exp(x) - 1, normal, "e^x - 1, accurate near 0.  d/dx = e^x.")
+             lambda sp, x: sp.exp(x) - 1, normal, "e^x - 1, accurate near 0.  d/dx = e^x.", uses="ans")
 sqrt = _one("sqrt", np.sqrt, lambda x, ans, xp: 0.5 / ans, "1/(2·sqrt(x))",
-            lambda sp, x: sp.sqrt(x), positive, "Square root.  d/dx = 1/(2·sqrt(x)).")
+            lambda sp, x: sp.sqrt(x), positive, "Square root.  d/dx = 1/(2·sqrt(x)).", uses="ans")
 square = _one("square", np.square, lambda x, ans, xp: 2 * x, "2·x",
               lambda sp, x: x**2, normal, "x².  d/dx = 2x.")
 sin = _one("sin", np.sin, lambda x, ans, xp: xp.cos(x), "cos(x)",
@@ -39,7 +42,7 @@ sin = _one("sin", np.sin, lambda x, ans, xp: xp.cos(x), "cos(x)",
 cos = _one("cos", np.cos, lambda x, ans, xp: -xp.sin(x), "-sin(x)",
            lambda sp, x: sp.cos(x), normal, "Cosine.  d/dx = -sin(x).")
 tan = _one("tan", np.tan, lambda x, ans, xp: 1 + ans * ans, "1 + tan²(x)",
-           lambda sp, x: sp.tan(x), unit, "Tangent.  d/dx = 1 + tan²(x).")
+           lambda sp, x: sp.tan(x), unit, "Tangent.  d/dx = 1 + tan²(x).", uses="ans")
 arcsin = _one("arcsin", np.arcsin, lambda x, ans, xp: 1 / xp.sqrt(1 - x * x), "1/sqrt(1 - x²)",
               lambda sp, x: sp.asin(x), unit, "Inverse sine.  d/dx = 1/sqrt(1 - x²).")
 arccos = _one("arccos", np.arccos, lambda x, ans, xp: -1 / xp.sqrt(1 - x * x),
@@ -52,7 +55,7 @@ sinh = _one("sinh", np.sinh, lambda x, ans, xp: xp.cosh(x), "cosh(x)",
 cosh = _one("cosh", np.cosh, lambda x, ans, xp: xp.sinh(x), "sinh(x)",
             lambda sp, x: sp.cosh(x), normal, "Hyperbolic cosine.  d/dx = sinh(x).")
 tanh = _one("tanh", np.tanh, lambda x, ans, xp: 1 - ans * ans, "1 - tanh²(x)",
-            lambda sp, x: sp.tanh(x), normal, "Hyperbolic tangent.  d/dx = 1 - tanh²(x).")
+            lambda sp, x: sp.tanh(x), normal, "Hyperbolic tangent.  d/dx = 1 - tanh²(x).", uses="ans")
 abs = _one("abs", np.abs, lambda x, ans, xp: xp.sign(x), "sign(x)",
            lambda sp, x: sp.Abs(x), away_from_zero, "|x|.  d/dx = sign(x) (0 at 0).")
 relu = _one("relu", lambda x: np.maximum(x, 0), lambda x, ans, xp: _mask(x > 0, ans),
@@ -69,7 +72,8 @@ def _sigmoid(x):
 
 sigmoid = _one("sigmoid", _sigmoid, lambda x, ans, xp: ans * (1 - ans), "σ(x)·(1 - σ(x))",
                lambda sp, x: 1 / (1 + sp.exp(-x)), normal,
-               "The logistic function 1/(1 + e^-x), stable for any x.  d/dx = σ(x)(1 - σ(x)).")
+               "The logistic function 1/(1 + e^-x), stable for any x.  d/dx = σ(x)(1 - σ(x)).",
+               uses="ans")
 
 
 def _softplus(x):

@@ -1,0 +1,276 @@
+"""Reverse mode as PyTorch users expect it (API.md §1, gradient semantics)."""
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+
+def f64(x, requires_grad=True):
+    return cr.tensor(np.asarray(x, dtype=np.float64), requires_grad=requires_grad)
+
+
+def test_gradients_accumulate_into_leaves_until_cleared():
+    x = f64([1.0, 2.0])
+    (x * x).sum().backward()
+    (3 * x).sum().backward()
+    np.testing.assert_allclose(x.grad.data, 2 * np.array([1.0, 2.0]) + 3)
+    x.grad = None
+    (x * 3).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [3.0, 3.0])
+
+
+def test_non_leaf_grad_only_after_retain_grad():
+    x = f64([1.0, 2.0])
+    h = x * 2
+    k = h * 3
+    k.retain_grad()
+    (k * k).sum().backward()
+    assert h.grad is None
+    np.testing.assert_allclose(k.grad.data, 2 * k.data)
+    np.testing.assert_allclose(x.grad.data, 2 * k.data * 6)
+
+
+def test_backward_needs_gradient_for_non_scalar():
+    y = f64([1.0, 2.0]) * 2
+    with pytest.raises(RuntimeError, match="single-element"):
+        y.backward()
+    y.backward(cr.tensor(np.array([1.0, 10.0])))
+
+
+def test_backward_twice_through_freed_graph_says_retain_graph():
+    x = f64(2.0)
+    y = cr.exp(x) * x
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+    z = cr.exp(x) * x
+    x.grad = None
+    z.backward(retain_graph=True)
+    z.backward()
+    np.testing.assert_allclose(x.grad.data, 2 * (np.exp(2) * 3))
+
+
+def test_backward_on_tensor_without_graph_is_clear():
+    with pytest.raises(RuntimeError, match="requires_grad=True"):
+        cr.tensor([1.0]).sum().backward()
+
+
+def test_create_graph_second_derivatives():
+    x = f64(0.7)
+    (g,) = cr.autodiff.backward.grad(cr.tanh(x), x, create_graph=True)
+    (g2,) = cr.autodiff.backward.grad(g, x)
+    t = np.tanh(0.7)
+    np.testing.assert_allclose(g2.data, -2 * t * (1 - t**2))
+
+    x = f64(1.3)
+    y = x**3 * cr.sin(x)
+    y.backward(create_graph=True)
+    first = x.grad
+    x.grad = None
+    first.backward()
+    s, c = np.sin(1.3), np.cos(1.3)
+    np.testing.assert_allclose(x.grad.data, 6 * 1.3 * s + 6 * 1.3**2 * c - 1.3**3 * s)
+
+
+def test_second_derivative_of_a_matmul_chain():
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((3, 3))
+    x = f64(rng.standard_normal(3))
+    # f = sum(tanh(A x)); grad = Aᵀ (1 - tanh²); Hessian = Aᵀ diag(-2 t (1 - t²)) A
+    (g,) = cr.autodiff.backward.grad(cr.tanh(cr.tensor(A) @ x).sum(), x, create_graph=True)
+    t = np.tanh(A @ x.data)
+    np.testing.assert_allclose(g.data, A.T @ (1 - t**2))
+    rows = [cr.autodiff.backward.grad(g[i], x, retain_graph=True)[0].data for i in range(3)]
+    np.testing.assert_allclose(np.stack(rows), A.T @ np.diag(-2 * t * (1 - t**2)) @ A,
+                               rtol=1e-10)
+
+
+def test_detach_cuts_the_graph():
+    x = f64([1.0, 2.0])
+    y = (x * 2).detach() * x
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, [2.0, 4.0])
+    assert not x.detach().requires_grad
+
+
+def test_broadcasting_gradients_are_summed_back():
+    a = f64(np.ones((3, 1)))
+    b = f64(np.ones((1, 4)))
+    c = f64(2.0)
+    (a * b * c).sum().backward()
+    np.testing.assert_allclose(a.grad.data, np.full((3, 1), 8.0))
+    np.testing.assert_allclose(b.grad.data, np.full((1, 4), 6.0))
+    np.testing.assert_allclose(c.grad.data, 12.0)
+    assert a.grad.shape == (3, 1) and b.grad.shape == (1, 4) and c.grad.shape == ()
+
+
+def test_repeated_advanced_indices_accumulate():
+    x = f64([1.0, 2.0, 3.0])
+    x[np.array([0, 0, 2, 0])].sum().backward()
+    np.testing.assert_allclose(x.grad.data, [3.0, 0.0, 1.0])
+    y = f64(np.arange(6.0).reshape(2, 3))
+    mask = cr.tensor(np.array([[True, False, True], [False, False, True]]))
+    (y[mask] ** 2).sum().backward()
+    np.testing.assert_allclose(y.grad.data, 2 * y.data * mask.data)
+
+
+def test_setitem_is_differentiable_and_records_the_overwrite():
+    w = f64([5.0, 6.0])
+    x = cr.zeros(3, dtype=cr.float64)
+    x[1:] = w * 2
+    (x * x).sum().backward()
+    np.testing.assert_allclose(w.grad.data, 2 * (2 * w.data) * 2)
+
+
+def test_inplace_change_of_a_saved_value_raises_naming_the_op():
+    x = f64([1.0, 2.0])
+    h = x * 2
+    y = cr.exp(h)  # exp saves its output, multiply below saves h
+    z = h * 3
+    h += 1
+    with pytest.raises(RuntimeError, match="multiply.*in place.*add_"):
+        z.sum().backward()
+    y.sum().backward()  # exp's saved output was not touched: fine
+    np.testing.assert_allclose(x.grad.data, np.exp(2 * np.array([1.0, 2.0])) * 2)
+
+
+def test_inplace_on_output_saved_by_its_op_still_gives_right_gradient():
+    x = f64([0.5, 1.0])
+    y = cr.exp(x)
+    y *= 2  # y = 2 exp(x); exp's own saved output is kept as it was
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, 2 * np.exp(x.data))
+
+
+def test_inplace_keeps_earlier_consumers_on_the_old_value():
+    x = f64([1.0, 2.0])
+    a = x * 2
+    b = a + 1  # add saves nothing: a's in-place change is allowed
+    a.mul_(3)
+    (b.sum() + a.sum()).backward()
+    # d/dx [sum(2x + 1) + sum(6x)] = 2 + 6
+    np.testing.assert_allclose(x.grad.data, [8.0, 8.0])
+
+
+def test_inplace_on_leaf_requiring_grad_raises_except_under_no_grad():
+    w = f64([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="no_grad"):
+        w += 1
+    with cr.no_grad():
+        w -= 0.5
+        w[0] = 10.0
+    np.testing.assert_allclose(w.data, [10.0, 1.5])
+    assert w.is_leaf and w.requires_grad
+
+
+def test_fill_and_zero_on_plain_tensors():
+    t = cr.ones(3)
+    t.fill_(2.0)
+    assert t.tolist() == [2.0, 2.0, 2.0]
+    t.zero_()
+    assert t.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_million_operation_chain_runs_forward_and_backward():
+    x = f64(1.0)
+    y = x
+    for _ in range(1_000_000):
+        y = y * 1.0000001
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, 1.0000001**1_000_000, rtol=1e-9)
+
+
+def test_graph_is_freed_without_the_garbage_collector():
+    gc.disable()
+    try:
+        x = f64(np.ones(1000))
+        y = cr.tanh(x * 2 + 1)
+        node_ref = weakref.ref(y._node)
+        out_ref = weakref.ref(y)
+        del y
+        assert out_ref() is None and node_ref() is None
+        z = cr.exp(x).sum()
+        z.backward()
+        ref = weakref.ref(z._node)
+        del z
+        assert ref() is None
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize("fn", [cr.sigmoid, cr.softplus, cr.tanh])
+def test_stable_elementwise_at_large_magnitudes(fn):
+    x = cr.tensor(np.array([-1e4, -1e3, 0.0, 1e3, 1e4], dtype=np.float32), requires_grad=True)
+    y = fn(x)
+    y.sum().backward()
+    assert np.all(np.isfinite(y.data)) and np.all(np.isfinite(x.grad.data))
+
+
+def test_stable_softmax_family_at_large_magnitudes():
+    for dtype in (np.float32, np.float64):
+        x = cr.tensor(np.array([[1e3, -1e3, 5e2], [1e4, 1e4, -1e4]], dtype=dtype),
+                      requires_grad=True)
+        for out in (cr.softmax(x), cr.log_softmax(x), cr.logsumexp(x, axis=1)):
+            w = cr.tensor(np.arange(out.size, dtype=dtype).reshape(out.shape))
+            x.grad = None
+            (out * w).sum().backward()
+            assert np.all(np.isfinite(out.data)) and np.all(np.isfinite(x.grad.data))
+        np.testing.assert_allclose(cr.logsumexp(x, axis=1).data, [1e3, 1e4 + np.log(2)],
+                                   rtol=1e-6)
+        np.testing.assert_allclose(cr.softplus(cr.tensor(np.array([1e3], dtype))).data, [1e3])
+
+
+def test_gradient_conventions_at_kinks_follow_pytorch():
+    x = f64([0.0, 0.0])
+    (cr.relu(x).sum() + cr.abs(x).sum()).backward()
+    np.testing.assert_allclose(x.grad.data, [0.0, 0.0])
+    a, b = f64(1.0), f64(1.0)
+    cr.maximum(a, b).backward()
+    assert a.grad.item() == 0.5 and b.grad.item() == 0.5
+    m = f64([3.0, 1.0, 3.0])
+    cr.max(m).backward()
+    np.testing.assert_allclose(m.grad.data, [0.5, 0.0, 0.5])
+    n = f64([0.0, 0.0])
+    cr.norm(n).backward()
+    np.testing.assert_allclose(n.grad.data, [0.0, 0.0])
+    s = f64(0.0)
+    cr.softplus(s).backward()
+    assert s.grad.item() == 0.5
+    p = f64([2.0, 0.0, 3.0])
+    cr.prod(p).backward()
+    np.testing.assert_allclose(p.grad.data, [0.0, 6.0, 0.0])
+
+
+def test_no_zero_gradient_where_a_real_one_exists():
+    x = f64([0.5, -0.3])
+    y = cr.where(x > 0, x**2, cr.sin(x))
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, [1.0, np.cos(-0.3)])
+
+
+def test_composites_var_std_norm_split_tile_take():
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((3, 4))
+    x = f64(a)
+    np.testing.assert_allclose(cr.var(x, axis=0, ddof=1).data, a.var(axis=0, ddof=1))
+    np.testing.assert_allclose(cr.std(x).data, a.std())
+    for ord_ in (None, 1, np.inf, -np.inf, 3):
+        np.testing.assert_allclose(cr.norm(x[0], ord=ord_).data, np.linalg.norm(a[0], ord_))
+    for ord_ in (None, "fro", 1, -1, np.inf, -np.inf):
+        np.testing.assert_allclose(cr.linalg.norm(x, ord=ord_).data, np.linalg.norm(a, ord_))
+    parts = cr.split(x, [1, 3], axis=1)
+    assert [p.shape for p in parts] == [(3, 1), (3, 2), (3, 1)]
+    np.testing.assert_allclose(cr.tile(x, (2, 1)).data, np.tile(a, (2, 1)))
+    np.testing.assert_allclose(cr.take(x, [0, 5]).data, np.take(a, [0, 5]))
+    np.testing.assert_allclose(cr.repeat(x, 2, axis=0).data, np.repeat(a, 2, axis=0))
+    np.testing.assert_allclose(cr.dot(x, x.T).data, a @ a.T)
+    np.testing.assert_allclose(cr.outer(x[0], x[1]).data, np.outer(a[0], a[1]))
+    np.testing.assert_allclose(cr.squeeze(cr.expand_dims(x, 0)).data, a)
+    np.testing.assert_allclose(cr.swapaxes(x, 0, 1).data, a.T)
+    b = rng.standard_normal((2, 3, 4))
+    c = rng.standard_normal((5, 4, 2))
+    np.testing.assert_allclose(cr.dot(f64(b), f64(c)).data, np.dot(b, c))

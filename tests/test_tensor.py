@@ -1,0 +1,166 @@
+"""Tensor creation, dtypes, attributes, conversion and errors (API.md §1)."""
+
+import threading
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+
+def test_python_floats_become_default_dtype_and_arrays_keep_theirs():
+    assert cr.tensor([1.0, 2.0]).dtype == np.float32
+    assert cr.tensor(3.5).dtype == np.float32
+    assert cr.tensor(np.array([1.0, 2.0])).dtype == np.float64
+    assert cr.tensor([1, 2]).dtype == np.int64
+    assert cr.tensor([True, False]).dtype == np.bool_
+    cr.set_default_dtype(cr.float64)
+    assert cr.tensor([1.0]).dtype == np.float64
+    assert cr.zeros(2).dtype == np.float64
+
+
+def test_tensor_copies_its_input():
+    a = np.array([1.0, 2.0])
+    t = cr.tensor(a)
+    a[0] = 100.0
+    assert t.data[0] == 1.0
+
+
+def test_integer_and_bool_tensors_cannot_require_grad():
+    with pytest.raises(TypeError, match="floating"):
+        cr.tensor([1, 2], requires_grad=True)
+    with pytest.raises(TypeError, match="floating"):
+        cr.tensor([True], requires_grad=True)
+    with pytest.raises(TypeError, match="floating"):
+        cr.arange(3).requires_grad_()
+
+
+def test_non_numeric_and_unknown_dtype_errors_name_the_type():
+    with pytest.raises(TypeError, match="str"):
+        cr.tensor("abc")
+    with pytest.raises(TypeError, match="dict"):
+        cr.tensor({"a": 1})
+    with pytest.raises(TypeError, match="dtype"):
+        cr.tensor([1.0], dtype="not-a-dtype")
+    with pytest.raises(TypeError, match="complex"):
+        cr.tensor([1 + 2j])
+
+
+def test_attributes_and_conversions():
+    t = cr.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    assert t.shape == (2, 3) and t.ndim == 2 and t.size == 6 and len(t) == 2
+    assert t.is_leaf and t.requires_grad and t.grad is None
+    assert t.T.shape == (3, 2)
+    n = t.numpy()
+    n[0, 0] = 50
+    assert t.data[0, 0] == 1.0  # numpy() is a copy
+    assert t.tolist() == [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+    assert np.asarray(t).shape == (2, 3)
+    assert cr.tensor([2.5]).item() == 2.5
+    with pytest.raises(ValueError, match="one-element"):
+        t.item()
+    y = t * 2
+    assert not y.is_leaf
+
+
+def test_repr_looks_like_pytorch():
+    assert repr(cr.tensor([1.0, 2.0], requires_grad=True)) == (
+        "tensor([1., 2.], requires_grad=True)")
+    assert "dtype=float64" in repr(cr.tensor(np.array([1.0])))
+
+
+def test_python_numbers_do_not_change_dtype():
+    x = cr.tensor([1.0, 2.0])
+    for y in (x + 1, 2 * x, x / 3, x ** 2, 1.5 - x, x * np.float64(2.0) if False else x * 2.0):
+        assert y.dtype == np.float32
+    x64 = cr.tensor(np.array([1.0, 2.0]))
+    assert (x64 + 1.0).dtype == np.float64
+
+
+def test_float32_stays_float32_through_every_function():
+    x = cr.tensor([[0.3, -0.2], [0.1, 0.4]], requires_grad=True)
+    outs = [
+        cr.exp(x), cr.log(cr.abs(x) + 1), cr.sqrt(cr.abs(x)), cr.sigmoid(x), cr.softplus(x),
+        cr.tanh(x), cr.relu(x), cr.maximum(x, 0.0), cr.clip(x, -0.1, 0.1),
+        cr.where(x > 0, x, 0.0), cr.sum(x, axis=0), cr.mean(x), cr.var(x), cr.std(x, axis=1),
+        cr.prod(x), cr.max(x), cr.logsumexp(x, axis=1), cr.norm(x), cr.softmax(x),
+        cr.log_softmax(x), x @ x, cr.einsum("ij,jk->ik", x, x), cr.linalg.inv(x + 1),
+        cr.linalg.det(x + 1), cr.concatenate([x, x]), cr.stack([x, x]), cr.pad(x, 1),
+        cr.tile(x, 2), cr.repeat(x, 2), x[[0, 0]], cr.arctan2(x, 1.0), x ** 1.5 if False else
+        cr.abs(x) ** 1.5,
+    ]
+    for out in outs:
+        assert out.dtype == np.float32, out
+        out.sum().backward()
+        assert x.grad.dtype == np.float32
+
+
+def test_factories():
+    assert cr.zeros(2, 3).shape == (2, 3)
+    assert cr.ones((4,)).data.sum() == 4
+    assert cr.full((2,), 7.0).data.tolist() == [7.0, 7.0]
+    assert cr.arange(5).dtype == np.int64
+    assert cr.arange(0.0, 1.0, 0.25).dtype == np.float32
+    assert cr.linspace(0, 1, 5).data[-1] == 1.0
+    assert np.array_equal(cr.eye(3).data, np.eye(3))
+    x = cr.randn(3, 4, requires_grad=True)
+    assert x.requires_grad and x.dtype == np.float32
+    cr.manual_seed(5)
+    a = cr.rand(3).data
+    cr.manual_seed(5)
+    assert np.array_equal(a, cr.rand(3).data)
+    assert cr.zeros_like(x).shape == x.shape and cr.ones_like(x).dtype == np.float32
+
+
+def test_comparisons_give_boolean_tensors_without_grad():
+    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    m = x > 1.5
+    assert m.dtype == np.bool_ and not m.requires_grad
+    assert (x == 2.0).tolist() == [False, True, False]
+    assert cr.isnan(cr.tensor([np.nan, 1.0])).tolist() == [True, False]
+    assert cr.argmax(x).item() == 2
+
+
+def test_no_grad_is_a_context_manager_a_decorator_and_per_thread():
+    x = cr.tensor([1.0], requires_grad=True)
+    with cr.no_grad():
+        assert not (x * 2).requires_grad
+        with cr.enable_grad():
+            assert (x * 2).requires_grad
+    assert (x * 2).requires_grad
+
+    @cr.no_grad()
+    def f(v):
+        return v * 3
+
+    assert not f(x).requires_grad
+    seen = []
+
+    def worker():
+        seen.append((x * 2).requires_grad)
+
+    with cr.no_grad():
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join()
+    assert seen == [True]  # the other thread still records
+
+
+def test_shape_errors_name_the_op_and_shapes():
+    with pytest.raises(ValueError, match=r"matmul: \(3, 4\) @ \(5, 2\): inner dimensions 4 and 5"):
+        cr.ones(3, 4) @ cr.ones(5, 2)
+    with pytest.raises(ValueError, match=r"add: .*\(3,\).*\(4,\)"):
+        cr.ones(3) + cr.ones(4)
+    with pytest.raises(ValueError, match="reshape"):
+        cr.ones(6).reshape(4, 2)
+
+
+def test_methods_delegate_to_functions():
+    x = cr.tensor([[1.0, -2.0], [3.0, 4.0]])
+    assert x.sum(axis=0).tolist() == [4.0, 2.0]
+    assert x.reshape(4).shape == (4,) and x.reshape((1, 4)).shape == (1, 4)
+    assert x.transpose().tolist() == x.T.tolist()
+    assert x.abs().max().item() == 4.0
+    assert x.flatten().shape == (4,)
+    assert x.astype(cr.float64).dtype == np.float64
+    assert x.mean(axis=1, keepdims=True).shape == (2, 1)
