@@ -12,3 +12,4 @@ Importing this package registers every primitive in ``chainrule.autodiff.primiti
 """
 
 from chainrule.ops import arithmetic, elementwise, index, linalg, reduce, shape  # noqa: F401
+from chainrule.ops import nn  # noqa: F401

@@ -65,7 +65,10 @@ def _linear_jvp(tangents, ans, args, xp, params):
 
 
 linear_prim = Primitive(
-    "linear", _linear_forward, _linear_vjp, _linear_jvp,
+    "linear",
+    _linear_forward,
+    _linear_vjp,
+    _linear_jvp,
     formulas=("wᵀ", "x", "1"),
     symbolic=None,
     samples=lambda rng: [
@@ -102,8 +105,10 @@ def _geometry(shape, kernel_size, stride, padding, dilation):
 def _window(i, j, oh, ow, stride, dilation):
     """The slices of the padded image that kernel offset (i, j) sees at every position."""
     r0, c0 = i * dilation[0], j * dilation[1]
-    return (slice(r0, r0 + stride[0] * (oh - 1) + 1, stride[0]),
-            slice(c0, c0 + stride[1] * (ow - 1) + 1, stride[1]))
+    return (
+        slice(r0, r0 + stride[0] * (oh - 1) + 1, stride[0]),
+        slice(c0, c0 + stride[1] * (ow - 1) + 1, stride[1]),
+    )
 
 
 def _unfold_forward(x, kernel_size, stride, padding, dilation, pad_value=0.0):
@@ -144,17 +149,26 @@ def _fold_forward(cols, input_shape, kernel_size, stride, padding, dilation):
         for j in range(kw):
             rows, columns = _window(i, j, oh, ow, stride, dilation)
             out[:, :, rows, columns] += blocks[:, :, :, :, i, j].transpose(0, 3, 1, 2)
-    return out[:, :, ph:ph + h, pw:pw + w]
+    return out[:, :, ph : ph + h, pw : pw + w]
 
 
 def _unfold_transpose(g, x, xp, kernel_size, stride, padding, dilation, pad_value=0.0):
-    return call(fold, xp, g, input_shape=tuple(x.shape), kernel_size=kernel_size, stride=stride,
-                padding=padding, dilation=dilation)
+    return call(
+        fold,
+        xp,
+        g,
+        input_shape=tuple(x.shape),
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+    )
 
 
 def _fold_transpose(g, cols, xp, input_shape, kernel_size, stride, padding, dilation):
-    return call(unfold, xp, g, kernel_size=kernel_size, stride=stride, padding=padding,
-                dilation=dilation)
+    return call(
+        unfold, xp, g, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation
+    )
 
 
 _GEOMETRIES = [
@@ -164,8 +178,10 @@ _GEOMETRIES = [
 
 
 def _unfold_samples(rng):
-    return [((normal(rng, 2, 3, 5, 6),), _GEOMETRIES[0]),
-            ((normal(rng, 1, 2, 6, 7),), _GEOMETRIES[1])]
+    return [
+        ((normal(rng, 2, 3, 5, 6),), _GEOMETRIES[0]),
+        ((normal(rng, 1, 2, 6, 7),), _GEOMETRIES[1]),
+    ]
 
 
 def _fold_samples(rng):
@@ -177,15 +193,19 @@ def _fold_samples(rng):
 
 
 unfold = linear(
-    "unfold", _unfold_forward, _unfold_transpose,
+    "unfold",
+    _unfold_forward,
+    _unfold_transpose,
     formulas=("copy of each window (im2col)",),
     samples=_unfold_samples,
     doc="im2col: every kernel window of an (N, C, H, W) batch as a row, "
-        "shape (N*oh*ow, C*kh*kw). Linear; its adjoint is fold.",
+    "shape (N*oh*ow, C*kh*kw). Linear; its adjoint is fold.",
 )
 
 fold = linear(
-    "fold", _fold_forward, _fold_transpose,
+    "fold",
+    _fold_forward,
+    _fold_transpose,
     formulas=("sum over the windows that cover each pixel (col2im)",),
     samples=_fold_samples,
     doc="col2im: the adjoint of unfold; adds each row back onto its window.",
@@ -207,7 +227,8 @@ def _erf_forward(x):
 
 
 erf = elementwise(
-    "erf", _erf_forward,
+    "erf",
+    _erf_forward,
     (lambda x, ans, xp: _TWO_OVER_SQRT_PI * xp.exp(-(x * x)),),
     formulas=("2/√π·exp(-x²)",),
     symbolic=lambda sp, x: sp.erf(x),
