@@ -103,7 +103,6 @@ def make(data: np.ndarray, node=None) -> Tensor:
     t._node = node
     t._vc = [0, None]
     t.name = None
-    t._retain = False
     t._tangent = None
     return t
 
@@ -116,7 +115,7 @@ class Tensor:
     tensor([2., 4.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_vc", "name", "_retain", "_tangent",
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_vc", "name", "_tangent",
                  "__weakref__")
     # NumPy defers to our reflected operators (ndarray * Tensor -> Tensor.__rmul__).
     __array_ufunc__ = None
@@ -132,7 +131,6 @@ class Tensor:
         self._node = None
         self._vc = [0, None]
         self.name = None
-        self._retain = False
         self._tangent = None
         if requires_grad:
             _check_can_require_grad(arr.dtype)
@@ -254,7 +252,6 @@ class Tensor:
         if self._node is not None:
             import weakref
 
-            self._retain = True
             self._node.retained = weakref.ref(self)
         return self
 

@@ -133,6 +133,13 @@ def run(
             root_nodes.append(r._node)
     order = _toposort(root_nodes)
 
+    if not tensor_mode and inputs is None and listener is None:
+        _sweep_arrays(order, cot, owned, retain_graph)
+        for leaf, g in cot.items():
+            if type(leaf) is not Node:
+                _accumulate_grad(leaf, g, False, owned_array=id(g) in owned)
+        return None
+
     targets = None
     useful = None
     if inputs is not None:
@@ -175,8 +182,6 @@ def run(
                 needs = [p is not None for p in parents]
             else:
                 needs = [p is not None and (p in useful or p in targets) for p in parents]
-            for i in prim.nondiff_args:
-                needs[i] = False
             if tensor_mode:
                 ans = make(node.out, node)
                 ans._tangent = node.out_tangent
@@ -186,11 +191,7 @@ def run(
                 contributions = prim.vjp(g, node.out, args, needs, np, node.params)
                 xp = np
             if contributions is None or len(contributions) != len(parents):
-                raise RuntimeError(
-                    f"the VJP rule of {prim.name} returned "
-                    f"{'None' if contributions is None else len(contributions)} cotangents "
-                    f"for {len(parents)} arguments"
-                )
+                _bad_rule(prim, contributions, parents)
             for parent, gi, need, x in zip(parents, contributions, needs, args):
                 if not need or gi is None:
                     continue
@@ -219,9 +220,70 @@ def run(
                 out[i] = results.get(key)
         return out
     for leaf, g in cot.items():
-        if type(leaf) is Tensor:
+        if type(leaf) is not Node:
             _accumulate_grad(leaf, g, tensor_mode, owned_array=id(g) in owned)
     return None
+
+
+_ONE_NEEDED = (True,)
+
+
+def _sweep_arrays(order: list[Node], cot: dict, owned: set, retain_graph: bool) -> None:
+    """The plain backward pass on NumPy arrays: the common case, kept lean."""
+    pop = cot.pop
+    get = cot.get
+    for node in reversed(order):
+        g = pop(node, None)
+        if g is None:
+            continue
+        owned.discard(id(g))
+        if node.retained is not None:
+            t = node.retained()
+            if t is not None:
+                _accumulate_grad(t, g, False, owned_array=False)
+        args = node.args
+        if args is None:
+            raise RuntimeError(FREED_MESSAGE)
+        prim = node.prim
+        if prim.saves_args or prim.saves_ans:
+            _check_versions(node)
+        parents = node.parents
+        if len(parents) == 1:
+            needs = _ONE_NEEDED
+        else:
+            needs = [p is not None for p in parents]
+        contributions = prim.vjp(g, node.out, args, needs, np, node.params)
+        if contributions is None or len(contributions) != len(parents):
+            _bad_rule(prim, contributions, parents)
+        for parent, gi, x in zip(parents, contributions, args):
+            if parent is None or gi is None:
+                continue
+            if gi.shape != x.shape:
+                gi = sum_to_shape(gi, x.shape, np)
+            if gi.dtype != x.dtype:
+                gi = gi.astype(x.dtype)
+            prev = get(parent)
+            if prev is None:
+                cot[parent] = gi
+            elif id(prev) in owned and type(prev) is np.ndarray and prev.shape == gi.shape:
+                np.add(prev, gi, out=prev)
+            else:
+                total = prev + gi
+                owned.discard(id(prev))
+                owned.add(id(total))
+                cot[parent] = total
+        if not retain_graph:
+            node.args = None
+            node.inputs = None
+            node.out = None
+
+
+def _bad_rule(prim, contributions, parents):
+    raise RuntimeError(
+        f"the VJP rule of {prim.name} returned "
+        f"{'None' if contributions is None else len(contributions)} cotangents "
+        f"for {len(parents)} arguments"
+    )
 
 
 def _accumulate(cot: dict, owned: set, key, g, tensor_mode: bool) -> None:

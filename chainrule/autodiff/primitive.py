@@ -30,6 +30,7 @@ from chainrule.tensor import Tensor, make
 REGISTRY: dict[str, Primitive] = {}
 
 _ndarray = np.ndarray
+_new = object.__new__
 _EMPTY: dict = {}
 
 
@@ -88,6 +89,37 @@ class Primitive:
 
     def __call__(self, *args, **params):
         """Apply to Tensors/arrays/numbers; record a node when a Tensor input requires grad."""
+        if len(args) == 1 and isinstance(args[0], Tensor):
+            # The hot path (unary ops on a Tensor), written out to keep per-op overhead low.
+            a = args[0]
+            x = a.data
+            try:
+                out = self.forward(x, **params) if params else self.forward(x)
+            except (ValueError, IndexError, TypeError, np.linalg.LinAlgError) as exc:
+                raise _forward_error(self, (x,), exc) from None
+            if type(out) is not _ndarray:
+                out = np.asarray(out)
+            t = _new(Tensor)
+            t.data = out
+            t.grad = None
+            t.name = None
+            t._tangent = None
+            vc = [0, None]
+            t._vc = vc
+            state = STATE
+            if a.requires_grad and state.grad_enabled:
+                avc = a._vc
+                t._node = Node(self, (a._node or a,), args, (x,), params or _EMPTY, out,
+                               (avc,), (avc[0],), vc)
+                t.requires_grad = True
+            else:
+                t._node = None
+                t.requires_grad = False
+            if state.jvp_levels:
+                from chainrule.autodiff.forward import push_tangents
+
+                push_tangents(self, t, args, params)
+            return t
         vals = []
         parents = []
         vcs = []
@@ -96,11 +128,12 @@ class Primitive:
         for a in args:
             if isinstance(a, Tensor):
                 vals.append(a.data)
-                vcs.append(a._vc)
-                versions.append(a._vc[0])
+                avc = a._vc
+                vcs.append(avc)
+                versions.append(avc[0])
                 if a.requires_grad:
                     needs_grad = True
-                    parents.append(a if a._node is None else a._node)
+                    parents.append(a._node or a)
                 else:
                     parents.append(None)
             else:
@@ -108,17 +141,26 @@ class Primitive:
                 parents.append(None)
         try:
             out = self.forward(*vals, **params)
-        except (ValueError, IndexError, np.linalg.LinAlgError) as exc:
+        except (ValueError, IndexError, TypeError, np.linalg.LinAlgError) as exc:
             raise _forward_error(self, vals, exc) from None
         if type(out) is not _ndarray:
             out = np.asarray(out)
+        t = _new(Tensor)
+        t.data = out
+        t.grad = None
+        t.name = None
+        t._tangent = None
+        vc = [0, None]
+        t._vc = vc
         state = STATE
         if needs_grad and state.grad_enabled:
-            t = make(out, None)
-            t._node = Node(self, parents, args, vals, params or _EMPTY, out, vcs, versions, t._vc)
+            for i in self.nondiff_args:  # e.g. where's condition: never differentiated
+                parents[i] = None
+            t._node = Node(self, parents, args, vals, params or _EMPTY, out, vcs, versions, vc)
             t.requires_grad = True
         else:
-            t = make(out, None)
+            t._node = None
+            t.requires_grad = False
         if state.jvp_levels:
             from chainrule.autodiff.forward import push_tangents
 
@@ -134,7 +176,7 @@ def _describe(v) -> str:
 
 def _forward_error(prim: Primitive, vals, exc: Exception) -> Exception:
     shapes = ", ".join(_describe(v) for v in vals)
-    kind = type(exc) if isinstance(exc, (ValueError, IndexError)) else ValueError
+    kind = type(exc) if isinstance(exc, (ValueError, IndexError, TypeError)) else ValueError
     return kind(f"{prim.name}: {exc} (inputs: {shapes})")
 
 
