@@ -13,12 +13,14 @@ tangents (forward-over-reverse, e.g. Hessian-vector products).
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from chainrule.autodiff.graph import FREED_MESSAGE, STATE, Node, enable_grad, no_grad
 from chainrule.autodiff.graph import topological_order as _toposort
+from chainrule.autodiff.primitive import missing_rule
 from chainrule.tensor import Tensor, make
 
 Listener = Callable[[Node, object, Sequence], None]
@@ -131,15 +133,14 @@ def run(
         _accumulate(cot, owned, key, _seed(r, g, tensor_mode), tensor_mode)
         if r._node is not None:
             root_nodes.append(r._node)
-    order = _toposort(root_nodes)
-
     if not tensor_mode and inputs is None and listener is None:
-        _sweep_arrays(order, cot, owned, retain_graph)
+        _sweep_arrays(root_nodes, cot, owned, retain_graph)
         for leaf, g in cot.items():
             if type(leaf) is not Node:
                 _accumulate_grad(leaf, g, False, owned_array=id(g) in owned)
         return None
 
+    order = _toposort(root_nodes)
     targets = None
     useful = None
     if inputs is not None:
@@ -177,6 +178,8 @@ def run(
                 raise RuntimeError(FREED_MESSAGE)
             _check_versions(node)
             prim = node.prim
+            if prim.vjp is None:
+                raise missing_rule(prim, "vjp")
             parents = node.parents
             if useful is None:
                 needs = [p is not None for p in parents]
@@ -228,15 +231,23 @@ def run(
 _ONE_NEEDED = (True,)
 
 
-def _sweep_arrays(order: list[Node], cot: dict, owned: set, retain_graph: bool) -> None:
-    """The plain backward pass on NumPy arrays: the common case, kept lean."""
+def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) -> None:
+    """The plain backward pass on NumPy arrays: the common case, kept lean.
+
+    Nodes are visited in decreasing creation order (a topological order) from a heap; a
+    node enters the heap when it first receives a cotangent, so the graph is walked once.
+    """
     pop = cot.pop
     get = cot.get
-    for node in reversed(order):
-        g = pop(node, None)
-        if g is None:
-            continue
-        owned.discard(id(g))
+    heap = [(-node.seq, node) for node in dict.fromkeys(roots)]
+    heapq.heapify(heap)
+    heappush = heapq.heappush
+    heappop = heapq.heappop
+    while heap:
+        node = heappop(heap)[1]
+        g = pop(node)
+        if owned:
+            owned.discard(id(g))
         if node.retained is not None:
             t = node.retained()
             if t is not None:
@@ -245,7 +256,11 @@ def _sweep_arrays(order: list[Node], cot: dict, owned: set, retain_graph: bool) 
         if args is None:
             raise RuntimeError(FREED_MESSAGE)
         prim = node.prim
-        if prim.saves_args or prim.saves_ans:
+        if prim.saves_args:
+            for vc, seen in zip(node.vcs, node.versions):
+                if vc[0] != seen:
+                    _check_versions(node)
+        if prim.saves_ans and node.out_vc[0] != node.out_version:
             _check_versions(node)
         parents = node.parents
         if len(parents) == 1:
@@ -265,6 +280,8 @@ def _sweep_arrays(order: list[Node], cot: dict, owned: set, retain_graph: bool) 
             prev = get(parent)
             if prev is None:
                 cot[parent] = gi
+                if type(parent) is Node:
+                    heappush(heap, (-parent.seq, parent))
             elif id(prev) in owned and type(prev) is np.ndarray and prev.shape == gi.shape:
                 np.add(prev, gi, out=prev)
             else:

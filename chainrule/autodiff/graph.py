@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import threading
 
 
@@ -27,6 +28,9 @@ class _State(threading.local):
 
 
 STATE = _State()
+
+
+_next_seq = itertools.count().__next__
 
 
 class Node:
@@ -60,6 +64,7 @@ class Node:
         "retained",
         "out_tangent",
         "name",
+        "seq",
         "__weakref__",
     )
 
@@ -77,6 +82,9 @@ class Node:
         self.retained = None
         self.out_tangent = None
         self.name = None
+        # Creation order: a node's parents always have smaller numbers, so decreasing
+        # `seq` is a topological order for the reverse sweep.
+        self.seq = _next_seq()
 
     def __repr__(self) -> str:
         shape = None if self.out is None else self.out.shape
