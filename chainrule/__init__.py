@@ -16,5 +16,7 @@ from chainrule.tensor import Tensor
 # --- explain ---
 
 # --- neural networks, optimizers, data, io ---
+from chainrule import data, datasets, nn, optim, train
+from chainrule.io import load, save
 
 # --- pictures ---

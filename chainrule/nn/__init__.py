@@ -1,0 +1,74 @@
+"""``cr.nn``: modules, layers, losses, initialisation -- PyTorch's ``torch.nn``, on chainrule.
+
+Build a model from layers, call it on a batch, compute a loss, call ``backward()``, and an
+optimizer from ``cr.optim`` moves the weights::
+
+    model = cr.nn.Sequential(cr.nn.Linear(64, 64), cr.nn.ReLU(), cr.nn.Linear(64, 10))
+    loss = cr.nn.CrossEntropyLoss()(model(x), y)
+    loss.backward()
+"""
+
+from chainrule.nn import functional, init, utils
+from chainrule.nn.conv import Conv2d, MaxPool2d
+from chainrule.nn.layers import (
+    GELU,
+    Dropout,
+    Embedding,
+    Flatten,
+    Identity,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    ModuleList,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from chainrule.nn.losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+)
+from chainrule.nn.module import Module, Parameter
+from chainrule.nn.normalization import BatchNorm1d, LayerNorm
+
+__all__ = [
+    "Module",
+    "Parameter",
+    "functional",
+    "init",
+    "utils",
+    "Identity",
+    "Linear",
+    "Sequential",
+    "ModuleList",
+    "ReLU",
+    "LeakyReLU",
+    "Tanh",
+    "Sigmoid",
+    "GELU",
+    "Softplus",
+    "Softmax",
+    "LogSoftmax",
+    "Dropout",
+    "Flatten",
+    "Embedding",
+    "BatchNorm1d",
+    "LayerNorm",
+    "Conv2d",
+    "MaxPool2d",
+    "MSELoss",
+    "L1Loss",
+    "HuberLoss",
+    "CrossEntropyLoss",
+    "NLLLoss",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+]

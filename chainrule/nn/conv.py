@@ -1,0 +1,120 @@
+"""Convolution and pooling layers: ``Conv2d`` and ``MaxPool2d`` (im2col under the hood)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from chainrule.nn import functional as F
+from chainrule.nn import init
+from chainrule.nn.module import Module, Parameter
+from chainrule.tensor import get_default_dtype
+
+__all__ = ["Conv2d", "MaxPool2d"]
+
+
+class Conv2d(Module):
+    r"""2-D convolution (cross-correlation, as every deep-learning library computes it).
+
+    ``out[n, o] = bias[o] + sum_c weight[o, c] (star) x[n, c]`` over windows of
+    ``kernel_size``, with ``stride``, zero ``padding`` (int, pair, ``"same"`` or ``"valid"``),
+    ``dilation`` and ``groups``. ``weight``: (out_channels, in_channels / groups, kh, kw).
+
+    Initialisation (PyTorch's): weight and bias ~ U(-k, k), k = 1 / sqrt(fan_in),
+    fan_in = in_channels / groups * kh * kw.
+
+    Example::
+
+        >>> import chainrule as cr
+        >>> conv = cr.nn.Conv2d(1, 4, 3, padding=1)
+        >>> tuple(conv(cr.zeros(2, 1, 8, 8)).shape)
+        (2, 4, 8, 8)
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        dtype=None,
+    ) -> None:
+        super().__init__()
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"Conv2d: in_channels {in_channels} and out_channels {out_channels} must be "
+                f"divisible by groups={groups}"
+            )
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = F._pair(kernel_size, "kernel_size")
+        self.stride = F._pair(stride, "stride")
+        self.padding = padding if isinstance(padding, str) else F._pair(padding, "padding")
+        self.dilation = F._pair(dilation, "dilation")
+        self.groups = groups
+        dt = np.dtype(dtype or get_default_dtype())
+        kh, kw = self.kernel_size
+        self.weight = Parameter(np.zeros((out_channels, in_channels // groups, kh, kw), dt))
+        if bias:
+            self.bias = Parameter(np.zeros(out_channels, dt))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        shape = tuple(x.shape)
+        if len(shape) != 4 or shape[1] != self.in_channels:
+            raise ValueError(
+                f"Conv2d({self.in_channels} -> {self.out_channels}) expects input of shape "
+                f"(N, {self.in_channels}, H, W), got {shape}"
+            )
+        return F.conv2d(
+            x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+        )
+
+    def extra_repr(self) -> str:
+        s = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}"
+        )
+        if self.padding not in ((0, 0), "valid"):
+            s += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class MaxPool2d(Module):
+    """Maximum over ``kernel_size`` windows (``stride`` defaults to the kernel size)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+        self.dilation = dilation
+
+    def forward(self, x):
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation)
+
+    def extra_repr(self) -> str:
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, "
+            f"padding={self.padding}, dilation={self.dilation}"
+        )

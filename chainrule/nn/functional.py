@@ -1,0 +1,236 @@
+"""``cr.nn.functional``: activations, layers and losses as functions (``F.relu(x)``).
+
+Everything here is composed from registered primitives (``chainrule.ops``), so it is
+differentiable to any order without rules of its own; the losses live in
+:mod:`chainrule.nn.losses` and are re-exported here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from chainrule import numpy_api as api
+from chainrule.nn.losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+)
+from chainrule.ops import nn as _ops
+from chainrule.tensor import Tensor
+
+__all__ = [
+    "relu",
+    "leaky_relu",
+    "sigmoid",
+    "tanh",
+    "gelu",
+    "softplus",
+    "softmax",
+    "log_softmax",
+    "dropout",
+    "linear",
+    "conv2d",
+    "max_pool2d",
+    "erf",
+    "mse_loss",
+    "l1_loss",
+    "huber_loss",
+    "cross_entropy",
+    "nll_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+]
+
+_SQRT1_2 = 1.0 / math.sqrt(2.0)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def _pair(v, name: str) -> tuple[int, int]:
+    if isinstance(v, int | np.integer) and not isinstance(v, bool):
+        return int(v), int(v)
+    if (
+        isinstance(v, tuple | list)
+        and len(v) == 2
+        and all(isinstance(i, int | np.integer) for i in v)
+    ):
+        return int(v[0]), int(v[1])
+    raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
+
+
+def relu(x):
+    """max(x, 0); d/dx = 1 for x > 0, else 0 (0 at the kink, as PyTorch)."""
+    return api.relu(x)
+
+
+def leaky_relu(x, negative_slope: float = 0.01):
+    """x for x > 0, else negative_slope * x; d/dx = 1 or negative_slope (at 0: slope)."""
+    return api.where(x > 0, x, x * negative_slope)
+
+
+def sigmoid(x):
+    """1 / (1 + exp(-x)); d/dx = s (1 - s)."""
+    return api.sigmoid(x)
+
+
+def tanh(x):
+    """tanh(x); d/dx = 1 - tanh(x)^2."""
+    return api.tanh(x)
+
+
+def erf(x):
+    """The error function; d/dx erf(x) = 2/sqrt(pi) exp(-x^2)."""
+    return _ops.erf(x)
+
+
+def gelu(x, approximate: str = "none"):
+    r"""GELU(x) = x Phi(x), Phi the standard normal CDF = (1 + erf(x / sqrt 2)) / 2.
+
+    ``approximate="tanh"``: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), as PyTorch.
+    """
+    if approximate == "none":
+        return 0.5 * x * (1.0 + _ops.erf(x * _SQRT1_2))
+    if approximate == "tanh":
+        return 0.5 * x * (1.0 + api.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def softplus(x, beta: float = 1.0, threshold: float = 20.0):
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (as PyTorch)."""
+    if beta == 1.0:
+        soft = api.softplus(x)
+    else:
+        soft = api.softplus(x * beta) / beta
+    return api.where(x * beta > threshold, x, soft)
+
+
+def softmax(x, axis: int = -1):
+    """exp(x_i) / sum_j exp(x_j) along ``axis``."""
+    return api.softmax(x, axis=axis)
+
+
+def log_softmax(x, axis: int = -1):
+    """x_i - logsumexp(x) along ``axis``."""
+    return api.log_softmax(x, axis=axis)
+
+
+def _random_state() -> np.random.Generator:
+    return api.random_generator()
+
+
+def dropout(x, p: float = 0.5, training: bool = True):
+    """Zero each element with probability ``p`` and scale the rest by 1 / (1 - p) (inverted
+    dropout), so the expectation is unchanged; the identity when not training.
+
+    The mask comes from chainrule's global generator (``cr.manual_seed``).
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return x
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    if p == 1.0:
+        return x * np.zeros_like(data)
+    keep = _random_state().random(data.shape) >= p
+    mask = keep.astype(data.dtype) / np.asarray(1.0 - p, dtype=data.dtype)
+    return x * mask
+
+
+def linear(x, weight, bias=None):
+    """x @ weight.T + bias, weight of shape (out_features, in_features)."""
+    in_features = weight.shape[-1]
+    if x.shape[-1:] != (in_features,):
+        raise ValueError(
+            f"linear: input of shape {tuple(x.shape)} has {x.shape[-1] if x.ndim else 0} "
+            f"features, but the weight of shape {tuple(weight.shape)} expects {in_features}"
+        )
+    if bias is None:
+        return _ops.linear_prim(x, weight)
+    return _ops.linear_prim(x, weight, bias)
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
+    r"""2-D cross-correlation, as PyTorch's ``conv2d``.
+
+    ``out[n, o, r, s] = b[o] + sum_{c,i,j} w[o, c, i, j] x_pad[n, c, r*sh + i*dh, s*sw + j*dw]``
+
+    Computed as ``unfold`` (im2col) followed by one ``linear``: each output position's window
+    becomes a row, and the kernel a matrix. ``x``: (N, C, H, W); ``weight``:
+    (O, C / groups, kh, kw); ``padding`` an int, a pair, or ``"same"``/``"valid"``.
+    """
+    if x.ndim != 4:
+        raise ValueError(f"conv2d: expected input of shape (N, C, H, W), got {tuple(x.shape)}")
+    if weight.ndim != 4:
+        raise ValueError(f"conv2d: expected weight of shape (O, C, kh, kw), got {weight.shape}")
+    n, c, h, w = x.shape
+    o, cg, kh, kw = weight.shape
+    if c != cg * groups:
+        raise ValueError(
+            f"conv2d: input has {c} channels, but the weight of shape {tuple(weight.shape)} "
+            f"with groups={groups} expects {cg * groups}"
+        )
+    if o % groups:
+        raise ValueError(f"conv2d: out channels {o} not divisible by groups={groups}")
+    stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+    if padding == "valid":
+        padding = (0, 0)
+    elif padding == "same":
+        if stride != (1, 1):
+            raise ValueError("conv2d: padding='same' needs stride 1")
+        tot = (dilation[0] * (kh - 1), dilation[1] * (kw - 1))
+        if tot[0] % 2 or tot[1] % 2:
+            raise ValueError("conv2d: padding='same' with an even kernel extent is not supported")
+        padding = (tot[0] // 2, tot[1] // 2)
+    padding = _pair(padding, "padding")
+    geo = dict(kernel_size=(kh, kw), stride=stride, padding=padding, dilation=dilation)
+    oh = _ops.out_size(h, kh, stride[0], padding[0], dilation[0])
+    ow = _ops.out_size(w, kw, stride[1], padding[1], dilation[1])
+    outs = []
+    og = o // groups
+    for gi in range(groups):
+        xg = x if groups == 1 else x[:, gi * cg : (gi + 1) * cg]
+        wg = weight if groups == 1 else weight[gi * og : (gi + 1) * og]
+        bg = bias if bias is None or groups == 1 else bias[gi * og : (gi + 1) * og]
+        cols = _ops.unfold(xg, **geo)  # (N*oh*ow, cg*kh*kw)
+        w2 = api.reshape(wg, (og, cg * kh * kw))
+        out = linear(cols, w2, bg)  # (N*oh*ow, og)
+        outs.append(out)
+    out = outs[0] if groups == 1 else api.concatenate(outs, axis=1)
+    return api.transpose(api.reshape(out, (n, oh, ow, o)), (0, 3, 1, 2))
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False):
+    """Maximum over each window, as PyTorch's ``max_pool2d`` (implicit -inf padding).
+
+    The gradient goes to the first maximum of each window (PyTorch's choice at ties). Built
+    from ``unfold``: the windows as rows, times a one-hot mask of each row's argmax, summed.
+    """
+    if ceil_mode:
+        raise NotImplementedError("max_pool2d: ceil_mode=True is not supported")
+    if x.ndim != 4:
+        raise ValueError(f"max_pool2d: expected input (N, C, H, W), got shape {tuple(x.shape)}")
+    k = _pair(kernel_size, "kernel_size")
+    s = k if stride is None else _pair(stride, "stride")
+    p, d = _pair(padding, "padding"), _pair(dilation, "dilation")
+    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+        raise ValueError(f"max_pool2d: padding {p} should be at most half the kernel size {k}")
+    n, c, h, w = x.shape
+    geo = dict(kernel_size=k, stride=s, padding=p, dilation=d)
+    oh = _ops.out_size(h, k[0], s[0], p[0], d[0])
+    ow = _ops.out_size(w, k[1], s[1], p[1], d[1])
+    flat = api.reshape(x, (n * c, 1, h, w))
+    cols = _ops.unfold(flat, **geo)  # (N*C*oh*ow, kh*kw)
+    # The argmax is found on -inf-padded windows, so padding is never chosen; the values are
+    # then taken from the (zero-padded) recorded windows through the mask.
+    raw = flat.data if isinstance(flat, Tensor) else np.asarray(flat)
+    windows = _ops._unfold_forward(raw, pad_value=-np.inf, **geo)
+    mask = np.zeros(windows.shape, dtype=raw.dtype)
+    mask[np.arange(len(mask)), np.argmax(windows, axis=1)] = 1
+    out = api.sum(cols * mask, axis=1)
+    # Rows of `cols` run over (n*c, oh, ow): a reshape puts them back as (N, C, oh, ow).
+    return api.reshape(out, (n, c, oh, ow))

@@ -1,0 +1,343 @@
+"""Layers: ``Linear``, containers, activations, ``Dropout``, ``Flatten``, ``Embedding``.
+
+Constructor arguments, parameter shapes and default initialisation are PyTorch's, so the
+same weights give the same numbers (``axis=`` replaces ``dim=``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from chainrule import numpy_api as api
+from chainrule.nn import functional as F
+from chainrule.nn import init
+from chainrule.nn.module import Module, Parameter
+from chainrule.tensor import Tensor, get_default_dtype
+
+__all__ = [
+    "Identity",
+    "Linear",
+    "Sequential",
+    "ModuleList",
+    "ReLU",
+    "LeakyReLU",
+    "Tanh",
+    "Sigmoid",
+    "GELU",
+    "Softplus",
+    "Softmax",
+    "LogSoftmax",
+    "Dropout",
+    "Flatten",
+    "Embedding",
+]
+
+
+def _empty(*shape: int, dtype=None) -> np.ndarray:
+    return np.zeros(shape, dtype=np.dtype(dtype or get_default_dtype()))
+
+
+class Identity(Module):
+    """Returns its input unchanged."""
+
+    def forward(self, x):
+        return x
+
+
+class Linear(Module):
+    r"""y = x W^T + b, with ``weight`` W of shape (out_features, in_features), ``bias`` b of
+    shape (out_features,).
+
+    Initialisation (PyTorch's): W ~ U(-k, k) and b ~ U(-k, k) with k = 1 / sqrt(in_features)
+    (that is ``kaiming_uniform_(W, a=sqrt(5))``). The input may have any number of leading
+    (batch) dimensions: (..., in_features) -> (..., out_features).
+
+    Example::
+
+        >>> import chainrule as cr
+        >>> layer = cr.nn.Linear(3, 2)
+        >>> tuple(layer(cr.ones(5, 3)).shape)
+        (5, 2)
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None) -> None:
+        super().__init__()
+        for name, v in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 0:
+                raise ValueError(f"Linear: {name} must be a non-negative integer, got {v!r}")
+        self.in_features = int(in_features)
+        self.out_features = int(out_features)
+        self.weight = Parameter(_empty(out_features, in_features, dtype=dtype))
+        if bias:
+            self.bias = Parameter(_empty(out_features, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Re-draw the weights with the default initialisation."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        if not hasattr(x, "shape"):
+            x = np.asarray(x, dtype=self.weight.dtype)
+        if len(x.shape) == 0 or x.shape[-1] != self.in_features:
+            raise ValueError(
+                f"Linear({self.in_features} -> {self.out_features}) got input of shape "
+                f"{tuple(x.shape)}: the last dimension must be {self.in_features}"
+            )
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
+
+
+class Sequential(Module):
+    """Apply modules one after the other: ``Sequential(Linear(4, 8), ReLU(), Linear(8, 2))``.
+
+    Modules are named ``"0"``, ``"1"``, ... (or by the keys of an ``OrderedDict``), which is
+    how their parameters appear in the state dict (``"0.weight"``).
+    """
+
+    def __init__(self, *modules: Module | OrderedDict) -> None:
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
+            for name, m in modules[0].items():
+                self.add_module(name, m)
+        else:
+            for i, m in enumerate(modules):
+                if not isinstance(m, Module):
+                    raise TypeError(
+                        f"Sequential: argument {i} is a {type(m).__name__}, not a Module"
+                    )
+                self.add_module(str(i), m)
+
+    def forward(self, x):
+        for m in self._modules.values():
+            x = m(x)
+        return x
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def __getitem__(self, idx: int | slice):
+        mods = list(self._modules.items())
+        if isinstance(idx, slice):
+            return Sequential(OrderedDict(mods[idx]))
+        return mods[idx][1]
+
+    def append(self, module: Module) -> Sequential:
+        self.add_module(str(len(self)), module)
+        return self
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters are registered (``"0.weight"``, ``"1.weight"``)."""
+
+    def __init__(self, modules: Iterable[Module] = ()) -> None:
+        super().__init__()
+        for m in modules:
+            self.append(m)
+
+    def append(self, module: Module) -> ModuleList:
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def __getitem__(self, idx: int):
+        return list(self._modules.values())[idx]
+
+
+class ReLU(Module):
+    """max(x, 0)."""
+
+    def forward(self, x):
+        return F.relu(x)
+
+
+class LeakyReLU(Module):
+    """x if x > 0 else negative_slope * x."""
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x):
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class Tanh(Module):
+    """tanh(x)."""
+
+    def forward(self, x):
+        return F.tanh(x)
+
+
+class Sigmoid(Module):
+    """1 / (1 + exp(-x))."""
+
+    def forward(self, x):
+        return F.sigmoid(x)
+
+
+class GELU(Module):
+    """x Phi(x) (``approximate="none"``) or its tanh approximation (``"tanh"``)."""
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x):
+        return F.gelu(x, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class Softplus(Module):
+    """log(1 + exp(beta x)) / beta, linear above ``threshold``."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        self.beta = beta
+        self.threshold = threshold
+
+    def forward(self, x):
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Softmax(Module):
+    """Softmax along ``axis`` (default the last)."""
+
+    def __init__(self, axis: int = -1) -> None:
+        super().__init__()
+        self.axis = axis
+
+    def forward(self, x):
+        return F.softmax(x, self.axis)
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+
+class LogSoftmax(Softmax):
+    """Log-softmax along ``axis`` (default the last)."""
+
+    def forward(self, x):
+        return F.log_softmax(x, self.axis)
+
+
+class Dropout(Module):
+    """In training, zero each element with probability ``p`` and scale the others by
+    1 / (1 - p); in evaluation (``model.eval()``), the identity."""
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: p must be between 0 and 1, got {p}")
+        self.p = p
+
+    def forward(self, x):
+        return F.dropout(x, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Flatten(Module):
+    """Merge dimensions ``start_dim..end_dim`` into one: (N, C, H, W) -> (N, C*H*W)."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim = start_dim
+        self.end_dim = end_dim
+
+    def forward(self, x):
+        shape = tuple(x.shape)
+        nd = len(shape)
+        if nd == 0:
+            return api.reshape(x, (1,))
+        s = self.start_dim % nd
+        e = self.end_dim % nd
+        if s > e:
+            raise ValueError(
+                f"Flatten: start_dim {self.start_dim} comes after end_dim "
+                f"{self.end_dim} for shape {shape}"
+            )
+        new = shape[:s] + (int(np.prod(shape[s : e + 1])),) + shape[e + 1 :]
+        return api.reshape(x, new)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Embedding(Module):
+    """A lookup table: row ``i`` of ``weight`` (num_embeddings, embedding_dim) for index ``i``.
+
+    ``weight ~ N(0, 1)``, as PyTorch; the row ``padding_idx`` (if given) starts at zero and
+    receives no gradient.
+    """
+
+    def __init__(
+        self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, dtype=None
+    ) -> None:
+        super().__init__()
+        self.num_embeddings = num_embeddings
+        self.embedding_dim = embedding_dim
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(f"Embedding: padding_idx {padding_idx} out of range")
+            padding_idx %= num_embeddings
+        self.padding_idx = padding_idx
+        self.weight = Parameter(_empty(num_embeddings, embedding_dim, dtype=dtype))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            self.weight.data[self.padding_idx] = 0
+
+    def forward(self, idx):
+        raw = idx.data if isinstance(idx, Tensor) else np.asarray(idx)
+        if raw.dtype.kind not in "iu":
+            raise TypeError(f"Embedding: indices must be integers, got dtype {raw.dtype}")
+        if raw.size and (raw.min() < 0 or raw.max() >= self.num_embeddings):
+            bad = raw[(raw < 0) | (raw >= self.num_embeddings)].flat[0]
+            raise ValueError(
+                f"Embedding: index {bad} is out of range for {self.num_embeddings} embeddings"
+            )
+        out = self.weight[raw]
+        if self.padding_idx is not None:
+            keep = (raw != self.padding_idx)[..., None].astype(self.weight.dtype)
+            out = out * keep
+        return out
+
+    def extra_repr(self) -> str:
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        return s if self.padding_idx is None else s + f", padding_idx={self.padding_idx}"

@@ -1,0 +1,66 @@
+"""``cr.nn.utils``: gradient clipping and parameter vectors."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector"]
+
+
+def _grads(parameters) -> list[np.ndarray]:
+    if hasattr(parameters, "data") and hasattr(parameters, "grad"):
+        parameters = [parameters]
+    out = []
+    for p in parameters:
+        g = p.grad
+        if g is None:
+            continue
+        out.append(g if isinstance(g, np.ndarray) else g.data)
+    return out
+
+
+def clip_grad_norm_(
+    parameters: Iterable, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False
+) -> float:
+    r"""Scale all gradients together so that their joint norm is at most ``max_norm``.
+
+    ``total = ||(||g_1||, ..., ||g_k||)||_p`` (the p-norm of all gradient entries as one
+    vector; ``norm_type=inf`` for the largest magnitude). If ``total > max_norm``, every
+    gradient is multiplied in place by ``max_norm / (total + 1e-6)``, as PyTorch.
+    Returns the total norm before clipping.
+    """
+    grads = _grads(parameters)
+    if not grads:
+        return 0.0
+    norm_type = float(norm_type)
+    if norm_type == math.inf:
+        total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
+    else:
+        total = float(
+            sum(float(np.sum(np.abs(g.astype(np.float64)) ** norm_type)) for g in grads)
+            ** (1.0 / norm_type)
+        )
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(
+            f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is "
+            f"{total}; set error_if_nonfinite=False to clip anyway"
+        )
+    coef = max_norm / (total + 1e-6)
+    if coef < 1.0:
+        for g in grads:
+            g *= coef
+    return total
+
+
+def clip_grad_value_(parameters: Iterable, clip_value: float) -> None:
+    """Clip every gradient entry into ``[-clip_value, clip_value]`` in place."""
+    for g in _grads(parameters):
+        np.clip(g, -clip_value, clip_value, out=g)
+
+
+def parameters_to_vector(parameters: Iterable) -> np.ndarray:
+    """All parameter values concatenated into one 1-D array (a copy)."""
+    return np.concatenate([np.ravel(p.data) for p in parameters])

@@ -1,0 +1,409 @@
+"""``cr.train``: the training loop, written once -- ``fit`` and ``evaluate``.
+
+``fit`` runs the loop every PyTorch user writes by hand (forward, loss, ``zero_grad``,
+``backward``, ``step``), with validation each epoch, learning-rate scheduling, a progress
+bar, metrics, and a guard against a diverging loss, and returns a :class:`History`.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule.autodiff.graph import no_grad
+from chainrule.data import DataLoader, TensorDataset
+
+__all__ = ["fit", "evaluate", "predict", "History", "METRICS"]
+
+
+# ----- metrics ----------------------------------------------------------------------------------
+
+
+def _predicted_classes(out: np.ndarray) -> np.ndarray:
+    # One output column (or none): a binary classifier's logit, positive means class 1.
+    if out.ndim == 1 or out.shape[-1] == 1:
+        return (out.reshape(out.shape[0], -1)[:, 0] > 0).astype(np.int64)
+    return np.argmax(out, axis=-1)
+
+
+def accuracy(out: np.ndarray, y: np.ndarray) -> float:
+    """Fraction of samples whose predicted class (argmax of the outputs, or logit > 0 for a
+    single output) equals the label."""
+    y = y.reshape(y.shape[0], -1)[:, 0] if y.ndim > 1 and y.shape[-1] == 1 else y
+    return float(np.mean(_predicted_classes(out) == y))
+
+
+def _match(out: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    out = out.astype(np.float64)
+    y = y.astype(np.float64)
+    if out.shape != y.shape and out.size == y.size:
+        out = out.reshape(y.shape)
+    return out, y
+
+
+def mse(out: np.ndarray, y: np.ndarray) -> float:
+    """Mean squared error, mean((out - y)^2)."""
+    out, y = _match(out, y)
+    return float(np.mean((out - y) ** 2))
+
+
+def mae(out: np.ndarray, y: np.ndarray) -> float:
+    """Mean absolute error, mean(|out - y|)."""
+    out, y = _match(out, y)
+    return float(np.mean(np.abs(out - y)))
+
+
+def r2(out: np.ndarray, y: np.ndarray) -> float:
+    """Coefficient of determination, 1 - sum (y - out)^2 / sum (y - mean y)^2 (pooled over
+    outputs, as scikit-learn's ``r2_score`` for one output)."""
+    out, y = _match(out, y)
+    ss_res = float(np.sum((y - out) ** 2))
+    ss_tot = float(np.sum((y - y.mean(axis=0)) ** 2))
+    return 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")
+
+
+METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "accuracy": accuracy,
+    "mse": mse,
+    "mae": mae,
+    "r2": r2,
+}
+
+
+def _resolve_metrics(metrics) -> dict[str, Callable]:
+    if metrics is None:
+        return {}
+    if isinstance(metrics, str):
+        metrics = (metrics,)
+    out = {}
+    for m in metrics:
+        if callable(m):
+            out[getattr(m, "__name__", "metric")] = m
+        elif m in METRICS:
+            out[m] = METRICS[m]
+        else:
+            raise ValueError(
+                f"unknown metric {m!r}; choose from {sorted(METRICS)} or pass a "
+                "function (outputs, labels) -> float"
+            )
+    return out
+
+
+# ----- history ----------------------------------------------------------------------------------
+
+
+class History:
+    """Per-epoch records of a ``fit``: ``history["loss"]``, ``history.val_accuracy``, ...
+
+    Keys: ``loss`` and each metric (training, computed over the epoch's batches as the
+    weights moved), ``val_loss`` and ``val_<metric>`` when there is validation data,
+    ``lr`` (the first group's learning rate during the epoch) and ``time`` (seconds).
+    """
+
+    def __init__(self) -> None:
+        self.epochs: list[int] = []
+        self.history: dict[str, list[float]] = {}
+
+    def _record(self, epoch: int, values: dict[str, float]) -> None:
+        self.epochs.append(epoch)
+        for k, v in values.items():
+            self.history.setdefault(k, []).append(float(v))
+
+    def __getitem__(self, key: str) -> list[float]:
+        return self.history[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.history
+
+    def __getattr__(self, key: str) -> list[float]:
+        if key.startswith("__") or key in ("epochs", "history"):
+            raise AttributeError(key)
+        try:
+            return self.__dict__["history"][key]
+        except KeyError:
+            raise AttributeError(
+                f"History has no record {key!r}; it has {sorted(self.__dict__.get('history', {}))}"
+            ) from None
+
+    def keys(self) -> list[str]:
+        return list(self.history)
+
+    def __len__(self) -> int:
+        return len(self.epochs)
+
+    def __repr__(self) -> str:
+        last = ", ".join(f"{k}={v[-1]:.4g}" for k, v in self.history.items() if v)
+        return f"History({len(self.epochs)} epochs; last: {last})"
+
+    def plot(self, path: str | None = None):
+        """Draw the loss and each metric per epoch (training and validation) with matplotlib
+        (Agg backend, so no display is needed); save to ``path`` if given. Returns the figure.
+        """
+        try:
+            import matplotlib
+
+            if path is not None:
+                matplotlib.use("Agg", force=False)
+            import matplotlib.pyplot as plt
+        except ImportError as e:
+            raise ImportError("History.plot needs matplotlib: pip install chainrule[viz]") from e
+        names = [k for k in self.history if not k.startswith("val_") and k not in ("lr", "time")]
+        fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.5), squeeze=False)
+        epochs = [e + 1 for e in self.epochs]
+        for ax, name in zip(axes[0], names, strict=True):
+            ax.plot(
+                epochs, self.history[name], label="train", marker="." if len(epochs) < 40 else None
+            )
+            if "val_" + name in self.history:
+                ax.plot(
+                    epochs,
+                    self.history["val_" + name],
+                    label="validation",
+                    marker="." if len(epochs) < 40 else None,
+                )
+            ax.set_xlabel("epoch")
+            ax.set_title(name)
+            ax.grid(alpha=0.3)
+            ax.legend()
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(path, dpi=100)
+            plt.close(fig)
+        return fig
+
+
+# ----- the loop ---------------------------------------------------------------------------------
+
+
+def _as_loader(data, batch_size: int, shuffle: bool, seed: int | None, name: str) -> Any:
+    if data is None:
+        return None
+    if isinstance(data, DataLoader):
+        return data
+    array_like = isinstance(data, np.ndarray | tuple | list) or hasattr(data, "requires_grad")
+    if not array_like and hasattr(data, "__iter__") and hasattr(data, "__len__"):
+        return data  # another iterable of (inputs, targets) batches
+    if isinstance(data, tuple | list) and len(data) == 2:
+        return DataLoader(TensorDataset(*data), batch_size=batch_size, shuffle=shuffle, seed=seed)
+    raise TypeError(
+        f"{name} must be a DataLoader or an (X, y) pair of arrays, got {type(data).__name__}"
+    )
+
+
+def _progress_bar(total: int, enabled: bool, desc: str):
+    if not enabled:
+        return None
+    stream = sys.stderr
+    if not (hasattr(stream, "isatty") and stream.isatty()):
+        return None  # quiet when not on a terminal (logs, CI, pipes)
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=desc, unit="batch", leave=True, dynamic_ncols=True)
+
+
+def _params(model) -> list:
+    return list(model.parameters()) if hasattr(model, "parameters") else []
+
+
+class _LastGood:
+    """A copy of the weights that last gave a finite loss, so a diverging run can be undone."""
+
+    def __init__(self, params: list) -> None:
+        self.params = params
+        self.saved = [p.data.copy() for p in params]
+        self.where: tuple[int, int] | None = None
+
+    def update(self, epoch: int, batch: int) -> None:
+        for s, p in zip(self.saved, self.params, strict=True):
+            np.copyto(s, p.data)
+        self.where = (epoch, batch)
+
+    def restore(self) -> None:
+        for s, p in zip(self.saved, self.params, strict=True):
+            np.copyto(p.data, s)
+            p._vc[0] += 1
+
+
+def _unpack(batch) -> tuple[Any, Any]:
+    if isinstance(batch, tuple | list) and len(batch) == 2:
+        return batch[0], batch[1]
+    raise ValueError(
+        "fit/evaluate: each batch must be a pair (inputs, targets); got "
+        f"{type(batch).__name__} of length {len(batch) if hasattr(batch, '__len__') else '?'}"
+    )
+
+
+def fit(
+    model,
+    loss_fn: Callable,
+    optimizer,
+    train_data,
+    epochs: int,
+    val_data=None,
+    metrics: Sequence[str] | None = ("accuracy",),
+    scheduler=None,
+    progress: bool = True,
+    *,
+    batch_size: int = 32,
+    seed: int | None = 0,
+    start_epoch: int = 0,
+) -> History:
+    """Train ``model`` for ``epochs`` epochs and return the :class:`History`.
+
+    Each batch: ``loss = loss_fn(model(x), y)``, ``optimizer.zero_grad()``,
+    ``loss.backward()``, ``optimizer.step()``. After each epoch: validation on ``val_data``
+    (under ``no_grad``, in ``eval()`` mode), then ``scheduler.step()``.
+
+    Args:
+        train_data, val_data: DataLoaders, or ``(X, y)`` arrays (then batched with
+            ``batch_size``; training data shuffled with ``seed``).
+        metrics: names from ``accuracy``, ``mse``, ``mae``, ``r2``, or functions
+            ``(outputs, targets) -> float`` on NumPy arrays.
+        progress: a tqdm bar with the loss and metrics; quiet anyway when stderr is not a
+            terminal or tqdm is not installed.
+        start_epoch: resume a run: epochs ``start_epoch..epochs-1`` are trained, and seeded
+            loaders shuffle as they would have (with the model and optimizer restored from a
+            checkpoint, training continues exactly as the uninterrupted run).
+
+    Raises:
+        FloatingPointError: when the loss becomes nan or infinite; the message names the epoch
+            and batch, the model keeps the last weights that gave a finite loss, and the
+            history so far is attached as ``error.history``.
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"fit: epochs must be a non-negative integer, got {epochs!r}")
+    train_loader = _as_loader(train_data, batch_size, True, seed, "train_data")
+    val_loader = _as_loader(val_data, max(batch_size, 256), False, None, "val_data")
+    metric_fns = _resolve_metrics(metrics)
+    history = History()
+    params = _params(model)
+    guard = _LastGood(params)
+    n_batches = len(train_loader)
+    bar = _progress_bar(max(0, epochs - start_epoch) * n_batches, progress, "training")
+    try:
+        for epoch in range(start_epoch, epochs):
+            t0 = time.perf_counter()
+            if hasattr(train_loader, "set_epoch"):
+                train_loader.set_epoch(epoch)
+            if hasattr(model, "train"):
+                model.train()
+            lr = optimizer.param_groups[0]["lr"] if hasattr(optimizer, "param_groups") else None
+            total, count = 0.0, 0
+            outs, ys = [], []
+            for b, batch in enumerate(train_loader):
+                x, y = _unpack(batch)
+                out = model(x)
+                loss = loss_fn(out, y)
+                value = float(loss.item())
+                if not math.isfinite(value):
+                    guard.restore()
+                    where = (
+                        "the initial weights"
+                        if guard.where is None
+                        else f"epoch {guard.where[0] + 1}, batch {guard.where[1] + 1}"
+                    )
+                    err = FloatingPointError(
+                        f"fit: the loss became {value} at epoch {epoch + 1}, batch {b + 1}; "
+                        f"training stopped, and the model keeps the last weights that gave a "
+                        f"finite loss ({where}). Try a lower learning rate, gradient clipping "
+                        "(cr.nn.utils.clip_grad_norm_) or standardised inputs."
+                    )
+                    err.history = history
+                    raise err
+                guard.update(epoch, b)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                n = len(y)
+                total += value * n
+                count += n
+                if metric_fns:
+                    outs.append(out.data.copy())
+                    ys.append(np.asarray(getattr(y, "data", y)))
+                if bar is not None:
+                    bar.update(1)
+                    if b % 10 == 0 or b == n_batches - 1:
+                        bar.set_postfix(
+                            epoch=f"{epoch + 1}/{epochs}",
+                            loss=f"{total / count:.4f}",
+                            refresh=False,
+                        )
+            record = {"loss": total / max(count, 1)}
+            if metric_fns and outs:
+                o, t = np.concatenate(outs), np.concatenate(ys)
+                record.update({k: f(o, t) for k, f in metric_fns.items()})
+            if val_loader is not None:
+                val = evaluate(model, loss_fn, val_loader, metrics=tuple(metric_fns.items()))
+                record.update({"val_" + k: v for k, v in val.items()})
+            if lr is not None:
+                record["lr"] = lr
+            record["time"] = time.perf_counter() - t0
+            history._record(epoch, record)
+            if bar is not None:
+                shown = {k: f"{v:.4f}" for k, v in record.items() if k not in ("lr", "time")}
+                bar.set_postfix(epoch=f"{epoch + 1}/{epochs}", **shown)
+            if scheduler is not None:
+                scheduler.step()
+    finally:
+        if bar is not None:
+            bar.close()
+    return history
+
+
+def evaluate(
+    model, loss_fn: Callable | None, data, metrics=("accuracy",), batch_size: int = 256
+) -> dict[str, float]:
+    """Loss and metrics of ``model`` on ``data`` (a DataLoader or ``(X, y)``), in ``eval()``
+    mode under ``no_grad``; the model's previous mode is restored. Returns
+    ``{"loss": ..., "<metric>": ...}`` (no ``loss`` when ``loss_fn`` is None)."""
+    loader = _as_loader(data, batch_size, False, None, "data")
+    if isinstance(metrics, tuple) and metrics and isinstance(metrics[0], tuple):
+        metric_fns = dict(metrics)  # already resolved (from fit)
+    else:
+        metric_fns = _resolve_metrics(metrics)
+    was_training = getattr(model, "training", False)
+    if hasattr(model, "eval"):
+        model.eval()
+    total, count = 0.0, 0
+    outs, ys = [], []
+    try:
+        with no_grad():
+            for batch in loader:
+                x, y = _unpack(batch)
+                out = model(x)
+                n = len(y)
+                if loss_fn is not None:
+                    total += float(loss_fn(out, y).item()) * n
+                count += n
+                outs.append(np.asarray(out.data))
+                ys.append(np.asarray(getattr(y, "data", y)))
+    finally:
+        if was_training and hasattr(model, "train"):
+            model.train()
+    result = {}
+    if loss_fn is not None:
+        result["loss"] = total / max(count, 1)
+    if outs:
+        o, t = np.concatenate(outs), np.concatenate(ys)
+        result.update({k: f(o, t) for k, f in metric_fns.items()})
+    return result
+
+
+def predict(model, X, batch_size: int = 256) -> np.ndarray:
+    """The model's outputs on ``X`` as a NumPy array, in ``eval()`` mode under ``no_grad``."""
+    loader = DataLoader(TensorDataset(X), batch_size=batch_size)
+    was_training = getattr(model, "training", False)
+    model.eval()
+    try:
+        with no_grad():
+            return np.concatenate([np.asarray(model(xb).data) for (xb,) in loader])
+    finally:
+        if was_training:
+            model.train()
