@@ -101,7 +101,7 @@ def make(data: np.ndarray, node=None) -> Tensor:
     t.grad = None
     t.requires_grad = node is not None
     t._node = node
-    t._vc = [0, None]
+    t._vcl = None
     t.name = None
     t._tangent = None
     return t
@@ -115,7 +115,7 @@ class Tensor:
     tensor([2., 4.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_vc", "name", "_tangent",
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_vcl", "name", "_tangent",
                  "__weakref__")
     # NumPy defers to our reflected operators (ndarray * Tensor -> Tensor.__rmul__).
     __array_ufunc__ = None
@@ -129,7 +129,7 @@ class Tensor:
         self.grad = None
         self.requires_grad = False
         self._node = None
-        self._vc = [0, None]
+        self._vcl = None
         self.name = None
         self._tangent = None
         if requires_grad:
@@ -150,8 +150,22 @@ class Tensor:
         return _api.transpose(self)
 
     @property
+    def _vc(self) -> list:
+        """The version counter ``[version, name of the last in-place op]``, shared with
+        ``detach()``-ed views; created on first use (most tensors never need one)."""
+        vc = self._vcl
+        if vc is None:
+            vc = self._vcl = [0, None]
+        return vc
+
+    @_vc.setter
+    def _vc(self, vc: list) -> None:
+        self._vcl = vc
+
+    @property
     def _version(self) -> int:
-        return self._vc[0]
+        """How many in-place operations changed this tensor's values."""
+        return 0 if self._vcl is None else self._vcl[0]
 
     # ----- conversion -------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
@@ -285,13 +299,13 @@ class Tensor:
             )
         old = make(self.data.copy() if recording else self.data, self._node)
         old.requires_grad = self.requires_grad
-        if recording and self._node is not None:
-            # The node that produced the old values now owns the snapshot, so its rule
+        previous = self._node
+        if previous is not None and previous.args is not None and (
+            recording or previous.prim.saves_ans
+        ):
+            # The node that produced the old values gets a snapshot of them, so its rule
             # still sees the right `ans` after self's buffer is overwritten.
-            previous = self._node
-            previous.out = old.data
-            previous.out_vc = old._vc
-            previous.out_version = 0
+            previous.out = old.data if recording else self.data.copy()
         result = compute(old)
         if result.data.dtype != self.data.dtype and not np.can_cast(
             result.data.dtype, self.data.dtype, "same_kind"
@@ -311,8 +325,6 @@ class Tensor:
         if recording and result._node is not None:
             node = result._node
             node.out = self.data
-            node.out_vc = self._vc
-            node.out_version = self._vc[0]
             self._node = node
             self.requires_grad = True
         self._tangent = result._tangent

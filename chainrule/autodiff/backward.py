@@ -50,13 +50,32 @@ def sum_to_shape(g, shape: tuple, xp):
 
 
 def _check_versions(node: Node) -> None:
-    prim = node.prim
-    if prim.saves_args:
-        for vc, seen in zip(node.vcs, node.versions):
-            if vc[0] != seen:
-                raise RuntimeError(_version_message(prim.name, "an input", vc, seen))
-    if prim.saves_ans and node.out_vc[0] != node.out_version:
-        raise RuntimeError(_version_message(prim.name, "the output", node.out_vc, node.out_version))
+    """Raise if a Tensor argument that the rule reads was changed in place after recording."""
+    if node.versions is None:
+        return
+    for vc, seen in zip(node.vcs, node.versions):
+        if vc[0] != seen:
+            raise RuntimeError(_version_message(node.prim.name, "an input", vc, seen))
+
+
+def _rule_inputs(node: Node) -> tuple:
+    """The arguments as Tensors for a recorded backward pass.
+
+    Kept as given when forward-mode tangents were live; otherwise rebuilt from the saved
+    arrays: an argument produced by a node becomes a Tensor of that node (so the recorded
+    backward connects to the same graph), a leaf is itself, a constant stays constant.
+    """
+    if node.inputs is not None:
+        return node.inputs
+    out = []
+    for p, a in zip(node.parents, node.args):
+        if p is None:
+            out.append(make(a) if type(a) is np.ndarray else a)
+        elif type(p) is Node:
+            out.append(make(a, p))
+        else:
+            out.append(p)
+    return tuple(out)
 
 
 def _version_message(opname: str, what: str, vc, seen: int) -> str:
@@ -188,7 +207,7 @@ def run(
             if tensor_mode:
                 ans = make(node.out, node)
                 ans._tangent = node.out_tangent
-                contributions = prim.vjp(g, ans, node.inputs, needs, _api, node.params)
+                contributions = prim.vjp(g, ans, _rule_inputs(node), needs, _api, node.params)
                 xp = _api
             else:
                 contributions = prim.vjp(g, node.out, args, needs, np, node.params)
@@ -256,11 +275,7 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
         if args is None:
             raise RuntimeError(FREED_MESSAGE)
         prim = node.prim
-        if prim.saves_args:
-            for vc, seen in zip(node.vcs, node.versions):
-                if vc[0] != seen:
-                    _check_versions(node)
-        if prim.saves_ans and node.out_vc[0] != node.out_version:
+        if node.versions is not None:
             _check_versions(node)
         parents = node.parents
         if len(parents) == 1:

@@ -16,6 +16,7 @@ import contextlib
 import numpy as np
 
 from chainrule.autodiff.graph import STATE
+from chainrule.autodiff.primitive import missing_rule
 from chainrule.tensor import Tensor, make
 
 
@@ -36,11 +37,7 @@ def push_tangents(prim, out: Tensor, args, params) -> None:
         if not any_tangent:
             continue
         if prim.jvp is None:
-            raise NotImplementedError(
-                f"{prim.name}: this primitive has no JVP rule, so forward mode (jvp, "
-                f"jacobian(mode='fwd'), hvp) cannot differentiate it; declare one with "
-                f"cr.defjvp"
-            )
+            raise missing_rule(prim, "jvp")
         for i in prim.nondiff_args:
             tangents[i] = None
         outer = tuple(lv for lv in levels if lv < level)
@@ -87,7 +84,7 @@ def seed(x: Tensor, tangent: Tensor, level: int) -> Tensor:
         t = _api.copy(x)
     else:
         t = make(x.data)
-        t._vc = x._vc
+        t._vcl = x._vc
         t._tangent = dict(x._tangent) if x._tangent else None
     t._tangent = dict(t._tangent) if t._tangent else {}
     t._tangent[level] = tangent

@@ -38,16 +38,21 @@ class Node:
 
     parents:   for each positional argument, the Node that produced it, the leaf Tensor
                that requires grad (gradients accumulate into its ``.grad``), or None.
-    inputs:    the arguments as given (Tensors or constants): a recorded backward pass
-               (``create_graph=True``, forward-over-reverse) computes with these.
+    inputs:    the arguments as given (Tensors or constants), kept only when forward-mode
+               tangents were live: a backward pass over tangents (forward-over-reverse)
+               needs them. Otherwise None, so intermediate Tensors are freed at once (the
+               graph holds arrays and nodes only).
     args:      the argument values as the forward saw them (arrays or constants);
                None once the node has been freed by a backward pass.
     out_tangent: forward-mode tangents of the output, when a ``jvp`` was active.
     name:      the name given to the output with ``cr.named`` (for explanations).
     params:    keyword parameters of the primitive (axis, shape, ...), never differentiated.
     out:       the output array (the ``ans`` of the rules).
-    saved:     (version counters, versions) of the Tensor arguments, checked before a rule
-               that reads them runs; ``out_vc``/``out_version`` do the same for ``out``.
+    vcs, versions: the version counters of the Tensor arguments and their values when the
+               primitive ran (None when its rule does not read its arguments); an in-place
+               change since then makes backward raise.
+               (``out`` needs no check: an in-place change of the output hands the node a
+               snapshot of the old values, see ``Tensor._inplace``.)
     """
 
     __slots__ = (
@@ -59,8 +64,6 @@ class Node:
         "out",
         "vcs",
         "versions",
-        "out_vc",
-        "out_version",
         "retained",
         "out_tangent",
         "name",
@@ -68,7 +71,7 @@ class Node:
         "__weakref__",
     )
 
-    def __init__(self, prim, parents, inputs, args, params, out, vcs, versions, out_vc):
+    def __init__(self, prim, parents, inputs, args, params, out, vcs, versions):
         self.prim = prim
         self.parents = parents
         self.inputs = inputs
@@ -77,8 +80,6 @@ class Node:
         self.out = out
         self.vcs = vcs
         self.versions = versions
-        self.out_vc = out_vc
-        self.out_version = out_vc[0]
         self.retained = None
         self.out_tangent = None
         self.name = None

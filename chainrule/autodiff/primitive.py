@@ -29,6 +29,29 @@ from chainrule.tensor import Tensor, make
 
 REGISTRY: dict[str, Primitive] = {}
 
+
+class MissingRuleError(NotImplementedError):
+    """A primitive was differentiated in a mode for which it declares no rule.
+
+    A ``NotImplementedError`` (hence a ``RuntimeError``): the primitive works, but nobody told
+    the engine its derivative for that mode.
+    """
+
+
+_MODES = {
+    "vjp": ("VJP", "reverse mode (backward, grad, vjp, jacobian(mode='rev'))", "cr.defvjp"),
+    "jvp": ("JVP", "forward mode (jvp, jacobian(mode='fwd'), hessian, hvp)", "cr.defjvp"),
+}
+
+
+def missing_rule(prim: Primitive, rule: str) -> MissingRuleError:
+    """The error for differentiating ``prim`` in a mode it has no ``rule`` ("vjp"/"jvp") for."""
+    label, mode, how = _MODES[rule]
+    return MissingRuleError(
+        f"primitive {prim.name!r} has no {label} rule, so {mode} cannot differentiate it; "
+        f"declare one with {how}({prim.name}, rule)"
+    )
+
 _ndarray = np.ndarray
 _new = object.__new__
 _EMPTY: dict = {}
@@ -104,13 +127,19 @@ class Primitive:
             t.grad = None
             t.name = None
             t._tangent = None
-            vc = [0, None]
-            t._vc = vc
+            t._vcl = None
             state = STATE
             if a.requires_grad and state.grad_enabled:
-                avc = a._vc
-                t._node = Node(self, (a._node or a,), args, (x,), params or _EMPTY, out,
-                               (avc,), (avc[0],), vc)
+                if self.saves_args:
+                    avc = a._vcl
+                    if avc is None:
+                        avc = a._vcl = [0, None]
+                    vcs = (avc,)
+                    versions = (avc[0],)
+                else:
+                    vcs = versions = None
+                t._node = Node(self, (a._node or a,), args if state.jvp_levels else None, (x,),
+                               params or _EMPTY, out, vcs, versions)
                 t.requires_grad = True
             else:
                 t._node = None
@@ -122,15 +151,10 @@ class Primitive:
             return t
         vals = []
         parents = []
-        vcs = []
-        versions = []
         needs_grad = False
         for a in args:
             if isinstance(a, Tensor):
                 vals.append(a.data)
-                avc = a._vc
-                vcs.append(avc)
-                versions.append(avc[0])
                 if a.requires_grad:
                     needs_grad = True
                     parents.append(a._node or a)
@@ -150,13 +174,19 @@ class Primitive:
         t.grad = None
         t.name = None
         t._tangent = None
-        vc = [0, None]
-        t._vc = vc
+        t._vcl = None
         state = STATE
         if needs_grad and state.grad_enabled:
             for i in self.nondiff_args:  # e.g. where's condition: never differentiated
                 parents[i] = None
-            t._node = Node(self, parents, args, vals, params or _EMPTY, out, vcs, versions, vc)
+            # Tuples of arrays and numbers are untracked by Python's garbage collector, so
+            # a long graph costs it fewer objects to scan.
+            vcs = versions = None
+            if self.saves_args:
+                vcs = tuple(a._vc for a in args if isinstance(a, Tensor))
+                versions = tuple(vc[0] for vc in vcs)
+            t._node = Node(self, tuple(parents), args if state.jvp_levels else None,
+                           tuple(vals), params or _EMPTY, out, vcs, versions)
             t.requires_grad = True
         else:
             t._node = None
