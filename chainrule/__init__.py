@@ -14,6 +14,7 @@ from chainrule.tensor import Tensor
 # --- transforms ---
 
 # --- explain ---
+from chainrule.explain import Explanation, ExprError, explain
 
 # --- neural networks, optimizers, data, io ---
 from chainrule import data, datasets, nn, optim, train

@@ -196,8 +196,14 @@ def constant_value(node: Node, program=None) -> float | None:
     return float(evaluate(node, {}, source=getattr(program, "source", None)))
 
 
-def evaluate_program(program, point: Mapping, functions=None, *, strict: bool = True) -> dict:
-    """Values of the inputs (from ``point``) and of every definition, in dependency order."""
+def evaluate_program(
+    program, point: Mapping, functions=None, *, strict: bool = True, bind=None
+) -> dict:
+    """Values of the inputs (from ``point``) and of every definition, in dependency order.
+
+    ``bind(name, value, values)``, if given, sees each defined value as it is computed and
+    returns what to store (the explainer names each quantity in the engine's graph).
+    """
     for name in point:
         if name in program.definitions:
             d = program.definitions[name]
@@ -221,10 +227,11 @@ def evaluate_program(program, point: Mapping, functions=None, *, strict: bool = 
     values = {name: point[name] for name in program.inputs}
     for name, d in program.definitions.items():
         try:
-            values[name] = evaluate(d.expr, values, functions, source=program.source)
+            value = evaluate(d.expr, values, functions, source=program.source)
         except ExprDomainError as err:
             what = "the expression" if d.implicit else f"the definition of '{name}'"
             raise type(err)(
                 f"{err.message}, in {what}", source=err.source, line=err.line, col=err.col
             ) from None
+        values[name] = value if bind is None else bind(name, value, values)
     return values

@@ -1,0 +1,221 @@
+"""The ``chainrule`` command (also ``python -m chainrule``).
+
+    chainrule explain "P = 101325*exp(-0.0001*h); h = 4000 - g; g = 0.5*9.8*t**2" --at t=10
+    chainrule diff "x**2*sin(x)" --wrt x --order 2 --at x=1
+    chainrule demo
+    chainrule train --dataset digits --epochs 5
+
+Expressions are read by the safe expression language (:mod:`chainrule.explain.expr`),
+never evaluated as Python.  Bad input gives one error line on stderr (with the source
+line and a caret under the position, for syntax errors) and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["main"]
+
+_EXAMPLE = "P = 101325*exp(-0.0001*h); h = 4000 - g; g = 0.5*9.8*t**2"
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported on one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not argparse's usage block
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _point(items: list[str] | None) -> dict[str, float]:
+    """``["t=10", "x=pi/4,y=2"]`` -> ``{"t": 10.0, "x": 0.785..., "y": 2.0}``.
+
+    Each value is a constant expression of the language (``pi/4``, ``1e-3``, ``-2``).
+    """
+    from chainrule.explain.expr import parse_constant
+
+    point: dict[str, float] = {}
+    for item in items or []:
+        for part in item.replace(",", " ").split():
+            name, sep, value = part.partition("=")
+            name = name.strip()
+            if not sep or not name.isidentifier() or not value.strip():
+                raise UsageError(f"--at expects name=value (as in --at t=10), got {part!r}")
+            if name in point:
+                raise UsageError(f"--at gives '{name}' twice")
+            try:
+                point[name] = parse_constant(value)
+            except ValueError as err:
+                raise UsageError(f"--at {name}: {err}") from None
+    return point
+
+
+def _cmd_explain(args) -> int:
+    from chainrule.explain.core import explain
+
+    e = explain(args.expression, wrt=args.wrt, **_point(args.at))
+    render = {
+        "text": e.to_text,
+        "markdown": e.to_markdown,
+        "latex": e.to_latex,
+        "dot": e.to_dot,
+        "json": e.to_json,
+    }[args.format]
+    print(render())
+    return 0 if e.agrees else 1
+
+
+def _cmd_diff(args) -> int:
+    from chainrule.explain.diff import differentiate
+    from chainrule.explain.render import number
+
+    point = _point(args.at) if args.at else None
+    r = differentiate(args.expression, args.wrt, args.order, point)
+    if args.format == "latex":
+        print(
+            rf"\frac{{d^{{{r.order}}}{r.function}}}{{d{r.wrt}^{{{r.order}}}}} = {r.latex}"
+            if r.order > 1
+            else rf"\frac{{d{r.function}}}{{d{r.wrt}}} = {r.latex}"
+        )
+    else:
+        print(f"{r.label} = {r.formula}")
+    if point is not None:
+        at = ", ".join(f"{k} = {number(v)}" for k, v in point.items())
+        print(f"at {at}: {r.label} = {number(r.value)}")
+        if not r.agrees:
+            print(
+                f"CHECK FAILED: the formula gives {r.symbolic_value!r} but the engine "
+                f"{r.value!r} (a bug; please report it)",
+                file=sys.stderr,
+            )
+            return 1
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    from chainrule.explain.core import explain
+
+    print("A skydiver falls from 4000 m. After t seconds she has fallen g = 0.5*9.8*t^2 m,")
+    print("her height is h = 4000 - g, and the air pressure there is P = 101325*exp(-0.0001*h) Pa.")
+    print("How fast does the pressure change at t = 10 s?  By the chain rule:")
+    print()
+    print(f'$ chainrule explain "{_EXAMPLE}" --wrt t --at t=10')
+    print()
+    print(explain(_EXAMPLE, wrt="t", t=10).to_text())
+    print()
+    print("(Watch the signs: the fall rate is dg/dt = +9.8*t while the height changes at")
+    print(" dh/dt = -9.8*t; the pressure rises as she falls.)")
+    print()
+    train = _train_module()
+    if train is None or args.no_train:
+        print("Next: train a small network, with the same engine:  chainrule train --epochs 5")
+        return 0
+    print("Next, the same engine trains a small network (chainrule train --epochs 2):")
+    print()
+    sub = _Parser(prog="chainrule").add_subparsers(dest="command")
+    train.add_parser(sub)
+    return _run_train(train, sub.choices["train"].parse_args(["--epochs", "2"]))
+
+
+def _train_module():
+    try:
+        from chainrule import train_cli
+    except ImportError:
+        return None
+    return train_cli
+
+
+def _run_train(train, args) -> int:
+    status = train.run(args)
+    return 0 if status is None else int(status)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="chainrule",
+        description="Derivatives by the chain rule, shown: every link as a formula and a number.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser(
+        "explain",
+        help="explain a derivative by the chain rule, link by link",
+        description="Explain the derivative of an expression at a point.",
+    )
+    p.add_argument("expression", help=f'assignments or an expression, e.g. "{_EXAMPLE}"')
+    p.add_argument("--wrt", help="input(s) to differentiate by, comma-separated (default: all)")
+    p.add_argument(
+        "--at",
+        action="append",
+        metavar="NAME=VALUE",
+        help="the point, e.g. --at t=10 (repeat, or separate by commas)",
+    )
+    p.add_argument("--format", default="text", choices=["text", "markdown", "latex", "dot", "json"])
+    p.set_defaults(run=_cmd_explain)
+
+    p = sub.add_parser(
+        "diff",
+        help="derivative formula of any order, and its value at a point",
+        description="The simplified derivative of an expression.",
+    )
+    p.add_argument("expression")
+    p.add_argument("--wrt", help="the input to differentiate by (needed if there are several)")
+    p.add_argument("--order", type=int, default=1, help="order of the derivative (default 1)")
+    p.add_argument("--at", action="append", metavar="NAME=VALUE", help="a point, e.g. --at x=1")
+    p.add_argument("--format", default="text", choices=["text", "latex"])
+    p.set_defaults(run=_cmd_diff)
+
+    p = sub.add_parser("demo", help="the skydiver example explained, then a short training run")
+    p.add_argument("--no-train", action="store_true", help="skip the training run")
+    p.set_defaults(run=_cmd_demo)
+
+    train = _train_module()
+    if train is not None:
+        before = set(sub.choices)
+        train.add_parser(sub)
+        for name in set(sub.choices) - before:
+            sub.choices[name].set_defaults(run=lambda a: _run_train(train, a))
+    return parser
+
+
+def _report(prog: str, err: Exception) -> int:
+    from chainrule.explain.errors import ExprSyntaxError
+
+    print(f"{prog}: error: {' '.join(str(err).split())}", file=sys.stderr)
+    if isinstance(err, ExprSyntaxError) and err.caret():
+        print(err.caret(), file=sys.stderr)
+    return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 2 bad input)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:  # formulas use "·" and "∂": never fail on a console that cannot show them
+            stream.reconfigure(errors="replace")
+        except (AttributeError, ValueError):
+            pass
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as err:
+        return _report("chainrule", err)
+    if getattr(args, "run", None) is None:
+        parser.print_help()
+        return 2
+    prog = f"chainrule {args.command}"
+    try:
+        return args.run(args)
+    except UsageError as err:
+        return _report(prog, err)
+    except ValueError as err:
+        # ExprError is a ValueError: bad expressions, points and names.  Anything else is
+        # a bug and keeps its traceback.
+        return _report(prog, err)
+    except RecursionError:
+        return _report(prog, ValueError("expression too complex"))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

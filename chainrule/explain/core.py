@@ -1,0 +1,484 @@
+"""``cr.explain``: the chain rule for a function at a point, every link shown.
+
+For ``P(h(g(t)))`` the derivative is ``dP/dt = dP/dh · dh/dg · dg/dt``; where an input
+reaches the output along several paths, ``dz/dx`` is the sum over the paths of the product
+of the links along each.  Every number comes from chainrule's engine; every formula from
+SymPy (built from the expression tree, or from each primitive's symbolic counterpart), and
+the two are compared at the point.
+
+>>> import chainrule as cr
+>>> e = cr.explain("P = 101325*exp(-0.0001*h); h = 4000 - g; g = 0.5*9.8*t**2", wrt="t", t=10)
+>>> round(e.derivative, 7)
+699.0453078
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import warnings
+
+import numpy as np
+
+from chainrule.explain.evaluate import chainrule_functions, evaluate_program
+from chainrule.explain.explanation import Check, Explanation, Link, Path, Quantity
+from chainrule.explain.expr import Program, parse
+from chainrule.explain.graph import (
+    backward_sweep,
+    check_domain,
+    contract,
+    replay_symbolic,
+    replay_value,
+)
+from chainrule.explain.steps import backward_steps
+from chainrule.explain.symbolic import _sympy
+from chainrule.tensor import Tensor
+
+__all__ = ["explain", "MAX_PATHS"]
+
+#: At most this many paths are listed per input (their number can grow exponentially).
+MAX_PATHS = 64
+
+
+def explain(f, /, wrt=None, **point) -> Explanation:
+    """Explain the derivative of ``f`` at ``point`` by the chain rule, link by link.
+
+    ``f`` is an expression string (``"P = 101325*exp(-0.0001*h); h = 4000 - g; ..."``) or
+    a Python function whose intermediate quantities are named with ``cr.named(x, "h")``.
+    ``point`` gives the inputs (numbers, arrays or Tensors); ``wrt`` names the input(s) to
+    differentiate by (a name or a list; default: all).
+
+    For scalar quantities each link ``∂N/∂M`` gets a simplified formula in terms of the
+    named quantities and its value; for tensors (a network's loss) the explanation shows
+    the engine's backward pass step by step.  Raises ``ValueError`` (an
+    :class:`~chainrule.explain.errors.ExprError` for expression strings) for bad input or
+    a point outside the domain.
+    """
+    if isinstance(f, (str, Program)):
+        program = f if isinstance(f, Program) else parse(f)
+        traced = _trace_program(program, point)
+    elif callable(f):
+        program = None
+        traced = _trace_function(f, point)
+    else:
+        raise TypeError(f"explain: expected a function or an expression string, got {type(f)}")
+    out, inputs, output_name = traced
+    wrt = _wrt(wrt, inputs)
+    return _Builder(out, inputs, output_name, wrt, program, point).build()
+
+
+def _wrt(wrt, inputs: dict) -> tuple[str, ...]:
+    if wrt is None:
+        names = tuple(inputs)
+    elif isinstance(wrt, str):
+        names = tuple(w.strip() for w in wrt.split(",") if w.strip())
+    else:
+        names = tuple(wrt)
+    for name in names:
+        if name not in inputs:
+            raise ValueError(
+                f"explain: wrt={name!r} is not an input (inputs: {', '.join(inputs) or 'none'})"
+            )
+    if not names:
+        raise ValueError("explain: there is no input to differentiate by")
+    return names
+
+
+def _leaf(name: str, value) -> Tensor:
+    """A fresh leaf that requires grad; Python numbers become float64 (not float32)."""
+    if isinstance(value, Tensor):
+        arr = value.data
+    elif isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"explain: the value of '{name}' must be a number, got {value!r:.40}")
+    else:
+        arr = np.asarray(value)
+        if arr.dtype.kind in "iub" or not isinstance(value, np.ndarray):
+            arr = arr.astype(np.float64)
+    if arr.dtype.kind in "iub":
+        arr = arr.astype(np.float64)
+    if arr.dtype.kind != "f":
+        raise TypeError(f"explain: the value of '{name}' must be real, got dtype {arr.dtype}")
+    leaf = Tensor(arr)
+    leaf.requires_grad = True
+    leaf.name = name
+    return leaf
+
+
+def _trace_program(program: Program, point: dict):
+    import chainrule.numpy_api as api
+
+    inputs = {name: _leaf(name, point[name]) for name in program.inputs if name in point}
+
+    def bind(name, value, values):
+        if not isinstance(value, Tensor):
+            value = Tensor(np.asarray(value, dtype=np.float64))  # a constant: no graph
+        elif any(value is v for v in values.values()):
+            value = api.copy(value)  # "y = x": a quantity of its own, not an alias of x
+        return api.named(value, name)
+
+    values = evaluate_program(program, {**point, **inputs}, chainrule_functions(), bind=bind)
+    return values[program.output], inputs, program.output
+
+
+def _trace_function(f, point: dict):
+    import chainrule.numpy_api as api
+
+    try:
+        sig = inspect.signature(f)
+    except (TypeError, ValueError):
+        sig = None
+    args, kwargs, inputs = [], {}, {}
+    if sig is not None:
+        has_var_kw = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+        known = {
+            n for n, p in sig.parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        }
+        for name in point:
+            if name not in known and not has_var_kw:
+                raise ValueError(
+                    f"explain: {name!r} is not a parameter of {getattr(f, '__name__', 'f')} "
+                    f"(parameters: {', '.join(known) or 'none'})"
+                )
+        for name, p in sig.parameters.items():
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                continue
+            if name not in point:
+                if p.default is p.empty:
+                    raise ValueError(
+                        f"explain: no value for '{name}' at the point: give one, as in "
+                        f"cr.explain(f, {name}=1.0)"
+                    )
+                continue
+            inputs[name] = _leaf(name, point[name])
+            if p.kind is p.POSITIONAL_ONLY:
+                args.append(inputs[name])
+            else:
+                kwargs[name] = inputs[name]
+        for name in point:
+            if name not in inputs:
+                inputs[name] = kwargs[name] = _leaf(name, point[name])
+    else:
+        inputs = {name: _leaf(name, v) for name, v in point.items()}
+        kwargs = dict(inputs)
+    # A point outside the domain is reported by check_domain, naming the quantity;
+    # NumPy's own warnings would only repeat it less clearly.
+    with np.errstate(all="ignore"):
+        out = f(*args, **kwargs)
+    if not isinstance(out, Tensor):
+        out = Tensor(np.asarray(out, dtype=np.float64))
+    elif out.requires_grad and out._node is None:
+        out = api.copy(out)  # f returned an input: give the output a node of its own
+    name = out._node.name if out._node is not None and out._node.name else None
+    return out, inputs, name
+
+
+def _fmt(v) -> str:
+    return f"{float(v):.10g}"
+
+
+class _Builder:
+    def __init__(self, out, inputs, output_name, wrt, program, point):
+        self.out, self.inputs, self.wrt, self.program = out, inputs, wrt, program
+        self.output_name = output_name or "f"
+        self.point = {k: (v.data if isinstance(v, Tensor) else v) for k, v in point.items()}
+        if out.data.size != 1:
+            raise ValueError(
+                f"explain: the output must be a single number, but it has shape {out.shape}; "
+                "reduce it first (a sum, a mean, a loss)"
+            )
+
+    def build(self) -> Explanation:
+        out = self.out
+        value = float(out.data.reshape(()))
+        if not out.requires_grad:
+            return self._constant(value)
+        leaf_names = {id(t): name for name, t in self.inputs.items()}
+        c = contract(out, leaf_names, self.output_name)
+        check_domain(c)
+        leaves = [c.objs[k] for k in c.leaves]
+        grads, sweep = backward_sweep(out, leaves)
+        adjoint = {id(s.node): s.upstream for s in sweep}
+        adjoint.update({k: g for k, g in zip(c.leaves, grads)})
+        self.c = c
+        self.scalar = all(np.size(c.value(k)) == 1 for k in c.keys)
+        # float32 rounding is about 1e-7 relative; a float64 point is checked tightly.
+        single = any(c.value(k).dtype == np.float32 for k in c.keys)
+        self.rtol = 1e-4 if single else 1e-7
+        derivs = {}
+        for name in self.wrt:
+            t = self.inputs[name]
+            g = adjoint.get(id(t)) if id(t) in c.objs else None
+            derivs[name] = _as_value(np.zeros_like(t.data) if g is None else g)
+        links = self._links(adjoint)
+        quantities = self._quantities(adjoint, value)
+        paths, truncated = self._paths(links) if self.scalar else ([], False)
+        checks = self._checks(links, paths, derivs) if self.scalar else []
+        for chk in checks:
+            if not chk.ok:
+                warnings.warn(
+                    f"chainrule.explain: {chk.what}: the expected value {chk.expected!r} and the "
+                    f"engine's {chk.automatic!r} disagree at the point. This is a bug in "
+                    "chainrule; please report it with the function and the point.",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+        return Explanation(
+            output=c.labels[c.output],
+            value=value,
+            wrt=self.wrt,
+            derivatives=derivs,
+            quantities=quantities,
+            steps=links,
+            paths=paths,
+            backward=backward_steps(c, sweep),
+            checks=checks,
+            point={k: _as_value(v) for k, v in self.point.items()},
+            scalar=self.scalar,
+            source=self.program.source if self.program is not None else None,
+            paths_truncated=truncated,
+        )
+
+    def _constant(self, value: float) -> Explanation:
+        # The output does not depend on any input: every derivative is zero.
+        derivs = {n: _as_value(np.zeros_like(self.inputs[n].data)) for n in self.wrt}
+        quantities = {
+            n: Quantity(n, "input", _as_value(t.data), None, derivs.get(n))
+            for n, t in self.inputs.items()
+        }
+        quantities[self.output_name] = Quantity(self.output_name, "output", value, None, 1.0)
+        return Explanation(
+            self.output_name,
+            value,
+            self.wrt,
+            derivs,
+            quantities,
+            [],
+            [],
+            point={k: _as_value(v) for k, v in self.point.items()},
+        )
+
+    # ----- the symbolic side -------------------------------------------------------------
+    def _definitions(self) -> dict[int, object]:
+        """SymPy expression of each named quantity in terms of the ones it reads."""
+        from chainrule.explain.symbolic import symbol
+
+        c = self.c
+        if self.program is not None:
+            local = self.program.to_sympy()
+            return {k: local.get(c.labels[k]) for k in c.keys if k in c.preds}
+        symbols = {k: symbol(c.labels[k]) for k in c.keys}
+        return {k: replay_symbolic(c, k, symbols) for k in c.keys if k in c.preds}
+
+    def _links(self, adjoint) -> list[Link]:
+        c = self.c
+        defs = self._definitions() if self.scalar else {}
+        self.defs = defs
+        links = []
+        # Output side first: the order a worked solution reads in.
+        for key in reversed(c.keys):
+            if key not in c.preds:
+                continue
+            cot = None if self.scalar else adjoint.get(key)
+            if not self.scalar and cot is None:
+                continue
+            values = replay_value(c, key, cot)
+            for pred in c.preds[key]:
+                v = values.get(pred)
+                if v is None:
+                    continue
+                link = Link(
+                    c.labels[pred], c.labels[key], _as_value(v), partial=len(c.preds[key]) > 1
+                )
+                if self.scalar and defs.get(key) is not None:
+                    self._formula(link, defs[key])
+                links.append(link)
+        return links
+
+    def _subs(self) -> dict:
+        from chainrule.explain.symbolic import symbol
+
+        subs = {
+            symbol(self.c.labels[k]): float(np.reshape(self.c.value(k), ())) for k in self.c.keys
+        }
+        for name, value in self._constants().items():
+            subs[symbol(name)] = value
+        return subs
+
+    def _constants(self) -> dict[str, float]:
+        """Quantities the text defines from numbers alone (``a = 2``): not in the graph."""
+        if self.program is None:
+            return {}
+        in_graph = {self.c.labels[k] for k in self.c.keys}
+        names = [n for n in self.program.definitions if n not in in_graph]
+        if not names:
+            return {}
+        values = self.program.evaluate({k: self.point[k] for k in self.program.inputs})
+        return {n: float(np.reshape(values[n], ())) for n in names}
+
+    def _formula(self, link: Link, definition) -> None:
+        from chainrule.explain.symbolic import _sympy, symbol
+
+        sp = _sympy()
+        try:
+            d = _simplify(sp, sp.diff(definition, symbol(link.source)))
+        except Exception:  # noqa: BLE001 - a formula SymPy cannot differentiate: none shown
+            return
+        link.formula = sp.sstr(d, full_prec=False)
+        link.latex = sp.latex(d, full_prec=False)
+        link.symbolic_value = _at_point(sp, d, self._subs())
+
+    def _checks(self, links, paths, derivs) -> list[Check]:
+        checks = []
+        for link in links:
+            if link.symbolic_value is not None:
+                checks.append(_check(link.label, link.symbolic_value, link.value, self.rtol))
+        for name in self.wrt:
+            mine = [p for p in paths if p.wrt == name]
+            if mine and not self.paths_truncated:
+                total = math.fsum(float(p.value) for p in mine)
+                checks.append(
+                    _check(
+                        f"d{self.c.labels[self.c.output]}/d{name} (sum over paths)",
+                        total,
+                        derivs[name],
+                        self.rtol,
+                    )
+                )
+            symbolic = self._symbolic_total(name)
+            if symbolic is not None:
+                checks.append(
+                    _check(
+                        f"d{self.c.labels[self.c.output]}/d{name} (symbolic)",
+                        symbolic,
+                        derivs[name],
+                        self.rtol,
+                    )
+                )
+        return checks
+
+    def _symbolic_total(self, name: str):
+        from chainrule.explain.symbolic import _sympy, symbol
+
+        sp = _sympy()
+        c = self.c
+        if any(d is None for d in self.defs.values()):
+            return None
+        expanded = {}
+        try:
+            for key in c.keys:
+                if key in self.defs:
+                    expanded[symbol(c.labels[key])] = self.defs[key].subs(expanded)
+            total = sp.diff(expanded[symbol(c.labels[c.output])], symbol(name))
+        except Exception:  # noqa: BLE001 - no symbolic total: the links are still checked
+            return None
+        return _at_point(sp, total, self._subs())
+
+    # ----- quantities and paths ----------------------------------------------------------
+    def _quantities(self, adjoint, value) -> dict[str, Quantity]:
+        c = self.c
+        q: dict[str, Quantity] = {}
+        for name, t in self.inputs.items():
+            g = adjoint.get(id(t))
+            q[name] = Quantity(
+                name,
+                "input",
+                _as_value(t.data),
+                None,
+                _as_value(np.zeros_like(t.data) if g is None else g),
+            )
+        for name, v in self._constants().items():
+            q[name] = Quantity(name, "constant", v, str(self.program.definitions[name].expr))
+        for key in c.keys:
+            if key in c.leaves:
+                continue
+            name = c.labels[key]
+            role = "output" if key == c.output else "intermediate"
+            definition = latex = None
+            if self.scalar and self.defs.get(key) is not None:
+                sp = _sympy()
+                definition = sp.sstr(self.defs[key], full_prec=False)
+                latex = sp.latex(self.defs[key], full_prec=False)
+            if self.program is not None and name in self.program.definitions:
+                definition = str(self.program.definitions[name].expr)  # as the user wrote it
+            g = 1.0 if key == c.output else adjoint.get(key)
+            q[name] = Quantity(name, role, _as_value(c.value(key)), definition, _as_value(g), latex)
+        # The output last, as a worked solution ends.
+        out = q.pop(c.labels[c.output])
+        q[out.name] = out
+        return q
+
+    def _paths(self, links: list[Link]):
+        c = self.c
+        by_pair = {(link.target, link.source): link for link in links}
+        paths, truncated = [], False
+        self.paths_truncated = False
+        for name in self.wrt:
+            target = id(self.inputs[name])
+            if target not in c.objs:
+                continue
+            found = 0
+            stack = [(c.output, (c.output,))]
+            while stack:
+                key, trail = stack.pop()
+                if key == target:
+                    chain = tuple(
+                        by_pair[(c.labels[a], c.labels[b])] for a, b in zip(trail, trail[1:])
+                    )
+                    product = math.prod(float(link.value) for link in chain)
+                    names = tuple(c.labels[k] for k in trail)
+                    paths.append(Path(name, names, chain, product))
+                    found += 1
+                    if found >= MAX_PATHS:
+                        truncated = self.paths_truncated = True
+                        break
+                    continue
+                for pred in reversed(c.preds.get(key, [])):
+                    if (c.labels[key], c.labels[pred]) in by_pair:
+                        stack.append((pred, (*trail, pred)))
+        return paths, truncated
+
+
+def _as_value(v):
+    """Single numbers as Python floats, arrays as arrays."""
+    if v is None:
+        return None
+    arr = np.asarray(v)
+    return float(arr.reshape(())) if arr.size == 1 and arr.ndim == 0 else arr
+
+
+def _simplify(sp, expr):
+    """The simpler of ``expr`` and ``simplify(expr)``; ties keep ``expr``, whose form
+    follows the definition (``exp(-y)/(1 + exp(-y))**2``, not ``1/(4*cosh(y/2)**2)``)."""
+    # simplify() can take long on big expressions; small ones are what people read.
+    if sp.count_ops(expr) > 40:
+        return expr
+    try:
+        simpler = sp.simplify(expr)
+    except Exception:  # noqa: BLE001 - the unsimplified derivative is still right
+        return expr
+    return simpler if sp.count_ops(simpler) < sp.count_ops(expr) else expr
+
+
+def _at_point(sp, expr, subs: dict):
+    """``expr`` at the point as a float, or None where SymPy cannot give a real number.
+
+    ``Heaviside(0)`` is taken as 0, the convention of ``relu'(0)`` in the engine.
+    """
+    try:
+        expr = expr.replace(sp.Heaviside, lambda *a: sp.Heaviside(a[0], 0))
+        value = complex(expr.evalf(30, subs=subs))
+    except Exception:  # noqa: BLE001 - nothing to check against
+        return None
+    if abs(value.imag) > 1e-12 * max(1.0, abs(value.real)):
+        return None
+    return value.real
+
+
+def _check(what: str, symbolic: float, automatic, rtol: float = 1e-7) -> Check:
+    a = float(np.reshape(automatic, ()))
+    s = float(symbolic)
+    if math.isfinite(a) and math.isfinite(s):
+        ok = math.isclose(a, s, rel_tol=rtol, abs_tol=rtol * 1e-2)
+    else:
+        ok = (math.isnan(a) and math.isnan(s)) or a == s
+    return Check(what, s, a, ok)

@@ -1,0 +1,260 @@
+"""What an explanation holds: quantities, links, paths, the backward sweep, the checks.
+
+An :class:`Explanation` is plain data; the renderers (:mod:`chainrule.explain.render`)
+turn it into text, Markdown, LaTeX, Graphviz DOT or JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["Quantity", "Link", "Path", "BackwardStep", "Check", "Explanation"]
+
+
+def _plain(value):
+    """A JSON-ready form of a value: a float, a nested list, or None."""
+    if value is None:
+        return None
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim == 0:
+        v = float(arr)
+        return v if np.isfinite(v) else str(v)
+    return [_plain(v) for v in arr]
+
+
+@dataclass
+class Quantity:
+    """A named quantity: an input, an intermediate named by the user, or the output.
+
+    ``definition`` is its formula in terms of the quantities it reads (``None`` for an
+    input); ``gradient`` is the derivative of the output with respect to it.
+    """
+
+    name: str
+    role: str
+    value: object
+    definition: str | None = None
+    gradient: object = None
+    latex: str | None = None
+
+    @property
+    def shape(self) -> tuple:
+        return np.shape(self.value)
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "role": self.role,
+            "definition": self.definition,
+            "value": _plain(self.value),
+            "shape": list(self.shape),
+            "gradient": _plain(self.gradient),
+        }
+
+
+@dataclass
+class Link:
+    """One link of the chain: the local derivative ``∂target/∂source`` at the point.
+
+    ``formula`` is the simplified symbolic derivative in terms of the named quantities
+    (``None`` where a primitive has no symbolic form), ``value`` its number from the
+    engine, ``symbolic_value`` the formula evaluated at the point (the check).  ``partial``
+    says ``target`` reads other quantities too, so the link holds them fixed.
+    """
+
+    source: str
+    target: str
+    value: object
+    formula: str | None = None
+    latex: str | None = None
+    symbolic_value: float | None = None
+    partial: bool = False
+
+    @property
+    def label(self) -> str:
+        d = "∂" if self.partial else "d"
+        return f"{d}{self.target}/{d}{self.source}"
+
+    def to_dict(self) -> dict:
+        return {
+            "from": self.source,
+            "to": self.target,
+            "label": self.label,
+            "formula": self.formula,
+            "value": _plain(self.value),
+            "symbolic_value": _plain(self.symbolic_value),
+            "partial": self.partial,
+        }
+
+
+@dataclass
+class Path:
+    """One way ``wrt`` reaches the output: the links from the output back to ``wrt``,
+    and their product."""
+
+    wrt: str
+    quantities: tuple[str, ...]
+    links: tuple[Link, ...]
+    value: object
+
+    def to_dict(self) -> dict:
+        return {
+            "wrt": self.wrt,
+            "quantities": list(self.quantities),
+            "links": [link.label for link in self.links],
+            "value": _plain(self.value),
+        }
+
+
+@dataclass
+class BackwardStep:
+    """One node of the engine's reverse sweep: the operation, its local rule, the gradient
+    that arrived (upstream) and the gradients it sent to each argument."""
+
+    index: int
+    op: str
+    output: str
+    arguments: tuple[str, ...]
+    rules: tuple[str, ...]
+    upstream_shape: tuple
+    upstream_norm: float
+    sent: tuple[tuple[str, tuple, float] | None, ...]
+
+    def to_dict(self) -> dict:
+        return {
+            "index": self.index,
+            "op": self.op,
+            "output": self.output,
+            "arguments": list(self.arguments),
+            "rules": list(self.rules),
+            "upstream_shape": list(self.upstream_shape),
+            "upstream_norm": self.upstream_norm,
+            "sent": [
+                None if s is None else {"to": s[0], "shape": list(s[1]), "norm": s[2]}
+                for s in self.sent
+            ],
+        }
+
+
+@dataclass
+class Check:
+    """A number computed two ways and whether they agree: ``expected`` independently
+    (a SymPy formula at the point, or the sum over paths), ``automatic`` by the engine."""
+
+    what: str
+    expected: float | None
+    automatic: float
+    ok: bool
+
+    def to_dict(self) -> dict:
+        return {
+            "what": self.what,
+            "expected": _plain(self.expected),
+            "automatic": _plain(self.automatic),
+            "ok": self.ok,
+        }
+
+
+@dataclass
+class Explanation:
+    """The chain rule for one function at one point, shown.
+
+    Attributes:
+        output: the output's name.  ``value``: its value at the point.
+        wrt: the inputs differentiated by.  ``derivatives``: ``{input: d output/d input}``.
+        derivative: that number for a single ``wrt``, else the dict.
+        quantities: ``{name: Quantity}``, inputs first, output last.
+        steps: the links (``∂target/∂source``, formula, value), output side first.
+        paths: for each input, every path from it to the output, with its product.
+        backward: the engine's reverse sweep, node by node.
+        checks: symbolic and automatic numbers compared (``all(c.ok for c in checks)``).
+        scalar: whether every quantity is a single number (else formulas are omitted and
+        the backward sweep is the main story).
+    """
+
+    output: str
+    value: object
+    wrt: tuple[str, ...]
+    derivatives: dict[str, object]
+    quantities: dict[str, Quantity]
+    steps: list[Link]
+    paths: list[Path]
+    backward: list[BackwardStep] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    point: dict[str, object] = field(default_factory=dict)
+    scalar: bool = True
+    source: str | None = None
+    paths_truncated: bool = False
+
+    @property
+    def derivative(self):
+        if len(self.wrt) == 1:
+            return self.derivatives[self.wrt[0]]
+        return dict(self.derivatives)
+
+    @property
+    def links(self) -> list[Link]:
+        return self.steps
+
+    @property
+    def agrees(self) -> bool:
+        """Whether every symbolic value matched the engine's (see ``checks``)."""
+        return all(c.ok for c in self.checks)
+
+    def to_dict(self) -> dict:
+        return {
+            "output": self.output,
+            "value": _plain(self.value),
+            "point": {k: _plain(v) for k, v in self.point.items()},
+            "wrt": list(self.wrt),
+            "derivatives": {k: _plain(v) for k, v in self.derivatives.items()},
+            "quantities": [q.to_dict() for q in self.quantities.values()],
+            "links": [link.to_dict() for link in self.steps],
+            "paths": [p.to_dict() for p in self.paths],
+            "backward": [s.to_dict() for s in self.backward],
+            "checks": [c.to_dict() for c in self.checks],
+            "agrees": self.agrees,
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The explanation as JSON (values as numbers or nested lists)."""
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    def to_text(self) -> str:
+        """A worked solution in plain text: quantities, the chain, each link, the product."""
+        from chainrule.explain.render import to_text
+
+        return to_text(self)
+
+    def to_markdown(self) -> str:
+        """The worked solution as Markdown, formulas in ``$...$`` LaTeX."""
+        from chainrule.explain.render import to_markdown
+
+        return to_markdown(self)
+
+    def to_latex(self) -> str:
+        """The worked solution as a LaTeX ``align*`` block."""
+        from chainrule.explain.render import to_latex
+
+        return to_latex(self)
+
+    def to_dot(self) -> str:
+        """The contracted graph in Graphviz DOT: quantities with value and gradient, edges
+        labelled with the local derivative's formula and value."""
+        from chainrule.explain.render import to_dot
+
+        return to_dot(self)
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def __repr__(self) -> str:
+        d = self.derivative
+        shown = {k: _plain(v) for k, v in d.items()} if isinstance(d, dict) else _plain(d)
+        return f"<Explanation d{self.output}/d{','.join(self.wrt)} = {shown}>"

@@ -1,0 +1,325 @@
+"""Renderers of an :class:`~chainrule.explain.explanation.Explanation`.
+
+``to_text`` reads like a worked solution: each quantity's definition and value, the chain
+(``dP/dt = dP/dh · dh/dg · dg/dt``), each link's formula and value, then the product (or,
+with several paths, each path's product and their sum).  ``to_markdown`` and ``to_latex``
+say the same with typeset formulas; ``to_dot`` draws the contracted graph.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["to_text", "to_markdown", "to_latex", "to_dot", "number"]
+
+
+def number(v) -> str:
+    """A value for people: 10 significant digits for numbers, shape and norm for arrays."""
+    if v is None:
+        return "?"
+    arr = np.asarray(v, dtype=np.float64)
+    if arr.size == 1:
+        x = float(arr.reshape(())) + 0.0  # no "-0"
+        return f"{x:.10g}"
+    return f"array of shape {arr.shape}, norm {np.linalg.norm(arr.ravel()):.6g}"
+
+
+def _aligned(rows: list[tuple[str, str]], indent: str = "  ", sep: str = " = ") -> list[str]:
+    width = max((len(a) for a, _ in rows), default=0)
+    return [f"{indent}{a.ljust(width)}{sep}{b}" for a, b in rows]
+
+
+def _point(e) -> str:
+    parts = [f"{name} = {number(q.value)}" for name, q in e.quantities.items() if q.role == "input"]
+    return ", ".join(parts)
+
+
+def _total(e, wrt: str) -> str:
+    return f"d{e.output}/d{wrt}"
+
+
+def _chain(paths) -> str:
+    return " + ".join(" · ".join(link.label for link in p.links) for p in paths)
+
+
+def _through(path) -> str:
+    middle = path.quantities[1:-1]
+    return f" through {' and '.join(reversed(middle))}" if middle else " directly"
+
+
+def to_text(e) -> str:
+    lines: list[str] = []
+    if e.source:
+        lines += [" ".join(e.source.split()), ""]
+    lines.append(f"At {_point(e)}:" if _point(e) else "Values:")
+    rows = []
+    for q in e.quantities.values():
+        if q.role == "input":
+            continue
+        left = f"{q.name} = {q.definition}" if q.definition else q.name
+        rows.append((left, number(q.value)))
+    lines += _aligned(rows)
+    if not e.scalar:
+        return "\n".join(lines + [""] + _tensor_text(e))
+    for wrt in e.wrt:
+        paths = [p for p in e.paths if p.wrt == wrt]
+        lines.append("")
+        lines += _wrt_text(e, wrt, paths)
+    lines += ["", _check_text(e)]
+    return "\n".join(lines)
+
+
+def _wrt_text(e, wrt: str, paths) -> list[str]:
+    total = _total(e, wrt)
+    value = number(e.derivatives[wrt])
+    if not paths:
+        return [f"{e.output} does not depend on {wrt}: {total} = {value}"]
+    links = []
+    for p in paths:
+        for link in p.links:
+            if link not in links:
+                links.append(link)
+    out = []
+    if len(paths) == 1:
+        out.append(f"Chain rule: {e.output} depends on {wrt}{_through(paths[0])}")
+    else:
+        out.append(
+            f"Chain rule: {wrt} reaches {e.output} along {len(paths)} paths; {total} is the "
+            "sum over the paths of the product of the links on each"
+        )
+    out.append(f"  {total} = {_chain(paths)}")
+    out += [
+        "",
+        "Links"
+        + (
+            " (∂: the other quantities held fixed):" if any(link.partial for link in links) else ":"
+        ),
+    ]
+    out += _aligned(
+        [
+            (f"{link.label} = {link.formula}" if link.formula else link.label, number(link.value))
+            for link in links
+        ]
+    )
+    if len(paths) == 1:
+        p = paths[0]
+        factors = " · ".join(f"({number(link.value)})" for link in p.links)
+        out += ["", "Product:"]
+        if len(p.links) > 1:
+            out += [f"  {total} = {factors}", f"  {' ' * len(total)} = {value}"]
+        else:
+            out += [f"  {total} = {value}"]
+        return out
+    out += ["", "Paths:"]
+    rows = []
+    for p in paths:
+        trail = " ← ".join(p.quantities)
+        labels = " · ".join(link.label for link in p.links)
+        if len(p.links) > 1:
+            factors = " · ".join(f"({number(link.value)})" for link in p.links)
+            rows.append((f"{trail}:  {labels}", f"{factors} = {number(p.value)}"))
+        else:
+            rows.append((f"{trail}:  {labels}", number(p.value)))
+    out += _aligned(rows)
+    if e.paths_truncated:
+        out.append(f"  (only the first {len(paths)} paths are listed)")
+    out += [
+        "",
+        "Sum:",
+        f"  {total} = " + " + ".join(f"({number(p.value)})" for p in paths),
+        f"  {' ' * len(total)} = {value}",
+    ]
+    return out
+
+
+def _check_text(e) -> str:
+    if not e.checks:
+        return "Check: no symbolic formula to compare with (the numbers are the engine's)."
+    bad = [c for c in e.checks if not c.ok]
+    if not bad:
+        return (
+            f"Check: all {len(e.checks)} formulas and sums agree with the engine's "
+            "automatic derivatives at the point."
+        )
+    lines = [f"CHECK FAILED for {len(bad)} of {len(e.checks)} values (a bug; please report it):"]
+    lines += [f"  {c.what}: expected {c.expected!r}, engine {c.automatic!r}" for c in bad]
+    return "\n".join(lines)
+
+
+def _tensor_text(e) -> list[str]:
+    out = [
+        f"Backward pass, step by step ({len(e.backward)} steps, from {e.output} back to "
+        "the inputs; u1, u2, ... are unnamed intermediate results):"
+    ]
+    for s in e.backward:
+        call = f"{s.output} = {s.op}({', '.join(s.arguments)})"
+        out.append(
+            f"  {s.index:>2}. {call}    ∂{e.output}/∂{s.output}: shape "
+            f"{s.upstream_shape}, norm {s.upstream_norm:.6g}"
+        )
+        for rule, sent in zip(s.rules, s.sent):
+            if sent is not None:
+                out.append(f"        {rule}   -> shape {sent[1]}, norm {sent[2]:.6g}")
+    out += ["", "Gradients:"]
+    out += _aligned([(_total(e, w), number(e.derivatives[w])) for w in e.wrt])
+    return out
+
+
+# ----- Markdown and LaTeX --------------------------------------------------------------------
+
+
+def _sym(name: str) -> str:
+    from chainrule.explain.symbolic import _sympy, symbol
+
+    return _sympy().latex(symbol(name))
+
+
+def _frac(link_or_pair, partial: bool | None = None) -> str:
+    if isinstance(link_or_pair, tuple):
+        top, bottom = link_or_pair
+    else:
+        top, bottom, partial = link_or_pair.target, link_or_pair.source, link_or_pair.partial
+    d = r"\partial " if partial else "d"
+    return rf"\frac{{{d}{_sym(top)}}}{{{d}{_sym(bottom)}}}"
+
+
+def _latex_number(v) -> str:
+    text = number(v)
+    if "e" in text and "array" not in text:
+        mantissa, exp = text.split("e")
+        return rf"{mantissa} \cdot 10^{{{int(exp)}}}"
+    return text if "array" not in text else rf"\text{{{text}}}"
+
+
+def _latex_lines(e) -> list[str]:
+    rows = []
+    for q in e.quantities.values():
+        if q.role == "input":
+            rows.append(rf"{_sym(q.name)} &= {_latex_number(q.value)}")
+        else:
+            definition = f"{q.latex} = " if q.latex else ""
+            rows.append(rf"{_sym(q.name)} &= {definition}{_latex_number(q.value)}")
+    for wrt in e.wrt:
+        paths = [p for p in e.paths if p.wrt == wrt]
+        total = _frac((e.output, wrt), False)
+        if not paths:
+            rows.append(rf"{total} &= {_latex_number(e.derivatives[wrt])}")
+            continue
+        chain = " + ".join(r" \, ".join(_frac(link) for link in p.links) for p in paths)
+        rows.append(rf"{total} &= {chain}")
+        seen = []
+        for p in paths:
+            for link in p.links:
+                if link not in seen:
+                    seen.append(link)
+                    formula = f"{link.latex} = " if link.latex else ""
+                    rows.append(rf"{_frac(link)} &= {formula}{_latex_number(link.value)}")
+        products = " + ".join(
+            "".join(f"({_latex_number(link.value)})" for link in p.links) for p in paths
+        )
+        rows.append(rf"{total} &= {products} = {_latex_number(e.derivatives[wrt])}")
+    return rows
+
+
+def to_latex(e) -> str:
+    return "\\begin{align*}\n" + " \\\\\n".join(_latex_lines(e)) + "\n\\end{align*}"
+
+
+def to_markdown(e) -> str:
+    out = []
+    if e.source:
+        out += [f"`{' '.join(e.source.split())}`", ""]
+    point = ", ".join(
+        rf"{_sym(n)} = {_latex_number(q.value)}"
+        for n, q in e.quantities.items()
+        if q.role == "input"
+    )
+    out += [
+        f"**At** ${point}$" if point else "**Values**",
+        "",
+        "| quantity | definition | value |",
+        "|---|---|---|",
+    ]
+    for q in e.quantities.values():
+        if q.role != "input":
+            definition = (
+                f"${q.latex}$" if q.latex else (f"`{q.definition}`" if q.definition else "")
+            )
+            out.append(f"| ${_sym(q.name)}$ | {definition} | {number(q.value)} |")
+    if not e.scalar:
+        out += [
+            "",
+            "**Backward pass, step by step**",
+            "",
+            f"| step | operation | upstream ∂{e.output}/∂out | sent to arguments |",
+            "|---|---|---|---|",
+        ]
+        for s in e.backward:
+            sent = "; ".join(
+                f"{r} (shape {t[1]}, norm {t[2]:.4g})"
+                for r, t in zip(s.rules, s.sent)
+                if t is not None
+            )
+            out.append(
+                f"| {s.index} | `{s.output} = {s.op}({', '.join(s.arguments)})` | "
+                f"shape {s.upstream_shape}, norm {s.upstream_norm:.4g} | {sent} |"
+            )
+        return "\n".join(out)
+    for wrt in e.wrt:
+        paths = [p for p in e.paths if p.wrt == wrt]
+        total = _frac((e.output, wrt), False)
+        out += ["", f"**Chain rule for ${_sym(wrt)}$**", ""]
+        if not paths:
+            out.append(f"${total} = {_latex_number(e.derivatives[wrt])}$")
+            continue
+        chain = " + ".join(r" \cdot ".join(_frac(link) for link in p.links) for p in paths)
+        out += [f"$${total} = {chain}$$", "", "| link | formula | value |", "|---|---|---|"]
+        seen = []
+        for p in paths:
+            for link in p.links:
+                if link not in seen:
+                    seen.append(link)
+                    formula = f"${link.latex}$" if link.latex else ""
+                    out.append(f"| ${_frac(link)}$ | {formula} | {number(link.value)} |")
+        products = " + ".join(
+            r" \cdot ".join(f"({_latex_number(link.value)})" for link in p.links) for p in paths
+        )
+        out += ["", f"$${total} = {products} = {_latex_number(e.derivatives[wrt])}$$"]
+    out += ["", _check_text(e)]
+    return "\n".join(out)
+
+
+# ----- Graphviz ------------------------------------------------------------------------------
+
+
+def _dot_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def to_dot(e) -> str:
+    lines = [
+        "digraph chainrule {",
+        "  rankdir=LR;",
+        '  node [shape=box, style=rounded, fontname="Helvetica"];',
+        '  edge [fontname="Helvetica", fontsize=10];',
+    ]
+    for q in e.quantities.values():
+        label = f"{q.name} = {number(q.value)}"
+        if q.definition:
+            label = f"{q.name} = {q.definition}\n= {number(q.value)}"
+        if q.gradient is not None:
+            label += f"\nd{e.output}/d{q.name} = {number(q.gradient)}"
+        shape = ", shape=ellipse" if q.role == "input" else ""
+        shape += ", peripheries=2" if q.role == "output" else ""
+        lines.append(f'  "{_dot_escape(q.name)}" [label="{_dot_escape(label)}"{shape}];')
+    for link in e.steps:
+        label = link.label
+        if link.formula:
+            label += f" = {link.formula}"
+        label += f"\n= {number(link.value)}"
+        lines.append(
+            f'  "{_dot_escape(link.source)}" -> "{_dot_escape(link.target)}" '
+            f'[label="{_dot_escape(label)}"];'
+        )
+    lines.append("}")
+    return "\n".join(lines)

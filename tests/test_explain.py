@@ -1,0 +1,291 @@
+"""cr.explain: links, paths and totals against hand-derived closed forms, finite differences
+and NumPy backpropagation written out by hand; the renderers; the refusals."""
+
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.explain import ExprDomainError, ExprError, differentiate
+from chainrule.explain.core import explain
+
+SKYDIVER = "P = 101325*exp(-0.0001*h); h = 4000 - g; g = 0.5*9.8*t**2"
+
+
+def pressure(t):
+    g = cr.named(0.5 * 9.8 * t**2, "g")
+    h = cr.named(4000 - g, "h")
+    return cr.named(101325 * cr.exp(-0.0001 * h), "P")
+
+
+def central_difference(f, x, eps=1e-6):
+    return (f(x + eps) - f(x - eps)) / (2 * eps)
+
+
+# ------------------------------------------------------------------------------ the skydiver
+
+
+@pytest.mark.parametrize("f", [SKYDIVER, pressure], ids=["string", "function"])
+def test_skydiver_numbers_are_the_issues(f):
+    e = explain(f, wrt="t", t=10)
+    # Hand values: g = 490, h = 3510, P = 101325 e^-0.351, dP/dh = -10.1325 e^-0.351,
+    # dh/dg = -1, dg/dt = 9.8 t = 98.
+    assert e.derivative == pytest.approx(699.0453078, abs=5e-8)
+    assert e.value == pytest.approx(101325 * math.exp(-0.351), rel=1e-13)
+    q = e.quantities
+    assert list(q) == ["t", "g", "h", "P"]
+    assert q["g"].value == pytest.approx(490.0) and q["h"].value == pytest.approx(3510.0)
+    links = {link.label: link for link in e.steps}
+    assert list(links) == ["dP/dh", "dh/dg", "dg/dt"]
+    assert links["dP/dh"].value == pytest.approx(-10.1325 * math.exp(-0.351), rel=1e-13)
+    assert links["dP/dh"].formula == "-10.1325*exp(-0.0001*h)"
+    assert links["dh/dg"].value == -1.0 and links["dh/dg"].formula == "-1"
+    assert links["dg/dt"].value == pytest.approx(98.0) and links["dg/dt"].formula == "9.8*t"
+    assert [p.quantities for p in e.paths] == [("P", "h", "g", "t")]
+    assert e.agrees and len(e.checks) == 5
+
+
+def test_skydiver_text_reads_like_a_worked_solution():
+    text = explain(SKYDIVER, wrt="t", t=10).to_text()
+    for line in [
+        "At t = 10:",
+        "g = 0.5*9.8*t**2          = 490",
+        "h = 4000 - g              = 3510",
+        "P = 101325*exp(-0.0001*h) = 71331.15386",
+        "dP/dt = dP/dh · dh/dg · dg/dt",
+        "dP/dh = -10.1325*exp(-0.0001*h) = -7.133115386",
+        "dg/dt = 9.8*t                   = 98",
+        "dP/dt = (-7.133115386) · (-1) · (98)",
+        "= 699.0453078",
+    ]:
+        assert line in text, line
+
+
+def test_function_definitions_come_from_the_primitives_symbolic_forms():
+    q = explain(pressure, t=10).quantities
+    assert q["g"].definition == "4.9*t**2"
+    assert q["h"].definition == "4000 - g"
+    assert q["P"].definition == "101325*exp(-0.0001*h)"
+
+
+# ------------------------------------------------------------------------------ paths
+
+
+def test_two_paths_are_summed():
+    x = 1.5
+    e = explain("z = x*y + sin(x); y = x**2", x=x)
+    links = {link.label: link for link in e.steps}
+    assert links["∂z/∂x"].formula == "y + cos(x)"
+    assert links["∂z/∂x"].value == pytest.approx(x**2 + math.cos(x))
+    assert links["∂z/∂y"].formula == "x" and links["∂z/∂y"].value == pytest.approx(x)
+    assert links["dy/dx"].formula == "2*x" and links["dy/dx"].value == pytest.approx(2 * x)
+    assert sorted(p.quantities for p in e.paths) == [("z", "x"), ("z", "y", "x")]
+    # z = x^3 + sin x, so dz/dx = 3x^2 + cos x
+    assert e.derivative == pytest.approx(3 * x**2 + math.cos(x), rel=1e-14)
+    assert sum(p.value for p in e.paths) == pytest.approx(e.derivative, rel=1e-14)
+    text = e.to_text()
+    assert "dz/dx = ∂z/∂x + ∂z/∂y · dy/dx" in text
+    assert "z ← y ← x" in text and "= 6.820737202" in text
+
+
+def test_several_inputs_give_a_gradient():
+    def f(x, y):
+        u = cr.named(x * y, "u")
+        return cr.named(cr.sin(u) + x / y, "f")
+
+    x, y = 0.7, 1.9
+    e = explain(f, x=x, y=y)
+    # f = sin(xy) + x/y: df/dx = y cos(xy) + 1/y, df/dy = x cos(xy) - x/y^2
+    expected = {"x": y * math.cos(x * y) + 1 / y, "y": x * math.cos(x * y) - x / y**2}
+    assert e.derivative == pytest.approx(expected, rel=1e-13)
+    for name, fd in [
+        ("x", central_difference(lambda v: math.sin(v * y) + v / y, x)),
+        ("y", central_difference(lambda v: math.sin(x * v) + x / v, y)),
+    ]:
+        assert e.derivatives[name] == pytest.approx(fd, rel=1e-7)
+    only_y = explain(f, wrt="y", x=x, y=y)
+    assert only_y.wrt == ("y",) and only_y.derivative == pytest.approx(expected["y"])
+    assert {p.wrt for p in e.paths} == {"x", "y"}
+    assert e.agrees
+
+
+def test_unnamed_intermediates_fold_into_the_links():
+    def f(x):
+        a = cr.exp(x) * 2  # unnamed: folded into the link dq/dx
+        q = cr.named(a + 1, "q")
+        return cr.log(q)
+
+    e = explain(f, x=0.3)
+    links = {link.label: link for link in e.steps}
+    assert set(links) == {"df/dq", "dq/dx"}
+    assert links["dq/dx"].value == pytest.approx(2 * math.exp(0.3))
+    assert links["df/dq"].formula == "1/q"
+    assert e.derivative == pytest.approx(2 * math.exp(0.3) / (2 * math.exp(0.3) + 1))
+
+
+@pytest.mark.parametrize(
+    "fn, x, derivative",
+    [
+        ("exp", 0.4, math.exp(0.4)),
+        ("ln", 0.4, 1 / 0.4),
+        ("sqrt", 0.4, 0.5 / math.sqrt(0.4)),
+        ("sin", 0.4, math.cos(0.4)),
+        ("cos", 0.4, -math.sin(0.4)),
+        ("tan", 0.4, 1 / math.cos(0.4) ** 2),
+        ("asin", 0.4, 1 / math.sqrt(1 - 0.16)),
+        ("acos", 0.4, -1 / math.sqrt(1 - 0.16)),
+        ("atan", 0.4, 1 / 1.16),
+        ("sinh", 0.4, math.cosh(0.4)),
+        ("cosh", 0.4, math.sinh(0.4)),
+        ("tanh", 0.4, 1 / math.cosh(0.4) ** 2),
+        ("sigmoid", 0.4, math.exp(-0.4) / (1 + math.exp(-0.4)) ** 2),
+        ("relu", 0.4, 1.0),
+        ("relu", -0.4, 0.0),
+        ("relu", 0.0, 0.0),  # the kink: relu'(0) = 0, and the formula agrees
+        ("abs", -0.4, -1.0),
+        ("abs", 0.0, 0.0),
+    ],
+)
+def test_every_function_of_the_language(fn, x, derivative):
+    e = explain(f"y = {fn}(u); u = 2*x", x=x / 2)
+    assert e.derivative == pytest.approx(2 * derivative, rel=1e-12, abs=1e-15)
+    assert e.agrees, [c for c in e.checks if not c.ok]
+
+
+def test_constant_output_and_identity():
+    e = explain(lambda x: 3.0, x=2.0)
+    assert e.derivative == 0.0 and e.value == 3.0
+    e = explain(lambda x: x, x=2.0)
+    assert e.derivative == 1.0
+    e = explain("a = 2; b = a*3; y = b*x", x=5.0)
+    assert e.derivative == pytest.approx(6.0) and e.quantities["a"].role == "constant"
+    assert e.quantities["b"].value == 6.0
+    assert e.agrees and len(e.checks) == 3  # the link dy/dx = b, the path sum, the total
+
+
+# ------------------------------------------------------------------------------ networks
+
+
+def test_backward_pass_of_a_small_network_step_by_step():
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(4, 3)), rng.normal(size=(4, 1))
+    W1, b1, W2 = rng.normal(size=(3, 5)), rng.normal(size=5), rng.normal(size=(5, 1))
+
+    def loss(W1, b1, W2):
+        h = cr.named(cr.tanh(X @ W1 + b1), "h")
+        yhat = cr.named(h @ W2, "yhat")
+        return cr.named(cr.mean((yhat - Y) ** 2), "L")
+
+    e = explain(loss, W1=W1, b1=b1, W2=W2)
+    assert not e.scalar
+    # Backpropagation by hand, in NumPy.
+    h = np.tanh(X @ W1 + b1)
+    r = h @ W2 - Y
+    d_yhat = 2 * r / r.size
+    d_W2 = h.T @ d_yhat
+    d_pre = (d_yhat @ W2.T) * (1 - h**2)
+    expected = {"W1": X.T @ d_pre, "b1": d_pre.sum(axis=0), "W2": d_W2}
+    for name, g in expected.items():
+        np.testing.assert_allclose(e.derivatives[name], g, rtol=1e-12)
+    ops = [s.op for s in e.backward]
+    assert ops == ["mean", "power", "subtract", "matmul", "tanh", "add", "matmul"]
+    matmul = e.backward[3]
+    assert matmul.output == "yhat" and matmul.arguments == ("h", "W2")
+    assert matmul.rules[1] == "∂L/∂W2 = hᵀ · (∂L/∂yhat)"
+    assert matmul.upstream_shape == (4, 1)
+    assert matmul.upstream_norm == pytest.approx(np.linalg.norm(d_yhat))
+    assert matmul.sent[1][1] == (5, 1)
+    assert matmul.sent[1][2] == pytest.approx(np.linalg.norm(d_W2))
+    add = e.backward[5]
+    assert add.sent[1] == ("b1", (5,), pytest.approx(np.linalg.norm(expected["b1"])))
+    text = e.to_text()
+    assert "yhat = matmul(h, W2)" in text and "∂L/∂W2 = hᵀ · (∂L/∂yhat)" in text
+    assert "Backward pass, step by step (7 steps" in text
+    assert "| 4 | `yhat = matmul(h, W2)`" in e.to_markdown()
+
+
+# ------------------------------------------------------------------------------ renderers
+
+
+def test_renderers():
+    e = explain("z = x*y + sin(x); y = x**2", x=1.5)
+    data = json.loads(e.to_json())
+    assert data["derivatives"]["x"] == pytest.approx(3 * 1.5**2 + math.cos(1.5))
+    assert {(d["from"], d["to"]) for d in data["links"]} == {("x", "z"), ("y", "z"), ("x", "y")}
+    assert data["agrees"] is True and len(data["paths"]) == 2
+    md = e.to_markdown()
+    assert md == e._repr_markdown_()
+    assert r"\frac{dz}{dx} = \frac{\partial z}{\partial x} + " in md
+    latex = e.to_latex()
+    assert latex.startswith(r"\begin{align*}") and latex.endswith(r"\end{align*}")
+    assert r"\frac{\partial z}{\partial x} &= y + \cos{\left(x \right)} = 2.320737202" in latex
+    dot = e.to_dot()
+    assert dot.startswith("digraph") and dot.rstrip().endswith("}")
+    edges = re.findall(r'^\s*"(\w+)" -> "(\w+)"', dot, flags=re.M)
+    assert sorted(edges) == [("x", "y"), ("x", "z"), ("y", "z")]
+    assert "∂z/∂x = y + cos(x)" in dot
+    assert str(e) == e.to_text() and "dz/dx" in repr(e)
+
+
+# ------------------------------------------------------------------------------ checks and errors
+
+
+def test_a_disagreement_is_reported_loudly(monkeypatch):
+    from chainrule.ops import elementwise
+
+    monkeypatch.setattr(elementwise.sin, "symbolic", lambda sp, x: sp.cos(x))  # a wrong form
+    with pytest.warns(RuntimeWarning, match="disagree"):
+        e = explain(lambda x: cr.sin(x), x=0.3)
+    assert not e.agrees
+    assert "CHECK FAILED" in e.to_text()
+
+
+def test_domain_errors_name_the_quantity():
+    with pytest.raises(ExprDomainError, match="log.*the definition of 'h'"):
+        explain("h = log(x - 2); y = h*2", x=1.0)
+    with pytest.raises(ExprDomainError, match=r"log\(-1\).*'h'"):
+        explain(lambda x: cr.named(cr.log(x - 2), "h") * 2, x=1.0)
+
+
+def test_bad_input_is_a_value_error():
+    with pytest.raises(ValueError, match="wrt='s' is not an input"):
+        explain(SKYDIVER, wrt="s", t=10)
+    with pytest.raises(ExprError, match="no value for 't'"):
+        explain(SKYDIVER)
+    with pytest.raises(ExprError, match="'q' is not a name"):
+        explain(SKYDIVER, t=1, q=2)
+    with pytest.raises(ValueError, match="no value for 'x'"):
+        explain(lambda x: x * 2)
+    with pytest.raises(ValueError, match="'z' is not a parameter"):
+        explain(lambda x: x * 2, x=1.0, z=2.0)
+    with pytest.raises(ValueError, match="single number"):
+        explain(lambda x: x * 2, x=np.ones(3))
+    with pytest.raises(TypeError, match="must be a number"):
+        explain(lambda x: x * 2, x="one")
+    with pytest.raises(ExprError):
+        explain("x.__class__", x=1.0)
+
+
+# ------------------------------------------------------------------------------ diff
+
+
+def test_differentiate_any_order_against_closed_forms():
+    x = 1.0
+    r1 = differentiate("x**2*sin(x)", "x", 1, {"x": x})
+    assert r1.value == pytest.approx(2 * x * math.sin(x) + x**2 * math.cos(x), rel=1e-14)
+    r2 = differentiate("x**2*sin(x)", "x", 2, {"x": x})
+    assert r2.value == pytest.approx((2 - x**2) * math.sin(x) + 4 * x * math.cos(x), rel=1e-14)
+    r3 = differentiate("x**2*sin(x)", "x", 3, {"x": x})
+    assert r3.value == pytest.approx((6 - x**2) * math.cos(x) - 6 * x * math.sin(x), rel=1e-13)
+    assert r1.agrees and r2.agrees and r3.agrees
+    assert r2.label == "d^2f/dx^2"
+    assert differentiate(SKYDIVER, order=1, point={"t": 10}).value == pytest.approx(
+        699.0453078, abs=5e-8
+    )
+    with pytest.raises(ExprError, match="order must be"):
+        differentiate("x", "x", 0)
+    with pytest.raises(ExprError, match="say which input"):
+        differentiate("x*y")
