@@ -150,6 +150,7 @@ class History:
             if path is not None:
                 matplotlib.use("Agg", force=False)
             import matplotlib.pyplot as plt
+            from matplotlib.ticker import MaxNLocator
         except ImportError as e:
             raise ImportError("History.plot needs matplotlib: pip install chainrule[viz]") from e
         names = [k for k in self.history if not k.startswith("val_") and k not in ("lr", "time")]
@@ -167,6 +168,7 @@ class History:
                     marker="." if len(epochs) < 40 else None,
                 )
             ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_title(name)
             ax.grid(alpha=0.3)
             ax.legend()
