@@ -12,6 +12,17 @@ from chainrule.numpy_api import __all__ as _api_names
 from chainrule.tensor import Tensor
 
 # --- transforms ---
+from chainrule.autodiff.custom import MissingRuleError, defjvp, defvjp, primitive
+from chainrule.autodiff.transforms import (
+    grad,
+    hessian,
+    hvp,
+    jacobian,
+    jvp,
+    value_and_grad,
+    vjp,
+)
+from chainrule.testing.gradcheck import check_grads
 
 # --- explain ---
 from chainrule.explain import Explanation, ExprError, explain
