@@ -1,0 +1,44 @@
+"""Pictures: computation graphs with the chain rule on their edges, a step-through page of
+the backward pass, and plots of functions, derivatives and decision regions.
+
+- :func:`graph` draws the graph of any tensor result (:class:`Graph`: DOT text, SVG, PNG).
+- :func:`explanation_html` turns a :class:`~chainrule.explain.explanation.Explanation` into
+  one self-contained HTML page that steps through the backward pass.
+- :mod:`chainrule.viz.plots` (matplotlib): :func:`plot_function`,
+  :func:`plot_decision_regions`.
+"""
+
+from chainrule.viz.graph import MAX_NODES, graph
+from chainrule.viz.render import Graph, GraphvizNotFoundError
+
+
+def explanation_html(explanation, **kwargs) -> str:
+    """The step-through HTML page of an explanation (see :mod:`chainrule.viz.html`)."""
+    from chainrule.viz.html import explanation_html as build
+
+    return build(explanation, **kwargs)
+
+
+def plot_function(*args, **kwargs):
+    """Plot a function and its derivatives (see :func:`chainrule.viz.plots.plot_function`)."""
+    from chainrule.viz.plots import plot_function as plot
+
+    return plot(*args, **kwargs)
+
+
+def plot_decision_regions(*args, **kwargs):
+    """Decision regions of a 2-D classifier (:func:`chainrule.viz.plots.plot_decision_regions`)."""
+    from chainrule.viz.plots import plot_decision_regions as plot
+
+    return plot(*args, **kwargs)
+
+
+__all__ = [
+    "graph",
+    "Graph",
+    "GraphvizNotFoundError",
+    "MAX_NODES",
+    "explanation_html",
+    "plot_function",
+    "plot_decision_regions",
+]

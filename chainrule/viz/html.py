@@ -1,0 +1,378 @@
+"""One self-contained HTML page that steps through the backward pass of an explanation.
+
+The page holds the graph (inline SVG), the table of quantities and links, and **Step /
+Back / Play** controls. Each step visits one node in the order the backward pass does,
+highlights it and shows how its gradient is made: ``local × upstream = gradient``, with
+the numbers (summed over the links where a node feeds several others). Everything is
+inline — CSS, JavaScript, the SVG — so the file opens offline and from an e-mail.
+
+For scalar explanations the walk follows the named quantities (``P``, ``h``, ``g``, ``t``
+for the skydiver); for tensors (a network's loss) it follows the engine's own reverse
+sweep, op by op, with shapes and norms. All text is computed here in Python; the script
+only shows and hides it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+
+import numpy as np
+
+from chainrule.viz.layout import graph_svg
+
+__all__ = ["explanation_html", "walk"]
+
+
+def _num(v) -> str:
+    """10 significant digits for numbers; shape and norm for arrays."""
+    if v is None:
+        return "?"
+    arr = np.asarray(v, dtype=np.float64)
+    if arr.size == 1:
+        return f"{float(arr.reshape(())) + 0.0:.10g}"
+    return f"shape {tuple(arr.shape)}, norm {np.linalg.norm(arr.ravel()):.6g}"
+
+
+def _paren(text: str) -> str:
+    return f"({text})" if text.startswith("-") else text
+
+
+def _is_scalar(e) -> bool:
+    return bool(e.scalar) and bool(e.steps)
+
+
+# ----- the walk -------------------------------------------------------------------------------
+
+
+def _chain_walk(e):
+    """Graph and steps over the named quantities (scalar explanations)."""
+    out = e.output
+    shown = [q for q in e.quantities.values() if q.role != "constant"]
+    ids = {q.name: f"q{i}" for i, q in enumerate(shown)}
+    nodes = []
+    for q in shown:
+        role = "input" if q.role == "input" else q.role
+        lines = [
+            q.name if not q.definition else f"{q.name} = {q.definition}",
+            f"value {_num(q.value)}",
+        ]
+        nodes.append((ids[q.name], role, lines))
+    edges = []
+    for link in e.steps:
+        if link.source in ids and link.target in ids:
+            label = f"{link.label} = {link.formula}" if link.formula else link.label
+            edges.append((ids[link.source], ids[link.target], f"{label}\n= {_num(link.value)}"))
+    steps = []
+    consumers: dict[str, list] = {}
+    for link in e.steps:
+        consumers.setdefault(link.source, []).append(link)
+    # Output first, then each quantity after everything that reads it (reverse topological).
+    for q in reversed(shown):
+        d = f"d{out}/d{q.name}"
+        if q.name == out:
+            steps.append(
+                {
+                    "node": ids[q.name],
+                    "name": q.name,
+                    "title": f"Start at the output {out}",
+                    "lines": [f"{d} = 1: the output changes one-for-one with itself."],
+                    "equation": f"{d} = 1",
+                    "grad": _num(1.0),
+                }
+            )
+            continue
+        terms, lines = [], []
+        for link in consumers.get(q.name, []):
+            upstream = e.quantities[link.target].gradient
+            product = float(np.reshape(link.value, ())) * float(np.reshape(upstream, ()))
+            value = _num(link.value)
+            formula = f" = {link.formula}" if link.formula and link.formula != value else ""
+            lines.append(f"local {link.label}{formula} = {value}")
+            lines.append(
+                f"upstream d{out}/d{link.target} = {_num(upstream)} "
+                f"(already known: {link.target} is nearer the output)"
+            )
+            terms.append((f"{_paren(value)} × {_paren(_num(upstream))}", product))
+        if len(terms) > 1:
+            lines.append(f"{q.name} reaches {out} along {len(terms)} links: their products add up.")
+        total = " + ".join(t for t, _ in terms) or "0"
+        grad = q.gradient if q.gradient is not None else sum(p for _, p in terms)
+        steps.append(
+            {
+                "node": ids[q.name],
+                "name": q.name,
+                "title": f"{q.name}: the gradient {d} = local × upstream"
+                + (f", summed over {len(terms)} links" if len(terms) > 1 else ""),
+                "lines": lines,
+                "equation": f"{d} = {total} = {_num(grad)}",
+                "grad": _num(grad),
+            }
+        )
+    return nodes, edges, steps
+
+
+def _sweep_walk(e):
+    """Graph and steps over the engine's reverse sweep (tensor explanations)."""
+    outputs = {s.output for s in e.backward}
+    names: list[str] = []
+    roles: dict[str, str] = {}
+    edges = []
+    for s in reversed(e.backward):  # forward order, so the drawing reads left to right
+        for arg, sent, rule in zip(s.arguments, s.sent, s.rules):
+            if sent is None:
+                continue
+            if arg not in roles:
+                names.append(arg)
+                q = e.quantities.get(arg)
+                roles[arg] = "input" if q is None or q.role == "input" else q.role
+                if arg in outputs:
+                    roles[arg] = "intermediate"
+            edges.append((arg, s.output, rule.split(" = ", 1)[-1]))
+        if s.output not in roles:
+            names.append(s.output)
+            roles[s.output] = "intermediate"
+    if e.backward:
+        roles[e.backward[0].output] = "output"
+    ids = {name: f"q{i}" for i, name in enumerate(names)}
+    ops = {s.output: s for s in e.backward}
+    nodes = []
+    for name in names:
+        if name in ops:
+            s = ops[name]
+            lines = [
+                f"{name} = {s.op}({', '.join(s.arguments)})",
+                f"shape {tuple(s.upstream_shape)}",
+            ]
+        else:
+            q = e.quantities.get(name)
+            lines = [name, f"value {_num(q.value)}" if q is not None else "leaf"]
+        nodes.append((ids[name], roles[name], lines))
+    edges = [(ids[a], ids[b], label) for a, b, label in edges]
+    steps = []
+    received: dict[str, list[float]] = {}
+    for k, s in enumerate(e.backward):
+        upstream = f"∂L/∂{s.output}: shape {tuple(s.upstream_shape)}, norm {s.upstream_norm:.6g}"
+        lines = [f"upstream {upstream}" if k else f"start: ∂L/∂{s.output} = 1"]
+        for rule, sent in zip(s.rules, s.sent):
+            if sent is None:
+                continue
+            to, shape, norm = sent
+            lines.append(f"{rule}  →  shape {tuple(shape)}, norm {norm:.6g}")
+            received.setdefault(to, []).append(norm)
+        steps.append(
+            {
+                "node": ids[s.output],
+                "name": s.output,
+                "title": f"step {k + 1}: {s.output} = {s.op}({', '.join(s.arguments)})",
+                "lines": lines,
+                "equation": "gradient sent = local rule × upstream ∂L/∂" + s.output,
+                "grad": f"norm {s.upstream_norm:.6g}" if k else "1",
+            }
+        )
+    for name in names:
+        if name in ops:
+            continue
+        q = e.quantities.get(name)
+        g = q.gradient if q is not None else None
+        parts = len(received.get(name, []))
+        steps.append(
+            {
+                "node": ids[name],
+                "name": name,
+                "title": f"{name}: a leaf, the gradient is complete",
+                "lines": [
+                    f"{parts} contribution{'s' if parts != 1 else ''} arrived and were summed"
+                ],
+                "equation": f"∂L/∂{name}: {_num(g)}",
+                "grad": _num(g),
+            }
+        )
+    return nodes, edges, steps
+
+
+def walk(e):
+    """``(nodes, edges, steps)`` of the page: what is drawn and what each step says.
+
+    ``nodes`` are ``(id, role, lines)``, ``edges`` ``(source id, target id, label)``, and
+    each step a dict with the node it highlights, the quantity's ``name``, a ``title``,
+    explanatory ``lines``, the ``equation`` (``local × upstream = gradient``) and ``grad``.
+    """
+    nodes, edges, steps = _chain_walk(e) if _is_scalar(e) else _sweep_walk(e)
+    # Each node gets a last line the page fills in when the walk reaches it; figure spaces
+    # (which SVG does not collapse) reserve the width of the gradient it will show.
+    grads = {s["node"]: s["grad"] for s in steps}
+    nodes = [
+        (nid, role, [*lines, "grad ?" + "\u2007" * max(0, len(grads.get(nid, "")) - 1)])
+        for nid, role, lines in nodes
+    ]
+    return nodes, edges, steps
+
+
+# ----- the page -------------------------------------------------------------------------------
+
+_CSS = """
+.crx{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;color:#111827;
+ max-width:1200px;margin:0 auto;padding:12px}
+.crx h1{font-size:20px;margin:4px 0}.crx h2{font-size:16px;margin:18px 0 6px}
+.crx code,.crx .mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+.crx .src{background:#f3f4f6;padding:6px 10px;border-radius:6px;white-space:pre-wrap}
+.crx .controls{display:flex;gap:8px;align-items:center;margin:10px 0}
+.crx button{font:inherit;padding:4px 14px;border:1px solid #9ca3af;border-radius:6px;
+ background:#fff;cursor:pointer}.crx button:disabled{opacity:.4;cursor:default}
+.crx .graph{overflow:auto;border:1px solid #e5e7eb;border-radius:8px;padding:6px;background:#fff}
+.crx .panel{border-left:4px solid #dc2626;background:#fef2f2;padding:8px 12px;margin:10px 0;
+ min-height:5em}.crx .panel .eq{font-size:17px;font-weight:600;margin-top:4px}
+.crx table{border-collapse:collapse;margin:4px 0}.crx td,.crx th{border:1px solid #e5e7eb;
+ padding:3px 9px;text-align:left}.crx th{background:#f9fafb}
+.crx tr.active td{background:#fee2e2}.crx td.grad{font-family:ui-monospace,Menlo,monospace}
+.crx .node.done polygon,.crx .node.done ellipse,.crx .node.done path,.crx .node.done rect{
+ fill:#fef9c3}.crx .node.active polygon,.crx .node.active ellipse,.crx .node.active path,
+.crx .node.active rect{stroke:#dc2626;
+ stroke-width:3px;fill:#fecaca}
+"""
+
+_JS = """
+(function(){
+ var root=document.getElementById(%(id)s);
+ var steps=JSON.parse(root.querySelector('script.crx-steps').textContent);
+ var pos=0,timer=null;
+ function q(s){return root.querySelector(s);}
+ var step=q('.crx-step'),back=q('.crx-back'),play=q('.crx-play'),panel=q('.panel');
+ function show(){
+  root.querySelectorAll('.node').forEach(function(n){n.classList.remove('active','done');
+   var t=n.querySelectorAll('text');if(t.length){t[t.length-1].textContent='grad ?';}});
+  root.querySelectorAll('tr[data-name]').forEach(function(r){r.classList.remove('active');
+   r.querySelector('td.grad').textContent='—';});
+  for(var k=0;k<pos;k++){
+   var s=steps[k],el=root.querySelector('[id="'+%(prefix)s+s.node+'"]');
+   if(el){el.classList.add(k===pos-1?'active':'done');var t=el.querySelectorAll('text');
+    if(t.length){t[t.length-1].textContent='grad '+s.grad;}}
+   var row=root.querySelector('tr[data-name="'+CSS.escape(s.name)+'"]');
+   if(row){row.querySelector('td.grad').textContent=s.grad;if(k===pos-1)row.classList.add('active');}
+  }
+  panel.textContent='';
+  var cur=pos?steps[pos-1]:null,h=document.createElement('div');
+  h.className='title';h.textContent=cur?cur.title:'Press Step to walk the backward pass, '+
+   'from the output back to the inputs ('+steps.length+' steps).';
+  panel.appendChild(h);
+  if(cur){
+   panel.dataset.node=cur.name;
+   cur.lines.forEach(function(t){var d=document.createElement('div');d.className='mono';
+    d.textContent=t;panel.appendChild(d);});
+   var eq=document.createElement('div');eq.className='eq mono';eq.textContent=cur.equation;
+   panel.appendChild(eq);
+  }else{delete panel.dataset.node;}
+  q('.crx-count').textContent=pos+' / '+steps.length;
+  step.disabled=pos>=steps.length;back.disabled=pos<=0;
+ }
+ function stop(){if(timer){clearInterval(timer);timer=null;play.textContent='Play';}}
+ step.addEventListener('click',function(){stop();if(pos<steps.length){pos++;show();}});
+ back.addEventListener('click',function(){stop();if(pos>0){pos--;show();}});
+ play.addEventListener('click',function(){
+  if(timer){stop();return;}
+  if(pos>=steps.length){pos=0;}
+  play.textContent='Pause';
+  timer=setInterval(function(){if(pos<steps.length){pos++;show();}else{stop();}},900);
+ });
+ root.addEventListener('keydown',function(ev){
+  if(ev.key==='ArrowRight'){step.click();}else if(ev.key==='ArrowLeft'){back.click();}
+ });
+ show();
+})();
+"""
+
+
+def _table(headers, rows, attrs=None) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = []
+    for i, row in enumerate(rows):
+        extra = attrs[i] if attrs else ""
+        cells = "".join(
+            c if isinstance(c, _Raw) else f"<td>{html.escape(str(c))}</td>" for c in row
+        )
+        body.append(f"<tr{extra}>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+class _Raw(str):
+    """A table cell already written as HTML."""
+
+
+def _heading(e) -> str:
+    inputs = [q for q in e.quantities.values() if q.role == "input"]
+    at = ", ".join(f"{q.name} = {_num(q.value)}" for q in inputs if np.size(q.value) == 1)
+    ds = ", ".join(f"d{e.output}/d{w} = {_num(e.derivatives[w])}" for w in e.wrt)
+    return f"{ds}" + (f" at {at}" if at else "")
+
+
+def explanation_html(e, *, title: str | None = None, fragment: bool = False) -> str:
+    """The step-through page of ``e`` (an :class:`Explanation`) as one HTML string.
+
+    With ``fragment=True`` the result is a ``<div>`` for embedding (Jupyter's
+    ``_repr_html_``) rather than a whole document. Deterministic: the same explanation
+    gives the same page.
+    """
+    nodes, edges, steps = walk(e)
+    digest = hashlib.sha1(json.dumps([nodes, edges, steps], ensure_ascii=False).encode())
+    uid = "crx-" + digest.hexdigest()[:10]
+    prefix = uid + "-"
+    svg = graph_svg(nodes, edges, prefix)
+    heading = _heading(e)
+    parts = [f'<div class="crx" id="{uid}" tabindex="0">']
+    parts.append(f"<h1>{html.escape(title or heading)}</h1>")
+    if e.source:
+        parts.append(f'<div class="src mono">{html.escape(e.source.strip())}</div>')
+    parts.append(
+        '<div class="controls"><button class="crx-back" type="button">Back</button>'
+        '<button class="crx-step" type="button">Step</button>'
+        '<button class="crx-play" type="button">Play</button>'
+        '<span class="crx-count mono"></span></div>'
+    )
+    parts.append('<div class="panel" aria-live="polite"></div>')
+    parts.append(f'<div class="graph">{svg}</div>')
+    rows, attrs = [], []
+    for q in e.quantities.values():
+        if q.role == "constant":
+            continue
+        rows.append(
+            [q.name, q.role, q.definition or "", _num(q.value), _Raw('<td class="grad">—</td>')]
+        )
+        attrs.append(f' data-name="{html.escape(q.name, quote=True)}"')
+    parts.append("<h2>Quantities</h2>")
+    parts.append(
+        _table(["name", "role", "definition", "value", f"d{e.output}/d(name)"], rows, attrs)
+    )
+    if e.steps and _is_scalar(e):
+        parts.append("<h2>Links of the chain</h2>")
+        parts.append(
+            _table(
+                ["link", "formula", "value"],
+                [[lk.label, lk.formula or "", _num(lk.value)] for lk in e.steps],
+            )
+        )
+    if e.paths:
+        parts.append("<h2>Paths</h2>")
+        parts.append(
+            _table(
+                ["input", "path", "product"],
+                [[p.wrt, " · ".join(lk.label for lk in p.links), _num(p.value)] for p in e.paths],
+            )
+        )
+    data = json.dumps(steps, ensure_ascii=False).replace("</", "<\\/")
+    parts.append(f'<script type="application/json" class="crx-steps">{data}</script>')
+    parts.append(
+        "<script>" + _JS % {"id": json.dumps(uid), "prefix": json.dumps(prefix)} + "</script>"
+    )
+    parts.append("</div>")
+    body = "\n".join(parts)
+    style = f"<style>{_CSS}</style>"
+    if fragment:
+        return style + "\n" + body
+    page_title = html.escape(title or f"chainrule: {heading}")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{page_title}</title>{style}</head>\n<body>\n{body}\n</body></html>\n"
+    )
