@@ -32,3 +32,4 @@ from chainrule import data, datasets, nn, optim, train
 from chainrule.io import load, save
 
 # --- pictures ---
+from chainrule import viz
