@@ -232,3 +232,10 @@ def test_fallback_drawing_parses():
     ids = {el.get("id") for el in root.iter()}
     assert {"p-a", "p-b", "p-e0"} <= ids
     assert "P <&> Q" in "".join(root.itertext())
+
+
+def test_explanation_to_html_and_jupyter_repr():
+    e = cr.explain(SKYDIVER, wrt="t", t=10)
+    assert e.to_html() == explanation_html(e)
+    inline = e._repr_html_()
+    assert inline.startswith("<style>") and 'class="crx-step"' in inline

@@ -248,8 +248,20 @@ class Explanation:
 
         return to_dot(self)
 
+    def to_html(self) -> str:
+        """One self-contained HTML page (inline SVG, CSS and JS) that steps through the
+        backward pass: Step / Back / Play, each node's ``local × upstream = gradient``."""
+        from chainrule.viz.html import explanation_html
+
+        return explanation_html(self)
+
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
+
+    def _repr_html_(self) -> str:
+        from chainrule.viz.html import explanation_html
+
+        return explanation_html(self, fragment=True)
 
     def __str__(self) -> str:
         return self.to_text()
