@@ -561,6 +561,10 @@ newaxis = None
 
 
 _tensor_module._api = sys.modules[__name__]
+_tensor_module._binary.update(
+    {p.name: p._apply2 for p in (arithmetic.add, arithmetic.subtract, arithmetic.multiply,
+                                 arithmetic.divide)}
+)
 
 __all__ = [
     name for name, value in list(globals().items())

@@ -370,28 +370,28 @@ class Tensor:
 
     # ----- operators --------------------------------------------------------------------
     def __add__(self, other):
-        return _api.add(self, other)
+        return _binary['add']((self, other), _EMPTY)
 
     def __radd__(self, other):
-        return _api.add(other, self)
+        return _binary['add']((other, self), _EMPTY)
 
     def __sub__(self, other):
-        return _api.subtract(self, other)
+        return _binary['subtract']((self, other), _EMPTY)
 
     def __rsub__(self, other):
-        return _api.subtract(other, self)
+        return _binary['subtract']((other, self), _EMPTY)
 
     def __mul__(self, other):
-        return _api.multiply(self, other)
+        return _binary['multiply']((self, other), _EMPTY)
 
     def __rmul__(self, other):
-        return _api.multiply(other, self)
+        return _binary['multiply']((other, self), _EMPTY)
 
     def __truediv__(self, other):
-        return _api.divide(self, other)
+        return _binary['divide']((self, other), _EMPTY)
 
     def __rtruediv__(self, other):
-        return _api.divide(other, self)
+        return _binary['divide']((other, self), _EMPTY)
 
     def __pow__(self, other):
         return _api.power(self, other)
@@ -489,6 +489,9 @@ def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
 
 
-# The functions behind the operators; chainrule.numpy_api sets this when it is loaded (it
-# needs Tensor first, so it cannot be imported from here).
+# The functions behind the operators; chainrule.numpy_api sets these when it is loaded (it
+# needs Tensor first, so it cannot be imported from here). The arithmetic operators call
+# the primitives' two-argument path directly: they are the hottest calls of all.
 _api = None
+_binary: dict = {}
+_EMPTY: dict = {}

@@ -253,8 +253,10 @@ _ONE_NEEDED = (True,)
 def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) -> None:
     """The plain backward pass on NumPy arrays: the common case, kept lean.
 
-    Nodes are visited in decreasing creation order (a topological order) from a heap; a
-    node enters the heap when it first receives a cotangent, so the graph is walked once.
+    Nodes are visited in decreasing creation order (a topological order: parents are
+    always created before their children). A node is queued when it first receives a
+    cotangent, so the graph is walked once; along a chain (one new parent, nothing else
+    queued) the next node is taken directly, without the heap.
     """
     pop = cot.pop
     get = cot.get
@@ -262,8 +264,8 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
     heapq.heapify(heap)
     heappush = heapq.heappush
     heappop = heapq.heappop
-    while heap:
-        node = heappop(heap)[1]
+    node = heappop(heap)[1] if heap else None
+    while node is not None:
         g = pop(node)
         if owned:
             owned.discard(id(g))
@@ -275,8 +277,11 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
         if args is None:
             raise RuntimeError(FREED_MESSAGE)
         prim = node.prim
-        if node.versions is not None:
-            _check_versions(node)
+        versions = node.versions
+        if versions is not None:
+            for vc, seen in zip(node.vcs, versions):
+                if vc[0] != seen:
+                    _check_versions(node)
         parents = node.parents
         if len(parents) == 1:
             needs = _ONE_NEEDED
@@ -285,18 +290,22 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
         contributions = prim.vjp(g, node.out, args, needs, np, node.params)
         if contributions is None or len(contributions) != len(parents):
             _bad_rule(prim, contributions, parents)
+        following = None
         for parent, gi, x in zip(parents, contributions, args):
             if parent is None or gi is None:
                 continue
             if gi.shape != x.shape:
                 gi = sum_to_shape(gi, x.shape, np)
-            if gi.dtype != x.dtype:
+            if gi.dtype is not x.dtype and gi.dtype != x.dtype:
                 gi = gi.astype(x.dtype)
             prev = get(parent)
             if prev is None:
                 cot[parent] = gi
                 if type(parent) is Node:
-                    heappush(heap, (-parent.seq, parent))
+                    if following is None and not heap:
+                        following = parent
+                    else:
+                        heappush(heap, (-parent.seq, parent))
             elif id(prev) in owned and type(prev) is np.ndarray and prev.shape == gi.shape:
                 np.add(prev, gi, out=prev)
             else:
@@ -308,6 +317,14 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
             node.args = None
             node.inputs = None
             node.out = None
+        if following is not None:
+            if heap:  # a sibling was queued after it: let the heap order them
+                heappush(heap, (-following.seq, following))
+                node = heappop(heap)[1]
+            else:
+                node = following
+        else:
+            node = heappop(heap)[1] if heap else None
 
 
 def _bad_rule(prim, contributions, parents):

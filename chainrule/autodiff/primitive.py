@@ -149,6 +149,68 @@ class Primitive:
 
                 push_tangents(self, t, args, params)
             return t
+        if len(args) == 2:
+            return self._apply2(args, params)
+        return self._apply(args, params)
+
+    def _apply2(self, args, params):
+        """Two arguments (binary arithmetic): the general case unrolled, for speed."""
+        a, b = args
+        if isinstance(a, Tensor):
+            xa = a.data
+            ra = a.requires_grad
+        else:
+            xa = a
+            ra = False
+        if isinstance(b, Tensor):
+            xb = b.data
+            rb = b.requires_grad
+        else:
+            xb = b
+            rb = False
+        try:
+            out = self.forward(xa, xb, **params) if params else self.forward(xa, xb)
+        except (ValueError, IndexError, TypeError, np.linalg.LinAlgError) as exc:
+            raise _forward_error(self, (xa, xb), exc) from None
+        if type(out) is not _ndarray:
+            out = np.asarray(out)
+        t = _new(Tensor)
+        t.data = out
+        t.grad = None
+        t.name = None
+        t._tangent = None
+        t._vcl = None
+        state = STATE
+        if (ra or rb) and state.grad_enabled:
+            parents = ((a._node or a) if ra else None, (b._node or b) if rb else None)
+            if self.nondiff_args:
+                parents = tuple(None if i in self.nondiff_args else p
+                                for i, p in enumerate(parents))
+            vcs = versions = None
+            if self.saves_args:
+                vcs = []
+                for arg in args:
+                    if isinstance(arg, Tensor):
+                        vc = arg._vcl
+                        if vc is None:
+                            vc = arg._vcl = [0, None]
+                        vcs.append(vc)
+                vcs = tuple(vcs)
+                versions = tuple([vc[0] for vc in vcs])
+            t._node = Node(self, parents, args if state.jvp_levels else None, (xa, xb),
+                           params or _EMPTY, out, vcs, versions)
+            t.requires_grad = True
+        else:
+            t._node = None
+            t.requires_grad = False
+        if state.jvp_levels:
+            from chainrule.autodiff.forward import push_tangents
+
+            push_tangents(self, t, args, params)
+        return t
+
+    def _apply(self, args, params):
+        """The general case: any number of arguments, Tensors or constants."""
         vals = []
         parents = []
         needs_grad = False
@@ -179,12 +241,21 @@ class Primitive:
         if needs_grad and state.grad_enabled:
             for i in self.nondiff_args:  # e.g. where's condition: never differentiated
                 parents[i] = None
-            # Tuples of arrays and numbers are untracked by Python's garbage collector, so
-            # a long graph costs it fewer objects to scan.
             vcs = versions = None
             if self.saves_args:
-                vcs = tuple(a._vc for a in args if isinstance(a, Tensor))
-                versions = tuple(vc[0] for vc in vcs)
+                vcs = []
+                versions = []
+                for a in args:
+                    if isinstance(a, Tensor):
+                        vc = a._vcl
+                        if vc is None:
+                            vc = a._vcl = [0, None]
+                        vcs.append(vc)
+                        versions.append(vc[0])
+                # Tuples of arrays and numbers are untracked by Python's garbage collector,
+                # so a long graph costs it fewer objects to scan.
+                vcs = tuple(vcs)
+                versions = tuple(versions)
             t._node = Node(self, tuple(parents), args if state.jvp_levels else None,
                            tuple(vals), params or _EMPTY, out, vcs, versions)
             t.requires_grad = True
@@ -247,6 +318,23 @@ def elementwise(
 
         def jvp(tangents, ans, args, xp, params):
             return tangents[0] * d0(args[0], ans, xp)
+
+    elif len(derivatives) == 2:
+        d0, d1 = derivatives
+
+        def vjp(g, ans, args, needs, xp, params):
+            x, y = args
+            return (g * d0(x, y, ans, xp) if needs[0] else None,
+                    g * d1(x, y, ans, xp) if needs[1] else None)
+
+        def jvp(tangents, ans, args, xp, params):
+            x, y = args
+            tx, ty = tangents
+            if ty is None:
+                return tx * d0(x, y, ans, xp)
+            if tx is None:
+                return ty * d1(x, y, ans, xp)
+            return tx * d0(x, y, ans, xp) + ty * d1(x, y, ans, xp)
 
     else:
 
