@@ -112,11 +112,11 @@ def _cmd_demo(args) -> int:
     if train is None or args.no_train:
         print("Next: train a small network, with the same engine:  chainrule train --epochs 5")
         return 0
-    print("Next, the same engine trains a small network (chainrule train --epochs 2):")
+    print("Next, the same engine trains a small network (chainrule train --epochs 5):")
     print()
     sub = _Parser(prog="chainrule").add_subparsers(dest="command")
     train.add_parser(sub)
-    return _run_train(train, sub.choices["train"].parse_args(["--epochs", "2"]))
+    return _run_train(train, sub.choices["train"].parse_args(["--epochs", "5"]))
 
 
 def _train_module():

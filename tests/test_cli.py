@@ -128,7 +128,7 @@ def test_train_subcommand_is_wired_when_present(monkeypatch, capsys):
     status, _, _ = run(capsys, "train", "--epochs", "3")
     assert status == 0 and calls == [3]
     status, out, _ = run(capsys, "demo")
-    assert status == 0 and calls == [3, 2] and "699.0453078" in out
+    assert status == 0 and calls == [3, 5] and "699.0453078" in out
 
 
 def test_python_dash_m():

@@ -7,10 +7,14 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import chainrule as cr
-from chainrule.explain import ExprDomainError, ExprError, differentiate
+from chainrule.explain import ExprDomainError, ExprError, differentiate, parse
 from chainrule.explain.core import explain
+from chainrule.explain.evaluate import evaluate
+from chainrule.explain.nodes import FUNCTIONS, BinOp, Call, Const, Name, Neg, Num, walk
 
 SKYDIVER = "P = 101325*exp(-0.0001*h); h = 4000 - g; g = 0.5*9.8*t**2"
 
@@ -289,3 +293,47 @@ def test_differentiate_any_order_against_closed_forms():
         differentiate("x", "x", 0)
     with pytest.raises(ExprError, match="say which input"):
         differentiate("x*y")
+
+
+# ------------------------------------------------------------------------------ property
+
+
+def _trees():
+    leaves = st.one_of(
+        st.sampled_from([Name("x"), Name("y"), Const("pi")]),
+        st.floats(0.1, 3, allow_nan=False).map(lambda v: Num(round(v, 2))),
+    )
+
+    def extend(children):
+        return st.one_of(
+            st.builds(BinOp, st.sampled_from(["+", "-", "*", "/", "**"]), children, children),
+            st.builds(Neg, children),
+            st.builds(Call, st.sampled_from(FUNCTIONS), children),
+        )
+
+    return st.recursive(leaves, extend, max_leaves=6)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(_trees(), _trees())
+def test_engine_and_sympy_agree_on_random_expressions(a, b):
+    # Two named quantities, so links, paths and totals are all compared with SymPy.
+    text = f"u = {a}; f = u*x + {b}"
+    try:
+        prog = parse(text)
+        point = {k: v for k, v in {"x": 0.3, "y": 1.7}.items() if k in prog.inputs}
+        values = prog.evaluate(point)
+        sizes = [
+            abs(float(evaluate(n, values))) for d in prog.definitions.values() for n in walk(d.expr)
+        ]
+    except ExprError:
+        return  # out of the domain, or refused: not this test's subject
+    if max(sizes) > 1e4:
+        return  # large intermediates amplify rounding beyond the check's tolerance
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a disagreement warning fails the test
+        e = explain(text, **point)
+    assert e.agrees
+    assert any("symbolic" in c.what for c in e.checks) or not e.checks

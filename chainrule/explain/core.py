@@ -64,7 +64,10 @@ def explain(f, /, wrt=None, **point) -> Explanation:
         raise TypeError(f"explain: expected a function or an expression string, got {type(f)}")
     out, inputs, output_name = traced
     wrt = _wrt(wrt, inputs)
-    return _Builder(out, inputs, output_name, wrt, program, point).build()
+    # Derivatives outside their domain (d/dy x^y at x < 0) come out as NaN and are shown
+    # as such; NumPy's warnings about them would only repeat it.
+    with np.errstate(all="ignore"):
+        return _Builder(out, inputs, output_name, wrt, program, point).build()
 
 
 def _wrt(wrt, inputs: dict) -> tuple[str, ...]:
@@ -469,8 +472,8 @@ def _at_point(sp, expr, subs: dict):
         value = complex(expr.evalf(30, subs=subs))
     except Exception:  # noqa: BLE001 - nothing to check against
         return None
-    if abs(value.imag) > 1e-12 * max(1.0, abs(value.real)):
-        return None
+    if abs(value.imag) > 1e-12 * max(1.0, abs(value.real)) or math.isnan(value.real):
+        return None  # undefined here (0*log(0)): the engine's limit convention stands
     return value.real
 
 
