@@ -45,7 +45,11 @@ def save_figure(fig, path, *, dpi: int = 110) -> pathlib.Path:
     buffer = io.BytesIO()
     # Fixed metadata: the same plot gives the same bytes (no creation date, no version).
     metadata = {"Software": None} if fmt == "png" else {"Creator": None, "Date": None}
-    fig.savefig(buffer, format=fmt, dpi=dpi, metadata=metadata)
+    import matplotlib
+
+    # SVG element ids are random unless salted: a fixed salt makes the file reproducible.
+    with matplotlib.rc_context({"svg.hashsalt": "chainrule"}):
+        fig.savefig(buffer, format=fmt, dpi=dpi, metadata=metadata)
     return write_atomic(target, buffer.getvalue(), what="plot")
 
 
