@@ -377,3 +377,20 @@ def test_jacobian_auto_picks_the_mode_with_fewer_passes(monkeypatch, rng):
     assert chosen == ["fwd", "rev"]
     np.testing.assert_allclose(J1, (1 - np.tanh(tall.sum(1)) ** 2)[:, None] * tall, rtol=1e-12)
     np.testing.assert_allclose(J2, (1 - np.tanh(wide.sum(1)) ** 2)[:, None] * wide, rtol=1e-12)
+
+
+def test_transforms_leave_user_gradients_alone():
+    w = cr.tensor(2.0, dtype=cr.float64, requires_grad=True)
+    g = cr.grad(lambda x: x * w)(3.0)  # d(x w)/dx = w: a closure over a user Tensor
+    assert w.grad is None
+    assert isinstance(g, cr.Tensor) and g.requires_grad  # still connected to w
+    g.backward()
+    assert float(w.grad.data) == 1.0
+    w.grad = None
+    with cr.no_grad():
+        g2 = cr.grad(lambda x: x * w)(3.0)
+    assert w.grad is None and float(np.asarray(g2)) == 2.0
+    x = cr.tensor(1.5, dtype=cr.float64, requires_grad=True)
+    cr.grad(lambda x: x**2)(x)
+    cr.jacobian(lambda x: x**2)(x)
+    assert x.grad is None

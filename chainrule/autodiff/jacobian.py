@@ -16,7 +16,7 @@ import numpy as np
 
 from chainrule.autodiff import forward as _forward
 from chainrule.autodiff.pytree import tree_flatten, tree_paths, tree_unflatten
-from chainrule.autodiff.transforms import (
+from chainrule.autodiff.transform_utils import (
     _Args,
     _check_output,
     _finish,
@@ -76,7 +76,8 @@ def _result(blocks, inputs: _Args, out_def, single: bool):
 
 
 def _reverse_jacobian(rev: _Reverse, ys: list, out_def, single: bool):
-    create = rev.needs_graph(ys)
+    rev.scan(ys)
+    create = rev.needs_graph()
     leaves = rev.leaves
     blocks = []
     for y in ys:

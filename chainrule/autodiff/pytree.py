@@ -47,7 +47,10 @@ class TreeDef:
         self.kind = kind  # _LEAF, _NONE, tuple, list, dict, or a namedtuple class
         self.meta = meta  # the sorted dict keys, else None
         self.children = children
-        self.num_leaves = 1 if kind == _LEAF else sum(c.num_leaves for c in children)
+        n = 1 if kind == _LEAF else 0
+        for c in children:
+            n += c.num_leaves
+        self.num_leaves = n
 
     def __eq__(self, other) -> bool:
         if not isinstance(other, TreeDef):
@@ -100,17 +103,20 @@ def tree_flatten(tree) -> tuple[list, TreeDef]:
 
 def _flatten(tree, leaves: list) -> TreeDef:
     # Recursion is fine here: nests are written by hand and are a few levels deep.
+    # The common cases (a leaf, a plain tuple or list) are tested first: transforms flatten
+    # their arguments on every call.
+    kind = type(tree)
+    if kind is tuple or kind is list:
+        return TreeDef(kind, None, tuple([_flatten(c, leaves) for c in tree]))
     if tree is None:
         return _NONE_DEF
-    kind = type(tree)
-    if kind is tuple or kind is list or _is_namedtuple(tree):
-        children = tuple(_flatten(c, leaves) for c in tree)
-        return TreeDef(kind if _is_namedtuple(tree) else (tuple if kind is tuple else list),
-                       None, children)
     if isinstance(tree, dict):
         keys = _dict_keys(tree)
-        children = tuple(_flatten(tree[k], leaves) for k in keys)
-        return TreeDef(dict, keys, children)
+        return TreeDef(dict, keys, tuple([_flatten(tree[k], leaves) for k in keys]))
+    if isinstance(tree, (tuple, list)):
+        # a namedtuple keeps its class; other subclasses are rebuilt as the plain container
+        cls = kind if _is_namedtuple(tree) else (tuple if isinstance(tree, tuple) else list)
+        return TreeDef(cls, None, tuple([_flatten(c, leaves) for c in tree]))
     leaves.append(tree)
     return _LEAF_DEF
 
