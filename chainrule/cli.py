@@ -13,6 +13,7 @@ line and a caret under the position, for syntax errors) and exit status 2.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 __all__ = ["main"]
@@ -62,9 +63,39 @@ def _cmd_explain(args) -> int:
         "latex": e.to_latex,
         "dot": e.to_dot,
         "json": e.to_json,
+        "html": e.to_html,
     }[args.format]
-    print(render())
+    if args.output:
+        _write(args.output, render() + ("" if args.format == "html" else "\n"))
+        print(f"wrote {args.output}")
+    else:
+        print(render())
     return 0 if e.agrees else 1
+
+
+def _write(path: str, text: str) -> None:
+    from chainrule.viz._files import write_atomic
+
+    try:
+        write_atomic(path, text, what="--output")
+    except OSError as err:
+        raise UsageError(err.strerror or str(err)) from None
+
+
+def _range(text: str) -> tuple[float, float]:
+    """``"-3,3"`` -> ``(-3.0, 3.0)``; each end a constant expression (``-pi,pi``)."""
+    from chainrule.explain.expr import parse_constant
+
+    parts = text.split(",")
+    if len(parts) != 2:
+        raise UsageError(f"--range expects two numbers a,b (as in --range -3,3), got {text!r}")
+    try:
+        a, b = (parse_constant(p) for p in parts)
+    except ValueError as err:
+        raise UsageError(f"--range: {err}") from None
+    if not a < b:
+        raise UsageError(f"--range needs a < b, got {text!r}")
+    return a, b
 
 
 def _cmd_diff(args) -> int:
@@ -91,6 +122,18 @@ def _cmd_diff(args) -> int:
                 file=sys.stderr,
             )
             return 1
+    if args.plot:
+        from chainrule.viz.plots import plot_function
+
+        span = _range(args.range) if args.range else (-5.0, 5.0)
+        try:
+            plot_function(args.expression, r.wrt, args.plot, order=r.order, range=span,
+                          point=point)
+        except OSError as err:
+            raise UsageError(err.strerror or str(err)) from None
+        except ImportError as err:
+            raise UsageError(str(err)) from None
+        print(f"saved the plot to {args.plot}")
     return 0
 
 
@@ -152,7 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="the point, e.g. --at t=10 (repeat, or separate by commas)",
     )
-    p.add_argument("--format", default="text", choices=["text", "markdown", "latex", "dot", "json"])
+    p.add_argument(
+        "--format", default="text", choices=["text", "markdown", "latex", "dot", "json", "html"]
+    )
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="write to FILE instead of printing (html: a step-through page)")
     p.set_defaults(run=_cmd_explain)
 
     p = sub.add_parser(
@@ -165,6 +212,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--order", type=int, default=1, help="order of the derivative (default 1)")
     p.add_argument("--at", action="append", metavar="NAME=VALUE", help="a point, e.g. --at x=1")
     p.add_argument("--format", default="text", choices=["text", "latex"])
+    p.add_argument("--plot", metavar="FILE",
+                   help="plot the function and its derivative(s) to FILE (.png/.svg/.pdf)")
+    p.add_argument("--range", metavar="A,B",
+                   help="interval of the plot (default -5,5; --range=-pi,pi for names)")
+    # Let "--range -3,3" read as a value: argparse takes a leading "-" for an option unless
+    # the text looks like a negative number, and "-3,3" does not by its default pattern.
+    p._negative_number_matcher = re.compile(r"^-\d*\.?\d+(e-?\d+)?(,[-+]?[\d.e-]+)?$")
     p.set_defaults(run=_cmd_diff)
 
     p = sub.add_parser("demo", help="the skydiver example explained, then a short training run")
