@@ -394,3 +394,29 @@ def test_transforms_leave_user_gradients_alone():
     cr.grad(lambda x: x**2)(x)
     cr.jacobian(lambda x: x**2)(x)
     assert x.grad is None
+
+
+def test_forward_over_forward_and_closures_across_modes():
+    # d²/dx² sin x = -sin x, by a jvp of a jvp
+    inner = lambda x: cr.jvp(cr.sin, (x,), (1.0,))[1]  # noqa: E731
+    np.testing.assert_allclose(cr.jvp(inner, (0.4,), (1.0,))[1], -np.sin(0.4), rtol=1e-14)
+    # a grad inside a jvp, closing over the jvp's variable: d/dy [d/dx (x y)] = 1
+    _, t = cr.jvp(lambda y: cr.grad(lambda x: x * y)(1.0), (2.0,), (1.0,))
+    assert t == 1.0
+
+
+def test_hessian_with_several_argnums():
+    # f = x² y³: H = [[2y³, 6xy²], [6xy², 6x²y]]
+    (hxx, hxy), (hyx, hyy) = cr.hessian(lambda x, y: x**2 * y**3, argnums=(0, 1))(2.0, 1.0)
+    assert (hxx, hxy, hyx, hyy) == (2.0, 12.0, 12.0, 24.0)
+
+
+def test_hvp_with_a_dict_of_parameters():
+    f = lambda p: cr.sum(p["w"] ** 2 * p["b"])  # noqa: E731
+    p = {"w": np.array([1.0, 2.0]), "b": np.array(3.0)}
+    t = {"w": np.array([1.0, 0.0]), "b": np.array(1.0)}
+    value, hv = cr.hvp(f, (p,), (t,))
+    assert value == 15.0
+    # H = [[2b, 0, 2w0], [0, 2b, 2w1], [2w0, 2w1, 0]]; H t = [2b + 2w0, 2w1, 2w0]
+    np.testing.assert_array_equal(hv[0]["w"], [8.0, 4.0])
+    assert hv[0]["b"] == 2.0
