@@ -16,3 +16,25 @@ def _fresh_defaults():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+_MISSING_TOOL = ("could not import", "not installed", "no chromium", "apt-get", "pip install",
+                 "optional extra", "graphviz")
+
+
+def pytest_runtest_makereport(item, call):
+    """With CHAINRULE_REQUIRE_TOOLS=1 (CI), a test skipped for a missing tool fails instead."""
+    import os
+
+    if call.excinfo is None or os.environ.get("CHAINRULE_REQUIRE_TOOLS") != "1":
+        return None
+    if call.excinfo.errisinstance(pytest.skip.Exception):
+        reason = str(call.excinfo.value).lower()
+        if any(word in reason for word in _MISSING_TOOL):
+            from _pytest.reports import TestReport
+
+            report = TestReport.from_item_and_call(item, call)
+            report.outcome = "failed"
+            report.longrepr = f"required tool missing in CI: {call.excinfo.value}"
+            return report
+    return None
