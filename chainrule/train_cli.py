@@ -290,7 +290,12 @@ def run(args) -> int:
             args.save,
         )
         print(f"saved the model to {args.save}")
-    if args.plot:
+    if args.plot and X.shape[1] == 2 and not regression:
+        from chainrule.viz.plots import plot_training
+
+        plot_training(history, model, Xtr, ytr, args.plot, X_test=Xte, y_test=yte)
+        print(f"saved the training curves and decision regions to {args.plot}")
+    elif args.plot:
         history.plot(args.plot)
         print(f"saved the training curves to {args.plot}")
     return 0

@@ -66,3 +66,14 @@ def test_diff_bad_range(tmp_path, capsys, value, message):
     assert status == 2
     assert message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_train_moons_plot_has_decision_regions(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "moons.png"
+    status = main(
+        ["train", "--dataset", "moons", "--epochs", "3", "--no-progress", "--plot", str(out)]
+    )
+    assert status == 0
+    assert "decision regions" in capsys.readouterr().out
+    assert out.read_bytes().startswith(b"\x89PNG") and out.stat().st_size > 20_000

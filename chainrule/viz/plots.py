@@ -308,7 +308,9 @@ def plot_decision_regions(
             linewidths=1.0,
             label="test",
         )
-        ax.legend(fontsize=8, loc="best")
+        legend = ax.legend(fontsize=8, loc="best")
+        for handle in legend.legend_handles:  # markers in grey: the colour means the class
+            handle.set_color("#374151")
     ax.set_title(title or "decision regions", fontsize=10)
     ax.set_xlabel("feature 1")
     ax.set_ylabel("feature 2")
