@@ -407,3 +407,26 @@ def test_clip_grad_norm():
     assert nn.utils.clip_grad_norm_([a, b], max_norm=10.0) == pytest.approx(1.0, rel=1e-5)
     np.testing.assert_allclose(b.grad.data, [4 / (5 + 1e-6)])  # below max: unchanged
     assert nn.utils.clip_grad_norm_([a, b], 1.0, norm_type=math.inf) == pytest.approx(0.8, rel=1e-5)
+
+
+def test_second_order_through_a_small_cnn():
+    """d/dx <dL/dx, v> by a recorded backward pass (create_graph) vs central differences."""
+    cr.manual_seed(3)
+    model = nn.Sequential(
+        nn.Conv2d(1, 2, 3, padding=1), nn.Tanh(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8, 3)
+    )
+    rng = np.random.default_rng(0)
+    x0 = rng.standard_normal((2, 1, 4, 4))
+    y = np.array([0, 2])
+    v = rng.standard_normal(x0.shape)
+
+    def directional(xarr):
+        x = cr.tensor(xarr, requires_grad=True)
+        loss = F.cross_entropy(model(x), y)
+        (g,) = cr.autodiff.backward.grad(loss, [x], create_graph=True)
+        return (g * v).sum(), x
+
+    h, x = directional(x0)
+    h.backward()
+    numeric = _fd_grad(lambda a: directional(a)[0].item(), x0.copy(), eps=1e-5)
+    np.testing.assert_allclose(x.grad.data, numeric, rtol=1e-4, atol=1e-7)

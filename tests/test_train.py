@@ -205,3 +205,29 @@ def test_bad_input():
         fit(model, nn.CrossEntropyLoss(), opt, X, 1)
     with pytest.raises(ValueError, match="different numbers of samples"):
         fit(model, nn.CrossEntropyLoss(), opt, (X, y[:-1]), 1)
+
+
+def test_progress_bar_on_a_terminal_shows_loss_and_metrics(monkeypatch):
+    pytest.importorskip("tqdm")
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    term = Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    X, y = _blobs(40)
+    model = _model()
+    fit(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.Adam(model.parameters()),
+        (X, y),
+        2,
+        val_data=(X, y),
+        progress=True,
+    )
+    shown = term.getvalue()
+    assert "epoch=2/2" in shown and "loss=" in shown and "val_accuracy=" in shown

@@ -334,8 +334,10 @@ class Embedding(Module):
             )
         out = self.weight[raw]
         if self.padding_idx is not None:
-            keep = (raw != self.padding_idx)[..., None].astype(self.weight.dtype)
-            out = out * keep
+            # Same values, but the padding row's lookups are cut from the graph: that row
+            # receives no gradient (PyTorch's semantics).
+            keep = (raw != self.padding_idx)[..., None]
+            out = api.where(keep, out, out.detach())
         return out
 
     def extra_repr(self) -> str:
