@@ -96,10 +96,13 @@ def backward_steps(c, sweep) -> list[BackwardStep]:
                 rules.append("")
                 sent.append(None)
                 continue
-            rules.append(f"∂{loss}/∂{args[j]} = {rule_text(formula, out, args, j, loss)}")
+            rule = f"∂{loss}/∂{args[j]} = {rule_text(formula, out, args, j, loss)}"
             shape = tuple(np.shape(p.data if isinstance(p, Tensor) else p.out))
-            # What the argument receives: the engine sums a broadcast gradient back first.
-            contrib = sum_to_shape(np.asarray(contrib), shape, np)
+            if np.shape(contrib) != shape:
+                # What the argument receives: the engine sums a broadcast gradient back.
+                rule += ", summed over the broadcast axes"
+                contrib = sum_to_shape(np.asarray(contrib), shape, np)
+            rules.append(rule)
             sent.append((args[j], shape, _norm(contrib)))
         steps.append(
             BackwardStep(
