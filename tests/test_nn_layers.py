@@ -430,3 +430,15 @@ def test_second_order_through_a_small_cnn():
     h.backward()
     numeric = _fd_grad(lambda a: directional(a)[0].item(), x0.copy(), eps=1e-5)
     np.testing.assert_allclose(x.grad.data, numeric, rtol=1e-4, atol=1e-7)
+
+
+def test_deepcopy_keeps_parameters_independent():
+    import copy
+
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    clone = copy.deepcopy(model)
+    assert all(isinstance(p, nn.Parameter) for p in clone.parameters())
+    clone[0].weight.data[:] = 0
+    assert np.any(model[0].weight.data != 0)
+    model.load_state_dict(clone.state_dict())
+    np.testing.assert_array_equal(model[0].weight.data, 0)

@@ -359,3 +359,12 @@ def test_scheduler_state_dict_and_initial_lr():
     assert sd["last_epoch"] == 2 and "optimizer" not in sd
     with pytest.raises(ValueError, match="step_size"):
         optim.lr_scheduler.StepLR(opt, step_size=0)
+
+
+def test_state_iterates_over_parameters():
+    p = cr.tensor([1.0], requires_grad=True)
+    opt = optim.Adam([p])
+    p.grad = cr.tensor([1.0])
+    opt.step()
+    ((key, st),) = opt.state.items()
+    assert key is p and st["step"] == 1 and list(opt.state) == [p]

@@ -37,10 +37,13 @@ class _ParameterType(type):
     def __call__(cls, data: Any = None, requires_grad: bool = True) -> Tensor:
         if data is None:
             data = np.empty(0, dtype=np.float32)
-        t = Tensor(data, requires_grad=requires_grad)
-        key = id(t)
-        _PARAMETERS[key] = weakref.ref(t, _forget(key))
-        return t
+        return _mark_parameter(Tensor(data, requires_grad=requires_grad))
+
+
+def _mark_parameter(t: Tensor) -> Tensor:
+    key = id(t)
+    _PARAMETERS[key] = weakref.ref(t, _forget(key))
+    return t
 
 
 class Parameter(metaclass=_ParameterType):
@@ -180,6 +183,13 @@ class Module:
         self._registries()
         self.__dict__.pop(name, None)
         self._modules[name] = module
+
+    def __setstate__(self, state: dict) -> None:
+        # copy.deepcopy and pickle rebuild the Tensors: mark the copies as parameters again.
+        self.__dict__.update(state)
+        for p in self._parameters.values():
+            if p is not None:
+                _mark_parameter(p)
 
     # --- calling --------------------------------------------------------------------------
 

@@ -47,6 +47,15 @@ class _ParamState(dict):
     def get(self, p: Any, default: Any = None) -> Any:
         return super().get(id(p), default)
 
+    def __iter__(self):
+        return (self._params[k] for k in super().keys())
+
+    def keys(self):  # type: ignore[override]
+        return list(self)
+
+    def items(self):  # type: ignore[override]
+        return [(self._params[k], v) for k, v in super().items()]
+
 
 def _grad_array(p: Any) -> np.ndarray | None:
     """The gradient of ``p`` as an ndarray (``.grad`` may be a Tensor or an array)."""
