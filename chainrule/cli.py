@@ -64,12 +64,30 @@ def _cmd_explain(args) -> int:
         "dot": e.to_dot,
         "json": e.to_json,
         "html": e.to_html,
-    }[args.format]
+    }.get(args.format)
+    if args.format in ("svg", "png"):
+        return _picture(e, args)
     if args.output:
         _write(args.output, render() + ("" if args.format == "html" else "\n"))
         print(f"wrote {args.output}")
     else:
         print(render())
+    return 0 if e.agrees else 1
+
+
+def _picture(e, args) -> int:
+    """``--format svg|png -o FILE``: the explanation's graph, drawn by Graphviz."""
+    from chainrule.viz import GraphvizNotFoundError, explanation_graph
+
+    if not args.output:
+        raise UsageError(f"--format {args.format} writes a picture: give the file with -o FILE")
+    try:
+        explanation_graph(e).render(args.output, format=args.format)
+    except OSError as err:
+        raise UsageError(err.strerror or str(err)) from None
+    except GraphvizNotFoundError as err:
+        raise UsageError(str(err)) from None
+    print(f"wrote {args.output}")
     return 0 if e.agrees else 1
 
 
@@ -196,10 +214,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="the point, e.g. --at t=10 (repeat, or separate by commas)",
     )
     p.add_argument(
-        "--format", default="text", choices=["text", "markdown", "latex", "dot", "json", "html"]
+        "--format",
+        default="text",
+        choices=["text", "markdown", "latex", "dot", "json", "html", "svg", "png"],
     )
-    p.add_argument("-o", "--output", metavar="FILE",
-                   help="write to FILE instead of printing (html: a step-through page)")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write to FILE instead of printing (html: a step-through page; "
+        "svg/png: the graph, drawn by Graphviz)",
+    )
     p.set_defaults(run=_cmd_explain)
 
     p = sub.add_parser(

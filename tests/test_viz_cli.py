@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import xml.etree.ElementTree as ET
+
 import pytest
 
 from chainrule.cli import main
@@ -77,3 +80,21 @@ def test_train_moons_plot_has_decision_regions(tmp_path, capsys):
     assert status == 0
     assert "decision regions" in capsys.readouterr().out
     assert out.read_bytes().startswith(b"\x89PNG") and out.stat().st_size > 20_000
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
+def test_explain_svg_picture(tmp_path, capsys):
+    out = tmp_path / "skydiver.svg"
+    status = main(
+        ["explain", SKYDIVER, "--wrt", "t", "--at", "t=10", "--format", "svg", "-o", str(out)]
+    )
+    assert status == 0
+    root = ET.parse(out).getroot()
+    text = " ".join(root.itertext())
+    for shown in ("dP/dt = 699.0453078", "h = 4000 - g", "dP/dh = -10.1325*exp(-0.0001*h)"):
+        assert shown in text
+
+
+def test_explain_picture_needs_output(capsys):
+    assert main(["explain", "x**2", "--at", "x=1", "--format", "png"]) == 2
+    assert "-o FILE" in capsys.readouterr().err

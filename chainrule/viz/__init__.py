@@ -19,6 +19,13 @@ def explanation_html(explanation, **kwargs) -> str:
     return build(explanation, **kwargs)
 
 
+def explanation_graph(explanation) -> Graph:
+    """The graph of an explanation with gradients and links (see :mod:`chainrule.viz.html`)."""
+    from chainrule.viz.html import explanation_graph as build
+
+    return build(explanation)
+
+
 def plot_function(*args, **kwargs):
     """Plot a function and its derivatives (see :func:`chainrule.viz.plots.plot_function`)."""
     from chainrule.viz.plots import plot_function as plot
@@ -39,6 +46,7 @@ __all__ = [
     "GraphvizNotFoundError",
     "MAX_NODES",
     "explanation_html",
+    "explanation_graph",
     "plot_function",
     "plot_decision_regions",
 ]
