@@ -144,6 +144,10 @@ def test_engine_primitive_without_rules_raises_missing_rule_error():
         cr.grad(lambda x: cr.sum(bare(x)))(x)  # recorded (tensor-mode) backward sweep
     with pytest.raises(cr.MissingRuleError, match="'bare_engine_prim' has no JVP"):
         cr.jvp(bare, (np.ones(1),), (np.ones(1),))
+    # and the plain NumPy sweep of Tensor.backward() (it once failed with "'NoneType' object
+    # is not callable")
+    with pytest.raises(cr.MissingRuleError, match="'bare_engine_prim' has no VJP"):
+        cr.sum(bare(x) * 2.0).backward()
 
 
 def test_bad_declarations():

@@ -287,7 +287,13 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
             needs = _ONE_NEEDED
         else:
             needs = [p is not None for p in parents]
-        contributions = prim.vjp(g, node.out, args, needs, np, node.params)
+        try:
+            contributions = prim.vjp(g, node.out, args, needs, np, node.params)
+        except TypeError:
+            # Checked only on failure, so the hot loop pays nothing for it.
+            if prim.vjp is None:
+                raise missing_rule(prim, "vjp") from None
+            raise
         if contributions is None or len(contributions) != len(parents):
             _bad_rule(prim, contributions, parents)
         following = None
