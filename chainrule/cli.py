@@ -13,6 +13,7 @@ line and a caret under the position, for syntax errors) and exit status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 
@@ -145,8 +146,7 @@ def _cmd_diff(args) -> int:
 
         span = _range(args.range) if args.range else (-5.0, 5.0)
         try:
-            plot_function(args.expression, r.wrt, args.plot, order=r.order, range=span,
-                          point=point)
+            plot_function(args.expression, r.wrt, args.plot, order=r.order, range=span, point=point)
         except OSError as err:
             raise UsageError(err.strerror or str(err)) from None
         except ImportError as err:
@@ -177,7 +177,10 @@ def _cmd_demo(args) -> int:
     print()
     sub = _Parser(prog="chainrule").add_subparsers(dest="command")
     train.add_parser(sub)
-    return _run_train(train, sub.choices["train"].parse_args(["--epochs", "5"]))
+    status = _run_train(train, sub.choices["train"].parse_args(["--epochs", "5"]))
+    print()
+    print("More: chainrule train --help  (datasets, a CNN, optimizers, checkpoints, plots)")
+    return status
 
 
 def _train_module():
@@ -237,10 +240,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--order", type=int, default=1, help="order of the derivative (default 1)")
     p.add_argument("--at", action="append", metavar="NAME=VALUE", help="a point, e.g. --at x=1")
     p.add_argument("--format", default="text", choices=["text", "latex"])
-    p.add_argument("--plot", metavar="FILE",
-                   help="plot the function and its derivative(s) to FILE (.png/.svg/.pdf)")
-    p.add_argument("--range", metavar="A,B",
-                   help="interval of the plot (default -5,5; --range=-pi,pi for names)")
+    p.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="plot the function and its derivative(s) to FILE (.png/.svg/.pdf)",
+    )
+    p.add_argument(
+        "--range",
+        metavar="A,B",
+        help="interval of the plot (default -5,5; --range=-pi,pi for names)",
+    )
     # Let "--range -3,3" read as a value: argparse takes a leading "-" for an option unless
     # the text looks like a negative number, and "-3,3" does not by its default pattern.
     p._negative_number_matcher = re.compile(r"^-\d*\.?\d+(e-?\d+)?(,[-+]?[\d.e-]+)?$")
@@ -256,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
         train.add_parser(sub)
         for name in set(sub.choices) - before:
             sub.choices[name].set_defaults(run=lambda a: _run_train(train, a))
+    parser.commands = tuple(sub.choices)
     return parser
 
 
@@ -281,8 +291,10 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as err:
         return _report("chainrule", err)
     if getattr(args, "run", None) is None:
-        parser.print_help()
-        return 2
+        commands = ", ".join(parser.commands)
+        return _report(
+            "chainrule", UsageError(f"a command is needed: {commands} (see 'chainrule --help')")
+        )
     prog = f"chainrule {args.command}"
     try:
         return args.run(args)
@@ -294,6 +306,11 @@ def main(argv: list[str] | None = None) -> int:
         return _report(prog, err)
     except RecursionError:
         return _report(prog, ValueError("expression too complex"))
+    except BrokenPipeError:
+        # The reader went away (chainrule ... | head): stop quietly, as other tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

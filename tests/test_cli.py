@@ -82,6 +82,7 @@ def test_diff(capsys):
         (["diff", "x", "--order", "0"], "order"),
         (["diff", "x*y"], "say which input"),
         (["nonsense"], "invalid choice"),
+        ([], "a command is needed: explain, diff, demo"),
         (["explain"], "expression"),
         (["explain", "y = x", "--format", "pdf"], "invalid choice"),
     ],

@@ -68,6 +68,13 @@ def test_skydiver_text_reads_like_a_worked_solution():
         assert line in text, line
 
 
+def test_a_multi_line_source_is_shown_on_one_line_without_comments():
+    text = explain("g = 0.5*9.8*t**2  # fallen\nh = 4000 - g\nP = 101325*exp(-0.0001*h)", t=10)
+    assert text.to_text().splitlines()[0] == (
+        "g = 0.5*9.8*t**2; h = 4000 - g; P = 101325*exp(-0.0001*h)"
+    )
+
+
 def test_function_definitions_come_from_the_primitives_symbolic_forms():
     q = explain(pressure, t=10).quantities
     assert q["g"].definition == "4.9*t**2"

@@ -47,10 +47,19 @@ def _through(path) -> str:
     return f" through {' and '.join(reversed(middle))}" if middle else " directly"
 
 
+def _source(e) -> str:
+    """The expression on one line: its statements joined by "; "."""
+    from chainrule.explain.errors import split_lines
+
+    # "#" can only start a comment: the language has no strings.
+    parts = [" ".join(line.split("#")[0].split()) for line in split_lines(e.source)]
+    return "; ".join(p.strip("; ") for p in parts if p.strip("; "))
+
+
 def to_text(e) -> str:
     lines: list[str] = []
     if e.source:
-        lines += [" ".join(e.source.split()), ""]
+        lines += [_source(e), ""]
     lines.append(f"At {_point(e)}:" if _point(e) else "Values:")
     rows = []
     for q in e.quantities.values():
@@ -228,7 +237,7 @@ def to_latex(e) -> str:
 def to_markdown(e) -> str:
     out = []
     if e.source:
-        out += [f"`{' '.join(e.source.split())}`", ""]
+        out += [f"`{_source(e)}`", ""]
     point = ", ".join(
         rf"{_sym(n)} = {_latex_number(q.value)}"
         for n, q in e.quantities.items()
