@@ -420,3 +420,14 @@ def test_hvp_with_a_dict_of_parameters():
     # H = [[2b, 0, 2w0], [0, 2b, 2w1], [2w0, 2w1, 0]]; H t = [2b + 2w0, 2w1, 2w0]
     np.testing.assert_array_equal(hv[0]["w"], [8.0, 4.0])
     assert hv[0]["b"] == 2.0
+
+
+def test_identity_function():
+    g = cr.grad(lambda x: x)(2.0)
+    assert isinstance(g, np.ndarray) and g == 1.0
+    value, g32 = cr.value_and_grad(lambda x: x)(np.float32(2.0))
+    assert isinstance(value, np.ndarray) and value.dtype == np.float32 and g32 == 1.0
+    np.testing.assert_array_equal(cr.jacobian(lambda x: x)(np.ones(2)), np.eye(2))
+    assert cr.hessian(lambda x: x)(2.0) == 0.0
+    x = cr.tensor(2.0, dtype=cr.float64, requires_grad=True)
+    assert float(cr.grad(lambda x: x)(x).data) == 1.0

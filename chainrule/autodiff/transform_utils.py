@@ -323,7 +323,7 @@ def _detached(t: Tensor) -> Tensor:
 
 def _value(y: Tensor, keep_graph: bool):
     """A transform's returned value: with its graph only when an outer transform needs it."""
-    if keep_graph or not isinstance(y, Tensor) or y._node is None:
+    if keep_graph or not isinstance(y, Tensor) or not (y.requires_grad or y._tangent):
         return y
     return _detached(y)
 

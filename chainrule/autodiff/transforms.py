@@ -14,7 +14,10 @@ engine's two sweeps:
 dicts of them (pytrees, see :mod:`chainrule.autodiff.pytree`). Python numbers are float64.
 With plain inputs (no Tensor anywhere in the arguments) results are NumPy arrays (0-d for
 scalars); with Tensor inputs they are Tensors, still connected to the graph of their inputs,
-so they can be differentiated again.
+so they can be differentiated again. (A result that depends, through a closure, on a
+variable of an enclosing differentiation stays a Tensor too, for the same reason.)
+The machinery lives in :mod:`chainrule.autodiff.transform_utils`; full Jacobians in
+:mod:`chainrule.autodiff.jacobian`.
 
 **Composition.** When a transform runs inside another (``grad(grad(f))``, ``jvp(grad(f))``,
 a ``grad`` called inside a function given to ``grad``), the outer one hands the inner one
