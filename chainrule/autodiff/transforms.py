@@ -92,6 +92,9 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False):
     Reverse mode, one backward sweep. ``grad(grad(f))`` and deeper work (``d^n/dx^n``), as
     does a ``grad`` inside a function differentiated by another transform. See
     :func:`value_and_grad` for ``argnums`` and ``has_aux`` (then ``(grad, aux)``).
+    An input Tensor that requires grad gets a gradient that is itself differentiable with
+    respect to it (the sweep is recorded, which costs more): pass arrays, or
+    ``t.detach()``, when only the numbers are wanted.
 
     >>> dsin = cr.grad(cr.sin)
     >>> dsin(0.0), cr.grad(dsin)(0.0)      # cos(0), -sin(0)
