@@ -72,7 +72,7 @@ def test_network_parameters_named_and_told_apart():
         assert roles[name] == "parameter"
     assert roles["c1"] == "constant"  # the data
     assert any(r == "output" for r in roles.values())
-    assert 'shape="hexagon"' in g.dot and 'shape="note"' in g.dot
+    assert 'shape="box3d"' in g.dot and 'shape="note"' in g.dot
     # The same names from a dict, and gradients of arrays summarised by shape and stats.
     g2 = graph(loss, params=dict(model.named_parameters()))
     assert "0.weight\nvalue shape (5, 4)" in g2.dot.replace("\\n", "\n")
@@ -239,3 +239,23 @@ def test_explanation_to_html_and_jupyter_repr():
     assert e.to_html() == explanation_html(e)
     inline = e._repr_html_()
     assert inline.startswith("<style>") and 'class="crx-step"' in inline
+
+
+def test_page_walk_of_a_network_follows_the_engine_sweep():
+    model, _ = mlp_loss()
+    x = np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32)
+    labels_ = cr.tensor(np.arange(8) % 3)
+    e = cr.explain(lambda x: cr.nn.CrossEntropyLoss()(model(x), labels_), x=x)
+    nodes, edges, steps = walk(e)
+    assert steps[0]["name"] == e.output and steps[0]["grad"] == "1"
+    ops = [s for s in steps if "role" not in s]
+    assert len(ops) == len(e.backward)  # one step per node of the reverse sweep
+    leaves = {s["name"]: s for s in steps if "role" in s}
+    weight = dict(model.named_parameters())["0.weight"]
+    cr.nn.CrossEntropyLoss()(model(cr.tensor(x)), labels_).backward()
+    grad = weight.grad.data
+    first = next(s for s in leaves.values() if s["value"] == "shape (5, 4)")
+    assert first["role"] == "parameter"
+    assert first["grad"] == f"shape (5, 4), norm {np.linalg.norm(np.asarray(grad)):.6g}"
+    page = explanation_html(e)
+    assert f'data-name="{first["name"]}"' in page

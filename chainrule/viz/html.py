@@ -114,10 +114,16 @@ def _chain_walk(e):
 
 
 def _sweep_walk(e):
-    """Graph and steps over the engine's reverse sweep (tensor explanations)."""
+    """Graph and steps over the engine's reverse sweep (tensor explanations).
+
+    Leaves that are not inputs of the explanation (a model's weights, read from a closure)
+    are drawn as parameters; their gradient is what the sweep sent them.
+    """
+    out = e.output
     outputs = {s.output for s in e.backward}
     names: list[str] = []
     roles: dict[str, str] = {}
+    shapes: dict[str, tuple] = {}
     edges = []
     for s in reversed(e.backward):  # forward order, so the drawing reads left to right
         for arg, sent, rule in zip(s.arguments, s.sent, s.rules):
@@ -126,9 +132,12 @@ def _sweep_walk(e):
             if arg not in roles:
                 names.append(arg)
                 q = e.quantities.get(arg)
-                roles[arg] = "input" if q is None or q.role == "input" else q.role
+                roles[arg] = (
+                    "parameter" if q is None else ("input" if q.role == "input" else q.role)
+                )
                 if arg in outputs:
                     roles[arg] = "intermediate"
+            shapes[arg] = tuple(sent[1])
             edges.append((arg, s.output, rule.split(" = ", 1)[-1]))
         if s.output not in roles:
             names.append(s.output)
@@ -147,27 +156,31 @@ def _sweep_walk(e):
             ]
         else:
             q = e.quantities.get(name)
-            lines = [name, f"value {_num(q.value)}" if q is not None else "leaf"]
+            value = f"value {_num(q.value)}" if q is not None else f"shape {shapes[name]}"
+            lines = [name, value]
         nodes.append((ids[name], roles[name], lines))
     edges = [(ids[a], ids[b], label) for a, b, label in edges]
     steps = []
-    received: dict[str, list[float]] = {}
+    received: dict[str, list[tuple]] = {}
     for k, s in enumerate(e.backward):
-        upstream = f"∂L/∂{s.output}: shape {tuple(s.upstream_shape)}, norm {s.upstream_norm:.6g}"
-        lines = [f"upstream {upstream}" if k else f"start: ∂L/∂{s.output} = 1"]
+        d_out = f"∂{out}/∂{s.output}"
+        upstream = f"{d_out}: shape {tuple(s.upstream_shape)}, norm {s.upstream_norm:.6g}"
+        lines = [f"upstream {upstream}" if k else f"start: {d_out} = 1"]
+        sent_to = []
         for rule, sent in zip(s.rules, s.sent):
             if sent is None:
                 continue
             to, shape, norm = sent
             lines.append(f"{rule}  →  shape {tuple(shape)}, norm {norm:.6g}")
-            received.setdefault(to, []).append(norm)
+            received.setdefault(to, []).append((tuple(shape), norm))
+            sent_to.append(f"∂{out}/∂{to}")
         steps.append(
             {
                 "node": ids[s.output],
                 "name": s.output,
                 "title": f"step {k + 1}: {s.output} = {s.op}({', '.join(s.arguments)})",
                 "lines": lines,
-                "equation": "gradient sent = local rule × upstream ∂L/∂" + s.output,
+                "equation": f"{', '.join(sent_to) or 'nothing'} = local rule × upstream {d_out}",
                 "grad": f"norm {s.upstream_norm:.6g}" if k else "1",
             }
         )
@@ -175,18 +188,26 @@ def _sweep_walk(e):
         if name in ops:
             continue
         q = e.quantities.get(name)
-        g = q.gradient if q is not None else None
-        parts = len(received.get(name, []))
+        parts = received.get(name, [])
+        if q is not None:
+            grad = _num(q.gradient)
+        elif len(parts) == 1:  # one contribution: it is the whole gradient
+            grad = f"shape {parts[0][0]}, norm {parts[0][1]:.6g}"
+        else:
+            grad = f"sum of {len(parts)} contributions"
         steps.append(
             {
                 "node": ids[name],
                 "name": name,
-                "title": f"{name}: a leaf, the gradient is complete",
+                "role": roles[name],
+                "value": f"shape {shapes[name]}" if q is None else None,
+                "title": f"{name}: a leaf, its gradient is complete",
                 "lines": [
-                    f"{parts} contribution{'s' if parts != 1 else ''} arrived and were summed"
+                    f"{len(parts)} contribution{'s' if len(parts) != 1 else ''} arrived "
+                    "and were summed"
                 ],
-                "equation": f"∂L/∂{name}: {_num(g)}",
-                "grad": _num(g),
+                "equation": f"∂{out}/∂{name}: {grad}",
+                "grad": grad,
             }
         )
     return nodes, edges, steps
@@ -359,6 +380,15 @@ def explanation_html(e, *, title: str | None = None, fragment: bool = False) -> 
             [q.name, q.role, q.definition or "", _num(q.value), _Raw('<td class="grad">—</td>')]
         )
         attrs.append(f' data-name="{html.escape(q.name, quote=True)}"')
+    known = {q.name for q in e.quantities.values()}
+    at = next((i for i, r in enumerate(rows) if r[1] == "output"), len(rows))
+    for st in steps:  # leaves the explanation does not list (a model's weights)
+        if st.get("value") and st["name"] not in known:
+            rows.insert(
+                at, [st["name"], st["role"], "", st["value"], _Raw('<td class="grad">—</td>')]
+            )
+            attrs.insert(at, f' data-name="{html.escape(st["name"], quote=True)}"')
+            at += 1
     parts.append("<h2>Quantities</h2>")
     parts.append(
         _table(["name", "role", "definition", "value", f"d{e.output}/d(name)"], rows, attrs)

@@ -10,12 +10,12 @@ import numpy as np
 
 __all__ = ["ROLES", "fmt", "describe", "quote", "node_attrs", "GRAPH_HEADER"]
 
-#: Node style per role: inputs are blue ellipses, parameters amber hexagons, constant data
+#: Node style per role: inputs are blue ellipses, parameters amber 3-D boxes, constant data
 #: grey notes, intermediate results white rounded boxes, the output a green double box.
 ROLES: dict[str, dict[str, str]] = {
     "input": {"shape": "ellipse", "style": "filled", "fillcolor": "#dbeafe", "color": "#1d4ed8"},
     "parameter": {
-        "shape": "hexagon",
+        "shape": "box3d",
         "style": "filled",
         "fillcolor": "#fef3c7",
         "color": "#b45309",
