@@ -146,8 +146,13 @@ def _target(row, res, params, label) -> tuple[str, str]:
         theirs = _w5_stats(res.get(peer, []))
         if not mine or not theirs:
             return text, "n/a"
-        a, b = mine["train_peak_mib"], theirs["train_peak_mib"]
-        return text, ("yes" if a <= b else "**no**") + f" (training {a:.0f} vs {b:.0f} MiB)"
+        a, b = mine["peak_rss_mib"], theirs["peak_rss_mib"]
+        c, d = mine["train_peak_mib"], theirs["train_peak_mib"]
+        # Judged on the whole command's peak, what a user sees; the training loop's own
+        # allocation (a few MiB for either library) is shown beside it.
+        return text, ("yes" if a <= b else "**no**") + (
+            f" (process peak {a:.0f} vs {b:.0f} MiB; training loop alone "
+            f"{c:.1f} vs {d:.1f} MiB)")
     return "", ""
 
 
@@ -227,22 +232,26 @@ def _w5_section(add, table_rows, results, quick):
     if first and first.get("config"):
         add(f"Configuration (the CLI's defaults): `{first['config']}`.")
         add("")
-    add("| system | wall (s) | process peak RSS (MiB) | RSS before training (MiB) | "
-        "training peak over that (MiB) | test accuracy |")
-    add("|---|---:|---:|---:|---:|---:|")
+    add("| system | command wall (s) | command peak RSS (MiB) | training loop wall, warm (s) | "
+        "RSS before the loop (MiB) | loop's peak over that (MiB) | test accuracy |")
+    add("|---|---:|---:|---:|---:|---:|---:|")
     for system, runs in results[row.key].items():
         s = _w5_stats(runs)
         if not s:
-            add(f"| {system} | {status(runs) or 'no result'} | | | | |")
+            add(f"| {system} | {status(runs) or 'no result'} | | | | | |")
             continue
         add(f"| {system} | {s['wall_s']:.2f} | {s['peak_rss_mib']:.0f} | "
-            f"{s['rss_before_mib']:.0f} | {s['train_peak_mib']:.1f} | "
-            f"{s.get('accuracy', float('nan')):.3f} |")
+            f"{s['train_wall_s']:.2f} | {s['rss_before_mib']:.0f} | "
+            f"{s['train_peak_mib']:.1f} | {s.get('accuracy', float('nan')):.3f} |")
     add("")
-    add("The process peak includes the library itself (PyTorch's shared libraries alone are "
-        "a few hundred MiB); the training peak is the kernel's high-water mark (VmHWM, reset "
-        "after imports and data loading) minus the RSS at that moment, so it counts what "
-        "training allocates.")
+    add("Command: the whole program in a fresh process as a user runs it (`python -m "
+        "chainrule train --dataset digits`; for PyTorch `python benchmarks/workloads_train.py "
+        "--torch`, which loads, splits and scales the data with scikit-learn), imports "
+        "included; its peak RSS from `wait4`. Training loop: in the worker, after imports, "
+        "data loading and a one-epoch warm-up run, the same training again; its peak is the "
+        "kernel's high-water mark (VmHWM, reset just before) minus the RSS at that moment, "
+        "i.e. what training allocates. The W5 row of the tables above is the command wall "
+        "time.")
     add("")
 
 
