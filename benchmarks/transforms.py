@@ -9,7 +9,8 @@
    and a wide one (1000 inputs, 10 outputs), and what ``mode="auto"`` picks.
 
 Times are the best of several repeats (each averaged over enough calls to last ~50 ms),
-in milliseconds. Run: ``python benchmarks/transforms.py [--quick]``.
+in milliseconds; ``grad`` and ``hvp`` are timed in alternation so that their ratio is taken
+under the same machine load. Run: ``python benchmarks/transforms.py [--quick]``.
 """
 
 from __future__ import annotations
@@ -46,6 +47,28 @@ def best_ms(fn, repeats: int = 5, budget: float = 0.05) -> float:
     return best * 1e3
 
 
+def paired_best_ms(fns, repeats: int = 7, budget: float = 0.05) -> list[float]:
+    """Best-of-``repeats`` times of several functions, measured in alternation.
+
+    Interleaving puts each function under the same machine load, so their ratio holds
+    even when the absolute times drift (a shared, busy machine).
+    """
+    numbers = []
+    for fn in fns:
+        fn()  # warm up
+        start = time.perf_counter()
+        fn()
+        numbers.append(max(1, int(budget / max(time.perf_counter() - start, 1e-7))))
+    best = [float("inf")] * len(fns)
+    for _ in range(repeats):
+        for k, (fn, number) in enumerate(zip(fns, numbers)):
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            best[k] = min(best[k], (time.perf_counter() - start) / number)
+    return [b * 1e3 for b in best]
+
+
 def hvp_table(sizes, repeats: int) -> list[str]:
     try:
         import autograd
@@ -71,8 +94,8 @@ def hvp_table(sizes, repeats: int) -> list[str]:
         # correctness first: hvp == H v == jvp of grad
         H = h(x)
         np.testing.assert_allclose(cr.hvp(f, x, v)[1], H @ v, rtol=1e-9, atol=1e-12)
-        t_grad = best_ms(lambda g=g, x=x: g(x), repeats)
-        t_hvp = best_ms(lambda f=f, x=x, v=v: cr.hvp(f, x, v), repeats)
+        t_grad, t_hvp = paired_best_ms(
+            [lambda g=g, x=x: g(x), lambda f=f, x=x, v=v: cr.hvp(f, x, v)], repeats)
         t_hess = best_ms(lambda h=h, x=x: h(x), max(1, repeats // 2), budget=0.0)
         ag = ["–", "–", "–"]
         if autograd is not None:
@@ -82,8 +105,8 @@ def hvp_table(sizes, repeats: int) -> list[str]:
             ag_grad = autograd.grad(f_ag)
             ag_hvp = autograd.hessian_vector_product(f_ag)
             np.testing.assert_allclose(ag_hvp(x, v), H @ v, rtol=1e-9, atol=1e-12)
-            a_g = best_ms(lambda g=ag_grad, x=x: g(x), repeats)
-            a_h = best_ms(lambda h=ag_hvp, x=x, v=v: h(x, v), repeats)
+            a_g, a_h = paired_best_ms(
+                [lambda g=ag_grad, x=x: g(x), lambda h=ag_hvp, x=x, v=v: h(x, v)], repeats)
             ag = [f"{a_g:.3f}", f"{a_h:.3f}", f"{a_h / a_g:.2f}x"]
         rows.append(
             f"| {n} | {t_grad:.3f} | {t_hvp:.3f} | **{t_hvp / t_grad:.2f}x** | {t_hess:.1f} "
