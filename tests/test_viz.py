@@ -127,6 +127,20 @@ def test_collapse_keeps_one_node_per_layer_op():
     assert sum(lab.split("\n")[0].split(" = ")[1].startswith("matmul") for lab in ops) == 30
     assert len(small.nodes) < len(full.nodes) / 2
     assert graph(loss).dot == small.dot  # over COLLAPSE_ABOVE operations: collapsed
+    roles = {nid: role for nid, role, _ in small.nodes}
+    from_weights = [label for src, _, label in small.edges if roles[src] == "input"]
+    assert len(from_weights) == 30 and not any(lb.startswith("via") for lb in from_weights)
+    between = [label for src, _, label in small.edges if roles[src] == "intermediate"]
+    assert all(label.startswith("via square: 2·") for label in between)  # the folded op
+
+
+def test_collapsed_edges_name_the_inner_op_they_enter():
+    xs = [cr.tensor(v, dtype=cr.float64) for v in (1.0, -2.0)]
+    ws = [cr.tensor(v, dtype=cr.float64, requires_grad=True) for v in (0.5, 0.25)]
+    y = cr.tanh(ws[0] * xs[0] + ws[1] * xs[1])
+    g = graph(y, collapse=True)
+    assert len(g.nodes) == 3
+    assert sorted(label for _, _, label in g.edges) == ["via multiply: -2", "via multiply: 1"]
 
 
 @needs_dot

@@ -336,7 +336,12 @@ class _Builder:
                         role = "parameter" if src in self.names else "input"
                         g = p.grad.data if p.grad is not None else leaf_grads.get(src)
                         vertices[src] = _Vertex(src, role, labels[src], p.data, g)
-                edges.append((src, key, self._edge_label(n, j, labels, local[j])))
+                label = self._edge_label(n, j, labels, local[j])
+                if n is not anchor and label:
+                    # The edge enters a collapsed group at an inner op: its local derivative
+                    # is that op's, not the group's, so say which op.
+                    label = f"via {n.prim.name}: {label}"
+                edges.append((src, key, label))
             if len(vertices) > self.max_nodes:
                 raise _too_many(self.max_nodes)
         for v in vertices.values():
