@@ -442,3 +442,12 @@ def test_deepcopy_keeps_parameters_independent():
     assert np.any(model[0].weight.data != 0)
     model.load_state_dict(clone.state_dict())
     np.testing.assert_array_equal(model[0].weight.data, 0)
+
+
+def test_parameter_is_a_tensor_subclass_and_ops_give_plain_tensors():
+    p = nn.Parameter([1.0, 2.0])
+    assert isinstance(p, cr.Tensor) and p.requires_grad and p.is_leaf
+    assert repr(p).startswith("Parameter containing:\ntensor(")
+    assert type(p * 2) is cr.Tensor
+    (p * p).sum().backward()
+    np.testing.assert_allclose(p.grad.data, [2.0, 4.0])

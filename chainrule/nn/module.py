@@ -7,7 +7,6 @@ module registers it, so ``model.parameters()`` finds every weight of every neste
 
 from __future__ import annotations
 
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
@@ -19,41 +18,23 @@ from chainrule.tensor import Tensor, to_array
 __all__ = ["Module", "Parameter"]
 
 
-_PARAMETERS: dict[int, weakref.ref] = {}
-
-
-def _forget(key: int) -> Callable[[weakref.ref], None]:
-    return lambda ref: _PARAMETERS.pop(key, None) if _PARAMETERS.get(key) is ref else None
-
-
-class _ParameterType(type):
-    # A Parameter is a plain Tensor remembered (weakly) as a parameter, not a subclass: the
-    # engine accumulates gradients into leaves whose type is exactly Tensor. isinstance()
-    # still works, through this metaclass.
-    def __instancecheck__(cls, obj: Any) -> bool:
-        ref = _PARAMETERS.get(id(obj))
-        return ref is not None and ref() is obj
-
-    def __call__(cls, data: Any = None, requires_grad: bool = True) -> Tensor:
-        if data is None:
-            data = np.empty(0, dtype=np.float32)
-        return _mark_parameter(Tensor(data, requires_grad=requires_grad))
-
-
-def _mark_parameter(t: Tensor) -> Tensor:
-    key = id(t)
-    _PARAMETERS[key] = weakref.ref(t, _forget(key))
-    return t
-
-
-class Parameter(metaclass=_ParameterType):
+class Parameter(Tensor):
     """A Tensor that is a module's weight: it requires grad, and assigning it to a module's
     attribute registers it.
 
-    ``Parameter(data)`` returns a leaf Tensor holding a copy of ``data`` (an array, Tensor or
-    list; Python floats become the default dtype) with ``requires_grad=True``;
-    ``isinstance(p, Parameter)`` tells parameters from other Tensors.
+    ``Parameter(data)`` holds a copy of ``data`` (an array, Tensor or list; Python floats
+    become the default dtype). Results of operations on parameters are plain Tensors.
     """
+
+    __slots__ = ()
+
+    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
+        if data is None:
+            data = np.empty(0, dtype=np.float32)
+        super().__init__(data, requires_grad=requires_grad)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
 
 
 class _IncompatibleKeys(NamedTuple):
@@ -183,13 +164,6 @@ class Module:
         self._registries()
         self.__dict__.pop(name, None)
         self._modules[name] = module
-
-    def __setstate__(self, state: dict) -> None:
-        # copy.deepcopy and pickle rebuild the Tensors: mark the copies as parameters again.
-        self.__dict__.update(state)
-        for p in self._parameters.values():
-            if p is not None:
-                _mark_parameter(p)
 
     # --- calling --------------------------------------------------------------------------
 
