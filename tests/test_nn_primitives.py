@@ -3,13 +3,12 @@
 They are registered, so ``test_primitives.py`` runs its full battery on them (forward against
 an independent formula, VJP and JVP against central differences, the inner-product identity,
 second order). The independent formulas live here -- naive loops, not the im2col code --
-and are added to that battery's reference table; the battery is also run from this file.
+and are added to that battery's reference table when ``test_primitives`` imports this module.
 """
 
 import math
 
 import numpy as np
-import pytest
 import test_primitives
 
 from chainrule.autodiff.primitive import REGISTRY
@@ -76,20 +75,6 @@ NN_REFERENCE = {
     "erf": _erf_quadrature,
 }
 test_primitives.REFERENCE.update(NN_REFERENCE)
-
-
-def _cases():
-    cases = []
-    for name in sorted(NN_REFERENCE):
-        prim = REGISTRY[name]
-        for k, (args, params) in enumerate(prim.samples(np.random.default_rng(7))):
-            cases.append(pytest.param(name, args, params, id=f"{name}-{k}"))
-    return cases
-
-
-@pytest.mark.parametrize("name,args,params", _cases())
-def test_nn_primitive(name, args, params):
-    test_primitives.test_primitive(name, args, params)
 
 
 def test_erf_reference_is_right():
