@@ -86,7 +86,9 @@ def fallback_svg(nodes, edges, prefix: str = "") -> str:
     for nid, _, lines in nodes:
         w = max(len(s) for s in lines) * _CHAR_W + 24
         size[nid] = (w, len(lines) * _LINE_H + 14)
-    gap_x, gap_y, margin = 90.0, 26.0, 16.0
+    # Columns far enough apart for the edge labels (10px text, about 6px a character).
+    longest = max((len(line) for *_, lab in edges for line in lab.split("\n")), default=0)
+    gap_x, gap_y, margin = min(max(90.0, 6.0 * longest + 24), 340.0), 26.0, 16.0
     pos: dict[str, tuple[float, float]] = {}
     x = margin
     height = 0.0
@@ -118,9 +120,10 @@ def fallback_svg(nodes, edges, prefix: str = "") -> str:
             f'{mx:.1f},{y2:.1f} {x2:.1f},{y2:.1f}" fill="none" stroke="#6b7280" '
             f'marker-end="url(#{prefix}arrow)"/>'
         )
-        for k, line in enumerate(label.split("\n") if label else []):
+        label_lines = label.split("\n") if label else []
+        for k, line in enumerate(label_lines):  # stacked above the curve, not across it
             out.append(
-                f'<text x="{mx:.1f}" y="{(y1 + y2) / 2 - 4 + 12 * k:.1f}" text-anchor="middle" '
+                f'<text x="{mx:.1f}" y="{(y1 + y2) / 2 - 5 - 12 * (len(label_lines) - 1 - k):.1f}" text-anchor="middle" '
                 f'font-size="10" fill="#374151">{html.escape(line)}</text>'
             )
         out.append("</g>")
