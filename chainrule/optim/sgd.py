@@ -31,11 +31,12 @@ class SGD(Optimizer):
 
     Example::
 
-        >>> import chainrule as cr                           # doctest: +SKIP
-        >>> w = cr.tensor([1.0, 2.0], requires_grad=True)    # doctest: +SKIP
-        >>> opt = cr.optim.SGD([w], lr=0.1)                  # doctest: +SKIP
-        >>> (w * w).sum().backward(); opt.step()             # doctest: +SKIP
-        >>> w                                                # doctest: +SKIP
+        >>> import chainrule as cr
+        >>> w = cr.tensor([1.0, 2.0], requires_grad=True)
+        >>> opt = cr.optim.SGD([w], lr=0.1)
+        >>> (w * w).sum().backward()    # dL/dw = 2w
+        >>> opt.step()                  # w - 0.1 * 2w
+        >>> w
         tensor([0.8, 1.6], requires_grad=True)
     """
 
