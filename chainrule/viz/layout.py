@@ -122,8 +122,9 @@ def fallback_svg(nodes, edges, prefix: str = "") -> str:
         )
         label_lines = label.split("\n") if label else []
         for k, line in enumerate(label_lines):  # stacked above the curve, not across it
+            ty = (y1 + y2) / 2 - 5 - 12 * (len(label_lines) - 1 - k)
             out.append(
-                f'<text x="{mx:.1f}" y="{(y1 + y2) / 2 - 5 - 12 * (len(label_lines) - 1 - k):.1f}" text-anchor="middle" '
+                f'<text x="{mx:.1f}" y="{ty:.1f}" text-anchor="middle" '
                 f'font-size="10" fill="#374151">{html.escape(line)}</text>'
             )
         out.append("</g>")
