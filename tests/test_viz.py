@@ -273,3 +273,18 @@ def test_page_walk_of_a_network_follows_the_engine_sweep():
     assert first["grad"] == f"shape (5, 4), norm {np.linalg.norm(np.asarray(grad)):.6g}"
     page = explanation_html(e)
     assert f'data-name="{first["name"]}"' in page
+
+
+def test_gradients_only_for_a_single_number_and_retain_grad_is_used():
+    x = cr.tensor([1.0, 2.0], dtype=cr.float64, requires_grad=True)
+    y = cr.named(x * 3, "y")
+    assert "grad" not in graph(y).dot.split("label=", 1)[1].split("];")[0]  # y is a vector
+    z = cr.sum(y**2)
+    y.retain_grad()
+    z.backward(retain_graph=True)
+    text = "\n".join(labels(graph(z)).values())
+    assert "y = multiply(x1, 3)\nvalue shape (2,)  min 3  mean 4.5  max 6\ngrad shape (2,)" in text
+    assert "grad shape (2,)  min 6  mean 9  max 12" in text  # d z / d y = 2 y
+    fresh = cr.sum(cr.tensor([1.0, 2.0], requires_grad=True) ** 2)
+    assert "grad" not in "\n".join(labels(graph(fresh, gradients=False)).values())
+    assert "grad 1" in "\n".join(labels(graph(fresh)).values())
