@@ -166,6 +166,16 @@ def test_every_function_of_the_language(fn, x, derivative):
     assert e.agrees, [c for c in e.checks if not c.ok]
 
 
+def test_a_point_where_the_derivative_does_not_exist_is_said_so():
+    # f = x asin(y) + asin(y): at y = 1 both paths are infinite and their sum is NaN.
+    e = explain("u = asin(y); f = u*x + asin(y)", x=-1.0, y=1.0)
+    assert math.isnan(e.derivatives["y"]) and e.derivatives["x"] == pytest.approx(math.pi / 2)
+    assert e.agrees
+    assert "Not finite at this point: ∂f/∂y, du/dy, df/dy." in e.to_text()
+    # d/da a^a = a^a (log a + 1) is -inf at 0; the engine's convention there is not checked.
+    assert explain("a^a", a=0.0).agrees
+
+
 def test_constant_output_and_identity():
     e = explain(lambda x: 3.0, x=2.0)
     assert e.derivative == 0.0 and e.value == 3.0

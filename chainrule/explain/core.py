@@ -239,6 +239,7 @@ class _Builder:
             scalar=self.scalar,
             source=self.program.source if self.program is not None else None,
             paths_truncated=truncated,
+            notes=_notes(links, derivs, c.labels[c.output]),
         )
 
     def _constant(self, value: float) -> Explanation:
@@ -332,13 +333,18 @@ class _Builder:
 
     def _checks(self, links, paths, derivs) -> list[Check]:
         checks = []
+        # Where the engine's value is not finite the derivative does not exist at the point
+        # (0/0, a vertical tangent); SymPy may then give any limit, so there is nothing to
+        # check, and the text says so (see _notes).
         for link in links:
-            if link.symbolic_value is not None:
+            if link.symbolic_value is not None and _finite(link.value):
                 checks.append(_check(link.label, link.symbolic_value, link.value, self.rtol))
         for name in self.wrt:
             mine = [p for p in paths if p.wrt == name]
             if mine and not self.paths_truncated:
-                total = math.fsum(float(p.value) for p in mine)
+                terms = [float(p.value) for p in mine]
+                # fsum is exact but refuses inf - inf; plain sum gives the NaN there is.
+                total = math.fsum(terms) if all(map(math.isfinite, terms)) else sum(terms)
                 checks.append(
                     _check(
                         f"d{self.c.labels[self.c.output]}/d{name} (sum over paths)",
@@ -348,7 +354,7 @@ class _Builder:
                     )
                 )
             symbolic = self._symbolic_total(name)
-            if symbolic is not None:
+            if symbolic is not None and _finite(derivs[name]):
                 checks.append(
                     _check(
                         f"d{self.c.labels[self.c.output]}/d{name} (symbolic)",
@@ -469,12 +475,32 @@ def _at_point(sp, expr, subs: dict):
     """
     try:
         expr = expr.replace(sp.Heaviside, lambda *a: sp.Heaviside(a[0], 0))
-        value = complex(expr.evalf(30, subs=subs))
+        # Substituted as 30-digit Floats, then evaluated: evalf(subs=...) would evaluate
+        # 1 - x**2 at x = -1 to a tiny non-zero number instead of 0.
+        exact = {k: sp.Float(v, 30) for k, v in subs.items()}
+        value = complex(expr.subs(exact).evalf(30))
     except Exception:  # noqa: BLE001 - nothing to check against
         return None
-    if abs(value.imag) > 1e-12 * max(1.0, abs(value.real)) or math.isnan(value.real):
-        return None  # undefined here (0*log(0)): the engine's limit convention stands
+    if abs(value.imag) > 1e-12 * max(1.0, abs(value.real)) or not math.isfinite(value.real):
+        # Not a real number here (0*log(0), d/da a^a at 0): the derivative does not exist
+        # at the point, and the engine's convention (PyTorch's, e.g. 0) cannot be checked.
+        return None
     return value.real
+
+
+def _finite(v) -> bool:
+    return bool(np.all(np.isfinite(v)))
+
+
+def _notes(links: list[Link], derivs: dict, output: str) -> list[str]:
+    bad = [link.label for link in links if not _finite(link.value)]
+    bad += [f"d{output}/d{name}" for name, v in derivs.items() if not _finite(v)]
+    if not bad:
+        return []
+    return [
+        "Not finite at this point: " + ", ".join(dict.fromkeys(bad)) + ". The function is "
+        "not differentiable here (or only in a limit); those values are not checked."
+    ]
 
 
 def _check(what: str, symbolic: float, automatic, rtol: float = 1e-7) -> Check:

@@ -188,6 +188,7 @@ class Explanation:
     scalar: bool = True
     source: str | None = None
     paths_truncated: bool = False
+    notes: list[str] = field(default_factory=list)
 
     @property
     def derivative(self):
@@ -217,6 +218,7 @@ class Explanation:
             "backward": [s.to_dict() for s in self.backward],
             "checks": [c.to_dict() for c in self.checks],
             "agrees": self.agrees,
+            "notes": list(self.notes),
         }
 
     def to_json(self, indent: int | None = 2) -> str:

@@ -74,7 +74,7 @@ def to_text(e) -> str:
         paths = [p for p in e.paths if p.wrt == wrt]
         lines.append("")
         lines += _wrt_text(e, wrt, paths)
-    lines += ["", _check_text(e)]
+    lines += [""] + [f"Note: {note}" for note in e.notes] + [_check_text(e)]
     return "\n".join(lines)
 
 
