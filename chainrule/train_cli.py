@@ -24,6 +24,7 @@ __all__ = ["add_parser", "run", "build_model", "load_checkpoint"]
 
 CLASSIFICATION = ("digits", "iris", "breast_cancer", "wine", "moons", "circles", "spirals")
 REGRESSION = ("diabetes",)
+SYNTHETIC = ("moons", "circles", "spirals")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 1e-2}
 
@@ -58,7 +59,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--epochs",
         type=int,
         default=None,
-        help="passes over the training data (default 30 for an MLP, 20 for the CNN)",
+        help="passes over the training data (default 30 for an MLP, 20 for the CNN, "
+        "100 for diabetes and spirals)",
     )
     p.add_argument(
         "--optimizer",
@@ -71,7 +73,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         type=float,
         default=None,
         help="learning rate (default: 1e-3 for adam/adamw/rmsprop, 0.05 for sgd "
-        "with momentum 0.9, 1e-2 for adagrad; 3e-3 for the CNN)",
+        "with momentum 0.9, 1e-2 for adagrad; with adam/adamw/rmsprop, 3e-3 for the CNN "
+        "and 1e-2 for moons, circles and spirals)",
     )
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=0, help="seed for the split, weights and order")
@@ -104,10 +107,10 @@ def _hidden(text: str) -> list[int]:
 def _load(name: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
     from chainrule import datasets
 
-    if name in ("moons", "circles"):
-        return getattr(datasets, f"make_{name}")(
-            1000, noise=0.2 if name == "moons" else 0.1, seed=seed
-        )
+    if name == "moons":
+        return datasets.make_moons(1000, noise=0.2, seed=seed)
+    if name == "circles":
+        return datasets.make_circles(1000, noise=0.1, seed=seed, factor=0.5)
     if name == "spirals":
         return datasets.make_spirals(900, noise=0.05, seed=seed)
     return getattr(datasets, f"load_{name}")()
@@ -197,8 +200,13 @@ def run(args) -> int:
         raise ValueError(f"--lr must be positive, got {args.lr}")
     hidden = _hidden(args.hidden or ("32" if regression else "64"))
     opt_name = args.optimizer or ("adamw" if regression else "adam")
-    epochs = args.epochs or (20 if args.model == "cnn" else (100 if regression else 30))
-    lr = args.lr or (3e-3 if args.model == "cnn" and opt_name == "adam" else DEFAULT_LR[opt_name])
+    synthetic = args.dataset in SYNTHETIC
+    long_run = regression or args.dataset == "spirals"
+    epochs = args.epochs or (20 if args.model == "cnn" else (100 if long_run else 30))
+    lr = args.lr or DEFAULT_LR[opt_name]
+    if args.lr is None and opt_name in ("adam", "adamw", "rmsprop"):
+        # a CNN, and 2-D toy problems with few weights, take larger steps
+        lr = 3e-3 if args.model == "cnn" else (1e-2 if synthetic else lr)
 
     X, y = _load(args.dataset, args.seed)
     Xtr, Xte, ytr, yte = train_test_split(

@@ -67,3 +67,10 @@ def test_bad_input_is_one_line_and_status_2(argv, message, capsys):
     assert cli.main(["train", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("dataset", ["moons", "circles"])
+def test_generated_datasets_train_well(dataset, capsys):
+    assert cli.main(["train", "--dataset", dataset, "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert float(out.split("test accuracy: ")[1].split()[0]) >= 0.96
