@@ -451,3 +451,18 @@ def test_parameter_is_a_tensor_subclass_and_ops_give_plain_tensors():
     assert type(p * 2) is cr.Tensor
     (p * p).sum().backward()
     np.testing.assert_allclose(p.grad.data, [2.0, 4.0])
+
+
+def test_module_to_double_and_float():
+    cr.set_default_dtype(cr.float32)
+    model = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+    assert model[0].weight.dtype == np.float32
+    model.double()
+    assert all(p.dtype == np.float64 for p in model.parameters())
+    assert model[1].running_mean.dtype == np.float64
+    assert model[1].num_batches_tracked.dtype == np.int64
+    out = model(cr.tensor(np.ones((4, 3))))
+    assert out.dtype == np.float64
+    out.sum().backward()
+    assert model[0].weight.grad.dtype == np.float64
+    assert model.float()[0].weight.dtype == np.float32

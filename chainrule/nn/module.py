@@ -251,6 +251,27 @@ class Module:
         """Set evaluation mode: ``train(False)``."""
         return self.train(False)
 
+    def to(self, dtype) -> Module:
+        """Cast every floating parameter and buffer to ``dtype`` in place (``cr.float64``...);
+        gradients are dropped. Returns self."""
+        dt = np.dtype(dtype)
+        if dt.kind != "f":
+            raise TypeError(f"Module.to: expected a floating dtype, got {dt}")
+        for t in list(self.parameters()) + list(self.buffers()):
+            if t.data.dtype.kind == "f" and t.data.dtype != dt:
+                t.data = t.data.astype(dt)
+                t.grad = None
+                t._vc[0] += 1
+        return self
+
+    def double(self) -> Module:
+        """``to(cr.float64)``."""
+        return self.to(np.float64)
+
+    def float(self) -> Module:
+        """``to(cr.float32)``."""
+        return self.to(np.float32)
+
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():
             p.requires_grad_(requires_grad)
