@@ -93,8 +93,8 @@ def _wrt_text(e, wrt: str, paths) -> list[str]:
         out.append(f"Chain rule: {e.output} depends on {wrt}{_through(paths[0])}")
     else:
         out.append(
-            f"Chain rule: {wrt} reaches {e.output} along {len(paths)} paths; {total} is the "
-            "sum over the paths of the product of the links on each"
+            f"Chain rule: {wrt} reaches {e.output} along {len(paths)} paths; {total} is the sum "
+            "of the products of the links along each"
         )
     out.append(f"  {total} = {_chain(paths)}")
     out += [
@@ -120,15 +120,16 @@ def _wrt_text(e, wrt: str, paths) -> list[str]:
             out += [f"  {total} = {value}"]
         return out
     out += ["", "Paths:"]
+    trails = [" ← ".join(p.quantities) for p in paths]
+    width = max(map(len, trails))
     rows = []
-    for p in paths:
-        trail = " ← ".join(p.quantities)
+    for trail, p in zip(trails, paths):
         labels = " · ".join(link.label for link in p.links)
         if len(p.links) > 1:
             factors = " · ".join(f"({number(link.value)})" for link in p.links)
-            rows.append((f"{trail}:  {labels}", f"{factors} = {number(p.value)}"))
+            rows.append((f"{trail.ljust(width)}   {labels}", f"{factors} = {number(p.value)}"))
         else:
-            rows.append((f"{trail}:  {labels}", number(p.value)))
+            rows.append((f"{trail.ljust(width)}   {labels}", number(p.value)))
     out += _aligned(rows)
     if e.paths_truncated:
         out.append(f"  (only the first {len(paths)} paths are listed)")
