@@ -4,6 +4,7 @@ and NumPy backpropagation written out by hand; the renderers; the refusals."""
 import json
 import math
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -347,10 +348,33 @@ def test_engine_and_sympy_agree_on_random_expressions(a, b):
         return  # out of the domain, or refused: not this test's subject
     if max(sizes) > 1e4:
         return  # large intermediates amplify rounding beyond the check's tolerance
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a disagreement warning fails the test
         e = explain(text, **point)
     assert e.agrees
     assert any("symbolic" in c.what for c in e.checks) or not e.checks
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    _trees(),
+    st.sampled_from([0.0, -1.0, 1.0, 0.5, -0.5, 2.0]),
+    st.sampled_from([0.0, 1.0, -2.0]),
+)
+def test_any_point_gives_an_explanation_or_a_clear_error(tree, x, y):
+    # Kinks, singular points and domain edges: never a crash, a warning or a mismatch.
+    text = f"u = {tree}; f = u*x + u"
+    try:
+        prog = parse(text)
+    except ExprError:
+        return
+    point = {k: v for k, v in {"x": x, "y": y}.items() if k in prog.inputs}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            e = explain(prog, **point)
+        except ExprError:
+            return
+        for render in (e.to_text, e.to_markdown, e.to_latex, e.to_dot, e.to_json):
+            assert render()
+    assert e.agrees
