@@ -389,7 +389,7 @@ _ALPHABET = "0123456789.eE+-*/^()xyzt_,;=\n\t #'\"[]{}:<>!%@&|~\\abcdefgilnoprsu
 
 
 @settings(
-    max_examples=400, deadline=1000, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=400, deadline=5000, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )
 @given(st.one_of(st.text(max_size=80), st.text(alphabet=_ALPHABET, max_size=120)))
 def test_random_text_raises_only_expr_errors(text):
