@@ -306,6 +306,10 @@ def main(argv: list[str] | None = None) -> int:
         return _report(prog, err)
     except RecursionError:
         return _report(prog, ValueError("expression too complex"))
+    except ImportError as err:
+        # An optional dependency (SymPy for formulas): say which, without a traceback.
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         # The reader went away (chainrule ... | head): stop quietly, as other tools do.
         devnull = os.open(os.devnull, os.O_WRONLY)

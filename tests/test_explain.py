@@ -378,3 +378,19 @@ def test_any_point_gives_an_explanation_or_a_clear_error(tree, x, y):
         for render in (e.to_text, e.to_markdown, e.to_latex, e.to_dot, e.to_json):
             assert render()
     assert e.agrees
+
+
+def test_without_sympy_the_numbers_are_still_the_engines(monkeypatch, capsys):
+    import sys
+
+    from chainrule.cli import main
+
+    monkeypatch.setitem(sys.modules, "sympy", None)  # as on an install without the extra
+    e = explain(pressure, t=10)
+    assert e.derivative == pytest.approx(699.0453078, abs=5e-8)
+    assert all(link.formula is None for link in e.steps)
+    text = e.to_text()
+    assert "dP/dh = -7.133115386" in text and "Formulas need SymPy" in text
+    assert e.to_markdown() and e.to_latex() and e.to_dot() and e.to_json()
+    assert main(["diff", "x**2"]) == 1
+    assert "formulas need SymPy" in capsys.readouterr().err

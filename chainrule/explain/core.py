@@ -31,7 +31,7 @@ from chainrule.explain.graph import (
     replay_value,
 )
 from chainrule.explain.steps import backward_steps
-from chainrule.explain.symbolic import _sympy
+from chainrule.explain.symbolic import have_sympy, require_sympy
 from chainrule.tensor import Tensor
 
 __all__ = ["explain", "MAX_PATHS"]
@@ -204,6 +204,8 @@ class _Builder:
         adjoint.update({k: g for k, g in zip(c.leaves, grads)})
         self.c = c
         self.scalar = all(np.size(c.value(k)) == 1 for k in c.keys)
+        # Without SymPy (it is an optional extra) the numbers are still the engine's.
+        self.symbolic = self.scalar and have_sympy()
         # float32 rounding is about 1e-7 relative; a float64 point is checked tightly.
         single = any(c.value(k).dtype == np.float32 for k in c.keys)
         self.rtol = 1e-4 if single else 1e-7
@@ -239,7 +241,8 @@ class _Builder:
             scalar=self.scalar,
             source=self.program.source if self.program is not None else None,
             paths_truncated=truncated,
-            notes=_notes(links, derivs, c.labels[c.output]),
+            notes=_notes(links, derivs, c.labels[c.output])
+            + ([] if self.symbolic or not self.scalar else [_NO_SYMPY]),
         )
 
     def _constant(self, value: float) -> Explanation:
@@ -275,7 +278,7 @@ class _Builder:
 
     def _links(self, adjoint) -> list[Link]:
         c = self.c
-        defs = self._definitions() if self.scalar else {}
+        defs = self._definitions() if self.symbolic else {}
         self.defs = defs
         links = []
         # Output side first: the order a worked solution reads in.
@@ -320,9 +323,9 @@ class _Builder:
         return {n: float(np.reshape(values[n], ())) for n in names}
 
     def _formula(self, link: Link, definition) -> None:
-        from chainrule.explain.symbolic import _sympy, symbol
+        from chainrule.explain.symbolic import require_sympy, symbol
 
-        sp = _sympy()
+        sp = require_sympy()
         try:
             d = _simplify(sp, sp.diff(definition, symbol(link.source)))
         except Exception:  # noqa: BLE001 - a formula SymPy cannot differentiate: none shown
@@ -366,12 +369,12 @@ class _Builder:
         return checks
 
     def _symbolic_total(self, name: str):
-        from chainrule.explain.symbolic import _sympy, symbol
+        from chainrule.explain.symbolic import require_sympy, symbol
 
-        sp = _sympy()
-        c = self.c
-        if any(d is None for d in self.defs.values()):
+        if not self.defs or any(d is None for d in self.defs.values()):
             return None
+        sp = require_sympy()
+        c = self.c
         expanded = {}
         try:
             for key in c.keys:
@@ -404,7 +407,7 @@ class _Builder:
             role = "output" if key == c.output else "intermediate"
             definition = latex = None
             if self.scalar and self.defs.get(key) is not None:
-                sp = _sympy()
+                sp = require_sympy()
                 definition = sp.sstr(self.defs[key], full_prec=False)
                 latex = sp.latex(self.defs[key], full_prec=False)
             if self.program is not None and name in self.program.definitions:
@@ -486,6 +489,12 @@ def _at_point(sp, expr, subs: dict):
         # at the point, and the engine's convention (PyTorch's, e.g. 0) cannot be checked.
         return None
     return value.real
+
+
+_NO_SYMPY = (
+    "Formulas need SymPy, which is not installed (pip install 'chainrule[explain]'); "
+    "the numbers are the engine's."
+)
 
 
 def _finite(v) -> bool:

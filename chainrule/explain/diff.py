@@ -55,9 +55,9 @@ class Derivative:
 def differentiate(expr, wrt: str | None = None, order: int = 1, point: dict | None = None):
     """The ``order``-th derivative of the expression ``expr`` (text or :class:`Program`)
     with respect to the input ``wrt``, simplified; with ``point``, also its value there."""
-    from chainrule.explain.symbolic import _sympy, symbol
+    from chainrule.explain.symbolic import require_sympy, symbol
 
-    sp = _sympy()
+    sp = require_sympy()
     program = expr if isinstance(expr, Program) else parse(expr)
     if wrt is None:
         if len(program.inputs) != 1:

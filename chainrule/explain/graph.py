@@ -184,9 +184,9 @@ def replay_symbolic(c: Contracted, key: int, symbols: dict[int, object]):
     """The SymPy expression of quantity ``key`` in terms of ``symbols`` of the quantities it
     reads, from each primitive's ``symbolic`` counterpart; ``None`` where a primitive has
     none or a constant is not a single number."""
-    from chainrule.explain.symbolic import _sympy, number
+    from chainrule.explain.symbolic import number, require_sympy
 
-    sp = _sympy()
+    sp = require_sympy()
     node = c.objs[key]
     env: dict[int, object] = {k: symbols[k] for k in c.preds[key]}
     for n in [*c.inner[key], node]:

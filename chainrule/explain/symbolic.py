@@ -17,10 +17,19 @@ from collections.abc import Mapping
 
 from chainrule.explain.nodes import BinOp, Call, Const, Name, Neg, Node, Num
 
-__all__ = ["to_sympy", "symbol", "number", "program_to_sympy"]
+__all__ = ["to_sympy", "symbol", "number", "program_to_sympy", "require_sympy", "have_sympy"]
 
 
-def _sympy():
+def have_sympy() -> bool:
+    """Whether SymPy can be imported (formulas need it; numbers do not)."""
+    try:
+        require_sympy()
+    except ImportError:
+        return False
+    return True
+
+
+def require_sympy():
     try:
         import sympy
     except ImportError as err:  # pragma: no cover - sympy is in the 'explain' extra
@@ -52,12 +61,12 @@ def _functions(sp) -> dict:
 
 def symbol(name: str):
     """The SymPy symbol used for a quantity: real, so ``d|x|/dx = sign(x)``."""
-    return _sympy().Symbol(name, real=True)
+    return require_sympy().Symbol(name, real=True)
 
 
 def number(value: float):
     """``sympy.Integer`` for integral values, ``sympy.Float`` otherwise."""
-    sp = _sympy()
+    sp = require_sympy()
     if value == int(value) and abs(value) < 1e15:
         return sp.Integer(int(value))
     return sp.Float(value)
@@ -66,7 +75,7 @@ def number(value: float):
 def to_sympy(node: Node, symbols: Mapping | None = None):
     """The SymPy expression of ``node``; names are looked up in ``symbols`` (a mapping
     from name to SymPy expression), or become real symbols if absent."""
-    sp = _sympy()
+    sp = require_sympy()
     fns = _functions(sp)
     symbols = {} if symbols is None else symbols
 
