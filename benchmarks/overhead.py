@@ -20,7 +20,7 @@ SIZE = 16
 def chainrule_chain(x0: np.ndarray) -> float:
     x = cr.tensor(x0, requires_grad=True)
     y = x
-    for i in range(N_OPS // 4):
+    for _ in range(N_OPS // 4):
         y = cr.sin(y)
         y = y * 1.01
         y = cr.tanh(y)

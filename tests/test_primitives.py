@@ -27,7 +27,8 @@ def _naive_softmax(x, axis=-1):
 def _index_add(g, shape, index):
     out = np.zeros(shape)
     flat_positions = np.arange(int(np.prod(shape))).reshape(shape)[index]
-    for pos, val in zip(np.ravel(flat_positions), np.ravel(np.broadcast_to(g, np.shape(flat_positions)))):
+    values = np.broadcast_to(g, np.shape(flat_positions))
+    for pos, val in zip(np.ravel(flat_positions), np.ravel(values)):
         out.flat[pos] += val
     return out
 

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from chainrule.autodiff.graph import STATE, Node
-from chainrule.tensor import Tensor, make
+from chainrule.tensor import Tensor
 
 REGISTRY: dict[str, Primitive] = {}
 

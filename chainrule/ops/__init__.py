@@ -11,5 +11,12 @@ Names inside rules are short and always mean the same thing:
 Importing this package registers every primitive in ``chainrule.autodiff.primitive.REGISTRY``.
 """
 
-from chainrule.ops import arithmetic, elementwise, index, linalg, reduce, shape  # noqa: F401
-from chainrule.ops import nn  # noqa: F401
+from chainrule.ops import (  # noqa: F401
+    arithmetic,
+    elementwise,
+    index,
+    linalg,
+    nn,  # noqa: F401
+    reduce,
+    shape,
+)

@@ -32,7 +32,8 @@ log = _one("log", np.log, lambda x, ans, xp: 1 / x, "1/x",
 log1p = _one("log1p", np.log1p, lambda x, ans, xp: 1 / (1 + x), "1/(1 + x)",
              lambda sp, x: sp.log(1 + x), positive, "log(1 + x), accurate near 0.  d/dx = 1/(1+x).")
 expm1 = _one("expm1", np.expm1, lambda x, ans, xp: ans + 1, "exp(x)",
-             lambda sp, x: sp.exp(x) - 1, normal, "e^x - 1, accurate near 0.  d/dx = e^x.", uses="ans")
+             lambda sp, x: sp.exp(x) - 1, normal, "e^x - 1, accurate near 0.  d/dx = e^x.",
+             uses="ans")
 sqrt = _one("sqrt", np.sqrt, lambda x, ans, xp: 0.5 / ans, "1/(2·sqrt(x))",
             lambda sp, x: sp.sqrt(x), positive, "Square root.  d/dx = 1/(2·sqrt(x)).", uses="ans")
 square = _one("square", np.square, lambda x, ans, xp: 2 * x, "2·x",
@@ -55,7 +56,8 @@ sinh = _one("sinh", np.sinh, lambda x, ans, xp: xp.cosh(x), "cosh(x)",
 cosh = _one("cosh", np.cosh, lambda x, ans, xp: xp.sinh(x), "sinh(x)",
             lambda sp, x: sp.cosh(x), normal, "Hyperbolic cosine.  d/dx = sinh(x).")
 tanh = _one("tanh", np.tanh, lambda x, ans, xp: 1 - ans * ans, "1 - tanh²(x)",
-            lambda sp, x: sp.tanh(x), normal, "Hyperbolic tangent.  d/dx = 1 - tanh²(x).", uses="ans")
+            lambda sp, x: sp.tanh(x), normal, "Hyperbolic tangent.  d/dx = 1 - tanh²(x).",
+            uses="ans")
 abs = _one("abs", np.abs, lambda x, ans, xp: xp.sign(x), "sign(x)",
            lambda sp, x: sp.Abs(x), away_from_zero, "|x|.  d/dx = sign(x) (0 at 0).")
 relu = _one("relu", lambda x: np.maximum(x, 0), lambda x, ans, xp: _mask(x > 0, ans),

@@ -38,8 +38,7 @@ getitem = linear(
 
 
 def _index_add_forward(g, shape, index):
-    out = np.zeros(shape, dtype=np.result_type(g, np.float32) if not isinstance(g, np.ndarray)
-                   else g.dtype)
+    out = np.zeros(shape, dtype=np.asarray(g).dtype)
     if is_basic(index):
         out[index] += g
     else:
@@ -51,8 +50,10 @@ index_add = linear(
     "index_add", _index_add_forward,
     lambda g, x, xp, shape, index: call(getitem, xp, g, index=index),
     formulas=("1 at the indexed elements",), symbolic=None,
-    samples=lambda rng: [((normal(rng, 4),), {"shape": (5, 3), "index": (np.array([0, 1, 1, 4]), 2)}),
-                         ((normal(rng, 2, 3),), {"shape": (4, 3), "index": (slice(1, 3),)})],
+    samples=lambda rng: [
+        ((normal(rng, 4),), {"shape": (5, 3), "index": (np.array([0, 1, 1, 4]), 2)}),
+        ((normal(rng, 2, 3),), {"shape": (4, 3), "index": (slice(1, 3),)}),
+    ],
     doc="Zeros of shape with g added at index (scatter-add): the adjoint of getitem.",
 )
 
