@@ -277,6 +277,12 @@ def load(path: str | os.PathLike) -> Any:
     name = repr(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"cr.load: no such file: {name}")
+    if not zipfile.is_zipfile(path):
+        # np.load would try to read anything else as a bare .npy or a pickle.
+        raise ValueError(
+            f"cr.load: {name} is not a valid chainrule file: not an .npz (zip) archive "
+            "(truncated, corrupt, or written by something else)"
+        )
     try:
         with np.load(path, allow_pickle=False) as npz:
             if not isinstance(npz, np.lib.npyio.NpzFile):

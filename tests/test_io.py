@@ -221,3 +221,10 @@ def test_tensor_round_trip(tmp_path):
     assert isinstance(back, cr.Tensor) and back.requires_grad
     assert back.data.dtype == np.float32
     np.testing.assert_array_equal(back.data, t.data)
+
+
+def test_a_text_file_is_refused_as_not_an_archive(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    with pytest.raises(ValueError, match=r"notes.txt.*not an .npz"):
+        cr.load(path)

@@ -164,3 +164,8 @@ def test_methods_delegate_to_functions():
     assert x.flatten().shape == (4,)
     assert x.astype(cr.float64).dtype == np.float64
     assert x.mean(axis=1, keepdims=True).shape == (2, 1)
+
+
+def test_non_numeric_operand_is_a_type_error_naming_the_op():
+    with pytest.raises(TypeError, match=r"add: .*str"):
+        cr.tensor([1.0]) + "a"

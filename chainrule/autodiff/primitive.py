@@ -276,9 +276,16 @@ def _describe(v) -> str:
 
 
 def _forward_error(prim: Primitive, vals, exc: Exception) -> Exception:
+    """The forward's own error, prefixed with the op's name and its inputs' shapes."""
     shapes = ", ".join(_describe(v) for v in vals)
-    kind = type(exc) if isinstance(exc, (ValueError, IndexError, TypeError)) else ValueError
-    return kind(f"{prim.name}: {exc} (inputs: {shapes})")
+    message = f"{prim.name}: {exc} (inputs: {shapes})"
+    try:
+        return type(exc)(message)
+    except TypeError:  # an exception class with a different constructor (NumPy's own)
+        for base in (ValueError, IndexError, TypeError):
+            if isinstance(exc, base):
+                return base(message)
+        return ValueError(message)
 
 
 def call(prim: Primitive, xp, *args, **params):
