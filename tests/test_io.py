@@ -227,4 +227,4 @@ def test_a_text_file_is_refused_as_not_an_archive(tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("root:x:0:0:root:/root:/bin/bash\n")
     with pytest.raises(ValueError, match=r"notes.txt.*not an .npz"):
-        cr.load(path)
+        load(path)
