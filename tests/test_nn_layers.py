@@ -322,6 +322,58 @@ def test_max_pool2d(k, s, p):
     _check_input_grad(pool, x)
 
 
+def _maxpool_ceil_ref(x, k, s, p, d):
+    """Naive loop with PyTorch's ceil_mode geometry: windows may run past the padded input
+    (those positions count as -inf); a window starting in the right padding is dropped."""
+    n, c, h, w = x.shape
+
+    def count(size):
+        out = math.ceil((size + 2 * p - d * (k - 1) - 1) / s) + 1
+        return out - 1 if (out - 1) * s >= size + p else out
+
+    oh, ow = count(h), count(w)
+    out = np.full((n, c, oh, ow), -np.inf)
+    for r in range(oh):
+        for q in range(ow):
+            for i in range(k):
+                for j in range(k):
+                    y, z = r * s + i * d - p, q * s + j * d - p
+                    if 0 <= y < h and 0 <= z < w:
+                        out[:, :, r, q] = np.maximum(out[:, :, r, q], x[:, :, y, z])
+    return out
+
+
+@pytest.mark.parametrize(
+    "k,s,p,d,h,w",
+    [
+        (2, 2, 0, 1, 5, 7),
+        (3, 2, 1, 1, 6, 5),
+        (2, 2, 1, 1, 5, 6),
+        (3, 3, 1, 1, 7, 8),
+        (3, 2, 1, 2, 7, 6),
+        (2, 3, 0, 1, 8, 4),
+    ],
+)
+def test_max_pool2d_ceil_mode(k, s, p, d, h, w):
+    x = np.random.default_rng(11).standard_normal((2, 2, h, w))
+    want = _maxpool_ceil_ref(x, k, s, p, d)
+    pool = nn.MaxPool2d(k, stride=s, padding=p, dilation=d, ceil_mode=True)
+    got = pool(cr.tensor(x)).data
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want)
+    _check_input_grad(pool, x)
+
+
+def test_max_pool2d_ceil_mode_sizes():
+    # 5 rows, k=2, s=2: floor gives 2 windows, ceil 3 (the last sees one row).
+    assert F.max_pool2d(cr.zeros(1, 1, 5, 5), 2, ceil_mode=True).shape == (1, 1, 3, 3)
+    # 5 rows, k=2, s=2, p=1: ceil((5+2-2)/2)+1 = 4, but the 4th window would start at padded
+    # row 6 >= 5 + 1, entirely in the right padding, so it is dropped.
+    assert F.max_pool2d(cr.zeros(1, 1, 5, 5), 2, 2, 1, ceil_mode=True).shape == (1, 1, 3, 3)
+    # When the sizes divide evenly, ceil_mode changes nothing.
+    assert F.max_pool2d(cr.zeros(1, 1, 6, 6), 2, ceil_mode=True).shape == (1, 1, 3, 3)
+
+
 def test_max_pool2d_ties_go_to_the_first_maximum():
     x = cr.tensor(np.ones((1, 1, 2, 2)), requires_grad=True)
     F.max_pool2d(x, 2).sum().backward()

@@ -101,20 +101,26 @@ class Conv2d(Module):
 
 
 class MaxPool2d(Module):
-    """Maximum over ``kernel_size`` windows (``stride`` defaults to the kernel size)."""
+    """Maximum over ``kernel_size`` windows (``stride`` defaults to the kernel size).
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1) -> None:
+    ``ceil_mode=True`` rounds the output size up, as PyTorch (see ``F.max_pool2d``).
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
         self.dilation = dilation
+        self.ceil_mode = ceil_mode
 
     def forward(self, x):
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation)
+        return F.max_pool2d(
+            x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode
+        )
 
     def extra_repr(self) -> str:
         return (
             f"kernel_size={self.kernel_size}, stride={self.stride}, "
-            f"padding={self.padding}, dilation={self.dilation}"
+            f"padding={self.padding}, dilation={self.dilation}, ceil_mode={self.ceil_mode}"
         )

@@ -204,14 +204,28 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
     return api.transpose(api.reshape(out, (n, oh, ow, o)), (0, 3, 1, 2))
 
 
+def _pool_out_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """Window positions along one axis, as PyTorch's pooling: with ``ceil_mode`` the count is
+    rounded up, but a last window that would start in the right padding is dropped."""
+    span = size + 2 * p - d * (k - 1) - 1
+    if not ceil_mode:
+        return span // s + 1
+    out = -(-span // s) + 1
+    if (out - 1) * s >= size + p:
+        out -= 1
+    return out
+
+
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False):
     """Maximum over each window, as PyTorch's ``max_pool2d`` (implicit -inf padding).
+
+    ``ceil_mode=True`` rounds the number of windows up: the last window may start inside the
+    (padded) input and run past its end, where it sees only -inf; a window that would start
+    in the right padding is dropped (PyTorch's rule).
 
     The gradient goes to the first maximum of each window (PyTorch's choice at ties). Built
     from ``unfold``: the windows as rows, times a one-hot mask of each row's argmax, summed.
     """
-    if ceil_mode:
-        raise NotImplementedError("max_pool2d: ceil_mode=True is not supported")
     if x.ndim != 4:
         raise ValueError(f"max_pool2d: expected input (N, C, H, W), got shape {tuple(x.shape)}")
     k = _pair(kernel_size, "kernel_size")
@@ -220,14 +234,24 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bo
     if p[0] > k[0] // 2 or p[1] > k[1] // 2:
         raise ValueError(f"max_pool2d: padding {p} should be at most half the kernel size {k}")
     n, c, h, w = x.shape
-    geo = dict(kernel_size=k, stride=s, padding=p, dilation=d)
-    oh = _ops.out_size(h, k[0], s[0], p[0], d[0])
-    ow = _ops.out_size(w, k[1], s[1], p[1], d[1])
+    oh = _pool_out_size(h, k[0], s[0], p[0], d[0], ceil_mode)
+    ow = _pool_out_size(w, k[1], s[1], p[1], d[1], ceil_mode)
+    # Extra rows/columns past the right edge that the last (ceil_mode) window reaches.
+    eh = max(0, (oh - 1) * s[0] + d[0] * (k[0] - 1) + 1 - (h + 2 * p[0]))
+    ew = max(0, (ow - 1) * s[1] + d[1] * (k[1] - 1) + 1 - (w + 2 * p[1]))
     flat = api.reshape(x, (n * c, 1, h, w))
+    raw = flat.data if isinstance(flat, Tensor) else np.asarray(flat)
+    if eh or ew:
+        # Asymmetric padding: pad explicitly (zeros on the recorded path, -inf for the
+        # argmax), then take the windows without further padding.
+        widths = ((0, 0), (0, 0), (p[0], p[0] + eh), (p[1], p[1] + ew))
+        flat = api.pad(flat, widths)
+        raw = np.pad(raw, widths, constant_values=-np.inf)
+        p = (0, 0)
+    geo = dict(kernel_size=k, stride=s, padding=p, dilation=d)
     cols = _ops.unfold(flat, **geo)  # (N*C*oh*ow, kh*kw)
     # The argmax is found on -inf-padded windows, so padding is never chosen; the values are
     # then taken from the (zero-padded) recorded windows through the mask.
-    raw = flat.data if isinstance(flat, Tensor) else np.asarray(flat)
     windows = _ops._unfold_forward(raw, pad_value=-np.inf, **geo)
     mask = np.zeros(windows.shape, dtype=raw.dtype)
     mask[np.arange(len(mask)), np.argmax(windows, axis=1)] = 1
