@@ -183,8 +183,16 @@ def var(x, axis=None, ddof: int = 0, keepdims: bool = False) -> Tensor:
 
 
 def std(x, axis=None, ddof: int = 0, keepdims: bool = False) -> Tensor:
-    """Standard deviation, ``sqrt(var)``."""
-    return sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims))
+    """Standard deviation, ``sqrt(var)``.
+
+    Where the deviation is 0 (all elements equal), the gradient is 0, as PyTorch's, instead
+    of the 0·inf = nan that the chain rule through sqrt would give.
+    """
+    v = var(x, axis=axis, ddof=ddof, keepdims=keepdims)
+    zero = _data(v) == 0
+    if not np.any(zero):
+        return sqrt(v)
+    return where(zero, 0.0, sqrt(where(zero, 1.0, v)))
 
 
 def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:

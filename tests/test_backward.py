@@ -245,6 +245,29 @@ def test_gradient_conventions_at_kinks_follow_pytorch():
     np.testing.assert_allclose(p.grad.data, [0.0, 6.0, 0.0])
 
 
+def test_std_pow_arctan2_gradients_at_degenerate_points_follow_pytorch():
+    # std of a constant row: PyTorch's gradient is 0 there (not 0 * inf = nan); the other
+    # row keeps (x - mean) / (n * std).
+    a = np.array([[2.0, 2.0, 2.0], [1.0, 2.0, 4.0]])
+    x = f64(a)
+    cr.std(x, axis=1).sum().backward()
+    row = a[1]
+    want = (row - row.mean()) / (row.size * row.std())
+    np.testing.assert_allclose(x.grad.data, [[0.0, 0.0, 0.0], want])
+    # d(0^y)/dy: 0 for y >= 0 (the limit), 0^y * log(0) = -inf for y < 0; same for a
+    # scalar base and an array base.
+    for base in (0.0, f64([0.0, 0.0, 0.0])):
+        y = f64([-1.0, 0.0, 2.0])
+        cr.power(base, y).sum().backward()
+        np.testing.assert_array_equal(y.grad.data, [-np.inf, 0.0, 0.0])
+    # arctan2 at the origin: d/dy = x / (x^2 + y^2) and d/dx = -y / (x^2 + y^2) are taken as 0
+    # where x^2 + y^2 == 0 (also when it underflows); elsewhere the formula.
+    yy, xx = f64([0.0, 1e-200, 1.0]), f64([0.0, 0.0, 2.0])
+    cr.arctan2(yy, xx).sum().backward()
+    np.testing.assert_array_equal(yy.grad.data, [0.0, 0.0, 2.0 / 5.0])
+    np.testing.assert_array_equal(xx.grad.data, [0.0, 0.0, -1.0 / 5.0])
+
+
 def test_no_zero_gradient_where_a_real_one_exists():
     x = f64([0.5, -0.3])
     y = cr.where(x > 0, x**2, cr.sin(x))

@@ -89,12 +89,17 @@ def _pow_dbase(x, y, ans, xp):
 
 
 def _pow_dexp(x, y, ans, xp):
-    """d(x^y)/dy = x^y·log(x); 0 where x == 0 and y >= 0 (the limit, as PyTorch)."""
+    """d(x^y)/dy = x^y·log(x); at x == 0, 0 where y >= 0 (the limit) and x^y·(-inf) where
+    y < 0, as PyTorch."""
     if isinstance(x, (int, float)):
-        return ans * float(np.log(x)) if x > 0 else ans * np.nan
-    zero = (x == 0) & (y >= 0)
-    safe_x = xp.where(x == 0, 1.0, x)
-    return xp.where(zero, 0.0, ans * xp.log(safe_x))
+        if x > 0:
+            return ans * float(np.log(x))
+        if x == 0:
+            return ans * xp.where(y >= 0, 0.0, -np.inf)
+        return ans * np.nan
+    zero = x == 0
+    safe_x = xp.where(zero, 1.0, x)
+    return ans * xp.where(zero, xp.where(y >= 0, 0.0, -np.inf), xp.log(safe_x))
 
 
 power = elementwise(

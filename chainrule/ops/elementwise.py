@@ -86,9 +86,17 @@ softplus = _one("softplus", _softplus, lambda x, ans, xp: call(sigmoid, xp, x), 
                 lambda sp, x: sp.log(1 + sp.exp(x)), normal,
                 "log(1 + e^x), stable for any x.  d/dx = σ(x).")
 
+def _atan2_inv_r2(y, x, xp):
+    """1/(x² + y²), and 0 where x² + y² is 0: at the origin PyTorch's gradient is 0."""
+    r2 = x * x + y * y
+    zero = r2 == 0
+    return xp.where(zero, 0.0, 1 / xp.where(zero, 1.0, r2))
+
+
 arctan2 = elementwise(
     "arctan2", np.arctan2,
-    (lambda y, x, ans, xp: x / (x * x + y * y), lambda y, x, ans, xp: -y / (x * x + y * y)),
+    (lambda y, x, ans, xp: x * _atan2_inv_r2(y, x, xp),
+     lambda y, x, ans, xp: -y * _atan2_inv_r2(y, x, xp)),
     formulas=("x/(x² + y²)", "-y/(x² + y²)"), symbolic=lambda sp, y, x: sp.atan2(y, x),
     samples=lambda rng: [((normal(rng, 3, 4), positive(rng, 3, 4)), {}),
                          ((normal(rng, 3, 1), -positive(rng, 1, 4)), {})],
