@@ -198,3 +198,51 @@ def test_binary_losses():
     assert F.binary_cross_entropy(cr.tensor(np.array([0.0])), np.array([1.0])).item() == 100.0
     with pytest.raises(ValueError, match="probabilities in \\[0, 1\\]"):
         nn.BCELoss()(cr.tensor(x), y)
+
+
+def test_binary_cross_entropy_gradient_at_saturated_probabilities():
+    # PyTorch's BCE: value -w (y log p + (1 - y) log(1 - p)) with each log clamped at -100;
+    # gradient w (p - y) / max(p (1 - p), 1e-12), so a prediction of exactly 0 or 1 against
+    # its label still gets a (large, finite) gradient, and one that matches its label gets 0.
+    p = np.array([0.0, 1.0, 1.0, 0.0, 0.3, 1e-30])
+    y = np.array([1.0, 0.0, 1.0, 0.0, 0.4, 1.0])
+    w = np.array([1.0, 2.0, 0.5, 1.5, 3.0, 1.0])
+    t = cr.tensor(p, requires_grad=True)
+    out = F.binary_cross_entropy(t, y, weight=w, reduction="sum")
+    with np.errstate(divide="ignore"):
+        log_p = np.maximum(np.log(p), -100.0)
+        log_q = np.maximum(np.log(1 - p), -100.0)
+    np.testing.assert_allclose(out.data, np.sum(-w * (y * log_p + (1 - y) * log_q)), rtol=1e-12)
+    out.backward()
+    want = w * (p - y) / np.maximum(p * (1 - p), 1e-12)
+    assert np.all(np.isfinite(t.grad.data))
+    np.testing.assert_allclose(t.grad.data, want, rtol=1e-6)
+    # inside (0, 1), the gradients in p and in a target that requires grad are the exact
+    # derivatives, checked by central differences
+    p2 = RNG.uniform(0.05, 0.95, 5)
+    y2 = RNG.uniform(0.0, 1.0, 5)
+
+    def ref(a, b):
+        return float(np.mean(-(b * np.log(a) + (1 - b) * np.log(1 - a))))
+
+    tp, ty = cr.tensor(p2, requires_grad=True), cr.tensor(y2, requires_grad=True)
+    nn.BCELoss()(tp, ty).backward()
+    np.testing.assert_allclose(tp.grad.data, _grad_fd(lambda a: ref(a, y2), p2.copy()), rtol=1e-6)
+    np.testing.assert_allclose(ty.grad.data, _grad_fd(lambda b: ref(p2, b), y2.copy()), rtol=1e-6)
+
+
+def test_cross_entropy_with_every_target_ignored_is_nan_with_zero_gradient():
+    # The mean over no targets is 0/0 = nan (as PyTorch), but the logits get a zero gradient,
+    # not nan, so one such batch does not poison the parameters.
+    for kw in ({}, {"label_smoothing": 0.1}, {"weight": W}):
+        x = cr.tensor(LOGITS, requires_grad=True)
+        out = F.cross_entropy(x, np.full(6, -100), **kw)
+        assert np.isnan(out.item())
+        out.backward()
+        np.testing.assert_array_equal(x.grad.data, np.zeros_like(LOGITS))
+    # the same when the only labels present have weight 0
+    x = cr.tensor(LOGITS, requires_grad=True)
+    out = F.nll_loss(x, np.array([0, 0, 0, 0, 0, 0]), weight=np.array([0.0, 1.0, 1.0, 1.0]))
+    assert np.isnan(out.item())
+    out.backward()
+    np.testing.assert_array_equal(x.grad.data, np.zeros_like(LOGITS))

@@ -7,12 +7,11 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from chainrule import numpy_api as api
 from chainrule.nn.module import Module
+from chainrule.ops import nn as _ops
 from chainrule.tensor import Tensor
 
 __all__ = [
@@ -155,7 +154,12 @@ def _weighted_pick(name, logp, y, weight, ignore_index, reduction, label_smoothi
     total = api.sum(per_sample)
     if reduction == "sum":
         return total
-    return total / np.asarray(wy.sum(), dtype=dtype)
+    denom = wy.sum()
+    if denom == 0:
+        # Every target ignored (or of weight 0): the mean is 0/0 = nan, but the gradient is 0,
+        # as PyTorch's -- dividing by 0 would send inf * 0 = nan back to the logits.
+        return total * 0.0 + np.asarray(np.nan, dtype=dtype)
+    return total / np.asarray(denom, dtype=dtype)
 
 
 def _check_smoothing(name, label_smoothing):
@@ -208,7 +212,10 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: st
 
 
 def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
-    """l = -w (y log p + (1 - y) log(1 - p)), each log clamped at -100 as PyTorch does."""
+    """l = -w (y log p + (1 - y) log(1 - p)), each log clamped at -100 as PyTorch does.
+
+    The gradient is PyTorch's, w (p - y) / max(p (1 - p), 1e-12): finite even at p = 0 or 1.
+    """
     _check_reduction("binary_cross_entropy", reduction)
     _check_same_shape("binary_cross_entropy", input, target)
     p = _array(input)
@@ -217,13 +224,10 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
             "binary_cross_entropy: input must be probabilities in [0, 1]; for logits use "
             "binary_cross_entropy_with_logits (BCEWithLogitsLoss)"
         )
-    y = _as_target(target, input)
-    # log(max(p, e^-100)) = max(log p, -100), PyTorch's clamp, without ever taking log(0)
-    # (and so without a 0 * inf gradient where p is exactly 0 or 1).
-    floor = math.exp(-100.0)
-    log_p = api.log(api.maximum(input, floor))
-    log_q = api.log(api.maximum(1.0 - input, floor))
-    loss = -(y * log_p + (1.0 - y) * log_q)
+    # One fused primitive, for PyTorch's numerics at the ends: the value clamps each log at
+    # -100, the gradient (p - y) / max(p (1 - p), 1e-12) stays large and finite where p is 0
+    # or 1 against its label (a clamped log alone would give it 0 there).
+    loss = _ops.binary_cross_entropy(input, _as_target(target, input))
     if weight is not None:
         loss = loss * _as_target(weight, input)
     return _reduce(loss, reduction)

@@ -9,6 +9,9 @@
   so their VJP and JVP rules are one line each and any order of derivative works.
   Max pooling is built on ``unfold`` as well (see ``chainrule.nn.functional.max_pool2d``).
 * ``erf``, the error function, for the exact GELU.
+* ``binary_cross_entropy(p, y)``, elementwise, with PyTorch's clamps: each log at -100 in
+  the value, ``p (1 - p)`` at 1e-12 in the gradient, so a saturated prediction (p = 0 or 1
+  against its label) still gets a large, finite push, as in PyTorch.
 
 Shapes use PyTorch's layout: images ``(N, C, H, W)``, kernels ``(O, C, kh, kw)``; the output
 side of a window position is ``oh = (H + 2 p - d (kh - 1) - 1) // s + 1`` (same for width).
@@ -21,7 +24,7 @@ import math
 import numpy as np
 
 from chainrule.autodiff.primitive import Primitive, call, elementwise, linear
-from chainrule.ops.samples import normal
+from chainrule.ops.samples import normal, positive
 
 # ----- linear: x @ w.T + b --------------------------------------------------------------------
 
@@ -240,4 +243,36 @@ erf = elementwise(
     samples=lambda rng: [((normal(rng, 3, 4),), {}), ((normal(rng),), {})],
     saves_ans=False,
     doc="The error function erf(x) = 2/√π ∫₀ˣ exp(-t²) dt.  d/dx = 2/√π·exp(-x²).",
+)
+
+
+# ----- binary cross-entropy ---------------------------------------------------------------------
+
+# PyTorch's floor on p (1 - p) in the gradient: 1e-12 as a float32 constant, as there.
+_BCE_EPS = float(np.float32(1e-12))
+
+
+def _bce_forward(p, y):
+    with np.errstate(divide="ignore"):
+        log_p = np.maximum(np.log(p), -100.0)
+        log_q = np.maximum(np.log1p(-p), -100.0)
+    return -(y * log_p + (1 - y) * log_q)
+
+
+binary_cross_entropy = elementwise(
+    "binary_cross_entropy",
+    _bce_forward,
+    (
+        lambda p, y, ans, xp: (p - y) / xp.maximum(p * (1 - p), _BCE_EPS),
+        lambda p, y, ans, xp: xp.log1p(-p) - xp.log(p),
+    ),
+    formulas=("(p - y)/(p·(1 - p))", "log(1 - p) - log(p)"),
+    symbolic=None,
+    samples=lambda rng: [
+        ((positive(rng, 3, 4, low=0.05, high=0.95), positive(rng, 3, 4, low=0.0, high=1.0)), {}),
+        ((positive(rng, 5, low=0.05, high=0.95), positive(rng, 1, low=0.0, high=1.0)), {}),
+    ],
+    saves_ans=False,
+    doc="-(y log p + (1 - y) log(1 - p)), each log clamped at -100 (PyTorch's BCE). "
+    "d/dp = (p - y)/max(p(1 - p), 1e-12), d/dy = log(1 - p) - log(p).",
 )
