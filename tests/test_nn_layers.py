@@ -303,6 +303,24 @@ def test_conv2d_same_padding_and_bad_channels():
     assert np.abs(conv.weight.data).max() <= bound
 
 
+def test_conv2d_same_padding_with_an_even_kernel_pads_more_at_the_end():
+    # padding="same" with an even kernel extent: total padding d (k - 1) is odd, and the
+    # extra row/column goes at the bottom/right (PyTorch's choice).
+    conv = nn.Conv2d(2, 3, (2, 4), padding="same")
+    x = np.random.default_rng(12).standard_normal((2, 2, 5, 6))
+    xp = np.pad(x, ((0, 0), (0, 0), (0, 1), (1, 2)))
+    want = _conv_ref(xp, conv.weight.data, conv.bias.data, 1, 0, 1)
+    out = conv(cr.tensor(x)).data
+    assert out.shape == (2, 3, 5, 6)
+    np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-12)
+    _check_input_grad(conv, x)
+    # with dilation 3 and kernel 2 the total is 3: one before, two after
+    w = np.random.default_rng(13).standard_normal((1, 2, 2, 2))
+    out = F.conv2d(cr.tensor(x), cr.tensor(w), padding="same", dilation=3).data
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 2), (1, 2)))
+    np.testing.assert_allclose(out, _conv_ref(xp, w, np.zeros(1), 1, 0, 3), rtol=1e-12, atol=1e-12)
+
+
 def _maxpool_ref(x, k, s, p):
     n, c, h, w = x.shape
     xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=-np.inf)

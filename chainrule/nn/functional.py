@@ -183,9 +183,21 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
         if stride != (1, 1):
             raise ValueError("conv2d: padding='same' needs stride 1")
         tot = (dilation[0] * (kh - 1), dilation[1] * (kw - 1))
-        if tot[0] % 2 or tot[1] % 2:
-            raise ValueError("conv2d: padding='same' with an even kernel extent is not supported")
         padding = (tot[0] // 2, tot[1] // 2)
+        if tot[0] % 2 or tot[1] % 2:
+            # An odd total (even kernel extent): the extra row/column goes on the bottom/right,
+            # as PyTorch. Pad explicitly, then convolve without padding.
+            x = api.pad(
+                x,
+                (
+                    (0, 0),
+                    (0, 0),
+                    (padding[0], tot[0] - padding[0]),
+                    (padding[1], tot[1] - padding[1]),
+                ),
+            )
+            h, w = x.shape[2], x.shape[3]
+            padding = (0, 0)
     padding = _pair(padding, "padding")
     geo = dict(kernel_size=(kh, kw), stride=stride, padding=padding, dilation=dilation)
     oh = _ops.out_size(h, kh, stride[0], padding[0], dilation[0])
