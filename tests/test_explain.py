@@ -394,3 +394,24 @@ def test_without_sympy_the_numbers_are_still_the_engines(monkeypatch, capsys):
     assert e.to_markdown() and e.to_latex() and e.to_dot() and e.to_json()
     assert main(["diff", "x**2"]) == 1
     assert "formulas need SymPy" in capsys.readouterr().err
+
+
+def test_many_paths_are_listed_up_to_a_limit():
+    # Ten diamonds a -> (sin a, cos a) -> a: 2**10 paths from y to f.
+    def f(x, y):
+        a = y
+        for i in range(10):
+            a = cr.named(cr.named(cr.sin(a), f"s{i}") + cr.named(cr.cos(a), f"c{i}"), f"a{i}")
+        return a * x
+
+    x, y = 0.5, 0.3
+    e = explain(f, wrt="y", x=x, y=y)
+    a, d = y, 1.0
+    for _ in range(10):  # d(sin a + cos a)/da = cos a - sin a, chained
+        a, d = math.sin(a) + math.cos(a), d * (math.cos(a) - math.sin(a))
+    assert e.derivative == pytest.approx(x * d, rel=1e-12)
+    assert e.paths_truncated and len(e.paths) == 64
+    text = e.to_text()
+    assert "only the first 64 paths are listed" in text
+    assert f"Sum over all paths (the engine's reverse sweep): df/dy = {x * d:.10g}" in text
+    assert e.agrees

@@ -38,6 +38,8 @@ __all__ = ["explain", "MAX_PATHS"]
 
 #: At most this many paths are listed per input (their number can grow exponentially).
 MAX_PATHS = 64
+#: The fully substituted formula is differentiated as a check only up to this size.
+MAX_EXPANDED_OPS = 2000
 
 
 def explain(f, /, wrt=None, **point) -> Explanation:
@@ -375,6 +377,8 @@ class _Builder:
             return None
         sp = require_sympy()
         c = self.c
+        if self._expanded_size(sp) > MAX_EXPANDED_OPS:
+            return None  # substituting every definition would blow up; the links are checked
         expanded = {}
         try:
             for key in c.keys:
@@ -384,6 +388,24 @@ class _Builder:
         except Exception:  # noqa: BLE001 - no symbolic total: the links are still checked
             return None
         return _at_point(sp, total, self._subs())
+
+    def _expanded_size(self, sp) -> int:
+        """Operations in the output once every definition is substituted, counted without
+        substituting: ``size(N) = ops(N) + sum over uses of M in N of size(M)``.  Nested
+        definitions that use their predecessor twice double it at each level."""
+        from chainrule.explain.symbolic import symbol
+
+        size: dict[int, int] = {}
+        for key in self.c.keys:
+            d = self.defs.get(key)
+            if d is None:
+                size[key] = 1
+                continue
+            total = sp.count_ops(d)
+            for pred in self.c.preds[key]:
+                total += d.count(symbol(self.c.labels[pred])) * size[pred]
+            size[key] = min(total, 10 * MAX_EXPANDED_OPS)
+        return size[self.c.output]
 
     # ----- quantities and paths ----------------------------------------------------------
     def _quantities(self, adjoint, value) -> dict[str, Quantity]:
@@ -428,8 +450,14 @@ class _Builder:
             target = id(self.inputs[name])
             if target not in c.objs:
                 continue
+            # Only quantities that lead to the target are walked, so the search costs at
+            # most MAX_PATHS paths, however many paths avoid the target.
+            leads = {target}
+            for key in c.keys:  # topological order: a quantity's preds come before it
+                if any(p in leads for p in c.preds.get(key, ())):
+                    leads.add(key)
             found = 0
-            stack = [(c.output, (c.output,))]
+            stack = [(c.output, (c.output,))] if c.output in leads else []
             while stack:
                 key, trail = stack.pop()
                 if key == target:
@@ -445,7 +473,7 @@ class _Builder:
                         break
                     continue
                 for pred in reversed(c.preds.get(key, [])):
-                    if (c.labels[key], c.labels[pred]) in by_pair:
+                    if pred in leads and (c.labels[key], c.labels[pred]) in by_pair:
                         stack.append((pred, (*trail, pred)))
         return paths, truncated
 

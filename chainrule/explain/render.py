@@ -96,7 +96,7 @@ def _wrt_text(e, wrt: str, paths) -> list[str]:
             f"Chain rule: {wrt} reaches {e.output} along {len(paths)} paths; {total} is the sum "
             "of the products of the links along each"
         )
-    out.append(f"  {total} = {_chain(paths)}")
+    out.append(f"  {total} = {_chain(paths)}" + (" + ..." if e.paths_truncated else ""))
     out += [
         "",
         "Links"
@@ -132,7 +132,12 @@ def _wrt_text(e, wrt: str, paths) -> list[str]:
             rows.append((f"{trail.ljust(width)}   {labels}", number(p.value)))
     out += _aligned(rows)
     if e.paths_truncated:
-        out.append(f"  (only the first {len(paths)} paths are listed)")
+        # The listed products do not add up to the derivative: say so, give the engine's.
+        return out + [
+            f"  ... only the first {len(paths)} paths are listed",
+            "",
+            f"Sum over all paths (the engine's reverse sweep): {total} = {value}",
+        ]
     out += [
         "",
         "Sum:",
@@ -218,7 +223,7 @@ def _latex_lines(e) -> list[str]:
             rows.append(rf"{total} &= {_latex_number(e.derivatives[wrt])}")
             continue
         chain = " + ".join(r" \, ".join(_frac(link) for link in p.links) for p in paths)
-        rows.append(rf"{total} &= {chain}")
+        rows.append(rf"{total} &= {chain}" + (r" + \cdots" if e.paths_truncated else ""))
         seen = []
         for p in paths:
             for link in p.links:
@@ -229,7 +234,8 @@ def _latex_lines(e) -> list[str]:
         products = " + ".join(
             "".join(f"({_latex_number(link.value)})" for link in p.links) for p in paths
         )
-        rows.append(rf"{total} &= {products} = {_latex_number(e.derivatives[wrt])}")
+        more = r" + \cdots" if e.paths_truncated else ""
+        rows.append(rf"{total} &= {products}{more} = {_latex_number(e.derivatives[wrt])}")
     return rows
 
 
@@ -285,7 +291,8 @@ def to_markdown(e) -> str:
             out.append(f"${total} = {_latex_number(e.derivatives[wrt])}$")
             continue
         chain = " + ".join(r" \cdot ".join(_frac(link) for link in p.links) for p in paths)
-        out += [f"$${total} = {chain}$$", "", "| link | formula | value |", "|---|---|---|"]
+        more = r" + \cdots" if e.paths_truncated else ""
+        out += [f"$${total} = {chain}{more}$$", "", "| link | formula | value |", "|---|---|---|"]
         seen = []
         for p in paths:
             for link in p.links:
@@ -296,7 +303,8 @@ def to_markdown(e) -> str:
         products = " + ".join(
             r" \cdot ".join(f"({_latex_number(link.value)})" for link in p.links) for p in paths
         )
-        out += ["", f"$${total} = {products} = {_latex_number(e.derivatives[wrt])}$$"]
+        more = r" + \cdots" if e.paths_truncated else ""
+        out += ["", f"$${total} = {products}{more} = {_latex_number(e.derivatives[wrt])}$$"]
     out += ["", _check_text(e)]
     return "\n".join(out)
 
