@@ -428,6 +428,18 @@ def test_batchnorm1d_training_and_running_stats():
     np.testing.assert_allclose(out3, (x3 - mu3) / np.sqrt(var3 + 1e-5))
 
 
+def test_batchnorm1d_without_bias():
+    # bias=False (PyTorch's keyword): a weight but no bias parameter nor state-dict entry.
+    bn = nn.BatchNorm1d(3, bias=False)
+    assert bn.bias is None
+    assert list(bn.state_dict()) == ["weight", "running_mean", "running_var", "num_batches_tracked"]
+    x = np.random.default_rng(14).standard_normal((5, 3))
+    bn.weight.data[:] = [1.0, -2.0, 0.5]
+    want = (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5) * bn.weight.data
+    np.testing.assert_allclose(bn(cr.tensor(x)).data, want)
+    assert [name for name, _ in bn.named_parameters()] == ["weight"]
+
+
 def test_layernorm():
     ln = nn.LayerNorm(4)
     x = np.random.default_rng(9).standard_normal((3, 4))

@@ -21,7 +21,8 @@ class BatchNorm1d(Module):
     In evaluation (or with ``track_running_stats=False`` never), the running estimates
     replace the batch statistics.
 
-    ``weight`` starts at 1 and ``bias`` at 0; ``running_mean`` at 0, ``running_var`` at 1.
+    ``weight`` starts at 1 and ``bias`` at 0 (``bias=False``: no bias, as PyTorch's keyword);
+    ``running_mean`` at 0, ``running_var`` at 1.
     """
 
     def __init__(
@@ -32,6 +33,8 @@ class BatchNorm1d(Module):
         affine: bool = True,
         track_running_stats: bool = True,
         dtype=None,
+        *,
+        bias: bool = True,
     ) -> None:
         super().__init__()
         dtype = np.dtype(dtype or get_default_dtype())
@@ -42,7 +45,10 @@ class BatchNorm1d(Module):
         self.track_running_stats = track_running_stats
         if affine:
             self.weight = Parameter(np.ones(num_features, dtype))
-            self.bias = Parameter(np.zeros(num_features, dtype))
+            if bias:
+                self.bias = Parameter(np.zeros(num_features, dtype))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -82,8 +88,10 @@ class BatchNorm1d(Module):
             mean = self.running_mean.data.reshape(bshape)
             std = np.sqrt(self.running_var.data.reshape(bshape) + self.eps)
             xhat = (x - mean) / std
-        if self.affine:
-            xhat = xhat * api.reshape(self.weight, bshape) + api.reshape(self.bias, bshape)
+        if self.weight is not None:
+            xhat = xhat * api.reshape(self.weight, bshape)
+        if self.bias is not None:
+            xhat = xhat + api.reshape(self.bias, bshape)
         return xhat
 
     def _update_running(self, mean, var, count: int) -> None:
@@ -105,7 +113,9 @@ class BatchNorm1d(Module):
     def extra_repr(self) -> str:
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+            f"affine={self.affine}, "
+            + ("" if self.bias is not None or not self.affine else "bias=False, ")
+            + f"track_running_stats={self.track_running_stats}"
         )
 
 
