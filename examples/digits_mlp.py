@@ -6,6 +6,9 @@ Loads scikit-learn's bundled 8x8 digits, standardises them, trains Linear(64, 64
 Linear(64, 10) with Adam and cross-entropy, and reports the test accuracy (about 0.98).
 """
 
+import os
+import tempfile
+
 import numpy as np
 
 import chainrule as cr
@@ -52,5 +55,6 @@ history = cr.train.fit(
     val_data=(X_test, y_test),
 )
 print(f"cr.train.fit: test accuracy {history.val_accuracy[-1]:.4f}")
-cr.save(model.state_dict(), "digits_mlp.ckpt")
-print("saved the weights to digits_mlp.ckpt (reload: model.load_state_dict(cr.load(path)))")
+path = os.path.join(tempfile.gettempdir(), "digits_mlp.ckpt")
+cr.save(model.state_dict(), path)
+print(f"saved the weights to {path} (reload: model.load_state_dict(cr.load(path)))")
