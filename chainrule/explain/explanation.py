@@ -207,6 +207,7 @@ class Explanation:
 
     def to_dict(self) -> dict:
         return {
+            "source": self.source,
             "output": self.output,
             "value": _plain(self.value),
             "point": {k: _plain(v) for k, v in self.point.items()},

@@ -327,7 +327,7 @@ def to_dot(e) -> str:
         label = f"{q.name} = {number(q.value)}"
         if q.definition:
             label = f"{q.name} = {q.definition}\n= {number(q.value)}"
-        if q.gradient is not None:
+        if q.gradient is not None and q.role != "output":
             label += f"\nd{e.output}/d{q.name} = {number(q.gradient)}"
         shape = ", shape=ellipse" if q.role == "input" else ""
         shape += ", peripheries=2" if q.role == "output" else ""
