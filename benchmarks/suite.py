@@ -189,8 +189,16 @@ def _versions(system: str) -> dict:
 # ----- the parent: schedule, verify, tabulate --------------------------------------------------
 
 
-def child_env(keep_openblas: bool) -> dict:
+def child_env(keep_openblas: bool, threads: int | None = None) -> dict:
     env = dict(os.environ)
+    if threads:
+        # The same thread count for every library: OpenBLAS (NumPy), MKL and OpenMP
+        # (PyTorch), XLA's CPU client (JAX, single-threaded only).
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = str(threads)
+        if threads == 1:
+            env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
+                                " intra_op_parallelism_threads=1").strip()
     if not keep_openblas:
         # Set on some machines for old OpenBLAS builds; they force a slower kernel on a
         # current NumPy. The kernel each worker ran is recorded from threadpoolctl.
@@ -234,6 +242,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", default=None, help="also write the raw results here")
     parser.add_argument("--keep-openblas-env", action="store_true",
                         help="do not unset OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE in the workers")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for every library (default: each library's own default)")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per worker")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -257,7 +267,7 @@ def main(argv=None) -> int:
         keys = {k.strip() for k in args.workloads.split(",")}
         table_rows = [r for r in table_rows if r.key in keys]
     timeout = args.timeout or (120.0 if args.quick else 900.0)
-    env = child_env(args.keep_openblas_env)
+    env = child_env(args.keep_openblas_env, args.threads)
 
     references = {}
     for row in table_rows:
@@ -306,6 +316,7 @@ def main(argv=None) -> int:
         "command": "python benchmarks/suite.py " + " ".join(argv if argv is not None
                                                           else sys.argv[1:]),
         "missing": missing, "keep_openblas_env": args.keep_openblas_env,
+        "threads": args.threads,
         "parent_env": common.env_note(),
     }
     text = render(table_rows, systems, results, meta, SYSTEMS)

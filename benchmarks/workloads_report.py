@@ -58,7 +58,9 @@ def render(table_rows, systems, results, meta, system_names) -> str:
     add("")
     add(f"Run {when} on {_cpu_model()}, {os.cpu_count()} cores, with `{meta['command']}` "
         f"({meta['rounds']} alternating rounds; each (workload, system) in a fresh process; "
-        f"{(meta['finished'] - meta['started']).total_seconds() / 60:.1f} min in all).")
+        f"{(meta['finished'] - meta['started']).total_seconds() / 60:.1f} min in all; "
+        + (f"{meta['threads']} thread(s) per library" if meta.get("threads")
+           else "each library's default threads") + ").")
     add("Each number is the median over rounds of the per-round median time of one call; a "
         "call is one full forward + backward (+ update for W1). Lower is better.")
     add("")
@@ -320,6 +322,12 @@ def _environment_section(add, results, meta, label):
     else:
         add(f"- OpenBLAS environment of the shell: {pe or 'none'}; OPENBLAS_CORETYPE and "
             "OPENBLAS_L2_SIZE unset in every worker, so OpenBLAS picks its kernel itself")
+    if meta.get("threads"):
+        add(f"- Threads: {meta['threads']} for every library (OMP_NUM_THREADS, "
+            "OPENBLAS_NUM_THREADS, MKL_NUM_THREADS; XLA single-threaded when 1)")
+    else:
+        add("- Threads: each library's default (on this machine: 2 for OpenBLAS, PyTorch and "
+            "XLA), except W5, which uses 1 as `chainrule train` does by default")
     if meta["missing"]:
         add(f"- Not installed, skipped: {', '.join(meta['missing'])}")
     seen = {}
