@@ -415,3 +415,39 @@ def test_many_paths_are_listed_up_to_a_limit():
     assert "only the first 64 paths are listed" in text
     assert f"Sum over all paths (the engine's reverse sweep): df/dy = {x * d:.10g}" in text
     assert e.agrees
+
+
+def test_a_module_names_the_parameters_to_differentiate_by():
+    rng = np.random.default_rng(1)
+    X, Y = rng.normal(size=(5, 3)), rng.normal(size=(5, 1))
+    cr.manual_seed(0)
+    model = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.Tanh(), cr.nn.Linear(4, 1))
+    loss_fn = cr.nn.MSELoss()
+    e = explain(lambda: loss_fn(model(cr.tensor(X)), cr.tensor(Y)), wrt=model)
+    assert e.wrt == ("0.weight", "0.bias", "2.weight", "2.bias")
+    # The same gradients by hand: y = tanh(X W1ᵀ + b1) W2ᵀ + b2, L = mean((y - Y)²).
+    W1, b1 = model[0].weight.numpy(), model[0].bias.numpy()
+    W2, b2 = model[2].weight.numpy(), model[2].bias.numpy()
+    h = np.tanh(X @ W1.T + b1)
+    d_y = 2 * (h @ W2.T + b2 - Y) / Y.size
+    d_pre = (d_y @ W2) * (1 - h**2)
+    expected = {
+        "0.weight": d_pre.T @ X,
+        "0.bias": d_pre.sum(0),
+        "2.weight": d_y.T @ h,
+        "2.bias": d_y.sum(0),
+    }
+    for name, g in expected.items():
+        np.testing.assert_allclose(e.derivatives[name], g, rtol=1e-5, atol=1e-7)
+    assert all(p.grad is None for p in model.parameters())  # nothing accumulated
+    # Without wrt, a function of no arguments is differentiated by every parameter.
+    assert list(explain(lambda: loss_fn(model(cr.tensor(X)), cr.tensor(Y))).derivatives) == [
+        "p1",
+        "p2",
+        "p3",
+        "p4",
+    ]
+    with pytest.raises(TypeError, match="wrt names its inputs"):
+        explain("y = x", wrt={"x": model[0].bias}, x=1.0)
+    with pytest.raises(ValueError, match="leaf Tensor that requires grad"):
+        explain(lambda: model[0].bias.sum(), wrt={"b": cr.tensor([1.0])})

@@ -17,9 +17,11 @@ from __future__ import annotations
 import inspect
 import math
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 
+from chainrule.autodiff.graph import topological_order
 from chainrule.explain.evaluate import chainrule_functions, evaluate_program
 from chainrule.explain.explanation import Check, Explanation, Link, Path, Quantity
 from chainrule.explain.expr import Program, parse
@@ -48,7 +50,10 @@ def explain(f, /, wrt=None, **point) -> Explanation:
     ``f`` is an expression string (``"P = 101325*exp(-0.0001*h); h = 4000 - g; ..."``) or
     a Python function whose intermediate quantities are named with ``cr.named(x, "h")``.
     ``point`` gives the inputs (numbers, arrays or Tensors); ``wrt`` names the input(s) to
-    differentiate by (a name or a list; default: all).
+    differentiate by (a name or a list; default: all).  For a network, ``wrt`` may also be
+    a module or a ``{name: tensor}`` dict of the parameters to differentiate by
+    (``cr.explain(lambda: loss_fn(model(X), y), wrt=model)``); a function of no arguments
+    without ``wrt`` is differentiated by every leaf that requires grad.
 
     For scalar quantities each link ``∂N/∂M`` gets a simplified formula in terms of the
     named quantities and its value; for tensors (a network's loss) the explanation shows
@@ -56,7 +61,12 @@ def explain(f, /, wrt=None, **point) -> Explanation:
     :class:`~chainrule.explain.errors.ExprError` for expression strings) for bad input or
     a point outside the domain.
     """
+    if hasattr(wrt, "named_parameters"):
+        wrt = dict(wrt.named_parameters())
+    tensors = dict(wrt) if isinstance(wrt, Mapping) else None
     if isinstance(f, (str, Program)):
+        if tensors is not None:
+            raise TypeError("explain: for an expression, wrt names its inputs (a str or a list)")
         program = f if isinstance(f, Program) else parse(f)
         traced = _trace_program(program, point)
     elif callable(f):
@@ -65,6 +75,11 @@ def explain(f, /, wrt=None, **point) -> Explanation:
     else:
         raise TypeError(f"explain: expected a function or an expression string, got {type(f)}")
     out, inputs, output_name = traced
+    if tensors is not None:
+        inputs = {**inputs, **_given_leaves(tensors, inputs)}
+        wrt = tuple(tensors)
+    elif not inputs and out.requires_grad:
+        inputs = _graph_leaves(out)
     wrt = _wrt(wrt, inputs)
     # Derivatives outside their domain (d/dy x^y at x < 0) come out as NaN and are shown
     # as such; NumPy's warnings about them would only repeat it.
@@ -87,6 +102,42 @@ def _wrt(wrt, inputs: dict) -> tuple[str, ...]:
     if not names:
         raise ValueError("explain: there is no input to differentiate by")
     return names
+
+
+def _given_leaves(tensors: Mapping, inputs: dict) -> dict[str, Tensor]:
+    """``wrt={name: tensor}``: leaves of the user's graph (parameters), used as they are."""
+    for name, t in tensors.items():
+        if not isinstance(t, Tensor) or not t.requires_grad or not t.is_leaf:
+            raise ValueError(
+                f"explain: wrt[{name!r}] must be a leaf Tensor that requires grad "
+                "(a parameter), got "
+                + (
+                    repr(t)[:60]
+                    if not isinstance(t, Tensor)
+                    else "a tensor that "
+                    + ("is not a leaf" if t.requires_grad else "does not require grad")
+                )
+            )
+        if name in inputs:
+            raise ValueError(f"explain: {name!r} is both in the point and in wrt")
+    return dict(tensors)
+
+
+def _graph_leaves(out: Tensor) -> dict[str, Tensor]:
+    """Every leaf that requires grad in the graph of ``out``, named by ``.name`` or ``p1,
+    p2, ...`` in the order the forward pass met them."""
+    leaves: dict[int, Tensor] = {}
+    for node in topological_order([out._node]):
+        for p in node.parents:
+            if isinstance(p, Tensor) and id(p) not in leaves:
+                leaves[id(p)] = p
+    named: dict[str, Tensor] = {}
+    for i, t in enumerate(leaves.values(), start=1):
+        name = t.name or f"p{i}"
+        while name in named:
+            name += "'"
+        named[name] = t
+    return named
 
 
 def _leaf(name: str, value) -> Tensor:
