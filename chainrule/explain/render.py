@@ -153,8 +153,8 @@ def _check_text(e) -> str:
     bad = [c for c in e.checks if not c.ok]
     if not bad:
         return (
-            "Check: the formulas at the point and the sums over paths agree with the engine's "
-            f"automatic derivatives ({len(e.checks)} comparisons)."
+            "Check: the formulas and the path sums agree with the engine's automatic "
+            f"derivatives ({len(e.checks)} comparisons)."
         )
     lines = [f"CHECK FAILED for {len(bad)} of {len(e.checks)} values (a bug; please report it):"]
     lines += [f"  {c.what}: expected {c.expected!r}, engine {c.automatic!r}" for c in bad]
