@@ -54,9 +54,6 @@ class Contracted:
         obj = self.objs[key]
         return obj.data if isinstance(obj, Tensor) else obj.out
 
-    def key_of(self, label: str) -> int:
-        return next(k for k, name in self.labels.items() if name == label)
-
 
 def _unique(name: str, taken: set[str]) -> str:
     if name not in taken:
