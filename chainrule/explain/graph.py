@@ -103,6 +103,7 @@ def contract(out: Tensor, leaf_names: dict[int, str], output_name: str | None) -
         c.objs[id(node)] = node
         c.keys.append(id(node))
     position = {id(n): i for i, n in enumerate(order)}
+    rank = {k: i for i, k in enumerate(c.keys)}
     boundary = set(c.keys)
     for key in c.keys:
         obj = c.objs[key]
@@ -123,7 +124,7 @@ def contract(out: Tensor, leaf_names: dict[int, str], output_name: str | None) -
                     stack.append(p)
         # Parents-first order, as the forward pass ran them.
         c.inner[key] = sorted(inner.values(), key=lambda n: position[id(n)])
-        c.preds[key] = sorted(preds, key=lambda k: c.keys.index(k))
+        c.preds[key] = sorted(preds, key=rank.__getitem__)
     return c
 
 
