@@ -238,7 +238,19 @@ def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:
     if ord == 1:
         return reduce.sum(abs(x), axis=ax, keepdims=keepdims)
     p = float(ord)
-    return power(reduce.sum(power(abs(x), p), axis=ax, keepdims=keepdims), 1.0 / p)
+    mag = abs(x)
+    at_zero = _data(mag) == 0
+    if 0 < p < 1 and np.any(at_zero):
+        # |x|^p has an infinite slope at 0 for p < 1: an entry at 0 gets gradient 0 (PyTorch).
+        powered = where(at_zero, 0.0, power(where(at_zero, 1.0, mag), p))
+    else:
+        powered = power(mag, p)
+    total = reduce.sum(powered, axis=ax, keepdims=keepdims)
+    zero = _data(total) == 0
+    if not np.any(zero):
+        return power(total, 1.0 / p)
+    # A zero vector: d s^(1/p)/ds is infinite at s = 0; PyTorch's gradient is 0 there.
+    return where(zero, 0.0, power(where(zero, 1.0, total), 1.0 / p))
 
 
 def _drop(shape_, axes) -> tuple:

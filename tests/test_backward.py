@@ -268,6 +268,33 @@ def test_std_pow_arctan2_gradients_at_degenerate_points_follow_pytorch():
     np.testing.assert_array_equal(xx.grad.data, [0.0, 0.0, -1.0 / 5.0])
 
 
+def test_p_norm_gradient_at_zero_entries_follows_pytorch():
+    # d||x||_p/dx_i = sign(x_i) |x_i|^(p-1) / ||x||_p^(p-1); PyTorch takes 0 for a zero
+    # vector, and (for p < 1, where |x|^p has an infinite slope at 0) for a zero entry.
+    a = np.array([[0.0, 0.0, 0.0], [1.0, -2.0, 0.0]])
+    for p in (3.0, 1.5, 0.5):
+        x = f64(a)
+        cr.norm(x, ord=p, axis=1).sum().backward()
+        row = a[1]
+        nrm = np.sum(np.abs(row) ** p) ** (1 / p)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            want = np.where(row == 0, 0.0, np.sign(row) * np.abs(row) ** (p - 1) / nrm ** (p - 1))
+        np.testing.assert_allclose(x.grad.data, [[0.0, 0.0, 0.0], want], rtol=1e-12)
+
+
+def test_nan_inputs_pass_the_gradient_as_pytorch():
+    # PyTorch masks a gradient only where the input is known to lose (relu: x <= 0;
+    # maximum: the other side is larger), so a NaN input still receives its gradient.
+    x = f64([np.nan, 1.0, 0.0, -1.0])
+    cr.relu(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 1.0, 0.0, 0.0])
+    for op in (cr.maximum, cr.minimum):
+        a, b = f64([np.nan, 1.0, 2.0]), f64([1.0, np.nan, 2.0])
+        op(a, b).sum().backward()
+        np.testing.assert_array_equal(a.grad.data, [1.0, 1.0, 0.5])
+        np.testing.assert_array_equal(b.grad.data, [1.0, 1.0, 0.5])
+
+
 def test_no_zero_gradient_where_a_real_one_exists():
     x = f64([0.5, -0.3])
     y = cr.where(x > 0, x**2, cr.sin(x))

@@ -60,7 +60,7 @@ tanh = _one("tanh", np.tanh, lambda x, ans, xp: 1 - ans * ans, "1 - tanh²(x)",
             uses="ans")
 abs = _one("abs", np.abs, lambda x, ans, xp: xp.sign(x), "sign(x)",
            lambda sp, x: sp.Abs(x), away_from_zero, "|x|.  d/dx = sign(x) (0 at 0).")
-relu = _one("relu", lambda x: np.maximum(x, 0), lambda x, ans, xp: _mask(x > 0, ans),
+relu = _one("relu", lambda x: np.maximum(x, 0), lambda x, ans, xp: 1 - _mask(x <= 0, ans),
             "1 if x > 0 else 0", lambda sp, x: sp.Max(0, x), away_from_zero,
             "max(x, 0).  d/dx = 1 where x > 0, else 0 (0 at 0, as PyTorch).")
 
@@ -104,14 +104,16 @@ arctan2 = elementwise(
 )
 
 
-def _tie_split(win, tie, ans):
-    return _mask(win, ans) + _mask(tie, ans) * 0.5
+def _tie_split(lose, tie, ans):
+    """1 unless this side loses, 1/2 at ties. Written from the losing side so that a NaN (which
+    neither wins, loses nor ties) passes the gradient to both sides, as PyTorch's."""
+    return 1 - _mask(lose, ans) - _mask(tie, ans) * 0.5
 
 
 maximum = elementwise(
     "maximum", np.maximum,
-    (lambda x, y, ans, xp: _tie_split(x > y, x == y, ans),
-     lambda x, y, ans, xp: _tie_split(y > x, x == y, ans)),
+    (lambda x, y, ans, xp: _tie_split(x < y, x == y, ans),
+     lambda x, y, ans, xp: _tie_split(y < x, x == y, ans)),
     formulas=("1 if x > y else 0", "1 if y > x else 0"),
     symbolic=lambda sp, x, y: sp.Max(x, y),
     samples=lambda rng: [((normal(rng, 3, 4), normal(rng, 3, 4) + 0.05), {}),
@@ -121,8 +123,8 @@ maximum = elementwise(
 
 minimum = elementwise(
     "minimum", np.minimum,
-    (lambda x, y, ans, xp: _tie_split(x < y, x == y, ans),
-     lambda x, y, ans, xp: _tie_split(y < x, x == y, ans)),
+    (lambda x, y, ans, xp: _tie_split(x > y, x == y, ans),
+     lambda x, y, ans, xp: _tie_split(y > x, x == y, ans)),
     formulas=("1 if x < y else 0", "1 if y < x else 0"),
     symbolic=lambda sp, x, y: sp.Min(x, y),
     samples=lambda rng: [((normal(rng, 3, 4), normal(rng, 3, 4) + 0.05), {}),
