@@ -246,3 +246,27 @@ def test_cross_entropy_with_every_target_ignored_is_nan_with_zero_gradient():
     assert np.isnan(out.item())
     out.backward()
     np.testing.assert_array_equal(x.grad.data, np.zeros_like(LOGITS))
+
+
+def test_cross_entropy_and_nll_with_masked_minus_inf_logits():
+    # A logit of -inf (a masked class) that is not the target adds nothing: the loss is
+    # finite and the masked entries get gradient 0, as PyTorch (which picks the target entry).
+    x = np.array([[0.0, -np.inf, 1.0], [2.0, 2.0, -np.inf], [-np.inf, 0.5, 0.0]])
+    y = np.array([0, 1, 2])
+    w = np.array([1.0, 0.5, 2.0])
+    t = cr.tensor(x, requires_grad=True)
+    out = F.cross_entropy(t, y, weight=w)
+    with np.errstate(invalid="ignore"):
+        m = x.max(1, keepdims=True)
+        lp = x - m - np.log(np.exp(x - m).sum(1, keepdims=True))
+    picked = lp[np.arange(3), y]
+    np.testing.assert_allclose(out.item(), -(w[y] * picked).sum() / w[y].sum(), rtol=1e-12)
+    out.backward()
+    p = np.exp(lp)
+    want = w[y][:, None] * (p - np.eye(3)[y]) / w[y].sum()
+    np.testing.assert_allclose(t.grad.data, want, rtol=1e-12, atol=1e-15)
+    t2 = cr.tensor(lp, requires_grad=True)
+    out = F.nll_loss(t2, y, reduction="sum")
+    np.testing.assert_allclose(out.item(), -picked.sum(), rtol=1e-12)
+    out.backward()
+    np.testing.assert_array_equal(t2.grad.data, -np.eye(3)[y])

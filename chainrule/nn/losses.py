@@ -148,7 +148,12 @@ def _weighted_pick(name, logp, y, weight, ignore_index, reduction, label_smoothi
     coef = (1.0 - label_smoothing) * onehot * np.expand_dims(wy, 1)
     if label_smoothing:
         coef = coef + (label_smoothing / n_classes) * class_w * np.expand_dims(valid, 1)
-    per_sample = -api.sum(logp * coef.astype(dtype), axis=1)
+    coef = coef.astype(dtype)
+    if not np.all(np.isfinite(_array(logp))):
+        # A log-probability of -inf (a masked logit) that the loss does not use must add 0,
+        # not 0 * -inf = nan: PyTorch picks the target entries instead of multiplying.
+        logp = api.where(coef != 0, logp, 0.0)
+    per_sample = -api.sum(logp * coef, axis=1)
     if reduction == "none":
         return api.reshape(per_sample, ()) if unbatched else per_sample
     total = api.sum(per_sample)
