@@ -361,6 +361,40 @@ def test_scheduler_state_dict_and_initial_lr():
         optim.lr_scheduler.StepLR(opt, step_size=0)
 
 
+def test_resuming_a_scheduler_with_last_epoch_keeps_the_loaded_rate():
+    # Built with last_epoch >= 0 over rates restored from a checkpoint, ExponentialLR and
+    # CosineAnnealingLR leave the current rate as it is (PyTorch's initial step); later
+    # steps carry on from it. StepLR's first step applies its rule (epoch 6 is a multiple of 3).
+    def resumed(make, lr=0.07):
+        p = cr.tensor([1.0], requires_grad=True)
+        opt = optim.SGD([{"params": [p], "initial_lr": 0.1}], lr=lr)
+        sched = make(opt)
+        seen = [opt.param_groups[0]["lr"]]
+        for _ in range(3):
+            opt.step()
+            sched.step()
+            seen.append(opt.param_groups[0]["lr"])
+        return sched, seen
+
+    sched, seen = resumed(lambda o: optim.lr_scheduler.ExponentialLR(o, 0.5, last_epoch=5))
+    np.testing.assert_allclose(seen, [0.07, 0.035, 0.0175, 0.00875], rtol=1e-12)
+    assert sched.last_epoch == 9
+    T, eta = 8, 0.01
+    sched, seen = resumed(
+        lambda o: optim.lr_scheduler.CosineAnnealingLR(o, T_max=T, eta_min=eta, last_epoch=1)
+    )
+    want = [0.07]
+    for e in (3, 4, 5):  # the recursive form, from the kept rate
+        ratio = (1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T))
+        want.append(ratio * (want[-1] - eta) + eta)
+    np.testing.assert_allclose(seen, want, rtol=1e-12)
+    _, seen = resumed(lambda o: optim.lr_scheduler.StepLR(o, 3, 0.5, last_epoch=5))
+    np.testing.assert_allclose(seen, [0.035, 0.035, 0.035, 0.0175], rtol=1e-12)
+    with pytest.raises(KeyError, match="initial_lr"):
+        p = cr.tensor([1.0], requires_grad=True)
+        optim.lr_scheduler.ExponentialLR(optim.SGD([p], lr=0.1), 0.5, last_epoch=3)
+
+
 def test_state_iterates_over_parameters():
     p = cr.tensor([1.0], requires_grad=True)
     opt = optim.Adam([p])

@@ -34,7 +34,14 @@ class LRScheduler:
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
         self._step_count = 0
-        self.step()
+        # The constructor's step is PyTorch's "initial mode": schedules that scale the current
+        # rate leave it as it is, so resuming with last_epoch >= 0 (rates loaded from a
+        # checkpoint) does not move them one epoch ahead of themselves.
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
 
     def get_lr(self) -> list[float]:
         raise NotImplementedError
@@ -88,7 +95,7 @@ class ExponentialLR(LRScheduler):
 
     def get_lr(self) -> list[float]:
         groups = self.optimizer.param_groups
-        if self.last_epoch == 0:
+        if self._is_initial:
             return [g["lr"] for g in groups]
         return [g["lr"] * self.gamma for g in groups]
 
@@ -114,13 +121,8 @@ class CosineAnnealingLR(LRScheduler):
     def get_lr(self) -> list[float]:
         groups = self.optimizer.param_groups
         e, T, eta_min = self.last_epoch, self.T_max, self.eta_min
-        if e == 0:
+        if self._is_initial:
             return [g["lr"] for g in groups]
-        if self._step_count == 1 and e > 0:  # resumed: use the closed form
-            return [
-                eta_min + (base - eta_min) * (1 + math.cos(e * math.pi / T)) / 2
-                for base in self.base_lrs
-            ]
         if (e - 1 - T) % (2 * T) == 0:  # at the bottom, where the ratio below is 0/0
             return [
                 g["lr"] + (base - eta_min) * (1 - math.cos(math.pi / T)) / 2
