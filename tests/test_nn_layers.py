@@ -483,12 +483,14 @@ def test_clip_grad_norm():
     (a * a / 2).sum().backward()  # grad a = [3, 0]
     (b * b / 2).sum().backward()  # grad b = [4]
     total = nn.utils.clip_grad_norm_([a, b], max_norm=1.0)
-    assert total == pytest.approx(5.0)
+    assert isinstance(total, cr.Tensor) and total.shape == () and total.dtype == np.float32
+    assert total.item() == pytest.approx(5.0)
     np.testing.assert_allclose(a.grad.data, [3 / (5 + 1e-6), 0.0])
     np.testing.assert_allclose(b.grad.data, [4 / (5 + 1e-6)])
-    assert nn.utils.clip_grad_norm_([a, b], max_norm=10.0) == pytest.approx(1.0, rel=1e-5)
+    assert nn.utils.clip_grad_norm_([a, b], max_norm=10.0).item() == pytest.approx(1.0, rel=1e-5)
     np.testing.assert_allclose(b.grad.data, [4 / (5 + 1e-6)])  # below max: unchanged
-    assert nn.utils.clip_grad_norm_([a, b], 1.0, norm_type=math.inf) == pytest.approx(0.8, rel=1e-5)
+    inf_norm = nn.utils.clip_grad_norm_([a, b], 1.0, norm_type=math.inf)
+    assert inf_norm.item() == pytest.approx(0.8, rel=1e-5)
 
 
 def test_second_order_through_a_small_cnn():

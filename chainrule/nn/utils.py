@@ -7,6 +7,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from chainrule.tensor import Tensor, get_default_dtype, make
+
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector"]
 
 
@@ -24,17 +26,17 @@ def _grads(parameters) -> list[np.ndarray]:
 
 def clip_grad_norm_(
     parameters: Iterable, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False
-) -> float:
+) -> Tensor:
     r"""Scale all gradients together so that their joint norm is at most ``max_norm``.
 
     ``total = ||(||g_1||, ..., ||g_k||)||_p`` (the p-norm of all gradient entries as one
     vector; ``norm_type=inf`` for the largest magnitude). If ``total > max_norm``, every
     gradient is multiplied in place by ``max_norm / (total + 1e-6)``, as PyTorch.
-    Returns the total norm before clipping.
+    Returns the total norm before clipping, as a 0-d tensor (as PyTorch).
     """
     grads = _grads(parameters)
     if not grads:
-        return 0.0
+        return make(np.zeros((), dtype=get_default_dtype()))
     norm_type = float(norm_type)
     if norm_type == math.inf:
         total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
@@ -52,7 +54,7 @@ def clip_grad_norm_(
     if coef < 1.0:
         for g in grads:
             g *= coef
-    return total
+    return make(np.asarray(total, dtype=np.result_type(*grads)))
 
 
 def clip_grad_value_(parameters: Iterable, clip_value: float) -> None:
