@@ -245,6 +245,7 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=None,
                         help="threads for every library (default: each library's own default)")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per worker")
+    parser.add_argument("--note", default="", help="a paragraph for RESULTS.md (conditions)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -316,7 +317,7 @@ def main(argv=None) -> int:
         "command": "python benchmarks/suite.py " + " ".join(argv if argv is not None
                                                           else sys.argv[1:]),
         "missing": missing, "keep_openblas_env": args.keep_openblas_env,
-        "threads": args.threads,
+        "threads": args.threads, "note": args.note,
         "parent_env": common.env_note(),
     }
     text = render(table_rows, systems, results, meta, SYSTEMS)

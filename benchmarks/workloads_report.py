@@ -63,6 +63,9 @@ def render(table_rows, systems, results, meta, system_names) -> str:
            else "each library's default threads") + ").")
     add("Each number is the median over rounds of the per-round median time of one call; a "
         "call is one full forward + backward (+ update for W1). Lower is better.")
+    if meta.get("note"):
+        add("")
+        add(meta["note"])
     add("")
 
     # ----- medians -----
