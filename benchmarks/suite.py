@@ -246,6 +246,8 @@ def main(argv=None) -> int:
                         help="threads for every library (default: each library's own default)")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per worker")
     parser.add_argument("--note", default="", help="a paragraph for RESULTS.md (conditions)")
+    parser.add_argument("--from-json", metavar="PATH",
+                        help="write the tables again from a run saved with --json")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -256,6 +258,9 @@ def main(argv=None) -> int:
     sys.path.insert(0, str(HERE))
     import workloads_common as common
     from workloads_report import render
+
+    if args.from_json:
+        return rerender(args, render)
 
     wanted = [s.strip() for s in args.systems.split(",") if s.strip()]
     unknown = [s for s in wanted if s not in SYSTEMS]
@@ -311,7 +316,9 @@ def main(argv=None) -> int:
                 if any(k in res for k in ("wrong", "failed", "error")):
                     dead.add((row.key, system))
     finished = dt.datetime.now(dt.UTC)
+    from workloads_report import git_rev
     meta = {
+        "commit": git_rev(),
         "started": started, "finished": finished, "load_before": load_before,
         "load_after": os.getloadavg(), "rounds": args.rounds, "quick": args.quick,
         "command": "python benchmarks/suite.py " + " ".join(argv if argv is not None
@@ -323,12 +330,35 @@ def main(argv=None) -> int:
     text = render(table_rows, systems, results, meta, SYSTEMS)
     Path(args.output).write_text(text)
     if args.json:
-        Path(args.json).write_text(json.dumps({"meta": {k: str(v) for k, v in meta.items()},
-                                               "results": results}, indent=1, default=str))
+        Path(args.json).write_text(json.dumps({"meta": meta, "results": results}, indent=1,
+                                              default=str))
     print(f"wrote {args.output}")
     bad = [(k, s) for k, per in results.items() for s, rs in per.items()
            if any("wrong" in r for r in rs)]
     return 1 if bad else 0
+
+
+def rerender(args, render) -> int:
+    """RESULTS.md again from a saved run (after a change to the report, or with a --note)."""
+    import ast
+    saved = json.loads(Path(args.from_json).read_text())
+    meta = saved["meta"]
+    for key in ("started", "finished"):
+        meta[key] = dt.datetime.fromisoformat(meta[key])
+    for key, value in list(meta.items()):
+        if isinstance(value, str) and key not in ("command", "note"):
+            try:
+                meta[key] = ast.literal_eval(value)
+            except (ValueError, SyntaxError):
+                pass
+    if args.note:
+        meta["note"] = args.note
+    results = saved["results"]
+    table_rows = [r for r in rows() if r.key in results]
+    systems = [s for s in SYSTEMS if any(s in per for per in results.values())]
+    Path(args.output).write_text(render(table_rows, systems, results, meta, SYSTEMS))
+    print(f"wrote {args.output}")
+    return 0
 
 
 if __name__ == "__main__":

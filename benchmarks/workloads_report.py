@@ -290,7 +290,10 @@ def _correctness_section(add, table_rows, results):
 def _spread_section(add, table_rows, results, quick, label):
     add("## Per-round medians")
     add("")
-    add("| workload | system | unit | rounds: median of each | min – max |")
+    add("Each round's median, with the 1-minute load average when its worker started in "
+        "brackets (2 cores: a load above 1 means other work shared them).")
+    add("")
+    add("| workload | system | unit | rounds: median of each (load) | min – max |")
     add("|---|---|---|---|---|")
     for row in table_rows:
         params = row.quick if quick else row.full
@@ -298,8 +301,10 @@ def _spread_section(add, table_rows, results, quick, label):
             vals = round_values(row, runs, params)
             if not vals:
                 continue
+            loads = [r.get("load1") for r in runs if r.get("times")]
             add(f"| {row.key} | {label[system]} | {row.unit} | "
-                + ", ".join(_fmt(v) for v in vals)
+                + ", ".join(_fmt(v) + (f" ({ld:.1f})" if ld is not None else "")
+                            for v, ld in zip(vals, loads))
                 + f" | {_fmt(min(vals))} – {_fmt(max(vals))} |")
     add("")
 
@@ -318,7 +323,7 @@ def _environment_section(add, results, meta, label):
         add(f"- 1-minute load average as each worker started: median {np.median(loads):.2f}, "
             f"max {max(loads):.2f} (the machine has 2 cores; other work on it slows every "
             "system, PyTorch's spinning OpenMP threads most)")
-    add(f"- chainrule commit: {_git_rev()}")
+    add(f"- chainrule commit: {meta.get('commit') or git_rev()}")
     pe = {k: v for k, v in meta["parent_env"].items() if v is not None}
     if meta["keep_openblas_env"]:
         add(f"- OpenBLAS environment kept in the workers: {pe}")
@@ -376,7 +381,7 @@ def _mem_total() -> str:
         return "unknown"
 
 
-def _git_rev() -> str:
+def git_rev() -> str:
     try:
         here = os.path.dirname(os.path.abspath(__file__))
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
