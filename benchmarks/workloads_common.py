@@ -98,13 +98,21 @@ def fingerprint(arrays, seed: int = 1) -> list[float]:
     return out
 
 
+def w1_check(loss, grads) -> dict:
+    """What a W1 case reports: its loss, its gradients' fingerprint, and their precision in
+    bits (float32 in, float32 gradients out: a silent upcast to float64 is wrong too)."""
+    grads = [np.asarray(g) for g in grads]
+    return {"loss": float(loss), "grads": fingerprint(grads),
+            "grad_bits": max(8 * g.dtype.itemsize for g in grads)}
+
+
 def w1_reference(batch: int, dims: tuple[int, ...]) -> dict:
     """First loss and gradients of W1 in float64, by hand."""
     x, y, params = w1_problem(batch, dims)
     x = x.astype(np.float64)
     params = [p.astype(np.float64) for p in params]
     loss, grads = _w1_numpy_loss_grads(x, y, params)
-    return {"loss": float(loss), "grads": fingerprint(grads)}
+    return {"loss": float(loss), "grads": fingerprint(grads), "grad_bits": 32}
 
 
 def _w1_numpy_loss_grads(x, y, params):
