@@ -233,7 +233,8 @@ def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:
     if ord == -np.inf:
         return min(abs(x), axis=ax, keepdims=keepdims)
     if ord == 0:
-        return make(np.sum(_data(x) != 0, axis=ax, keepdims=keepdims).astype(
+        # np.sum over every axis gives a NumPy scalar; a Tensor's data is always an ndarray.
+        return make(np.asarray(np.sum(_data(x) != 0, axis=ax, keepdims=keepdims)).astype(
             np.result_type(_data(x), np.float32)))
     if ord == 1:
         return reduce.sum(abs(x), axis=ax, keepdims=keepdims)

@@ -324,3 +324,16 @@ def test_composites_var_std_norm_split_tile_take():
     b = rng.standard_normal((2, 3, 4))
     c = rng.standard_normal((5, 4, 2))
     np.testing.assert_allclose(cr.dot(f64(b), f64(c)).data, np.dot(b, c))
+
+
+def test_zero_norm_counts_nonzeros_into_an_ndarray():
+    # ord=0 counts the non-zero entries (NumPy); over every axis NumPy's sum gives a scalar,
+    # which must still be wrapped as a 0-d array (item(), np.asarray, arithmetic all work).
+    a = np.array([[1.0, 0.0, -2.0], [0.0, 0.0, 3.0]], dtype=np.float32)
+    for v, axis in ((a.ravel(), None), (a, 0), (a, 1)):
+        n = cr.norm(cr.tensor(v), ord=0, axis=axis)
+        assert isinstance(n.data, np.ndarray)
+        assert n.dtype == np.float32
+        np.testing.assert_array_equal(n.data, np.count_nonzero(v, axis=axis))
+    n = cr.linalg.norm(cr.tensor(a[0]), ord=0)
+    assert n.item() == 2.0 and (n + 1).item() == 3.0
