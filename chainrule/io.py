@@ -47,6 +47,7 @@ Guarantees
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -166,7 +167,7 @@ def save(obj: Any, path: str | os.PathLike, *, compress: bool = False) -> None:
         >>> cr.load(p)["epoch"]
         3
     """
-    path = os.fspath(path)
+    path = os.fsdecode(path)  # str, bytes or os.PathLike
     encoder = _Encoder()
     # Encode everything before touching the disk: a TypeError must leave no file behind.
     root = encoder.encode(obj)
@@ -177,9 +178,18 @@ def save(obj: Any, path: str | os.PathLike, *, compress: bool = False) -> None:
     members.update(encoder.arrays)
 
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(
-        dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp"
-    )
+    # The temporary file beside ``path`` is ours; an error about it must name the user's path.
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "cr.save: the path is a directory; give a file "
+                                "name inside it", path)
+    try:
+        fd, tmp = tempfile.mkstemp(
+            dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp"
+        )
+    except OSError as exc:
+        why = ("the directory does not exist; create it first"
+               if isinstance(exc, FileNotFoundError) else exc.strerror or str(exc))
+        raise type(exc)(exc.errno, f"cr.save: cannot write {path!r}: {why}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             (np.savez_compressed if compress else np.savez)(f, **members)
@@ -273,7 +283,7 @@ def load(path: str | os.PathLike) -> Any:
         ValueError: naming the file, if it is truncated, corrupt, not an ``.npz`` archive,
             or an archive that chainrule did not write (or a newer format version).
     """
-    path = os.fspath(path)
+    path = os.fsdecode(path)
     name = repr(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"cr.load: no such file: {name}")

@@ -228,3 +228,21 @@ def test_a_text_file_is_refused_as_not_an_archive(tmp_path):
     path.write_text("root:x:0:0:root:/root:/bin/bash\n")
     with pytest.raises(ValueError, match=r"notes.txt.*not an .npz"):
         load(path)
+
+
+def test_unwritable_target_names_the_users_path_not_the_temp_file(tmp_path):
+    missing = tmp_path / "no-such-dir" / "model.ckpt"
+    with pytest.raises(FileNotFoundError) as info:
+        save({"a": np.ones(2)}, missing)
+    assert str(missing) in str(info.value) and ".tmp" not in str(info.value)
+    assert "does not exist" in str(info.value)
+    with pytest.raises(IsADirectoryError) as info:
+        save({"a": np.ones(2)}, tmp_path)
+    assert str(tmp_path) in str(info.value) and ".tmp" not in str(info.value)
+    assert os.listdir(tmp_path) == []
+
+
+def test_bytes_path(tmp_path):
+    path = os.fsencode(tmp_path / "w.bin")
+    save({"w": np.arange(3.0)}, path)
+    np.testing.assert_array_equal(load(path)["w"], np.arange(3.0))
