@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import time
 from typing import Any
 
@@ -102,6 +103,19 @@ def _hidden(text: str) -> list[int]:
     if any(s < 1 for s in sizes):
         raise ValueError(f"--hidden sizes must be positive, got {text!r}")
     return sizes
+
+
+def _check_output(option: str, path: str | None) -> None:
+    """Refuse an output path that cannot be written before training, not after."""
+    if not path:
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise ValueError(f"{option} {path!r} is a directory; give a file name inside it")
+    if not os.path.isdir(directory):
+        raise ValueError(f"{option} {path!r}: the directory {directory!r} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise ValueError(f"{option} {path!r}: the directory {directory!r} is not writable")
 
 
 def _load(name: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -198,6 +212,8 @@ def run(args) -> int:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.lr is not None and not args.lr > 0:
         raise ValueError(f"--lr must be positive, got {args.lr}")
+    _check_output("--save", args.save)
+    _check_output("--plot", args.plot)
     hidden = _hidden(args.hidden or ("32" if regression else "64"))
     opt_name = args.optimizer or ("adamw" if regression else "adam")
     synthetic = args.dataset in SYNTHETIC

@@ -69,6 +69,17 @@ def test_bad_input_is_one_line_and_status_2(argv, message, capsys):
     assert message in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("option", ["--save", "--plot"])
+def test_unwritable_output_is_refused_before_training(option, tmp_path, capsys):
+    missing = tmp_path / "no-such-dir" / "out.bin"
+    assert cli.main(["train", option, str(missing), "--no-progress"]) == 2
+    out, err = capsys.readouterr()
+    assert "does not exist" in err and len(err.strip().splitlines()) == 1
+    assert "test accuracy" not in out  # nothing was trained
+    assert cli.main(["train", option, str(tmp_path), "--no-progress"]) == 2
+    assert "is a directory" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("dataset", ["moons", "circles"])
 def test_generated_datasets_train_well(dataset, capsys):
     assert cli.main(["train", "--dataset", dataset, "--no-progress"]) == 0
