@@ -118,9 +118,24 @@ class ChainruleTrain:
         cli(["train", "--dataset", "digits", "--epochs", "1", "--hidden", "8"])  # warm-up
         warm = _warm(lambda: cli(self.argv))
         first = cold["stdout"].splitlines()[0] if cold["stdout"] else ""
+        _same_training(first, self.argv)
         return {"wall_s": cold["wall_s"], "peak_rss_mib": cold["peak_rss_mib"],
                 "cold_accuracy": _accuracy(cold["stdout"]), **warm,
                 "config": f"chainrule {' '.join(self.argv)}`: `{first}"}
+
+
+def _same_training(line: str, argv: list[str]) -> None:
+    """PyTorch must train what ``chainrule train`` trains: check the CLI's own summary line
+    against CONFIG, so a changed default cannot make W5 compare different trainings."""
+    m = re.search(r"mlp with (\d+) parameters, adam lr=([0-9.e-]+), (\d+) epochs of batch (\d+)",
+                  line)
+    widths = [64] + CONFIG["hidden"] + [10]
+    n_params = sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
+    epochs = int(argv[argv.index("--epochs") + 1]) if "--epochs" in argv else CONFIG["epochs"]
+    if m is None or (int(m.group(1)), float(m.group(2)), int(m.group(3)), int(m.group(4))) != (
+            n_params, CONFIG["lr"], epochs, CONFIG["batch_size"]):
+        raise RuntimeError(f"chainrule train's defaults ({line!r}) differ from W5's PyTorch "
+                           "program: update CONFIG in benchmarks/workloads_train.py")
 
 
 def torch_train(config: dict, data=None) -> str:
