@@ -229,7 +229,8 @@ def run(
                 node.args = None
                 node.inputs = None
                 node.out = None
-                node.out_tangent = None
+                if node.out_tangent is not None:
+                    node.out_tangent = None
 
     # Leaves (and roots that are leaves) collect what reached them.
     if targets is not None:
@@ -283,8 +284,11 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
                 if vc[0] != seen:
                     _check_versions(node)
         parents = node.parents
-        if len(parents) == 1:
+        n = len(parents)
+        if n == 1:
             needs = _ONE_NEEDED
+        elif n == 2:
+            needs = (parents[0] is not None, parents[1] is not None)
         else:
             needs = [p is not None for p in parents]
         try:

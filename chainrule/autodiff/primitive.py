@@ -188,15 +188,23 @@ class Primitive:
                                 for i, p in enumerate(parents))
             vcs = versions = None
             if self.saves_args:
-                vcs = []
-                for arg in args:
-                    if isinstance(arg, Tensor):
-                        vc = arg._vcl
-                        if vc is None:
-                            vc = arg._vcl = [0, None]
-                        vcs.append(vc)
-                vcs = tuple(vcs)
-                versions = tuple([vc[0] for vc in vcs])
+                if xa is not a:  # a is a Tensor
+                    vca = a._vcl
+                    if vca is None:
+                        vca = a._vcl = [0, None]
+                if xb is not b:
+                    vcb = b._vcl
+                    if vcb is None:
+                        vcb = b._vcl = [0, None]
+                    if xa is not a:
+                        vcs = (vca, vcb)
+                        versions = (vca[0], vcb[0])
+                    else:
+                        vcs = (vcb,)
+                        versions = (vcb[0],)
+                elif xa is not a:
+                    vcs = (vca,)
+                    versions = (vca[0],)
             t._node = Node(self, parents, args if state.jvp_levels else None, (xa, xb),
                            params or _EMPTY, out, vcs, versions)
             t.requires_grad = True
