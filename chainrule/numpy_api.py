@@ -350,8 +350,15 @@ def pad(x, pad_width, mode: str = "constant", constant_values=0) -> Tensor:
         raise ValueError(f"pad: mode={mode!r} is not supported; use mode='constant'")
     nd = np.ndim(_data(x))
     widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (nd, 2))
-    return shape_ops.pad(x, pad_width=tuple((int(a), int(b)) for a, b in widths),
-                     constant_values=constant_values)
+    widths = tuple((int(a), int(b)) for a, b in widths)
+    out = shape_ops.pad(x, pad_width=widths)
+    if np.any(np.asarray(constant_values) != 0):
+        # x padded with c is pad(x, 0) plus a constant border: no derivative flows into c,
+        # and a tangent is padded with zeros.
+        border = np.pad(np.zeros(np.shape(_data(x)), dtype=out.dtype), widths,
+                        constant_values=constant_values)
+        out = out + border
+    return out
 
 
 def take(x, indices, axis=None) -> Tensor:

@@ -337,3 +337,22 @@ def test_zero_norm_counts_nonzeros_into_an_ndarray():
         np.testing.assert_array_equal(n.data, np.count_nonzero(v, axis=axis))
     n = cr.linalg.norm(cr.tensor(a[0]), ord=0)
     assert n.item() == 2.0 and (n + 1).item() == 3.0
+
+
+def test_pad_with_a_nonzero_constant_is_affine_in_both_modes():
+    # pad(x, c) = pad(x, 0) + c on the border: the derivative is 1 inside and 0 on the
+    # border whatever c is, in reverse and in forward mode (the tangent is padded with 0).
+    a = np.array([[1.0, -2.0], [0.5, 3.0]])
+    widths = ((1, 0), (0, 2))
+    for c in (0.0, 2.5, ((1.0, 2.0), (3.0, 4.0))):
+        y = cr.pad(f64(a), widths, constant_values=c)
+        np.testing.assert_array_equal(y.data, np.pad(a, widths, constant_values=c))
+        inside = np.pad(np.ones_like(a), widths)
+        _, tangent = cr.jvp(lambda x: cr.pad(x, widths, constant_values=c), (a,),
+                            (np.ones_like(a),))
+        np.testing.assert_array_equal(tangent, inside)
+        x = f64(a)
+        (cr.pad(x, widths, constant_values=c) * inside * 3.0).sum().backward()
+        np.testing.assert_array_equal(x.grad.data, np.full_like(a, 3.0))
+    f32 = cr.pad(cr.tensor(a.astype(np.float32)), 1, constant_values=7.0)
+    assert f32.dtype == np.float32

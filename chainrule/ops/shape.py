@@ -82,11 +82,13 @@ concatenate = Primitive(
 )
 
 
-def _pad_forward(x, pad_width, constant_values=0):
-    return np.pad(x, pad_width, mode="constant", constant_values=constant_values)
+def _pad_forward(x, pad_width):
+    # Zeros only: padding with c != 0 is affine, not linear (its JVP must pad the tangent
+    # with zeros), so cr.pad adds the constant border as a separate, constant term.
+    return np.pad(x, pad_width, mode="constant")
 
 
-def _pad_back(g, x, xp, pad_width, constant_values=0):
+def _pad_back(g, x, xp, pad_width):
     index = tuple(slice(before, before + n) for (before, _), n in zip(pad_width, x.shape))
     return g[index]
 
@@ -95,5 +97,5 @@ pad = linear(
     "pad", _pad_forward, _pad_back,
     formulas=("1 inside, 0 on the padding",), symbolic=None,
     samples=lambda rng: [((normal(rng, 3, 4),), {"pad_width": ((1, 2), (0, 1))})],
-    doc="x surrounded by a constant; the gradient is the inner slice.",
+    doc="x surrounded by zeros; the gradient is the inner slice.",
 )
