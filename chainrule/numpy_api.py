@@ -83,6 +83,11 @@ def clip(x, a_min=None, a_max=None) -> Tensor:
     """x limited to [a_min, a_max] (either may be None)."""
     if a_min is None and a_max is None:
         raise ValueError("clip: give a_min, a_max or both")
+    if isinstance(a_min, Tensor) or isinstance(a_max, Tensor):
+        # Tensor bounds take part in the graph, as in torch.clamp: x gets the gradient where
+        # a_min <= x <= a_max, a bound where it is the result (NumPy's value if a_min > a_max).
+        out = x if a_min is None else where(_data(x) < _data(a_min), a_min, x)
+        return out if a_max is None else where(_data(out) > _data(a_max), a_max, out)
     return elementwise.clip(x, a_min=a_min, a_max=a_max)
 
 

@@ -356,3 +356,19 @@ def test_pad_with_a_nonzero_constant_is_affine_in_both_modes():
         np.testing.assert_array_equal(x.grad.data, np.full_like(a, 3.0))
     f32 = cr.pad(cr.tensor(a.astype(np.float32)), 1, constant_values=7.0)
     assert f32.dtype == np.float32
+
+
+def test_clip_with_tensor_bounds_differentiates_the_bounds_too():
+    # As torch.clamp with tensor bounds: x gets g where a_min <= x <= a_max, a_min where
+    # x < a_min, a_max where the result is a_max; the value is NumPy's clip.
+    x, lo, hi = f64([0.0, 1.0, 2.0, 3.0]), f64([1.0, 1.0, 1.0, 1.0]), f64(2.5)
+    g = np.array([1.0, 2.0, 3.0, 4.0])
+    y = cr.clip(x, lo, hi)
+    np.testing.assert_array_equal(y.data, np.clip(x.data, lo.data, hi.data))
+    (y * g).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 2.0, 3.0, 0.0])
+    np.testing.assert_array_equal(lo.grad.data, [1.0, 0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(hi.grad.data, 4.0)
+    plain = cr.clip(cr.tensor(np.float32([0.0, 5.0])), cr.tensor(np.float32(3.0)), 1.0)
+    np.testing.assert_array_equal(plain.data, np.clip([0.0, 5.0], 3.0, 1.0))
+    assert plain.dtype == np.float32
