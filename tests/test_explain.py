@@ -451,3 +451,16 @@ def test_a_module_names_the_parameters_to_differentiate_by():
         explain("y = x", wrt={"x": model[0].bias}, x=1.0)
     with pytest.raises(ValueError, match="leaf Tensor that requires grad"):
         explain(lambda: model[0].bias.sum(), wrt={"b": cr.tensor([1.0])})
+
+
+def test_a_list_of_tensors_as_wrt_as_torch_autograd_grad():
+    w = cr.tensor(np.array([0.3, -0.2]), requires_grad=True).named("w")
+    b = cr.tensor(0.5, dtype=cr.float64, requires_grad=True)
+    e = explain(lambda: cr.sum(cr.tanh(3 * w + b)), wrt=[w, b])
+    assert e.wrt == ("w", "p2")  # a tensor's name, else its place in the list
+    sech2 = 1 - np.tanh(3 * w.data + b.data) ** 2  # d tanh(u)/du
+    np.testing.assert_allclose(e.derivatives["w"], 3 * sech2, rtol=1e-12)
+    assert e.derivatives["p2"] == pytest.approx(sech2.sum(), rel=1e-12)
+    assert explain(lambda: cr.sum(cr.tanh(3 * w + b)), wrt=b).derivative == pytest.approx(
+        sech2.sum(), rel=1e-12
+    )

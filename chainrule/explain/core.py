@@ -51,7 +51,7 @@ def explain(f, /, wrt=None, **point) -> Explanation:
     a Python function whose intermediate quantities are named with ``cr.named(x, "h")``.
     ``point`` gives the inputs (numbers, arrays or Tensors); ``wrt`` names the input(s) to
     differentiate by (a name or a list; default: all).  For a network, ``wrt`` may also be
-    a module or a ``{name: tensor}`` dict of the parameters to differentiate by
+    a module, a ``{name: tensor}`` dict or a list of the parameters to differentiate by
     (``cr.explain(lambda: loss_fn(model(X), y), wrt=model)``); a function of no arguments
     without ``wrt`` is differentiated by every leaf that requires grad.
 
@@ -63,6 +63,16 @@ def explain(f, /, wrt=None, **point) -> Explanation:
     """
     if hasattr(wrt, "named_parameters"):
         wrt = dict(wrt.named_parameters())
+    if isinstance(wrt, Tensor):
+        wrt = [wrt]
+    if isinstance(wrt, (list, tuple)) and wrt and all(isinstance(w, Tensor) for w in wrt):
+        # Tensors, as torch.autograd.grad(loss, [w1, w2]) takes them: named by their
+        # .name, else p1, p2, ... in the order given.
+        named: dict[str, Tensor] = {}
+        for i, w in enumerate(wrt, 1):
+            name = w.name if w.name and w.name not in named else f"p{i}"
+            named[name] = w
+        wrt = named
     tensors = dict(wrt) if isinstance(wrt, Mapping) else None
     if isinstance(f, (str, Program)):
         if tensors is not None:
