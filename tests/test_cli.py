@@ -148,3 +148,13 @@ def test_python_dash_m():
         timeout=60,
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_diff_infinite_at_the_point_is_inf_without_numpy_warnings(capsys):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # d/dx sqrt(x) = 1/(2 sqrt(x)) divides by zero at 0
+        status, out, err = run(capsys, "diff", "sqrt(x)", "--wrt", "x", "--at", "x=0")
+    assert status == 0 and err == ""
+    assert out.splitlines()[-1] == "at x = 0: df/dx = inf"

@@ -86,7 +86,10 @@ def differentiate(expr, wrt: str | None = None, order: int = 1, point: dict | No
     )
     if point is not None:
         result.point = dict(point)
-        result.value = _engine_value(program, wrt, order, point)
+        # A derivative that is infinite at the point (sqrt at 0) is shown as inf; NumPy's
+        # divide-by-zero warning would only repeat it (as cr.explain).
+        with np.errstate(all="ignore"):
+            result.value = _engine_value(program, wrt, order, point)
         from chainrule.explain.core import _at_point
 
         subs = {symbol(k): float(v) for k, v in point.items()}
