@@ -101,3 +101,10 @@ def test_bad_arguments():
         TensorDataset()
     with pytest.raises(ValueError, match="scalar"):
         TensorDataset(np.float64(3.0))
+
+
+def test_samples_of_different_shapes_name_the_shapes_and_the_fix():
+    X, y = _data(4)
+    # (X, y) itself is a dataset of two items, X of shape (4, 3) and y of shape (4,).
+    with pytest.raises(ValueError, match=r"different shapes \(\(4, 3\), \(4,\)\).*TensorDataset"):
+        next(iter(DataLoader((X, y), batch_size=2)))

@@ -98,7 +98,15 @@ def _collate(samples: Sequence[Any]) -> Any:
         return tuple(_collate([s[i] for s in samples]) for i in range(len(first)))
     if isinstance(first, dict):
         return {k: _collate([s[k] for s in samples]) for k in first}
-    return np.stack([_as_array(s) for s in samples])
+    arrays = [_as_array(s) for s in samples]
+    try:
+        return np.stack(arrays)
+    except ValueError:
+        shapes = ", ".join(str(sh) for sh in dict.fromkeys(a.shape for a in arrays))
+        raise ValueError(
+            f"DataLoader: cannot batch samples of different shapes ({shapes}); every item of "
+            "the dataset needs the same shape (for arrays X, y: DataLoader(TensorDataset(X, y)))"
+        ) from None
 
 
 def _convert(batch: Any) -> Any:
