@@ -464,3 +464,14 @@ def test_a_list_of_tensors_as_wrt_as_torch_autograd_grad():
     assert explain(lambda: cr.sum(cr.tanh(3 * w + b)), wrt=b).derivative == pytest.approx(
         sech2.sum(), rel=1e-12
     )
+
+
+def test_a_single_direct_link_does_not_print_df_dx_equals_df_dx():
+    e = explain(lambda x: cr.exp(cr.sin(x)), x=1.0)
+    text = e.to_text()
+    assert "df/dx = df/dx" not in text
+    assert f"df/dx = {math.exp(math.sin(1.0)) * math.cos(1.0):.10g}" in text
+    assert r"\frac{df}{dx} = \frac{df}{dx}" not in e.to_markdown()
+    assert r"\frac{df}{dx} &= \frac{df}{dx}" not in e.to_latex()
+    # With two links the chain is still written out.
+    assert "dz/dx = ∂z/∂x + ∂z/∂y · dy/dx" in explain("z = x*y + sin(x); y = x**2", x=1.5).to_text()

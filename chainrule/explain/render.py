@@ -96,7 +96,9 @@ def _wrt_text(e, wrt: str, paths) -> list[str]:
             f"Chain rule: {wrt} reaches {e.output} along {len(paths)} paths; {total} is the sum "
             "of the products of the links along each"
         )
-    out.append(f"  {total} = {_chain(paths)}" + (" + ..." if e.paths_truncated else ""))
+    chain = _chain(paths)
+    if chain != total:  # one direct link: "df/dx = df/dx" would say nothing
+        out.append(f"  {total} = {chain}" + (" + ..." if e.paths_truncated else ""))
     out += [
         "",
         "Links"
@@ -223,7 +225,8 @@ def _latex_lines(e) -> list[str]:
             rows.append(rf"{total} &= {_latex_number(e.derivatives[wrt])}")
             continue
         chain = " + ".join(r" \, ".join(_frac(link) for link in p.links) for p in paths)
-        rows.append(rf"{total} &= {chain}" + (r" + \cdots" if e.paths_truncated else ""))
+        if chain != total:  # one direct link: d f/d x = d f/d x would say nothing
+            rows.append(rf"{total} &= {chain}" + (r" + \cdots" if e.paths_truncated else ""))
         seen = []
         for p in paths:
             for link in p.links:
@@ -292,7 +295,9 @@ def to_markdown(e) -> str:
             continue
         chain = " + ".join(r" \cdot ".join(_frac(link) for link in p.links) for p in paths)
         more = r" + \cdots" if e.paths_truncated else ""
-        out += [f"$${total} = {chain}{more}$$", "", "| link | formula | value |", "|---|---|---|"]
+        if chain != total:  # one direct link: d f/d x = d f/d x would say nothing
+            out += [f"$${total} = {chain}{more}$$", ""]
+        out += ["| link | formula | value |", "|---|---|---|"]
         seen = []
         for p in paths:
             for link in p.links:
