@@ -34,8 +34,23 @@ def _predicted_classes(out: np.ndarray) -> np.ndarray:
 def accuracy(out: np.ndarray, y: np.ndarray) -> float:
     """Fraction of samples whose predicted class (argmax of the outputs, or logit > 0 for a
     single output) equals the label."""
+    if y.ndim == 2 and y.shape[-1] > 1 and y.shape == out.shape:
+        y = np.argmax(y, axis=-1)  # one-hot or class-probability targets
     y = y.reshape(y.shape[0], -1)[:, 0] if y.ndim > 1 and y.shape[-1] == 1 else y
-    return float(np.mean(_predicted_classes(out) == y))
+    if y.dtype.kind == "f" and not np.all(y == np.round(y)):
+        # Regression targets: a "class" comparison would quietly give 0.
+        raise ValueError(
+            "accuracy: the targets are not class labels (they have fractional values); "
+            "for regression pass metrics=('mse', 'mae', 'r2') or metrics=() to fit/evaluate"
+        )
+    predicted = _predicted_classes(out)
+    if predicted.shape != y.shape:
+        raise ValueError(
+            f"accuracy: outputs of shape {out.shape} give {predicted.shape[0]} predicted "
+            f"classes, but the targets have shape {y.shape}; accuracy needs one class label "
+            "(or one one-hot row) per sample"
+        )
+    return float(np.mean(predicted == y))
 
 
 def _match(out: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

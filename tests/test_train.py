@@ -166,6 +166,19 @@ def test_evaluate_metrics_against_numpy():
     assert METRICS["accuracy"](np.array([[0.3], [-2.0]]), np.array([1, 1])) == 0.5
 
 
+def test_accuracy_with_one_hot_targets_and_refusing_regression_targets():
+    out = np.array([[0.1, 0.9, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    one_hot = np.eye(3)[[1, 1, 2]]  # argmax of out is [1, 0, 2]: two of three right
+    assert METRICS["accuracy"](out, one_hot) == pytest.approx(2 / 3)
+    soft = np.array([[0.2, 0.7, 0.1], [0.1, 0.8, 0.1], [0.0, 0.3, 0.7]])
+    assert METRICS["accuracy"](out, soft) == pytest.approx(2 / 3)
+    assert METRICS["accuracy"](np.array([[0.3], [-2.0]]), np.array([[1.0], [0.0]])) == 1.0
+    with pytest.raises(ValueError, match="not class labels.*metrics="):
+        METRICS["accuracy"](np.array([[0.3], [-2.0]]), np.array([0.25, 1.5]))
+    with pytest.raises(ValueError, match=r"targets have shape \(2, 3\)"):
+        METRICS["accuracy"](np.zeros((2, 4)), np.zeros((2, 3)))
+
+
 def test_history_plot(tmp_path):
     pytest.importorskip("matplotlib")
     X, y = _blobs(40)
