@@ -348,7 +348,7 @@ def test_pad_with_a_nonzero_constant_is_affine_in_both_modes():
         y = cr.pad(f64(a), widths, constant_values=c)
         np.testing.assert_array_equal(y.data, np.pad(a, widths, constant_values=c))
         inside = np.pad(np.ones_like(a), widths)
-        _, tangent = cr.jvp(lambda x: cr.pad(x, widths, constant_values=c), (a,),
+        _, tangent = cr.jvp(lambda x, c=c: cr.pad(x, widths, constant_values=c), (a,),
                             (np.ones_like(a),))
         np.testing.assert_array_equal(tangent, inside)
         x = f64(a)
