@@ -134,6 +134,12 @@ def _cmd_diff(args) -> int:
     if point is not None:
         at = ", ".join(f"{k} = {number(v)}" for k, v in point.items())
         print(f"at {at}: {r.label} = {number(r.value)}")
+        if r.unchecked:
+            print(
+                f"note: not finite at this point (the chain rule gives {number(r.value)}, the "
+                f"simplified formula {number(r.symbolic_value)}): the function is not "
+                "differentiable here, or only in a limit; this value is not checked"
+            )
         if not r.agrees:
             print(
                 f"CHECK FAILED: the formula gives {r.symbolic_value!r} but the engine "
@@ -289,6 +295,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except UsageError as err:
+        words = sys.argv[1:] if argv is None else argv
+        dashed = [w for w in words[1:] if w[:1] == "-" and w[:2] != "--" and w not in ("-h", "-o")]
+        if dashed and "expression" in str(err):
+            # argparse reads "-x**2" as an option: a leading space, or "--" after the
+            # options, makes it the expression.
+            err = UsageError(f"{err}; an expression that starts with '-' needs a leading space "
+                             f"(\" {dashed[0]}\") or to come last, after '--'")
         return _report("chainrule", err)
     if getattr(args, "run", None) is None:
         commands = ", ".join(parser.commands)

@@ -158,3 +158,19 @@ def test_diff_infinite_at_the_point_is_inf_without_numpy_warnings(capsys):
         status, out, err = run(capsys, "diff", "sqrt(x)", "--wrt", "x", "--at", "x=0")
     assert status == 0 and err == ""
     assert out.splitlines()[-1] == "at x = 0: df/dx = inf"
+
+
+def test_diff_where_the_chain_rule_gives_inf_times_0_is_a_note_not_a_failure(capsys):
+    # d/dx sqrt(x**2) at 0: the chain rule's 1/(2 sqrt(u)) · 2x = inf · 0 = nan (PyTorch
+    # gives nan too); the simplified formula sign(x) gives 0. Not differentiable there.
+    status, out, err = run(capsys, "diff", "sqrt(x^2)", "--wrt", "x", "--at", "x=0")
+    assert status == 0 and "CHECK FAILED" not in err
+    assert "at x = 0: df/dx = nan" in out and "not differentiable here" in out
+
+
+def test_an_expression_starting_with_minus_gets_a_hint(capsys):
+    status, _, err = run(capsys, "diff", "-x**2", "--at", "x=3")
+    assert status == 2 and len(err.strip().splitlines()) == 1
+    assert "leading space" in err and "'--'" in err
+    status, out, _ = run(capsys, "diff", "--at", "x=3", "--", "-x**2")
+    assert status == 0 and out.splitlines()[-1] == "at x = 3: df/dx = -6"

@@ -156,7 +156,7 @@ def _check_text(e) -> str:
     if not bad:
         return (
             "Check: the formulas and the path sums agree with the engine's automatic "
-            f"derivatives ({len(e.checks)} comparisons)."
+            f"derivatives ({len(e.checks)} comparison{'' if len(e.checks) == 1 else 's'})."
         )
     lines = [f"CHECK FAILED for {len(bad)} of {len(e.checks)} values (a bug; please report it):"]
     lines += [f"  {c.what}: expected {c.expected!r}, engine {c.automatic!r}" for c in bad]
