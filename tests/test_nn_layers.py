@@ -80,6 +80,14 @@ def test_shared_parameter_counted_once():
     lin = nn.Linear(3, 3)
     model = nn.Sequential(lin, nn.Tanh(), lin)
     assert len(list(model.parameters())) == 2
+    # As PyTorch: a shared sub-module is one child (named by its first place), and
+    # the forward pass still applies it twice.
+    assert [name for name, _ in model.named_children()] == ["0", "1"]
+    assert list(model.children()) == [lin, model[1]]
+    x = np.array([[0.5, -1.0, 2.0]], dtype=np.float32)
+    w, b = lin.weight.numpy(), lin.bias.numpy()
+    once = np.tanh(x @ w.T + b)
+    np.testing.assert_allclose(model(cr.tensor(x)).data, once @ w.T + b, rtol=1e-6)
 
 
 def test_load_state_dict_round_trip_and_errors(tmp_path):
