@@ -88,6 +88,8 @@ def clip(x, a_min=None, a_max=None) -> Tensor:
         # a_min <= x <= a_max, a bound where it is the result (NumPy's value if a_min > a_max).
         out = x if a_min is None else where(_data(x) < _data(a_min), a_min, x)
         return out if a_max is None else where(_data(out) > _data(a_max), a_max, out)
+    # NumPy scalar bounds are weak, as Python numbers: float32 stays float32.
+    a_min, a_max = (b.item() if isinstance(b, np.generic) else b for b in (a_min, a_max))
     return elementwise.clip(x, a_min=a_min, a_max=a_max)
 
 

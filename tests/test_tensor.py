@@ -77,6 +77,28 @@ def test_python_numbers_do_not_change_dtype():
     assert (x64 + 1.0).dtype == np.float64
 
 
+def test_numpy_scalars_are_weak_like_python_numbers():
+    # As PyTorch: x / np.sqrt(d) keeps float32 (NumPy alone would promote to float64),
+    # in the operators, the functions, both argument orders, backward and forward mode.
+    x = cr.tensor([1.0, 4.0], requires_grad=True)
+    d = np.float64(4.0)
+    outs = [x / np.sqrt(d), d * x, x - d, cr.power(x, d), d ** (x / 4), cr.maximum(x, d),
+            cr.where(x > 2, x, np.float64(0.0)), cr.clip(x, np.float64(0.0), d),
+            cr.arctan2(x, np.float32(1.0))]
+    for out in outs:
+        assert out.dtype == np.float32, out
+        x.grad = None
+        out.sum().backward()
+        assert x.grad.dtype == np.float32
+    np.testing.assert_allclose((x / np.sqrt(d)).data, [0.5, 2.0])
+    _, tangent = cr.jvp(lambda t: t * np.float64(3.0), (np.float32([1.0, 2.0]),),
+                        (np.float32([1.0, 1.0]),))
+    assert tangent.dtype == np.float32 and tangent.tolist() == [3.0, 3.0]
+    # A float64 tensor stays float64 beside a float32 scalar; NumPy scalars alone are untouched.
+    assert (cr.tensor(np.array([1.0])) * np.float32(2.0)).dtype == np.float64
+    assert cr.add(np.float32(1.0), np.float32(2.0)).dtype == np.float32
+
+
 def test_float32_stays_float32_through_every_function():
     x = cr.tensor([[0.3, -0.2], [0.1, 0.4]], requires_grad=True)
     outs = [

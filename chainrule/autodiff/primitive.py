@@ -168,6 +168,15 @@ class Primitive:
         else:
             xb = b
             rb = False
+        # A NumPy scalar beside a Tensor (x / np.sqrt(d)) is weak, as a Python number and as
+        # in PyTorch: float32 stays float32 (NumPy itself would promote to float64).
+        # (type(...) is not float: the common x * 2.0 skips the isinstance check.)
+        if xb is b and xa is not a and type(b) is not float and isinstance(b, np.generic):
+            b = xb = b.item()
+            args = (a, b)
+        elif xa is a and xb is not b and type(a) is not float and isinstance(a, np.generic):
+            a = xa = a.item()
+            args = (a, b)
         try:
             out = self.forward(xa, xb, **params) if params else self.forward(xa, xb)
         except (ValueError, IndexError, TypeError, np.linalg.LinAlgError) as exc:
@@ -222,6 +231,7 @@ class Primitive:
         vals = []
         parents = []
         needs_grad = False
+        numpy_scalar = False
         for a in args:
             if isinstance(a, Tensor):
                 vals.append(a.data)
@@ -231,8 +241,14 @@ class Primitive:
                 else:
                     parents.append(None)
             else:
+                if isinstance(a, np.generic):
+                    numpy_scalar = True
                 vals.append(a)
                 parents.append(None)
+        if numpy_scalar and any(isinstance(a, Tensor) for a in args):
+            # NumPy scalars beside Tensors are weak, as Python numbers (see _apply2).
+            args = tuple(a.item() if isinstance(a, np.generic) else a for a in args)
+            vals = [a.item() if isinstance(a, np.generic) else a for a in vals]
         try:
             out = self.forward(*vals, **params)
         except (ValueError, IndexError, TypeError, np.linalg.LinAlgError) as exc:
