@@ -168,6 +168,25 @@ def test_no_grad_is_a_context_manager_a_decorator_and_per_thread():
     assert seen == [True]  # the other thread still records
 
 
+def test_no_grad_and_enable_grad_decorate_without_parentheses_too():
+    x = cr.tensor([1.0], requires_grad=True)
+
+    @cr.no_grad
+    def f(v):
+        return v * 3
+
+    @cr.enable_grad
+    def g(v):
+        return v * 3
+
+    assert f.__name__ == "f" and not f(x).requires_grad
+    with cr.no_grad():
+        assert g(x).requires_grad
+    assert (x * 2).requires_grad  # the mode is restored after the call
+    with pytest.raises(TypeError, match="no_grad"):
+        cr.no_grad(3)
+
+
 def test_shape_errors_name_the_op_and_shapes():
     with pytest.raises(ValueError, match=r"matmul: \(3, 4\) @ \(5, 2\): inner dimensions 4 and 5"):
         cr.ones(3, 4) @ cr.ones(5, 2)

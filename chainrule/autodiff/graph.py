@@ -133,6 +133,16 @@ class _GradMode(contextlib.ContextDecorator):
 
     enabled = True
 
+    def __new__(cls, func=None):
+        self = super().__new__(cls)
+        if func is None:
+            return self
+        # ``@cr.no_grad`` without parentheses decorates too, as ``@torch.no_grad``.
+        if not callable(func):
+            raise TypeError(f"{cls.__name__}() takes no arguments (or decorates a function), "
+                            f"got {type(func).__name__}")
+        return self(func)
+
     def __enter__(self):
         self._previous = STATE.grad_enabled
         STATE.grad_enabled = self.enabled
