@@ -449,8 +449,18 @@ def outer(a, b) -> Tensor:
     return multiply(reshape(a, (-1, 1)), reshape(b, (1, -1)))
 
 
-def einsum(subscripts: str, *operands) -> Tensor:
-    """Einstein summation with NumPy's subscripts (including '...')."""
+def einsum(subscripts: str, *operands, optimize=False) -> Tensor:
+    """Einstein summation with NumPy's subscripts (including '...').
+
+    ``optimize`` is accepted for NumPy code and ignored: the operands are contracted in
+    NumPy's default order (the same result, perhaps slower for long chains of operands).
+    """
+    if not isinstance(subscripts, str):
+        raise TypeError(
+            "einsum: the first argument must be the subscripts string, as in "
+            f"cr.einsum('ij,jk->ik', a, b); got {type(subscripts).__name__} (NumPy's "
+            "interleaved operand/sublist form is not supported)"
+        )
     terms, out = linalg_ops.parse_einsum(subscripts, [np.shape(_data(o)) for o in operands])
     return linalg_ops.einsum(*operands, subscripts=",".join(terms) + "->" + out)
 
