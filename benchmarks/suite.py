@@ -164,8 +164,10 @@ def worker(spec: dict) -> dict:
         if wrong:
             return {**result, "wrong": wrong}  # never time a wrong computation
     budget, min_reps, warmup = spec["timing"]
+    foreign = common.ForeignCPU()
     times = common.measure(case.step, budget, min_reps, warmup)
     result["times"] = times
+    result["foreign_cpu"] = foreign.share()
     result["peak_rss_mib"] = common.peak_rss_mib()
     if hasattr(case, "extra"):
         result["extra"] = case.extra()

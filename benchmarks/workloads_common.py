@@ -237,6 +237,40 @@ def measure(step: Callable[[], object], budget: float, min_reps: int, warmup: in
     return times
 
 
+class ForeignCPU:
+    """How much of the machine's CPU time went to other processes while we measured.
+
+    ``/proc/stat`` gives the busy time of all CPUs; ``getrusage`` our own (all threads).
+    The difference, over wall time times the CPU count, is the share of the machine that
+    other work took: 0 on an idle machine, 0.5 when another process kept one of 2 cores
+    busy. None where /proc/stat is missing.
+    """
+
+    def __init__(self):
+        self.start = self._sample()
+
+    @staticmethod
+    def _sample():
+        try:
+            with open("/proc/stat") as f:
+                fields = [int(v) for v in f.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        busy = sum(fields) - fields[3] - (fields[4] if len(fields) > 4 else 0)
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        return time.perf_counter(), busy / os.sysconf("SC_CLK_TCK"), ru.ru_utime + ru.ru_stime
+
+    def share(self) -> float | None:
+        end = self._sample()
+        if self.start is None or end is None:
+            return None
+        wall = end[0] - self.start[0]
+        if wall <= 0:
+            return None
+        foreign = (end[1] - self.start[1]) - (end[2] - self.start[2])
+        return max(0.0, foreign / (wall * (os.cpu_count() or 1)))
+
+
 # ----- memory ---------------------------------------------------------------------------------
 
 

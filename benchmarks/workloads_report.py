@@ -46,6 +46,11 @@ def median_of(row, runs, params):
     return float(np.median(vals)) if vals else float("nan")
 
 
+def best_of(row, runs, params):
+    vals = round_values(row, runs, params)
+    return float(min(vals)) if vals else float("nan")
+
+
 def render(table_rows, systems, results, meta, system_names) -> str:
     quick = meta["quick"]
     cols = [s for s in system_names if s in systems or s in meta["missing"]]
@@ -103,6 +108,7 @@ def render(table_rows, systems, results, meta, system_names) -> str:
         add(f"| {row.title(params)} | " + " | ".join(cells) + f" | {tgt} | {met} |")
     add("")
 
+    _best_section(add, table_rows, systems, results, quick, cols, label)
     _floor_section(add, table_rows, results, quick)
     _w4_section(add, table_rows, results, quick)
     _w5_section(add, table_rows, results, quick)
@@ -112,7 +118,35 @@ def render(table_rows, systems, results, meta, system_names) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _cell(row, system, systems, results, params) -> str:
+def _best_section(add, table_rows, systems, results, quick, cols, label):
+    if not any(len(runs) > 1 for per in results.values() for runs in per.values()):
+        return
+    peers = [c for c in cols if c != "chainrule"]
+    add("## Best round (the least disturbed one) and its ratios")
+    add("")
+    add("The fastest per-round median of each case: on a machine shared with other work "
+        "(see the per-round table), closer to what each system does undisturbed than the "
+        "median. For reference only; the targets above are judged on the medians.")
+    add("")
+    add("| workload | unit | " + " | ".join(label[c] for c in cols) + " | "
+        + " | ".join(f"chainrule / {label[p]}" for p in peers) + " |")
+    add("|---|---|" + "---:|" * (len(cols) + len(peers)))
+    for row in table_rows:
+        params = row.quick if quick else row.full
+        res = results.get(row.key, {})
+        cells = [_cell(row, c, systems, results, params, best_of) for c in cols]
+        mine = best_of(row, res.get("chainrule", []), params) if not status(
+            res.get("chainrule", [])) else float("nan")
+        for p in peers:
+            theirs = (best_of(row, res[p], params) if p in res and not status(res[p])
+                      else float("nan"))
+            cells.append(f"{mine / theirs:.2f}×" if mine == mine and theirs == theirs
+                         else "–")
+        add(f"| {row.title(params)} | {row.unit} | " + " | ".join(cells) + " |")
+    add("")
+
+
+def _cell(row, system, systems, results, params, how=median_of) -> str:
     if system not in row.systems:
         return "–"
     if system not in systems:
@@ -121,7 +155,7 @@ def _cell(row, system, systems, results, params) -> str:
     bad = status(runs)
     if bad:
         return bad
-    v = median_of(row, runs, params)
+    v = how(row, runs, params)
     return _fmt(v)
 
 
@@ -290,10 +324,13 @@ def _correctness_section(add, table_rows, results):
 def _spread_section(add, table_rows, results, quick, label):
     add("## Per-round medians")
     add("")
-    add("Each round's median, with the 1-minute load average when its worker started in "
-        "brackets (2 cores: a load above 1 means other work shared them).")
+    add("Each round's median; in brackets, the share of the machine's CPU time that other "
+        "processes took while it was timed (0% = undisturbed; 50% = one of the 2 cores busy "
+        "with other work), or, for runs that did not record it, the 1-minute load average "
+        "when its worker started (prefixed L).")
     add("")
-    add("| workload | system | unit | rounds: median of each (load) | min – max |")
+    add("| workload | system | unit | rounds: median of each (other work's CPU share) | "
+        "min – max |")
     add("|---|---|---|---|---|")
     for row in table_rows:
         params = row.quick if quick else row.full
@@ -301,12 +338,19 @@ def _spread_section(add, table_rows, results, quick, label):
             vals = round_values(row, runs, params)
             if not vals:
                 continue
-            loads = [r.get("load1") for r in runs if r.get("times")]
+            marks = [_disturbance(r) for r in runs if r.get("times")]
             add(f"| {row.key} | {label[system]} | {row.unit} | "
-                + ", ".join(_fmt(v) + (f" ({ld:.1f})" if ld is not None else "")
-                            for v, ld in zip(vals, loads))
+                + ", ".join(_fmt(v) + (f" ({m})" if m else "") for v, m in zip(vals, marks))
                 + f" | {_fmt(min(vals))} – {_fmt(max(vals))} |")
     add("")
+
+
+def _disturbance(run: dict) -> str:
+    if run.get("foreign_cpu") is not None:
+        return f"{run['foreign_cpu']:.0%}"
+    if run.get("load1") is not None:
+        return f"L{run['load1']:.1f}"
+    return ""
 
 
 def _environment_section(add, results, meta, label):
@@ -323,6 +367,12 @@ def _environment_section(add, results, meta, label):
         add(f"- 1-minute load average as each worker started: median {np.median(loads):.2f}, "
             f"max {max(loads):.2f} (the machine has 2 cores; other work on it slows every "
             "system, PyTorch's spinning OpenMP threads most)")
+    shares = [r["foreign_cpu"] for per in results.values() for runs in per.values()
+              for r in runs if r.get("foreign_cpu") is not None]
+    if shares:
+        add(f"- Share of the machine's CPU taken by other processes while cases were timed: "
+            f"median {np.median(shares):.0%}, max {max(shares):.0%}; "
+            f"{sum(s < 0.1 for s in shares)} of {len(shares)} timings under 10%")
     add(f"- chainrule commit: {meta.get('commit') or git_rev()}")
     pe = {k: v for k, v in meta["parent_env"].items() if v is not None}
     if meta["keep_openblas_env"]:
