@@ -475,3 +475,17 @@ def test_a_single_direct_link_does_not_print_df_dx_equals_df_dx():
     assert r"\frac{df}{dx} &= \frac{df}{dx}" not in e.to_latex()
     # With two links the chain is still written out.
     assert "dz/dx = ∂z/∂x + ∂z/∂y · dy/dx" in explain("z = x*y + sin(x); y = x**2", x=1.5).to_text()
+
+
+def test_json_is_strict_json_where_values_are_not_finite():
+    # At x = 0, df/du = 1/(2 sqrt(u)) is inf and the chain's inf · 0 is nan: JSON has no
+    # NaN/Infinity (JSON.parse and jq refuse them), so they are strings.
+    import json
+
+    def refuse(constant):
+        raise ValueError(f"non-standard JSON constant {constant}")
+
+    e = explain("f = sqrt(u); u = x^2", x=0.0)
+    data = json.loads(e.to_json(), parse_constant=refuse)
+    assert data["derivatives"]["x"] == "nan"
+    assert {step["upstream_norm"] for step in data["backward"]} >= {"inf"}

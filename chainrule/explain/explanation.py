@@ -7,6 +7,7 @@ turn it into text, Markdown, LaTeX, Graphviz DOT or JSON.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +24,18 @@ def _plain(value):
         v = float(arr)
         return v if np.isfinite(v) else str(v)
     return [_plain(v) for v in arr]
+
+
+def _json_safe(obj):
+    """``obj`` with every non-finite float as a string: JSON has no nan or inf (Python's
+    ``NaN``/``Infinity`` are refused by JavaScript's ``JSON.parse`` and by jq)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_safe(v) for v in obj]
+    return obj
 
 
 @dataclass
@@ -131,9 +144,9 @@ class BackwardStep:
             "arguments": list(self.arguments),
             "rules": list(self.rules),
             "upstream_shape": list(self.upstream_shape),
-            "upstream_norm": self.upstream_norm,
+            "upstream_norm": _plain(self.upstream_norm),
             "sent": [
-                None if s is None else {"to": s[0], "shape": list(s[1]), "norm": s[2]}
+                None if s is None else {"to": s[0], "shape": list(s[1]), "norm": _plain(s[2])}
                 for s in self.sent
             ],
         }
@@ -223,8 +236,9 @@ class Explanation:
         }
 
     def to_json(self, indent: int | None = 2) -> str:
-        """The explanation as JSON (values as numbers or nested lists)."""
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+        """The explanation as JSON (values as numbers or nested lists; nan and infinities,
+        which JSON cannot hold, as the strings "nan", "inf", "-inf")."""
+        return json.dumps(_json_safe(self.to_dict()), indent=indent, ensure_ascii=False)
 
     def to_text(self) -> str:
         """A worked solution in plain text: quantities, the chain, each link, the product."""
