@@ -191,10 +191,25 @@ class Tensor:
         return self.data.astype(dtype, copy=False)
 
     def __float__(self) -> float:
+        self._check_not_traced("float()")
         return float(self.item())
 
     def __int__(self) -> int:
+        self._check_not_traced("int()")
         return int(self.item())
+
+    def _check_not_traced(self, what: str) -> None:
+        """Refuse to turn a differentiated value into a Python number inside a transform.
+
+        ``math.sin(t)`` calls ``float(t)``: the result would be a constant, and the
+        derivative through it silently 0. ``.item()`` stays available on purpose.
+        """
+        if STATE.tracing and (self.requires_grad or self._tangent):
+            raise TypeError(
+                f"{what} of a Tensor that is being differentiated would drop its derivative "
+                "(math.sin(t), float(t), ... give constants). Use chainrule's functions "
+                "(cr.sin, cr.exp, ...) to keep it, or t.item() if you only want the number."
+            )
 
     def __bool__(self) -> bool:
         if self.data.size != 1:

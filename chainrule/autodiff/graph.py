@@ -25,6 +25,9 @@ class _State(threading.local):
         # tangent of one `jvp` never mixes with the tangent of a nested one.
         self.jvp_levels: tuple[int, ...] = ()
         self.next_level = 0
+        # Depth of transforms (grad, jvp, explain, ...) calling a user function: inside one,
+        # float(t) on a differentiated Tensor would silently drop its derivative.
+        self.tracing = 0
 
 
 STATE = _State()
@@ -178,6 +181,18 @@ class enable_grad(_GradMode):
     """Re-enable graph recording inside a ``no_grad`` region (context manager or decorator)."""
 
     enabled = True
+
+
+class tracing:
+    """Marks a user function being run by a transform (``with tracing(): f(x)``)."""
+
+    def __enter__(self):
+        STATE.tracing += 1
+        return self
+
+    def __exit__(self, *exc):
+        STATE.tracing -= 1
+        return False
 
 
 def is_grad_enabled() -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.autodiff import forward as _forward
+from chainrule.autodiff.graph import tracing
 from chainrule.autodiff.pytree import tree_flatten, tree_paths, tree_unflatten
 from chainrule.autodiff.transform_utils import (
     _Args,
@@ -107,7 +108,8 @@ def _forward_jacobian(who: str, f, args: tuple, kwargs: dict, nums, single: bool
         call_args = list(args)
         for i, sub in zip(nums, inputs.rebuild(leaves)):
             call_args[i] = sub
-        return f(*call_args, **kwargs)
+        with tracing():
+            return f(*call_args, **kwargs)
 
     columns = None  # columns[j][i]: the tangents of output leaf j along the basis of leaf i
     ys = out_def = None

@@ -17,7 +17,7 @@ import numpy as np
 
 from chainrule.autodiff import backward as _backward
 from chainrule.autodiff import forward as _forward
-from chainrule.autodiff.graph import STATE, Node, enable_grad
+from chainrule.autodiff.graph import STATE, Node, enable_grad, tracing
 from chainrule.autodiff.pytree import TreeDef, tree_flatten, tree_paths, tree_unflatten
 from chainrule.tensor import Tensor, make
 
@@ -264,7 +264,7 @@ class _Reverse:
             call_args[i] = sub
         # A transform differentiates whatever the caller's grad mode: recording is switched
         # on for f (as torch.func.grad ignores an enclosing no_grad).
-        with enable_grad():
+        with enable_grad(), tracing():
             self.result = f(*call_args, **kwargs)
         self.outside = True  # until scan() has looked at the outputs' graph
         self.outer_inputs_need_graph = connect and any(

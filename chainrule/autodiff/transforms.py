@@ -33,6 +33,7 @@ import functools
 from collections.abc import Callable, Sequence
 
 from chainrule.autodiff import forward as _forward
+from chainrule.autodiff.graph import tracing
 from chainrule.autodiff.pytree import tree_flatten, tree_paths, tree_unflatten
 from chainrule.autodiff.transform_utils import (
     _any_tensor,
@@ -172,7 +173,8 @@ def jvp(f: Callable, primals, tangents):
     primals, tangents, _ = _split_primals(who, primals, tangents)
     with _forward.jvp_level() as level:
         args, seeded, tensors = _seeded_inputs(who, primals, tangents, level)
-        result = f(*args.rebuild(seeded))
+        with tracing():
+            result = f(*args.rebuild(seeded))
         ys, ts, out_def = _tangents_out(who, result, level)
     ys = [_drop_level(y, level) for y in ys]
     out = tree_unflatten(out_def, ys)

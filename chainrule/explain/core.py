@@ -21,7 +21,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from chainrule.autodiff.graph import topological_order
+from chainrule.autodiff.graph import topological_order, tracing
 from chainrule.explain.evaluate import chainrule_functions, evaluate_program
 from chainrule.explain.explanation import Check, Explanation, Link, Path, Quantity
 from chainrule.explain.expr import Program, parse
@@ -228,7 +228,7 @@ def _trace_function(f, point: dict):
         kwargs = dict(inputs)
     # A point outside the domain is reported by check_domain, naming the quantity;
     # NumPy's own warnings would only repeat it less clearly.
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), tracing():
         out = f(*args, **kwargs)
     if not isinstance(out, Tensor):
         out = Tensor(np.asarray(out, dtype=np.float64))
