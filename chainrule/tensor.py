@@ -117,9 +117,28 @@ class Tensor:
 
     __slots__ = ("data", "grad", "requires_grad", "_node", "_vcl", "name", "_tangent",
                  "__weakref__")
-    # NumPy defers to our reflected operators (ndarray * Tensor -> Tensor.__rmul__).
-    __array_ufunc__ = None
     __array_priority__ = 1000
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """``np.sin(t)``, ``ndarray * t``: NumPy's ufuncs on Tensors run chainrule's function
+        of the same name, so the result stays differentiable."""
+        fn = getattr(_api, _UFUNC_NAMES.get(ufunc.__name__, ufunc.__name__), None)
+        if method != "__call__" or kwargs or fn is None or not callable(fn):
+            what = f"np.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
+            extra = f" with {', '.join(kwargs)}=" if kwargs else ""
+            raise TypeError(
+                f"{what}{extra} does not work on chainrule Tensors; use chainrule's function "
+                "(cr.sum, cr.exp, ...) or convert with t.numpy() (which has no gradient)"
+            )
+        return fn(*inputs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        """``np.sum(t)``, ``np.concatenate([t, u])``, ...: NumPy functions that chainrule
+        also defines run chainrule's (differentiable) version; others see plain arrays."""
+        fn = getattr(_api, func.__name__, None) if func.__name__ in _ARRAY_FUNCTIONS else None
+        if fn is not None:
+            return fn(*args, **kwargs)
+        return func._implementation(*_plain(args), **_plain(kwargs))
 
     def __init__(self, data, dtype=None, requires_grad: bool = False):
         arr = to_array(data, dtype)
@@ -493,6 +512,28 @@ for _name in (
     "matmul dot take repeat tile maximum minimum any all"
 ).split():
     setattr(Tensor, _name, _method(_name))
+
+
+# NumPy ufunc names whose chainrule function has another name.
+_UFUNC_NAMES = {"absolute": "abs", "divide": "divide", "true_divide": "divide"}
+
+# NumPy functions with a differentiable chainrule counterpart of the same name and arguments.
+_ARRAY_FUNCTIONS = frozenset(
+    "sum mean prod max min amax amin var std reshape transpose swapaxes expand_dims squeeze "
+    "broadcast_to concatenate stack split pad take repeat tile dot outer einsum matmul where "
+    "clip ravel".split()
+)
+
+
+def _plain(obj):
+    """Tensors inside (nested) arguments replaced by their arrays, for NumPy itself."""
+    if isinstance(obj, Tensor):
+        return obj.data
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_plain(o) for o in obj)
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    return obj
 
 
 def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:

@@ -210,3 +210,22 @@ def test_methods_delegate_to_functions():
 def test_non_numeric_operand_is_a_type_error_naming_the_op():
     with pytest.raises(TypeError, match=r"add: .*str"):
         cr.tensor([1.0]) + "a"
+
+
+def test_numpy_functions_on_tensors_stay_differentiable():
+    a = np.array([0.5, 1.0])
+    x = cr.tensor(a, requires_grad=True)
+    y = np.sum(np.sin(x) * np.array([2.0, 3.0]) + np.exp(x), axis=0)
+    assert isinstance(y, cr.Tensor)
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, np.cos(a) * [2.0, 3.0] + np.exp(a))
+    assert np.shape(x) == (2,) and np.concatenate([x, x]).shape == (4,)
+    assert isinstance(np.array([1.0, 2.0]) * x, cr.Tensor)
+
+
+def test_numpy_ufunc_forms_that_chainrule_cannot_differentiate_say_what_to_do():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match=r"np.add.reduce .*cr.sum"):
+        np.add.reduce(x)
+    with pytest.raises(TypeError, match=r"np.sin with out="):
+        np.sin(x, out=np.zeros(2))
