@@ -75,8 +75,8 @@ def to_array(data, dtype=None) -> np.ndarray:
             raise TypeError(
                 f"could not convert {type(data).__name__} to a tensor: {exc}"
             ) from exc
-        if arr.dtype == np.float64 and dtype is None:
-            arr = arr.astype(_default_dtype[0])
+        if arr.dtype == np.float64 and dtype is None and not isinstance(data, np.generic):
+            arr = arr.astype(_default_dtype[0])  # NumPy scalars keep their dtype, as arrays
         elif isinstance(data, numbers.Number) and arr.dtype.kind == "i":
             arr = arr.astype(np.int64)
     if arr.dtype.kind not in "fiub":

@@ -229,3 +229,22 @@ def test_numpy_ufunc_forms_that_chainrule_cannot_differentiate_say_what_to_do():
         np.add.reduce(x)
     with pytest.raises(TypeError, match=r"np.sin with out="):
         np.sin(x, out=np.zeros(2))
+
+
+def test_numpy_scalars_keep_their_dtype_and_random_dtypes_are_float():
+    assert cr.tensor(np.float64(1.0)).dtype == np.float64
+    assert cr.tensor(np.float32(1.0)).dtype == np.float32
+    with pytest.raises(TypeError, match="floating"):
+        cr.randn(2, dtype=cr.int64)
+
+
+def test_rng_state_round_trip_reproduces_samples():
+    cr.manual_seed(3)
+    cr.rand(5)
+    state = cr.get_rng_state()
+    first = cr.randn(4).data
+    cr.rand(7)
+    cr.set_rng_state(state)
+    np.testing.assert_array_equal(cr.randn(4).data, first)
+    with pytest.raises(ValueError, match="get_rng_state"):
+        cr.set_rng_state({"nonsense": 1})
