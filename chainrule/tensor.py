@@ -364,20 +364,40 @@ class Tensor:
         self._tangent = result._tangent
         return self
 
+    def _inplace_arith(self, opname: str, ufunc, fn, other) -> Tensor:
+        """``x op= other``: straight into x's buffer when no graph is involved (the optimizer
+        case, ``with cr.no_grad(): p -= lr * p.grad``), else recorded through ``_inplace``."""
+        if not STATE.jvp_levels and not (STATE.grad_enabled and (self.requires_grad or (
+                isinstance(other, Tensor) and other.requires_grad))) and (
+                self._node is None or not self._node.prim.saves_ans):
+            value = other.data if isinstance(other, Tensor) else other
+            try:
+                ufunc(self.data, value, out=self.data, casting="same_kind")
+            except (ValueError, TypeError) as exc:
+                raise type(exc)(
+                    f"{opname}: cannot store the result in place in a tensor of shape "
+                    f"{self.shape} and dtype {self.dtype}: {exc}"
+                ) from None
+            vc = self._vc
+            vc[0] += 1
+            vc[1] = opname
+            return self
+        return self._inplace(opname, lambda old: fn(old, other))
+
     def __iadd__(self, other):
-        return self._inplace("add_ (+=)", lambda old: _api.add(old, other))
+        return self._inplace_arith("add_ (+=)", np.add, _api.add, other)
 
     def __isub__(self, other):
-        return self._inplace("sub_ (-=)", lambda old: _api.subtract(old, other))
+        return self._inplace_arith("sub_ (-=)", np.subtract, _api.subtract, other)
 
     def __imul__(self, other):
-        return self._inplace("mul_ (*=)", lambda old: _api.multiply(old, other))
+        return self._inplace_arith("mul_ (*=)", np.multiply, _api.multiply, other)
 
     def __itruediv__(self, other):
-        return self._inplace("div_ (/=)", lambda old: _api.divide(old, other))
+        return self._inplace_arith("div_ (/=)", np.true_divide, _api.divide, other)
 
     def __ipow__(self, other):
-        return self._inplace("pow_ (**=)", lambda old: _api.power(old, other))
+        return self._inplace_arith("pow_ (**=)", np.power, _api.power, other)
 
     add_ = __iadd__
     sub_ = __isub__

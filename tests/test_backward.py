@@ -382,3 +382,21 @@ def test_einsum_accepts_numpys_optimize_and_names_the_subscripts_for_the_sublist
         np.testing.assert_allclose(y.data, a @ b @ c)
     with pytest.raises(TypeError, match="subscripts string"):
         cr.einsum(f64(a), [0, 1], f64(b), [1, 2], [0, 2])
+
+
+def test_inplace_under_no_grad_writes_the_buffer_and_still_guards_saved_values():
+    w = f64([1.0, 2.0])
+    buffer = w.data
+    with cr.no_grad():
+        w -= 0.5 * cr.tensor(np.array([2.0, 2.0]))
+    assert w.data is buffer  # the optimizer's update happens in place
+    np.testing.assert_allclose(w.data, [0.0, 1.0])
+    x = f64([1.0, 2.0])
+    h = x * 2
+    z = h * h
+    with cr.no_grad():
+        h *= 3
+    with pytest.raises(RuntimeError, match="multiply.*in place.*mul_"):
+        z.sum().backward()
+    with pytest.raises(ValueError, match=r"sub_ .*shape \(2,\)"), cr.no_grad():
+        w -= cr.ones(3, 2, dtype=cr.float64)
