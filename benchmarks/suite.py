@@ -282,6 +282,8 @@ def main(argv=None) -> int:
         params = row.quick if args.quick else row.full
         references[row.key] = common.reference(row.case, params)
 
+    from workloads_report import git_rev
+    commit = git_rev()  # before the rounds: the code that ran, if nobody commits meanwhile
     started = dt.datetime.now(dt.UTC)
     load_before = os.getloadavg()
     results = {row.key: {s: [] for s in systems if s in row.systems} for row in table_rows}
@@ -318,9 +320,8 @@ def main(argv=None) -> int:
                 if any(k in res for k in ("wrong", "failed", "error")):
                     dead.add((row.key, system))
     finished = dt.datetime.now(dt.UTC)
-    from workloads_report import git_rev
     meta = {
-        "commit": git_rev(),
+        "commit": commit,
         "started": started, "finished": finished, "load_before": load_before,
         "load_after": os.getloadavg(), "rounds": args.rounds, "quick": args.quick,
         "command": "python benchmarks/suite.py " + " ".join(argv if argv is not None
