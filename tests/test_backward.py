@@ -400,3 +400,11 @@ def test_inplace_under_no_grad_writes_the_buffer_and_still_guards_saved_values()
         z.sum().backward()
     with pytest.raises(ValueError, match=r"sub_ .*shape \(2,\)"), cr.no_grad():
         w -= cr.ones(3, 2, dtype=cr.float64)
+
+
+def test_leaf_gradient_has_the_leafs_memory_order():
+    w = f64(np.arange(6.0).reshape(2, 3))
+    x = f64(np.ones((4, 3)), requires_grad=False)
+    (x @ w.T).sum().backward()  # the gradient arrives through a transpose
+    assert w.grad.data.flags.c_contiguous
+    np.testing.assert_allclose(w.grad.data, np.full((2, 3), 4.0))

@@ -368,8 +368,11 @@ def _accumulate_grad(t: Tensor, g, tensor_mode: bool, owned_array: bool) -> None
         t.grad = g if t.grad is None else t.grad + g
         return
     if t.grad is None:
+        # The gradient gets the parameter's own memory order (as PyTorch): one that arrived
+        # through a transpose is F-ordered, and `p -= lr * p.grad` on mixed orders is slow.
+        order = "F" if t.data.flags.f_contiguous and not t.data.flags.c_contiguous else "C"
         arr = (g if owned_array and type(g) is np.ndarray and g.flags.writeable
-               and g.flags.c_contiguous else np.array(g))
+               and g.flags[order + "_CONTIGUOUS"] else np.array(g, order=order))
         t.grad = make(arr)
     elif t.grad.requires_grad:
         t.grad = make(t.grad.data + g)
