@@ -518,6 +518,10 @@ class Tensor:
 
 def _method(name):
     def method(self, *args, **kwargs):
+        if "dim" in kwargs:
+            raise TypeError(
+                f"{name}() takes NumPy's axis=, not PyTorch's dim=: use x.{name}(axis=...)"
+            )
         return getattr(_api, name)(self, *args, **kwargs)
 
     method.__name__ = name

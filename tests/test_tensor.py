@@ -248,3 +248,8 @@ def test_rng_state_round_trip_reproduces_samples():
     np.testing.assert_array_equal(cr.randn(4).data, first)
     with pytest.raises(ValueError, match="get_rng_state"):
         cr.set_rng_state({"nonsense": 1})
+
+
+def test_pytorch_dim_keyword_gets_a_hint_to_use_axis():
+    with pytest.raises(TypeError, match=r"sum\(\) takes NumPy's axis=, not PyTorch's dim="):
+        cr.ones(2, 3).sum(dim=0)
