@@ -12,6 +12,7 @@ import chainrule as cr
 from chainrule import datasets, nn, optim
 from chainrule.data import train_test_split
 from chainrule.train import fit, predict
+from chainrule.train_cli import build_model
 
 pytest.importorskip("sklearn")
 from sklearn.model_selection import train_test_split as sk_split  # noqa: E402
@@ -96,16 +97,7 @@ def test_digits_cnn():
         Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.2, seed=seed, stratify=True)
         Xtr, Xte = (Xtr / 16.0).reshape(-1, 1, 8, 8), (Xte / 16.0).reshape(-1, 1, 8, 8)
         cr.manual_seed(seed)
-        model = nn.Sequential(
-            nn.Conv2d(1, 16, 3, padding=1),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Flatten(),
-            nn.Linear(32 * 2 * 2, 10),
-        )
+        model = build_model({"model": "cnn", "out_features": 10})  # the CLI's digits CNN
         opt = optim.Adam(model.parameters(), lr=3e-3)
         sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=20)
         fit(
