@@ -46,6 +46,28 @@ def _reduction_samples(rng, draw=normal):
     ]
 
 
+def reduction(name, forward, weights, *, formula, samples, doc):
+    """Declare a reduction from its local derivative alone, as ``elementwise`` does.
+
+    ``weights(x, ans, axis, keepdims, xp)`` is ``d ans / d x`` for each element of x (shaped
+    like x); then ``vjp = g (spread back over the reduced axes) · weights`` and
+    ``jvp = sum over the reduced axes of t · weights``.
+    """
+
+    def vjp(g, ans, args, needs, xp, params):
+        axis, keepdims = params.get("axis"), params.get("keepdims", False)
+        x = args[0]
+        return (expand(g, x, axis, keepdims, xp) * weights(x, ans, axis, keepdims, xp),)
+
+    def jvp(tangents, ans, args, xp, params):
+        axis, keepdims = params.get("axis"), params.get("keepdims", False)
+        w = weights(args[0], ans, axis, keepdims, xp)
+        return xp.sum(tangents[0] * w, axis=axis, keepdims=keepdims)
+
+    return Primitive(name, forward, vjp, jvp, formulas=(formula,), symbolic=None,
+                     samples=samples, doc=doc)
+
+
 def _sum_forward(x, axis=None, keepdims=False):
     return np.sum(x, axis=axis, keepdims=keepdims)
 
@@ -106,15 +128,10 @@ def _prod_others(x, ans, axis, xp):
     return xp.transpose(others, list(np.argsort(perm)))
 
 
-prod = Primitive(
+prod = reduction(
     "prod", _prod_forward,
-    lambda g, ans, args, needs, xp, params: (
-        expand(g, args[0], params.get("axis"), params.get("keepdims", False), xp)
-        * _prod_others(args[0], ans, params.get("axis"), xp),),
-    lambda tangents, ans, args, xp, params: xp.sum(
-        tangents[0] * _prod_others(args[0], ans, params.get("axis"), xp),
-        axis=params.get("axis"), keepdims=params.get("keepdims", False)),
-    formulas=("product of the other elements",), symbolic=None,
+    lambda x, ans, axis, keepdims, xp: _prod_others(x, ans, axis, xp),
+    formula="product of the other elements",
     samples=lambda rng: _reduction_samples(rng, positive) + [
         ((np.array([[1.5, 0.0, 2.0], [0.7, 1.2, -0.8]]),), {"axis": 1})],
     doc="Product over axis.  d/dx_i = product of the other elements (exact with zeros).",
@@ -128,19 +145,9 @@ def _extreme(name, forward, np_fn):
         hit = (x == ansk).astype(ans.dtype)
         return hit / xp.sum(hit, axis=axis, keepdims=True)
 
-    def vjp(g, ans, args, needs, xp, params):
-        axis, keepdims = params.get("axis"), params.get("keepdims", False)
-        x = args[0]
-        return (expand(g, x, axis, keepdims, xp) * share(x, ans, axis, keepdims, xp),)
-
-    def jvp(tangents, ans, args, xp, params):
-        axis, keepdims = params.get("axis"), params.get("keepdims", False)
-        w = share(args[0], ans, axis, keepdims, xp)
-        return xp.sum(tangents[0] * w, axis=axis, keepdims=keepdims)
-
-    return Primitive(
-        name, forward, vjp, jvp, formulas=(f"1 at the {name}imum (shared among ties)",),
-        symbolic=None, samples=lambda rng: _reduction_samples(rng, distinct),
+    return reduction(
+        name, forward, share, formula=f"1 at the {name}imum (shared among ties)",
+        samples=lambda rng: _reduction_samples(rng, distinct),
         doc=f"{name.capitalize()}imum over axis; ties share the gradient equally "
             f"(as PyTorch's {np_fn}).",
     )
@@ -165,16 +172,9 @@ def _lse_weights(x, ans, axis, keepdims, xp):
     return xp.exp(x - expand(ans, x, axis, keepdims, xp))
 
 
-logsumexp = Primitive(
-    "logsumexp", _logsumexp_forward,
-    lambda g, ans, args, needs, xp, params: (
-        expand(g, args[0], params.get("axis"), params.get("keepdims", False), xp)
-        * _lse_weights(args[0], ans, params.get("axis"), params.get("keepdims", False), xp),),
-    lambda tangents, ans, args, xp, params: xp.sum(
-        tangents[0] * _lse_weights(args[0], ans, params.get("axis"),
-                                   params.get("keepdims", False), xp),
-        axis=params.get("axis"), keepdims=params.get("keepdims", False)),
-    formulas=("softmax(x)",), symbolic=None, samples=_reduction_samples,
+logsumexp = reduction(
+    "logsumexp", _logsumexp_forward, _lse_weights, formula="softmax(x)",
+    samples=_reduction_samples,
     doc="log(sum(exp(x))) over axis, stable for any magnitude.  d/dx = softmax(x).",
 )
 
@@ -189,16 +189,8 @@ def _l2_direction(x, ans, axis, keepdims, xp):
     return x / (ansk + (ansk == 0).astype(ans.dtype))
 
 
-l2norm = Primitive(
-    "l2norm", _l2norm_forward,
-    lambda g, ans, args, needs, xp, params: (
-        expand(g, args[0], params.get("axis"), params.get("keepdims", False), xp)
-        * _l2_direction(args[0], ans, params.get("axis"), params.get("keepdims", False), xp),),
-    lambda tangents, ans, args, xp, params: xp.sum(
-        tangents[0] * _l2_direction(args[0], ans, params.get("axis"),
-                                    params.get("keepdims", False), xp),
-        axis=params.get("axis"), keepdims=params.get("keepdims", False)),
-    formulas=("x/‖x‖",), symbolic=None, samples=_reduction_samples,
+l2norm = reduction(
+    "l2norm", _l2norm_forward, _l2_direction, formula="x/‖x‖", samples=_reduction_samples,
     doc="Euclidean (Frobenius) norm over axis.  d/dx = x/‖x‖ (0 at x = 0).",
 )
 
