@@ -122,7 +122,7 @@ class Tensor:
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         """``np.sin(t)``, ``ndarray * t``: NumPy's ufuncs on Tensors run chainrule's function
         of the same name, so the result stays differentiable."""
-        fn = getattr(_api, _UFUNC_NAMES.get(ufunc.__name__, ufunc.__name__), None)
+        fn = getattr(_api, ufunc.__name__, None)  # numpy_api has NumPy's names (absolute, ...)
         if method != "__call__" or kwargs or fn is None or not callable(fn):
             what = f"np.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
             extra = f" with {', '.join(kwargs)}=" if kwargs else ""
@@ -138,7 +138,7 @@ class Tensor:
         fn = getattr(_api, func.__name__, None) if func.__name__ in _ARRAY_FUNCTIONS else None
         if fn is not None:
             return fn(*args, **kwargs)
-        return func._implementation(*_plain(args), **_plain(kwargs))
+        return func._implementation(*_arrays_in(args), **_arrays_in(kwargs))
 
     def __init__(self, data, dtype=None, requires_grad: bool = False):
         arr = to_array(data, dtype)
@@ -538,9 +538,6 @@ for _name in (
     setattr(Tensor, _name, _method(_name))
 
 
-# NumPy ufunc names whose chainrule function has another name.
-_UFUNC_NAMES = {"absolute": "abs", "divide": "divide", "true_divide": "divide"}
-
 # NumPy functions with a differentiable chainrule counterpart of the same name and arguments.
 _ARRAY_FUNCTIONS = frozenset(
     "sum mean prod max min amax amin var std reshape transpose swapaxes expand_dims squeeze "
@@ -549,14 +546,14 @@ _ARRAY_FUNCTIONS = frozenset(
 )
 
 
-def _plain(obj):
+def _arrays_in(obj):
     """Tensors inside (nested) arguments replaced by their arrays, for NumPy itself."""
     if isinstance(obj, Tensor):
         return obj.data
     if isinstance(obj, (list, tuple)):
-        return type(obj)(_plain(o) for o in obj)
+        return type(obj)(_arrays_in(o) for o in obj)
     if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
+        return {k: _arrays_in(v) for k, v in obj.items()}
     return obj
 
 

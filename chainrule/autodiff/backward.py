@@ -308,7 +308,7 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
                 gi = sum_to_shape(gi, x.shape, np)
             if gi.dtype is not x.dtype and gi.dtype != x.dtype:
                 gi = gi.astype(x.dtype)
-            prev = get(parent)
+            prev = get(parent)  # _accumulate, inlined, plus queueing the parent
             if prev is None:
                 cot[parent] = gi
                 if type(parent) is Node:

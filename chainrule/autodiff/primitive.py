@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from chainrule.autodiff.graph import STATE, Node
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, make
 
 REGISTRY: dict[str, Primitive] = {}
 
@@ -122,7 +122,7 @@ class Primitive:
                 raise _forward_error(self, (x,), exc) from None
             if type(out) is not _ndarray:
                 out = np.asarray(out)
-            t = _new(Tensor)
+            t = _new(Tensor)  # tensor.make inlined: a call per op is measurable here
             t.data = out
             t.grad = None
             t.name = None
@@ -183,7 +183,7 @@ class Primitive:
             raise _forward_error(self, (xa, xb), exc) from None
         if type(out) is not _ndarray:
             out = np.asarray(out)
-        t = _new(Tensor)
+        t = _new(Tensor)  # tensor.make inlined, as in __call__
         t.data = out
         t.grad = None
         t.name = None
@@ -255,12 +255,7 @@ class Primitive:
             raise _forward_error(self, vals, exc) from None
         if type(out) is not _ndarray:
             out = np.asarray(out)
-        t = _new(Tensor)
-        t.data = out
-        t.grad = None
-        t.name = None
-        t._tangent = None
-        t._vcl = None
+        t = make(out)
         state = STATE
         if needs_grad and state.grad_enabled:
             for i in self.nondiff_args:  # e.g. where's condition: never differentiated
@@ -283,9 +278,6 @@ class Primitive:
             t._node = Node(self, tuple(parents), args if state.jvp_levels else None,
                            tuple(vals), params or _EMPTY, out, vcs, versions)
             t.requires_grad = True
-        else:
-            t._node = None
-            t.requires_grad = False
         if state.jvp_levels:
             from chainrule.autodiff.forward import push_tangents
 
