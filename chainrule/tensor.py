@@ -181,6 +181,13 @@ class Tensor:
     def _vc(self, vc: list) -> None:
         self._vcl = vc
 
+    def _bump_version(self, opname: str) -> None:
+        """Record an in-place change of the values (``opname`` did it): a backward step that
+        saved the old values then raises instead of using the new ones."""
+        vc = self._vc
+        vc[0] += 1
+        vc[1] = opname
+
     @property
     def _version(self) -> int:
         """How many in-place operations changed this tensor's values."""
@@ -354,8 +361,7 @@ class Tensor:
                 f"shape {self.data.shape}"
             )
         np.copyto(self.data, result.data, casting="same_kind")
-        self._vc[0] += 1
-        self._vc[1] = opname
+        self._bump_version(opname)
         if recording and result._node is not None:
             node = result._node
             node.out = self.data
@@ -378,9 +384,7 @@ class Tensor:
                     f"{opname}: cannot store the result in place in a tensor of shape "
                     f"{self.shape} and dtype {self.dtype}: {exc}"
                 ) from None
-            vc = self._vc
-            vc[0] += 1
-            vc[1] = opname
+            self._bump_version(opname)
             return self
         return self._inplace(opname, lambda old: fn(old, other))
 

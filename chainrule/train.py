@@ -245,7 +245,7 @@ class _LastGood:
     def restore(self) -> None:
         for s, p in zip(self.saved, self.params, strict=True):
             np.copyto(p.data, s)
-            p._vc[0] += 1
+            p._bump_version("fit (restoring the last good weights)")
 
 
 def _unpack(batch) -> tuple[Any, Any]:

@@ -50,7 +50,7 @@ def _fill(t, values: np.ndarray):
     arr = _array(t)
     arr[...] = values
     if isinstance(t, Tensor):
-        t._vc[0] += 1
+        t._bump_version("nn.init")
     return t
 
 

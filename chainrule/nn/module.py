@@ -264,7 +264,7 @@ class Module:
             if t.data.dtype.kind == "f" and t.data.dtype != dt:
                 t.data = t.data.astype(dt)
                 t.grad = None
-                t._vc[0] += 1
+                t._bump_version("Module.to")
         return self
 
     def double(self) -> Module:
@@ -362,7 +362,7 @@ class Module:
         for k, v in values.items():
             t = targets[k]
             np.copyto(t.data, v, casting="unsafe")
-            t._vc[0] += 1
+            t._bump_version("load_state_dict")
         return _IncompatibleKeys(missing, unexpected)
 
     # --- printing -------------------------------------------------------------------------

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.tensor import Tensor
+
 __all__ = ["Optimizer"]
 
 
@@ -63,14 +65,6 @@ def _grad_array(p: Any) -> np.ndarray | None:
     if g is None or isinstance(g, np.ndarray):
         return g
     return g.data
-
-
-def _bump_version(p: Any) -> None:
-    # The engine's saved-tensor check compares version counters: an in-place update of a
-    # parameter must be visible to it, exactly as PyTorch's optimizers bump the version.
-    vc = getattr(p, "_vc", None)
-    if isinstance(vc, list) and vc:
-        vc[0] += 1
 
 
 class Optimizer:
@@ -197,7 +191,8 @@ class Optimizer:
                 if tmp is None or tmp.shape != w.shape or tmp.dtype != w.dtype:
                     tmp = self._scratch[id(p)] = np.empty_like(w)
                 self._update(w, g, self.state[p], group, tmp)
-                _bump_version(p)
+                if isinstance(p, Tensor):  # visible to the engine's saved-value check
+                    p._bump_version(f"{type(self).__name__}.step")
         return loss
 
     def _update(
