@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 
-from chainrule.autodiff.graph import STATE
+from chainrule.autodiff.graph import STATE, note_inplace_change
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
@@ -187,6 +187,7 @@ class Tensor:
         vc = self._vc
         vc[0] += 1
         vc[1] = opname
+        note_inplace_change()
 
     @property
     def _version(self) -> int:

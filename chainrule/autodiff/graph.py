@@ -35,6 +35,21 @@ STATE = _State()
 
 _next_seq = itertools.count().__next__
 
+# The creation number (`seq`) current at the newest in-place change of any tensor. A node
+# created after it has seen no saved value change since, so the reverse sweep can skip
+# that node's version check: in-place changes are rare, nodes are many.
+_last_inplace = [-1]
+
+
+def note_inplace_change() -> None:
+    """Called by every version bump (``Tensor._bump_version``)."""
+    _last_inplace[0] = _next_seq()
+
+
+def last_inplace_change() -> int:
+    """The ``seq`` of the newest in-place change; nodes with a greater ``seq`` are newer."""
+    return _last_inplace[0]
+
 
 class Node:
     """One recorded primitive application.
