@@ -1,15 +1,20 @@
-"""Property tests (hypothesis): gradients through broadcasting and indexing.
+"""Property tests (hypothesis): gradients through broadcasting, indexing and random graphs.
 
 The expected gradients are built independently: for broadcasting, by summing ones over
-the broadcast axes with NumPy; for indexing, by counting how often each element is picked.
+the broadcast axes with NumPy; for indexing, by counting how often each element is picked;
+for random graphs, by the ``autograd`` library.
 """
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import chainrule as cr
+
+autograd = pytest.importorskip("autograd")
+import autograd.numpy as anp  # noqa: E402
 
 SETTINGS = settings(max_examples=60, deadline=None)
 
@@ -106,3 +111,67 @@ def test_setitem_gradient_routes_to_the_value_and_the_untouched_elements(case, v
     picked[index] = True
     np.testing.assert_array_equal(base.grad.data, (~picked).astype(float))
     np.testing.assert_allclose(value.grad.data, 3.0 * picked.sum())
+
+
+# ----- random graphs: chains, diamonds, a value used twice by one op --------------------------
+
+_GRAPH_OPS = ("sin", "tanh", "multiply", "add", "subtract", "affine", "square", "double")
+
+
+@st.composite
+def random_program(draw):
+    """Leaves of shape (3,), () or (1, 3); then steps, each an op on one or two earlier
+    values (the same one twice is allowed); the output sums some of the values."""
+    shapes = draw(st.lists(st.sampled_from([(3,), (), (1, 3)]), min_size=1, max_size=3))
+    leaves = [draw(hnp.arrays(np.float64, s, elements=st.floats(-2, 2))) for s in shapes]
+    steps = []
+    for k in range(draw(st.integers(1, 14))):
+        available = len(leaves) + k
+        steps.append((draw(st.sampled_from(_GRAPH_OPS)),
+                      draw(st.integers(0, available - 1)), draw(st.integers(0, available - 1))))
+    outputs = draw(st.lists(st.integers(0, len(leaves) + len(steps) - 1), min_size=1,
+                            max_size=3))
+    return leaves, steps, outputs
+
+
+def _run_program(steps, outputs, leaves, xp):
+    values = list(leaves)
+    for op, i, j in steps:
+        a, b = values[i], values[j]
+        if op == "sin":
+            values.append(xp.sin(a))
+        elif op == "tanh":
+            values.append(xp.tanh(a))
+        elif op == "multiply":
+            values.append(a * b)
+        elif op == "add":
+            values.append(a + b)
+        elif op == "subtract":
+            values.append(a - b)
+        elif op == "square":  # one value as both arguments of one op
+            values.append(a * a)
+        elif op == "double":
+            values.append(a + a)
+        else:
+            values.append(a * 0.5 + 0.1)
+    total = xp.sum(values[outputs[0]])
+    for k in outputs[1:]:
+        total = total + xp.sum(values[k])
+    return total
+
+
+@settings(max_examples=150, deadline=None)
+@given(random_program())
+def test_backward_through_random_graphs_matches_autograd(program):
+    leaves, steps, outputs = program
+    tensors = [cr.tensor(v, requires_grad=True) for v in leaves]
+    _run_program(steps, outputs, tensors, cr).backward()
+
+    def f(*xs):
+        return _run_program(steps, outputs, xs, anp)
+
+    for k, (leaf, t) in enumerate(zip(leaves, tensors)):
+        expected = autograd.grad(f, k)(*leaves)
+        got = np.zeros_like(leaf) if t.grad is None else t.grad.data
+        assert got.shape == leaf.shape
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)

@@ -262,11 +262,15 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
     """The plain backward pass on NumPy arrays: the common case, kept lean.
 
     Nodes are visited in decreasing creation order (a topological order: parents are
-    always created before their children). A node is queued when it first receives a
-    cotangent, so the graph is walked once; along a chain (one new parent, nothing else
-    queued) the next node is taken directly, without the heap. Every line here runs once
-    per node, so the loop avoids what costs the most in Python: ``zip`` over the
-    arguments (indexing is cheaper) and version checks that cannot fail.
+    always created before their children). A node is queued (heap and ``cot``) when it
+    first receives a cotangent, so the graph is walked once.
+
+    Along a chain the heap and the dict are skipped: when a node's first new parent node
+    arrives while nothing else is queued, no other node can still send to that parent
+    (every node yet to run is queued, or reached through a queued one, and all of those
+    are older), so its cotangent is *carried* in a local variable to the next iteration.
+    Every line here runs once per node, so the loop also avoids ``zip`` over the arguments
+    (indexing is cheaper) and version checks that cannot fail.
     """
     pop = cot.pop
     get = cot.get
@@ -277,10 +281,14 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
     # A node newer than the newest in-place change cannot have had a saved value changed.
     changed = last_inplace_change()
     node = heappop(heap)[1] if heap else None
+    carried = None  # the cotangent of `node`, when it came along the chain
     while node is not None:
-        g = pop(node)
-        if owned:
-            owned.discard(id(g))
+        if carried is None:
+            g = pop(node)
+            if owned:
+                owned.discard(id(g))
+        else:
+            g = carried
         if node.retained is not None:
             t = node.retained()
             if t is not None:
@@ -308,7 +316,8 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
             raise
         if contributions is None or len(contributions) != n:
             _bad_rule(prim, contributions, parents)
-        following = None
+        following = None  # the next node along the chain, if any
+        carried = None
         i = -1
         for parent in parents:
             i += 1
@@ -322,14 +331,18 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
                 gi = sum_to_shape(gi, x.shape, np)
             if gi.dtype is not x.dtype and gi.dtype != x.dtype:
                 gi = gi.astype(x.dtype)
+            if parent is following:  # the same node twice (y * y)
+                carried = carried + gi
+                continue
+            if following is None and not heap and type(parent) is Node:
+                following = parent  # nothing is queued, so it holds no cotangent yet
+                carried = gi
+                continue
             prev = get(parent)  # _accumulate, inlined, plus queueing the parent
             if prev is None:
                 cot[parent] = gi
                 if type(parent) is Node:
-                    if following is None and not heap:
-                        following = parent
-                    else:
-                        heappush(heap, (-parent.seq, parent))
+                    heappush(heap, (-parent.seq, parent))
             elif id(prev) in owned and type(prev) is np.ndarray and prev.shape == gi.shape:
                 np.add(prev, gi, out=prev)
             else:
@@ -342,7 +355,9 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
             node.inputs = None
             node.out = None
         if following is not None:
-            if heap:  # a sibling was queued after it: let the heap order them
+            if heap:  # another parent was queued after it: the heap orders them
+                cot[following] = carried
+                carried = None
                 heappush(heap, (-following.seq, following))
                 node = heappop(heap)[1]
             else:

@@ -52,7 +52,7 @@ def last_inplace_change() -> int:
 
 
 class Node:
-    """One recorded primitive application.
+    """One recorded primitive application (created by :func:`new_node`).
 
     parents:   for each positional argument, the Node that produced it, the leaf Tensor
                that requires grad (gradients accumulate into its ``.grad``), or None.
@@ -93,22 +93,33 @@ class Node:
     out_tangent = None
     name = None
 
-    def __init__(self, prim, parents, inputs, args, params, out, vcs, versions):
-        self.prim = prim
-        self.parents = parents
-        self.inputs = inputs
-        self.args = args
-        self.params = params
-        self.out = out
-        self.vcs = vcs
-        self.versions = versions
-        # Creation order: a node's parents always have smaller numbers, so decreasing
-        # `seq` is a topological order for the reverse sweep.
-        self.seq = _next_seq()
-
     def __repr__(self) -> str:
         shape = None if self.out is None else self.out.shape
         return f"<Node {self.prim.name} -> {shape}>"
+
+
+_new = object.__new__
+
+
+def new_node(prim, parents, inputs, args, params, out, vcs, versions) -> Node:
+    """A Node for one primitive application (the fields are described on :class:`Node`).
+
+    A plain function rather than ``Node.__init__``: calling a class costs more than calling
+    a function, and this runs once per recorded operation.
+    """
+    node = _new(Node)
+    node.prim = prim
+    node.parents = parents
+    node.inputs = inputs
+    node.args = args
+    node.params = params
+    node.out = out
+    node.vcs = vcs
+    node.versions = versions
+    # Creation order: a node's parents always have smaller numbers, so decreasing `seq` is
+    # a topological order for the reverse sweep.
+    node.seq = _next_seq()
+    return node
 
 
 FREED_MESSAGE = (

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from chainrule.autodiff.graph import STATE, Node
+from chainrule.autodiff.graph import STATE, new_node
 from chainrule.tensor import Tensor, make
 
 REGISTRY: dict[str, Primitive] = {}
@@ -129,6 +129,7 @@ class Primitive:
             t._tangent = None
             t._vcl = None
             state = STATE
+            levels = state.jvp_levels  # forward-mode levels: read once, used twice
             if a.requires_grad and state.grad_enabled:
                 if self.saves_args:
                     avc = a._vcl
@@ -138,13 +139,13 @@ class Primitive:
                     versions = (avc[0],)
                 else:
                     vcs = versions = None
-                t._node = Node(self, (a._node or a,), args if state.jvp_levels else None, (x,),
+                t._node = new_node(self, (a._node or a,), args if levels else None, (x,),
                                params or _EMPTY, out, vcs, versions)
                 t.requires_grad = True
             else:
                 t._node = None
                 t.requires_grad = False
-            if state.jvp_levels:
+            if levels:
                 from chainrule.autodiff.forward import push_tangents
 
                 push_tangents(self, t, args, params)
@@ -190,6 +191,7 @@ class Primitive:
         t._tangent = None
         t._vcl = None
         state = STATE
+        levels = state.jvp_levels
         if (ra or rb) and state.grad_enabled:
             parents = ((a._node or a) if ra else None, (b._node or b) if rb else None)
             if self.nondiff_args:
@@ -214,13 +216,13 @@ class Primitive:
                 elif xa is not a:
                     vcs = (vca,)
                     versions = (vca[0],)
-            t._node = Node(self, parents, args if state.jvp_levels else None, (xa, xb),
+            t._node = new_node(self, parents, args if levels else None, (xa, xb),
                            params or _EMPTY, out, vcs, versions)
             t.requires_grad = True
         else:
             t._node = None
             t.requires_grad = False
-        if state.jvp_levels:
+        if levels:
             from chainrule.autodiff.forward import push_tangents
 
             push_tangents(self, t, args, params)
@@ -275,7 +277,7 @@ class Primitive:
                 # so a long graph costs it fewer objects to scan.
                 vcs = tuple(vcs)
                 versions = tuple(versions)
-            t._node = Node(self, tuple(parents), args if state.jvp_levels else None,
+            t._node = new_node(self, tuple(parents), args if state.jvp_levels else None,
                            tuple(vals), params or _EMPTY, out, vcs, versions)
             t.requires_grad = True
         if state.jvp_levels:
