@@ -168,6 +168,56 @@ def test_no_grad_is_a_context_manager_a_decorator_and_per_thread():
     assert seen == [True]  # the other thread still records
 
 
+def test_a_thread_inside_no_grad_or_jvp_does_not_change_another_threads_mode():
+    from chainrule.autodiff.graph import DEFAULT_MODE
+
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    inside = threading.Event()
+    release = threading.Event()
+    seen = {}
+
+    def in_no_grad():
+        with cr.no_grad():
+            inside.set()
+            release.wait(10)
+            seen["no_grad"] = (cr.sin(x).requires_grad, (x * 2).requires_grad)
+
+    thread = threading.Thread(target=in_no_grad)
+    thread.start()
+    assert inside.wait(10)
+    assert not DEFAULT_MODE[0]  # some thread left the default mode
+    assert cr.sin(x).requires_grad and (x * 2).requires_grad  # this thread still records
+    y = cr.sin(x) * 2
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, 2 * np.cos(x.data))
+    release.set()
+    thread.join()
+    assert seen["no_grad"] == (False, False)
+    assert DEFAULT_MODE[0]  # everyone back in the default mode
+
+    # The same with a forward-mode level open in another thread.
+    inside.clear()
+    release.clear()
+
+    def in_jvp():
+        def f(v):
+            inside.set()
+            release.wait(10)
+            return cr.sin(v)
+
+        seen["jvp"] = cr.jvp(f, (np.array([0.5]),), (np.array([1.0]),))[1]
+
+    thread = threading.Thread(target=in_jvp)
+    thread.start()
+    assert inside.wait(10)
+    assert not DEFAULT_MODE[0]
+    assert cr.tanh(x)._tangent is None and cr.tanh(x).requires_grad
+    release.set()
+    thread.join()
+    np.testing.assert_allclose(seen["jvp"], np.cos([0.5]))
+    assert DEFAULT_MODE[0]
+
+
 def test_no_grad_and_enable_grad_decorate_without_parentheses_too():
     x = cr.tensor([1.0], requires_grad=True)
 

@@ -17,17 +17,59 @@ import threading
 
 
 class _State(threading.local):
-    """Per-thread mode: is reverse-mode recording on, and which forward-mode levels are live."""
+    """Per-thread mode: is reverse-mode recording on, and which forward-mode levels are live.
+
+    Every primitive call needs the mode, and reading a thread-local attribute costs about
+    as much as the rest of the bookkeeping of a small op. So the mode's setters also keep a
+    process-wide flag, ``DEFAULT_MODE[0]``: True while *no* thread has left the default mode
+    (recording on, no forward-mode levels). The hot paths read the flag and read this
+    object only when it is False. (A thread that ends outside the default mode leaves the
+    flag False: later calls are then slower, never wrong.)
+    """
 
     def __init__(self) -> None:
-        self.grad_enabled = True
+        self._grad_enabled = True
         # Active forward-mode (JVP) levels, innermost last. A level is an integer tag, so a
         # tangent of one `jvp` never mixes with the tangent of a nested one.
-        self.jvp_levels: tuple[int, ...] = ()
+        self._jvp_levels: tuple[int, ...] = ()
         self.next_level = 0
         # Depth of transforms (grad, jvp, explain, ...) calling a user function: inside one,
         # float(t) on a differentiated Tensor would silently drop its derivative.
         self.tracing = 0
+
+    @property
+    def grad_enabled(self) -> bool:
+        return self._grad_enabled
+
+    @grad_enabled.setter
+    def grad_enabled(self, enabled: bool) -> None:
+        was_default = self._grad_enabled and not self._jvp_levels
+        self._grad_enabled = enabled
+        _mode_changed(was_default, enabled and not self._jvp_levels)
+
+    @property
+    def jvp_levels(self) -> tuple[int, ...]:
+        return self._jvp_levels
+
+    @jvp_levels.setter
+    def jvp_levels(self, levels: tuple[int, ...]) -> None:
+        was_default = self._grad_enabled and not self._jvp_levels
+        self._jvp_levels = levels
+        _mode_changed(was_default, self._grad_enabled and not levels)
+
+
+# True while every thread records with no forward-mode levels (see _State).
+DEFAULT_MODE = [True]
+_threads_off_default = [0]
+_mode_lock = threading.Lock()
+
+
+def _mode_changed(was_default: bool, now_default: bool) -> None:
+    if was_default == now_default:
+        return
+    with _mode_lock:
+        _threads_off_default[0] += -1 if now_default else 1
+        DEFAULT_MODE[0] = _threads_off_default[0] == 0
 
 
 STATE = _State()

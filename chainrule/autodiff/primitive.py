@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from chainrule.autodiff.graph import STATE, new_node
+from chainrule.autodiff.graph import DEFAULT_MODE, STATE, new_node
 from chainrule.tensor import Tensor, make
 
 REGISTRY: dict[str, Primitive] = {}
@@ -128,9 +128,13 @@ class Primitive:
             t.name = None
             t._tangent = None
             t._vcl = None
-            state = STATE
-            levels = state.jvp_levels  # forward-mode levels: read once, used twice
-            if a.requires_grad and state.grad_enabled:
+            if DEFAULT_MODE[0]:  # no thread left the default mode: skip the thread-local
+                levels = ()
+                recording = True
+            else:
+                levels = STATE.jvp_levels
+                recording = STATE.grad_enabled
+            if a.requires_grad and recording:
                 if self.saves_args:
                     avc = a._vcl
                     if avc is None:
@@ -190,9 +194,13 @@ class Primitive:
         t.name = None
         t._tangent = None
         t._vcl = None
-        state = STATE
-        levels = state.jvp_levels
-        if (ra or rb) and state.grad_enabled:
+        if DEFAULT_MODE[0]:  # as in __call__
+            levels = ()
+            recording = True
+        else:
+            levels = STATE.jvp_levels
+            recording = STATE.grad_enabled
+        if (ra or rb) and recording:
             parents = ((a._node or a) if ra else None, (b._node or b) if rb else None)
             if self.nondiff_args:
                 parents = tuple(None if i in self.nondiff_args else p
