@@ -429,28 +429,28 @@ class Tensor:
 
     # ----- operators --------------------------------------------------------------------
     def __add__(self, other):
-        return _binary['add']((self, other), _EMPTY)
+        return _binary['add'](self, other)
 
     def __radd__(self, other):
-        return _binary['add']((other, self), _EMPTY)
+        return _binary['add'](other, self)
 
     def __sub__(self, other):
-        return _binary['subtract']((self, other), _EMPTY)
+        return _binary['subtract'](self, other)
 
     def __rsub__(self, other):
-        return _binary['subtract']((other, self), _EMPTY)
+        return _binary['subtract'](other, self)
 
     def __mul__(self, other):
-        return _binary['multiply']((self, other), _EMPTY)
+        return _binary['multiply'](self, other)
 
     def __rmul__(self, other):
-        return _binary['multiply']((other, self), _EMPTY)
+        return _binary['multiply'](other, self)
 
     def __truediv__(self, other):
-        return _binary['divide']((self, other), _EMPTY)
+        return _binary['divide'](self, other)
 
     def __rtruediv__(self, other):
-        return _binary['divide']((other, self), _EMPTY)
+        return _binary['divide'](other, self)
 
     def __pow__(self, other):
         return _api.power(self, other)
@@ -576,4 +576,3 @@ def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
 # the primitives' two-argument path directly: they are the hottest calls of all.
 _api = None
 _binary: dict = {}
-_EMPTY: dict = {}

@@ -155,12 +155,13 @@ class Primitive:
                 push_tangents(self, t, args, params)
             return t
         if len(args) == 2:
-            return self._apply2(args, params)
+            return self._apply2(args[0], args[1], params)
         return self._apply(args, params)
 
-    def _apply2(self, args, params):
-        """Two arguments (binary arithmetic): the general case unrolled, for speed."""
-        a, b = args
+    def _apply2(self, a, b, params=_EMPTY):
+        """Two arguments (binary arithmetic): the general case unrolled, for speed.
+
+        Tensor's arithmetic operators call it directly (``x * y`` is the hottest call)."""
         if isinstance(a, Tensor):
             xa = a.data
             ra = a.requires_grad
@@ -178,10 +179,8 @@ class Primitive:
         # (type(...) is not float: the common x * 2.0 skips the isinstance check.)
         if xb is b and xa is not a and type(b) is not float and isinstance(b, np.generic):
             b = xb = b.item()
-            args = (a, b)
         elif xa is a and xb is not b and type(a) is not float and isinstance(a, np.generic):
             a = xa = a.item()
-            args = (a, b)
         try:
             out = self.forward(xa, xb, **params) if params else self.forward(xa, xb)
         except (ValueError, IndexError, TypeError, np.linalg.LinAlgError) as exc:
@@ -224,7 +223,7 @@ class Primitive:
                 elif xa is not a:
                     vcs = (vca,)
                     versions = (vca[0],)
-            t._node = new_node(self, parents, args if levels else None, (xa, xb),
+            t._node = new_node(self, parents, (a, b) if levels else None, (xa, xb),
                            params or _EMPTY, out, vcs, versions)
             t.requires_grad = True
         else:
@@ -233,7 +232,7 @@ class Primitive:
         if levels:
             from chainrule.autodiff.forward import push_tangents
 
-            push_tangents(self, t, args, params)
+            push_tangents(self, t, (a, b), params)
         return t
 
     def _apply(self, args, params):
