@@ -32,41 +32,41 @@ from chainrule.tensor import (  # noqa: F401  (re-exported)
     to_array,
 )
 
-# ----- elementwise (the primitives themselves) ----------------------------------------------
-add = arithmetic.add
-subtract = arithmetic.subtract
-multiply = arithmetic.multiply
-divide = arithmetic.divide
+# ----- elementwise: the primitives themselves, as plain functions (Primitive.function) --------
+add = arithmetic.add.function
+subtract = arithmetic.subtract.function
+multiply = arithmetic.multiply.function
+divide = arithmetic.divide.function
 true_divide = divide
-power = arithmetic.power
-negative = arithmetic.negative
-copy = arithmetic.copy
-exp = elementwise.exp
-log = elementwise.log
-log1p = elementwise.log1p
-expm1 = elementwise.expm1
-sqrt = elementwise.sqrt
-square = elementwise.square
-sin = elementwise.sin
-cos = elementwise.cos
-tan = elementwise.tan
-arcsin = elementwise.arcsin
-arccos = elementwise.arccos
-arctan = elementwise.arctan
-arctan2 = elementwise.arctan2
-sinh = elementwise.sinh
-cosh = elementwise.cosh
-tanh = elementwise.tanh
-sigmoid = elementwise.sigmoid
-relu = elementwise.relu
-softplus = elementwise.softplus
-abs = elementwise.abs
+power = arithmetic.power.function
+negative = arithmetic.negative.function
+copy = arithmetic.copy.function
+exp = elementwise.exp.function
+log = elementwise.log.function
+log1p = elementwise.log1p.function
+expm1 = elementwise.expm1.function
+sqrt = elementwise.sqrt.function
+square = elementwise.square.function
+sin = elementwise.sin.function
+cos = elementwise.cos.function
+tan = elementwise.tan.function
+arcsin = elementwise.arcsin.function
+arccos = elementwise.arccos.function
+arctan = elementwise.arctan.function
+arctan2 = elementwise.arctan2.function
+sinh = elementwise.sinh.function
+cosh = elementwise.cosh.function
+tanh = elementwise.tanh.function
+sigmoid = elementwise.sigmoid.function
+relu = elementwise.relu.function
+softplus = elementwise.softplus.function
+abs = elementwise.abs.function
 absolute = abs
-maximum = elementwise.maximum
-minimum = elementwise.minimum
-matmul = linalg_ops.matmul
-softmax = reduce.softmax
-log_softmax = reduce.log_softmax
+maximum = elementwise.maximum.function
+minimum = elementwise.minimum.function
+matmul = linalg_ops.matmul.function
+softmax = reduce.softmax.function
+log_softmax = reduce.log_softmax.function
 
 
 def astype(x, dtype) -> Tensor:

@@ -230,3 +230,22 @@ def test_primitive(name, args, params):
         got = np.zeros(np.shape(args[i])) if s is None else s.data
         np.testing.assert_allclose(got, numeric, rtol=1e-4, atol=1e-5,
                                    err_msg=f"{name}: second order wrt argument {i}")
+
+
+def test_public_functions_are_the_primitives_functions():
+    # cr.sin is a plain function (cheaper to call than the Primitive object) that applies
+    # the registered primitive, and leads back to it.
+    for name in ("sin", "tanh", "add", "multiply", "maximum", "matmul", "softmax"):
+        fn = getattr(cr, name)
+        assert fn.primitive is REGISTRY[name] and fn.__name__ == name
+        assert fn.__doc__ == REGISTRY[name].doc
+    x = cr.tensor(np.array([0.3, -1.2]), requires_grad=True)
+    y = cr.sin(x)
+    assert y._node.prim is REGISTRY["sin"]
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, np.cos([0.3, -1.2]))
+    # Every argument form goes through: constants, two Tensors, keyword parameters.
+    np.testing.assert_allclose(cr.add(1.0, x).data, 1.0 + x.data)
+    np.testing.assert_allclose(cr.maximum(x, cr.tensor(np.zeros(2))).data, [0.3, 0.0])
+    np.testing.assert_allclose(cr.softmax(x, axis=0).data,
+                               np.exp(x.data) / np.exp(x.data).sum())
