@@ -270,7 +270,8 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
     (every node yet to run is queued, or reached through a queued one, and all of those
     are older), so its cotangent is *carried* in a local variable to the next iteration.
     Every line here runs once per node, so the loop also avoids ``zip`` over the arguments
-    (indexing is cheaper) and version checks that cannot fail.
+    (indexing is cheaper), loops for one-argument nodes, the VJP call of elementwise ones
+    (``g · d(x)`` from ``Primitive.derivative``) and version checks that cannot fail.
     """
     pop = cot.pop
     get = cot.get
@@ -300,56 +301,86 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
             _check_versions(node)
         prim = node.prim
         parents = node.parents
-        n = len(parents)
-        if n == 1:
-            needs = _ONE_NEEDED
-        elif n == 2:
-            needs = (parents[0] is not None, parents[1] is not None)
-        else:
-            needs = [p is not None for p in parents]
-        try:
-            contributions = prim.vjp(g, node.out, args, needs, np, node.params)
-        except TypeError:
-            # Checked only on failure, so the hot loop pays nothing for it.
-            if prim.vjp is None:
-                raise missing_rule(prim, "vjp") from None
-            raise
-        if contributions is None or len(contributions) != n:
-            _bad_rule(prim, contributions, parents)
         following = None  # the next node along the chain, if any
         carried = None
-        i = -1
-        for parent in parents:
-            i += 1
-            if parent is None:
-                continue
-            gi = contributions[i]
-            if gi is None:
-                continue
-            x = args[i]
-            if gi.shape != x.shape:
-                gi = sum_to_shape(gi, x.shape, np)
-            if gi.dtype is not x.dtype and gi.dtype != x.dtype:
-                gi = gi.astype(x.dtype)
-            if parent is following:  # the same node twice (y * y)
-                carried = carried + gi
-                continue
-            if following is None and not heap and type(parent) is Node:
-                following = parent  # nothing is queued, so it holds no cotangent yet
-                carried = gi
-                continue
-            prev = get(parent)  # _accumulate, inlined, plus queueing the parent
-            if prev is None:
-                cot[parent] = gi
-                if type(parent) is Node:
-                    heappush(heap, (-parent.seq, parent))
-            elif id(prev) in owned and type(prev) is np.ndarray and prev.shape == gi.shape:
-                np.add(prev, gi, out=prev)
+        if len(parents) == 1:
+            # One argument (most ops): one parent, no loop over arguments.
+            x = args[0]
+            derivative = prim.derivative
+            if derivative is not None:
+                # Elementwise: the VJP is g · d(x), the very expression of its rule, one
+                # call less; it has g's shape, which is x's.
+                gi = g * derivative(x, node.out, np)
             else:
-                total = prev + gi
-                owned.discard(id(prev))
-                owned.add(id(total))
-                cot[parent] = total
+                try:
+                    contributions = prim.vjp(g, node.out, args, _ONE_NEEDED, np, node.params)
+                except TypeError:
+                    if prim.vjp is None:
+                        raise missing_rule(prim, "vjp") from None
+                    raise
+                if contributions is None or len(contributions) != 1:
+                    _bad_rule(prim, contributions, parents)
+                gi = contributions[0]
+                if gi is not None and gi.shape != x.shape:
+                    gi = sum_to_shape(gi, x.shape, np)
+            parent = parents[0]
+            if gi is not None and parent is not None:
+                if gi.dtype is not x.dtype and gi.dtype != x.dtype:
+                    gi = gi.astype(x.dtype)
+                if not heap and type(parent) is Node:
+                    following = parent  # nothing is queued, so it holds no cotangent yet
+                    carried = gi
+                else:
+                    if type(parent) is Node and parent not in cot:
+                        heappush(heap, (-parent.seq, parent))
+                    _accumulate(cot, owned, parent, gi, False)
+        else:
+            n = len(parents)
+            if n == 2:
+                needs = (parents[0] is not None, parents[1] is not None)
+            else:
+                needs = [p is not None for p in parents]
+            try:
+                contributions = prim.vjp(g, node.out, args, needs, np, node.params)
+            except TypeError:
+                # Checked only on failure, so the hot loop pays nothing for it.
+                if prim.vjp is None:
+                    raise missing_rule(prim, "vjp") from None
+                raise
+            if contributions is None or len(contributions) != n:
+                _bad_rule(prim, contributions, parents)
+            i = -1
+            for parent in parents:
+                i += 1
+                if parent is None:
+                    continue
+                gi = contributions[i]
+                if gi is None:
+                    continue
+                x = args[i]
+                if gi.shape != x.shape:
+                    gi = sum_to_shape(gi, x.shape, np)
+                if gi.dtype is not x.dtype and gi.dtype != x.dtype:
+                    gi = gi.astype(x.dtype)
+                if parent is following:  # the same node twice (y * y)
+                    carried = carried + gi
+                    continue
+                if following is None and not heap and type(parent) is Node:
+                    following = parent  # nothing is queued, so it holds no cotangent yet
+                    carried = gi
+                    continue
+                prev = get(parent)  # _accumulate, inlined, plus queueing the parent
+                if prev is None:
+                    cot[parent] = gi
+                    if type(parent) is Node:
+                        heappush(heap, (-parent.seq, parent))
+                elif id(prev) in owned and type(prev) is np.ndarray and prev.shape == gi.shape:
+                    np.add(prev, gi, out=prev)
+                else:
+                    total = prev + gi
+                    owned.discard(id(prev))
+                    owned.add(id(total))
+                    cot[parent] = total
         if not retain_graph:
             node.args = None
             node.inputs = None

@@ -10,7 +10,10 @@ A primitive has
   holding None for arguments with a zero tangent;
 * ``formulas`` — a human formula of the local derivative per argument, for explanations;
 * ``symbolic(sp, *args, **params)`` — the same operation on SymPy objects, so the explainer
-  can differentiate symbolically.
+  can differentiate symbolically;
+* ``derivative(x, ans, xp)`` — only for one-argument elementwise primitives (declared with
+  :func:`elementwise`): the derivative their VJP ``g · d(x)`` is made of, which the
+  plain backward sweep applies directly (one call less per node). None otherwise.
 
 Rules compute with the namespace ``xp`` they are given: NumPy on raw arrays in an ordinary
 backward pass, :mod:`chainrule.numpy_api` on Tensors when the backward pass is itself
@@ -73,6 +76,7 @@ class Primitive:
         "nondiff_args",
         "doc",
         "function",
+        "derivative",
         "__weakref__",
     )
 
@@ -104,6 +108,7 @@ class Primitive:
         self.nondiff_args = frozenset(nondiff_args)
         self.doc = doc or forward.__doc__ or ""
         self.function = _as_function(self)
+        self.derivative = None
         if register:
             if name in REGISTRY:
                 raise ValueError(f"a primitive named {name!r} is already registered")
@@ -411,8 +416,11 @@ def elementwise(
                 out = term if out is None else out + term
             return out
 
-    return Primitive(name, forward, vjp, jvp, formulas=formulas, symbolic=symbolic,
+    prim = Primitive(name, forward, vjp, jvp, formulas=formulas, symbolic=symbolic,
                      samples=samples, saves_args=saves_args, saves_ans=saves_ans, doc=doc)
+    if len(derivatives) == 1:
+        prim.derivative = derivatives[0]
+    return prim
 
 
 def linear(
