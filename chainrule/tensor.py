@@ -98,7 +98,7 @@ def make(data: np.ndarray, node=None) -> Tensor:
     """Wrap an ndarray without copying or checking (the hot path)."""
     t = _new(Tensor)
     t.data = data
-    t.grad = None
+    t._grad = None
     t.requires_grad = node is not None
     t._node = node
     t._vcl = None
@@ -115,7 +115,7 @@ class Tensor:
     tensor([2., 4.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_vcl", "name", "_tangent",
+    __slots__ = ("data", "_grad", "requires_grad", "_node", "_vcl", "name", "_tangent",
                  "__weakref__")
     __array_priority__ = 1000
 
@@ -145,7 +145,7 @@ class Tensor:
         if isinstance(data, (Tensor, np.ndarray)):
             arr = arr.copy()
         self.data = arr
-        self.grad = None
+        self._grad = None
         self.requires_grad = False
         self._node = None
         self._vcl = None
@@ -162,6 +162,33 @@ class Tensor:
     dtype = property(lambda self: self.data.dtype, doc="The NumPy dtype.")
     is_leaf = property(lambda self: self._node is None,
                        doc="True for tensors not produced by a recorded operation.")
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient accumulated by ``backward()`` (None before it, or after clearing)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        # As PyTorch: a gradient of another shape or dtype would break the next update or
+        # accumulation far from here, so it is refused where it is assigned.
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    f"assigned grad must be a Tensor or None, got {type(value).__name__}; "
+                    "wrap an array with cr.tensor(array)"
+                )
+            if value.data.shape != self.data.shape:
+                raise RuntimeError(
+                    f"assigned grad has shape {value.data.shape}, but the tensor has shape "
+                    f"{self.data.shape}"
+                )
+            if value.data.dtype != self.data.dtype:
+                raise RuntimeError(
+                    f"assigned grad has dtype {value.data.dtype}, but the tensor has dtype "
+                    f"{self.data.dtype}; convert it with .astype({self.data.dtype.name})"
+                )
+        self._grad = value
 
     @property
     def T(self) -> Tensor:

@@ -23,6 +23,20 @@ def test_gradients_accumulate_into_leaves_until_cleared():
     np.testing.assert_allclose(x.grad.data, [3.0, 3.0])
 
 
+def test_assigned_grad_must_match_shape_and_dtype():
+    x = f64([1.0, 2.0])
+    x.grad = cr.tensor(np.array([0.5, 0.5]))  # right shape and dtype: accumulation adds to it
+    (x * 3).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [3.5, 3.5])
+    with pytest.raises(RuntimeError, match=r"shape \(3,\), but the tensor has shape \(2,\)"):
+        x.grad = cr.tensor(np.zeros(3))
+    with pytest.raises(RuntimeError, match="dtype float32, but the tensor has dtype float64"):
+        x.grad = cr.tensor(np.zeros(2, dtype=np.float32))
+    with pytest.raises(TypeError, match="Tensor or None, got ndarray"):
+        x.grad = np.zeros(2)
+    np.testing.assert_allclose(x.grad.data, [3.5, 3.5])  # a refused assignment changes nothing
+
+
 def test_non_leaf_grad_only_after_retain_grad():
     x = f64([1.0, 2.0])
     h = x * 2

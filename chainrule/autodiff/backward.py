@@ -425,7 +425,7 @@ def _accumulate_grad(t: Tensor, g, tensor_mode: bool, owned_array: bool) -> None
     if tensor_mode:
         if not isinstance(g, Tensor):
             g = make(g)
-        t.grad = g if t.grad is None else t.grad + g
+        t._grad = g if t._grad is None else t._grad + g
         return
     if t.grad is None:
         # The gradient gets the parameter's own memory order (as PyTorch): one that arrived
@@ -433,11 +433,11 @@ def _accumulate_grad(t: Tensor, g, tensor_mode: bool, owned_array: bool) -> None
         order = "F" if t.data.flags.f_contiguous and not t.data.flags.c_contiguous else "C"
         arr = (g if owned_array and type(g) is np.ndarray and g.flags.writeable
                and g.flags[order + "_CONTIGUOUS"] else np.array(g, order=order))
-        t.grad = make(arr)
-    elif t.grad.requires_grad:
-        t.grad = make(t.grad.data + g)
+        t._grad = make(arr)
+    elif t._grad.requires_grad:
+        t._grad = make(t._grad.data + g)
     else:
-        t.grad.data += g
+        t._grad.data += g
 
 
 def backward(roots, grads, *, retain_graph=None, create_graph=False) -> None:

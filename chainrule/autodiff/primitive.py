@@ -136,7 +136,7 @@ class Primitive:
             out = np.asarray(out)
         t = _new(Tensor)  # tensor.make inlined: a call per op is measurable here
         t.data = out
-        t.grad = None
+        t._grad = None
         t.name = None
         t._tangent = None
         t._vcl = None
@@ -198,7 +198,7 @@ class Primitive:
             out = np.asarray(out)
         t = _new(Tensor)  # tensor.make inlined, as in __call__
         t.data = out
-        t.grad = None
+        t._grad = None
         t.name = None
         t._tangent = None
         t._vcl = None
