@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 import math
 import sys
+import warnings
 
 import numpy as np
 
@@ -181,12 +182,24 @@ def _size(x, axis) -> int:
 
 
 def var(x, axis=None, ddof: int = 0, keepdims: bool = False) -> Tensor:
-    """Variance ``sum((x - mean)²) / (n - ddof)`` over ``axis`` (NumPy's default ddof=0)."""
+    """Variance ``sum((x - mean)²) / (n - ddof)`` over ``axis`` (NumPy's default ddof=0).
+
+    With no degrees of freedom (``n - ddof <= 0``) it warns and gives inf, or nan where
+    every deviation is 0, as NumPy and PyTorch do; the gradient is then not finite either.
+    """
+    return _variance(x, axis, ddof, keepdims, "var")
+
+
+def _variance(x, axis, ddof: int, keepdims: bool, name: str) -> Tensor:
     n = _size(x, axis)
-    if n - ddof <= 0:
-        raise ValueError(f"var: ddof={ddof} leaves no degrees of freedom for {n} elements")
     centered = subtract(x, reduce.mean(x, axis=axis, keepdims=True))
-    return reduce.sum(square(centered), axis=axis, keepdims=keepdims) / (n - ddof)
+    total = reduce.sum(square(centered), axis=axis, keepdims=keepdims)
+    if n - ddof > 0:
+        return total / (n - ddof)
+    warnings.warn(f"{name}: ddof={ddof} leaves no degrees of freedom for {n} elements per "
+                  "result; the result is inf or nan", RuntimeWarning, stacklevel=3)
+    with np.errstate(invalid="ignore"):  # 0 · inf = nan, warned about above
+        return total * math.inf
 
 
 def std(x, axis=None, ddof: int = 0, keepdims: bool = False) -> Tensor:
@@ -195,7 +208,7 @@ def std(x, axis=None, ddof: int = 0, keepdims: bool = False) -> Tensor:
     Where the deviation is 0 (all elements equal), the gradient is 0, as PyTorch's, instead
     of the 0·inf = nan that the chain rule through sqrt would give.
     """
-    v = var(x, axis=axis, ddof=ddof, keepdims=keepdims)
+    v = _variance(x, axis, ddof, keepdims, "std")
     zero = _data(v) == 0
     if not np.any(zero):
         return sqrt(v)

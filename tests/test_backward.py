@@ -1,6 +1,7 @@
 """Reverse mode as PyTorch users expect it (API.md §1, gradient semantics)."""
 
 import gc
+import warnings
 import weakref
 
 import numpy as np
@@ -338,6 +339,20 @@ def test_composites_var_std_norm_split_tile_take():
     b = rng.standard_normal((2, 3, 4))
     c = rng.standard_normal((5, 4, 2))
     np.testing.assert_allclose(cr.dot(f64(b), f64(c)).data, np.dot(b, c))
+
+
+def test_var_and_std_without_degrees_of_freedom_warn_and_give_inf_or_nan_as_numpy():
+    a = np.array([[1.0, 2.0], [3.0, 3.0]])
+    for fn, np_fn in ((cr.var, np.var), (cr.std, np.std)):
+        x = f64(a)
+        with pytest.warns(RuntimeWarning, match=f"{fn.__name__}: ddof=2 leaves no degrees"):
+            y = fn(x, axis=1, ddof=2)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = np_fn(a, axis=1, ddof=2)  # [inf, nan]: NumPy divides by max(n-ddof, 0)
+            np.testing.assert_array_equal(y.data, expected)
+            y.sum().backward()
+        assert not np.isfinite(x.grad.data).any()  # never a finite, silently wrong gradient
 
 
 def test_zero_norm_counts_nonzeros_into_an_ndarray():
