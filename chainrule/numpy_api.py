@@ -364,13 +364,39 @@ def split(x, indices_or_sections, axis: int = 0) -> list[Tensor]:
             for lo, hi in zip(bounds[:-1], bounds[1:])]
 
 
+_PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+
+
 def pad(x, pad_width, mode: str = "constant", constant_values=0) -> Tensor:
-    """x padded with a constant (NumPy's ``pad``; only ``mode='constant'``)."""
-    if mode != "constant":
-        raise ValueError(f"pad: mode={mode!r} is not supported; use mode='constant'")
-    nd = np.ndim(_data(x))
-    widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (nd, 2))
+    """x padded as by NumPy's ``pad``: ``mode`` 'constant' (``constant_values``), 'edge',
+    'reflect', 'symmetric' or 'wrap' (PyTorch's 'replicate' and 'circular' are 'edge' and
+    'wrap').
+
+    The last four copy elements of x, so each is a gather along every padded axis, with
+    the index map NumPy's own ``pad`` gives for ``arange(n)``; a copied element's gradient
+    is the sum over its copies.
+    """
+    if mode not in _PAD_MODES:
+        raise ValueError(f"pad: mode={mode!r} is not supported; use one of "
+                         + ", ".join(repr(m) for m in _PAD_MODES))
+    shape_ = np.shape(_data(x))
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (len(shape_), 2))
     widths = tuple((int(a), int(b)) for a, b in widths)
+    if builtins.any(w < 0 for pair in widths for w in pair):
+        raise ValueError(f"pad: pad_width must be non-negative, got {widths}")
+    if mode != "constant":
+        if np.any(np.asarray(constant_values) != 0):
+            raise ValueError(f"pad: constant_values is for mode='constant', not {mode!r}")
+        out = x
+        for axis, (before, after) in enumerate(widths):
+            if before or after:
+                try:
+                    index = np.pad(np.arange(shape_[axis]), (before, after), mode=mode)
+                except ValueError as exc:
+                    raise ValueError(f"pad: mode={mode!r} cannot pad axis {axis} of length "
+                                     f"{shape_[axis]}: {exc}") from None
+                out = take(out, index, axis=axis)
+        return out if out is not x else copy(x)  # nothing to pad: a copy, as NumPy's
     out = shape_ops.pad(x, pad_width=widths)
     if np.any(np.asarray(constant_values) != 0):
         # x padded with c is pad(x, 0) plus a constant border: no derivative flows into c,

@@ -387,6 +387,36 @@ def test_pad_with_a_nonzero_constant_is_affine_in_both_modes():
     assert f32.dtype == np.float32
 
 
+@pytest.mark.parametrize("mode", ["edge", "reflect", "symmetric", "wrap"])
+def test_pad_modes_that_copy_elements_match_numpy_and_sum_gradients_over_copies(mode):
+    a = np.random.default_rng(5).standard_normal((3, 4))
+    widths = ((2, 5), (0, 3))  # wider than the axis: reflect and wrap go round again
+    y = cr.pad(f64(a), widths, mode=mode)
+    np.testing.assert_array_equal(y.data, np.pad(a, widths, mode=mode))
+    # The gradient of sum(w * pad(x)) is, per element of x, the sum of w over its copies:
+    # counted independently by padding the flat positions with NumPy.
+    w = np.random.default_rng(6).standard_normal(y.shape)
+    x = f64(a)
+    (cr.pad(x, widths, mode=mode) * w).sum().backward()
+    source = np.pad(np.arange(a.size).reshape(a.shape), widths, mode=mode)
+    expected = np.bincount(source.ravel(), weights=w.ravel(), minlength=a.size)
+    np.testing.assert_allclose(x.grad.data, expected.reshape(a.shape), rtol=1e-12)
+    cr.check_grads(lambda v: cr.pad(v, widths, mode=mode), (a,), order=2)
+    assert cr.pad(cr.tensor(a.astype(np.float32)), 1, mode=mode).dtype == np.float32
+
+
+def test_pad_refuses_what_numpy_refuses_with_a_clear_message():
+    x = f64([[1.0, 2.0]])
+    with pytest.raises(ValueError, match="mode='mean' is not supported; use one of"):
+        cr.pad(x, 1, mode="mean")
+    with pytest.raises(ValueError, match="cannot pad axis 0 of length 0"):
+        cr.pad(cr.zeros(0, 2), 1, mode="reflect")
+    with pytest.raises(ValueError, match="constant_values is for mode='constant'"):
+        cr.pad(x, 1, mode="edge", constant_values=3.0)
+    with pytest.raises(ValueError, match="non-negative"):
+        cr.pad(x, -1)
+
+
 def test_clip_with_tensor_bounds_differentiates_the_bounds_too():
     # As torch.clamp with tensor bounds: x gets g where a_min <= x <= a_max, a_min where
     # x < a_min, a_max where the result is a_max; the value is NumPy's clip.
