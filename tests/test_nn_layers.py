@@ -174,6 +174,18 @@ def test_linear_default_init_bounds_and_seed():
     assert nn.Linear(3, 2, bias=False).bias is None
 
 
+def test_linear_with_no_inputs_is_a_bias_as_in_pytorch():
+    with pytest.warns(UserWarning, match="zero-element tensors is a no-op"):
+        lin = nn.Linear(0, 3)
+    assert lin.weight.shape == (3, 0)
+    np.testing.assert_array_equal(lin.bias.data, np.zeros(3))  # U(-0, 0): no fan_in to scale
+    y = lin(cr.zeros(2, 0))
+    assert y.shape == (2, 3)
+    y.sum().backward()
+    assert lin.weight.grad.shape == (3, 0)
+    np.testing.assert_array_equal(lin.bias.grad.data, [2.0, 2.0, 2.0])
+
+
 def test_linear_default_dtype_float32():
     cr.set_default_dtype(cr.float32)
     lin = nn.Linear(3, 2)

@@ -14,6 +14,7 @@ initialisation reproducible.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -81,6 +82,15 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
 
 
+def _is_empty(tensor) -> bool:
+    """A weight with no elements (``nn.Linear(0, 3)``) has no fan to scale by: as PyTorch,
+    initialising it does nothing, with a warning."""
+    if _array(tensor).size:
+        return False
+    warnings.warn("Initializing zero-element tensors is a no-op", UserWarning, stacklevel=3)
+    return True
+
+
 def _calculate_fan_in_and_fan_out(shape: tuple[int, ...]) -> tuple[int, int]:
     if len(shape) < 2:
         raise ValueError(
@@ -119,6 +129,8 @@ def ones_(tensor):
 
 def xavier_uniform_(tensor, gain: float = 1.0):
     """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio, 2010)."""
+    if _is_empty(tensor):
+        return tensor
     fan_in, fan_out = _calculate_fan_in_and_fan_out(_array(tensor).shape)
     a = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -a, a)
@@ -126,6 +138,8 @@ def xavier_uniform_(tensor, gain: float = 1.0):
 
 def xavier_normal_(tensor, gain: float = 1.0):
     """N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
+    if _is_empty(tensor):
+        return tensor
     fan_in, fan_out = _calculate_fan_in_and_fan_out(_array(tensor).shape)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
@@ -145,10 +159,14 @@ def kaiming_uniform_(
 
     ``nn.Linear`` and ``nn.Conv2d`` use ``a = sqrt(5)``, which gives b = 1 / sqrt(fan_in).
     """
+    if _is_empty(tensor):
+        return tensor
     bound = math.sqrt(3.0) * _kaiming_std(_array(tensor).shape, a, mode, nonlinearity)
     return uniform_(tensor, -bound, bound)
 
 
 def kaiming_normal_(tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"):
     """N(0, std^2) with std = gain / sqrt(fan)."""
+    if _is_empty(tensor):
+        return tensor
     return normal_(tensor, 0.0, _kaiming_std(_array(tensor).shape, a, mode, nonlinearity))
