@@ -45,8 +45,9 @@ def _linear_vjp(g, ans, args, needs, xp, params):
     gx = xp.matmul(g, w) if needs[0] else None
     gw = None
     if needs[1]:
-        g2 = xp.reshape(g, (-1, w.shape[0]))
-        x2 = xp.reshape(x, (-1, w.shape[1]))
+        rows = math.prod(x.shape[:-1])  # not -1: that is ambiguous when x has no columns
+        g2 = xp.reshape(g, (rows, w.shape[0]))
+        x2 = xp.reshape(x, (rows, w.shape[1]))
         gw = xp.matmul(xp.transpose(g2), x2)
     out = [gx, gw]
     if len(args) > 2:
