@@ -489,3 +489,46 @@ def test_leaf_gradient_has_the_leafs_memory_order():
     (x @ w.T).sum().backward()  # the gradient arrives through a transpose
     assert w.grad.data.flags.c_contiguous
     np.testing.assert_allclose(w.grad.data, np.full((2, 3), 4.0))
+
+
+def test_matmul_with_transposed_operands_gives_right_gradients_in_the_leafs_layout():
+    rng = np.random.default_rng(11)
+    a, w, u = rng.standard_normal((5, 3)), rng.standard_normal((4, 3)), rng.standard_normal((5, 4))
+    x, W = f64(a), f64(w)
+    ((x @ W.T) * u).sum().backward()  # b of matmul is a transposed view
+    np.testing.assert_allclose(W.grad.data, u.T @ a, rtol=1e-12)
+    np.testing.assert_allclose(x.grad.data, u @ w, rtol=1e-12)
+    assert W.grad.data.flags.c_contiguous
+    x, W = f64(a.T.copy()), f64(w)
+    ((x.T @ W.T) * u).sum().backward()  # both operands transposed views
+    np.testing.assert_allclose(x.grad.data, (u @ w).T, rtol=1e-12)
+    np.testing.assert_allclose(W.grad.data, u.T @ a, rtol=1e-12)
+    assert x.grad.data.flags.c_contiguous and W.grad.data.flags.c_contiguous
+
+
+def test_leaf_gradients_never_share_memory_with_each_other_or_the_callers_arrays():
+    # The engine keeps an unshared cotangent as a leaf's .grad without copying it; it must
+    # copy whenever anything else holds the array (or its memory).
+    a, b = f64([1.0, 2.0]), f64([3.0, 4.0])
+    (a + b).sum().backward()  # add hands the same cotangent to both
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+    a.grad.data += 1
+    np.testing.assert_array_equal(b.grad.data, [1.0, 1.0])
+    seed = np.array([1.0, 1.0])
+    x = f64([5.0, 6.0])
+    x.backward(gradient=seed)  # the root is the leaf itself
+    assert not np.shares_memory(x.grad.data, seed)
+    v = f64([[1.0, 2.0], [3.0, 4.0]])
+    seed4 = np.ones(4)
+    v.reshape(4).backward(gradient=seed4)  # reshape's VJP gives a view of seed4
+    assert not np.shares_memory(v.grad.data, seed4)
+    seed_tensor = cr.tensor(np.array([2.0, 2.0]))
+    y = f64([5.0, 6.0])
+    (y * 1.0).backward(gradient=seed_tensor)  # multiply by 1 may return the cotangent as is
+    assert not np.shares_memory(y.grad.data, seed_tensor.data)
+    z = f64([1.0, 2.0])
+    out = z * 3.0
+    out.backward(gradient=np.ones(2), retain_graph=True)
+    first = z.grad.data.copy()
+    out.backward(gradient=np.ones(2))  # accumulates in place into the adopted buffer
+    np.testing.assert_array_equal(z.grad.data, 2 * first)

@@ -14,6 +14,7 @@ tangents (forward-over-reverse, e.g. Hessian-vector products).
 from __future__ import annotations
 
 import heapq
+import sys
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -161,9 +162,15 @@ def run(
             root_nodes.append(r._node)
     if not tensor_mode and inputs is None and listener is None:
         _sweep_arrays(root_nodes, cot, owned, retain_graph)
-        for leaf, g in cot.items():
+        while cot:
+            leaf, g = cot.popitem()
             if type(leaf) is not Node:
-                _accumulate_grad(leaf, g, False, owned_array=id(g) in owned)
+                # An array that nothing else holds (nor its memory, for a view) can become
+                # the leaf's .grad as it is: PyTorch, too, steals an unshared gradient.
+                exclusive = id(g) in owned or (
+                    type(g) is np.ndarray and sys.getrefcount(g) == _ONLY_LOCAL
+                    and (g.base is None or sys.getrefcount(g.base) == _ONLY_VIEW))
+                _accumulate_grad(leaf, g, False, owned_array=exclusive)
         return None
 
     order = _toposort(root_nodes)
@@ -256,6 +263,21 @@ def run(
 
 
 _ONE_NEEDED = (True,)
+
+
+def _reference_counts() -> tuple[int, int]:
+    """``sys.getrefcount`` of an array held by one local variable only, and of the memory
+    of a view held by that view only, as ``run``'s leaf loop sees them on this interpreter
+    (measured, not assumed: the counts differ between Python versions)."""
+    cot = {0: np.empty(1)}
+    _, g = cot.popitem()
+    only_local = sys.getrefcount(g)
+    cot = {0: np.empty(2)[::2]}
+    _, g = cot.popitem()
+    return only_local, sys.getrefcount(g.base)
+
+
+_ONLY_LOCAL, _ONLY_VIEW = _reference_counts()
 
 
 def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) -> None:

@@ -51,10 +51,23 @@ def _matmul_vjp(g, ans, args, needs, xp, params):
             gb = xp.matmul(_mT(a, xp), xp.expand_dims(g, -1))[..., 0]
         return ga, gb
     if needs[0]:
-        ga = xp.matmul(g, _mT(b, xp))
+        if xp is np and _transposed_matrix(a) and b.ndim == 2:
+            ga = np.matmul(b, g.T).T  # = g bᵀ, made in a's own (transposed) layout
+        else:
+            ga = xp.matmul(g, _mT(b, xp))
     if needs[1]:
-        gb = xp.matmul(_mT(a, xp), g)
+        if xp is np and _transposed_matrix(b) and a.ndim == 2:
+            # x @ W.T: b is W's transpose, a view. (gᵀ a)ᵀ = aᵀ g in b's own layout, so
+            # the transpose's VJP hands W a gradient in W's layout: no copy to reorder it.
+            gb = np.matmul(g.T, a).T
+        else:
+            gb = xp.matmul(_mT(a, xp), g)
     return ga, gb
+
+
+def _transposed_matrix(x) -> bool:
+    """A 2-D array laid out as the transpose of a C-ordered one (what ``W.T`` gives)."""
+    return x.ndim == 2 and x.flags.f_contiguous and not x.flags.c_contiguous
 
 
 def _matmul_jvp(tangents, ans, args, xp, params):
