@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import os
 import sys
 import warnings
 
@@ -190,6 +191,18 @@ def var(x, axis=None, ddof: int = 0, keepdims: bool = False) -> Tensor:
     return _variance(x, axis, ddof, keepdims, "var")
 
 
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning given by the caller at the first frame
+    outside chainrule (``cr.var(x)`` and ``x.var()`` reach it through different paths)."""
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame = sys._getframe(2)
+    level = 2
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
 def _variance(x, axis, ddof: int, keepdims: bool, name: str) -> Tensor:
     n = _size(x, axis)
     centered = subtract(x, reduce.mean(x, axis=axis, keepdims=True))
@@ -197,7 +210,8 @@ def _variance(x, axis, ddof: int, keepdims: bool, name: str) -> Tensor:
     if n - ddof > 0:
         return total / (n - ddof)
     warnings.warn(f"{name}: ddof={ddof} leaves no degrees of freedom for {n} elements per "
-                  "result; the result is inf or nan", RuntimeWarning, stacklevel=3)
+                  "result; the result is inf or nan", RuntimeWarning,
+                  stacklevel=_user_stacklevel())
     with np.errstate(invalid="ignore"):  # 0 · inf = nan, warned about above
         return total * math.inf
 

@@ -186,7 +186,7 @@ class Tensor:
             if value.data.dtype != self.data.dtype:
                 raise RuntimeError(
                     f"assigned grad has dtype {value.data.dtype}, but the tensor has dtype "
-                    f"{self.data.dtype}; convert it with .astype({self.data.dtype.name})"
+                    f"{self.data.dtype}; convert it with .astype(cr.{self.data.dtype.name})"
                 )
         self._grad = value
 

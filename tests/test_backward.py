@@ -353,6 +353,9 @@ def test_var_and_std_without_degrees_of_freedom_warn_and_give_inf_or_nan_as_nump
             np.testing.assert_array_equal(y.data, expected)
             y.sum().backward()
         assert not np.isfinite(x.grad.data).any()  # never a finite, silently wrong gradient
+        with pytest.warns(RuntimeWarning, match="no degrees of freedom") as record:
+            getattr(f64(a), fn.__name__)(ddof=5)  # the method form too
+        assert record[0].filename == __file__  # the warning points at the caller's line
 
 
 def test_zero_norm_counts_nonzeros_into_an_ndarray():
@@ -532,3 +535,29 @@ def test_leaf_gradients_never_share_memory_with_each_other_or_the_callers_arrays
     first = z.grad.data.copy()
     out.backward(gradient=np.ones(2))  # accumulates in place into the adopted buffer
     np.testing.assert_array_equal(z.grad.data, 2 * first)
+
+
+def test_a_change_while_an_op_is_being_recorded_is_seen_or_caught(monkeypatch):
+    # Another thread may change a tensor in place at any moment. Force the change to land
+    # as an op draws its node's number: the op must then compute with the new values (and
+    # differentiate them), or backward must raise; never mix the two.
+    import chainrule.autodiff.graph as graph
+
+    real_next = graph._next_seq
+    w = f64([0.5, 1.0])
+    x = w * 1.0
+    armed = [True]
+
+    def next_seq_with_a_change():
+        if armed[0]:
+            armed[0] = False
+            with cr.no_grad():
+                x.detach().mul_(10.0)  # "the other thread"
+        return real_next()
+
+    monkeypatch.setattr(graph, "_next_seq", next_seq_with_a_change)
+    y = cr.sin(x)
+    monkeypatch.setattr(graph, "_next_seq", real_next)
+    np.testing.assert_allclose(y.data, np.sin([5.0, 10.0]))  # the forward saw the change
+    y.sum().backward()
+    np.testing.assert_allclose(w.grad.data, np.cos([5.0, 10.0]))

@@ -249,3 +249,22 @@ def test_public_functions_are_the_primitives_functions():
     np.testing.assert_allclose(cr.maximum(x, cr.tensor(np.zeros(2))).data, [0.3, 0.0])
     np.testing.assert_allclose(cr.softmax(x, axis=0).data,
                                np.exp(x.data) / np.exp(x.data).sum())
+
+
+def test_replacing_an_elementwise_vjp_is_what_backward_then_uses():
+    # The sweep applies an elementwise primitive's derivative directly; a VJP set later
+    # must win over it (as it does in every other path), never be silently ignored.
+    prim = REGISTRY["sin"]
+    old_vjp, old_derivative = prim.vjp, prim.derivative
+    try:
+        prim.vjp = lambda g, ans, args, needs, xp, params: (g * 2.0,)
+        assert prim.derivative is None
+        x = cr.tensor(np.array([0.3, 1.0]), requires_grad=True)
+        cr.sin(x).sum().backward()
+        np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])
+    finally:
+        prim.vjp = old_vjp
+        object.__setattr__(prim, "derivative", old_derivative)
+    x = cr.tensor(np.array([0.3, 1.0]), requires_grad=True)
+    cr.sin(x).sum().backward()
+    np.testing.assert_allclose(x.grad.data, np.cos([0.3, 1.0]))

@@ -21,10 +21,10 @@ import numpy as np
 
 from chainrule.autodiff.graph import (
     FREED_MESSAGE,
+    LAST_INPLACE,
     STATE,
     Node,
     enable_grad,
-    last_inplace_change,
     no_grad,
 )
 from chainrule.autodiff.graph import topological_order as _toposort
@@ -288,9 +288,11 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
     first receives a cotangent, so the graph is walked once.
 
     Along a chain the heap and the dict are skipped: when a node's first new parent node
-    arrives while nothing else is queued, no other node can still send to that parent
-    (every node yet to run is queued, or reached through a queued one, and all of those
-    are older), so its cotangent is *carried* in a local variable to the next iteration.
+    arrives while nothing else is queued, no node yet to run can send to that parent
+    (every one of them is queued, or reached through a queued one, and all of those are
+    older), so its cotangent is *carried* in a local variable to the next iteration. Only
+    the node's own other arguments still can: the same parent again adds to what is
+    carried, and once another parent is queued the carried one joins the queue too.
     Every line here runs once per node, so the loop also avoids ``zip`` over the arguments
     (indexing is cheaper), loops for one-argument nodes, the VJP call of elementwise ones
     (``g · d(x)`` from ``Primitive.derivative``) and version checks that cannot fail.
@@ -301,8 +303,9 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
     heapq.heapify(heap)
     heappush = heapq.heappush
     heappop = heapq.heappop
-    # A node newer than the newest in-place change cannot have had a saved value changed.
-    changed = last_inplace_change()
+    # A node newer than the newest in-place change cannot have had a saved value changed
+    # (read at every node: another thread may change a tensor while this one sweeps).
+    last_inplace = LAST_INPLACE
     node = heappop(heap)[1] if heap else None
     carried = None  # the cotangent of `node`, when it came along the chain
     while node is not None:
@@ -319,7 +322,7 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
         args = node.args
         if args is None:
             raise RuntimeError(FREED_MESSAGE)
-        if node.seq < changed and node.versions is not None:
+        if node.seq < last_inplace[0] and node.versions is not None:
             _check_versions(node)
         prim = node.prim
         parents = node.parents

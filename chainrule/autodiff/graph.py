@@ -77,20 +77,19 @@ STATE = _State()
 
 _next_seq = itertools.count().__next__
 
-# The creation number (`seq`) current at the newest in-place change of any tensor. A node
-# created after it has seen no saved value change since, so the reverse sweep can skip
-# that node's version check: in-place changes are rare, nodes are many.
-_last_inplace = [-1]
+# The creation number (`seq`) drawn by the newest in-place change of any tensor. A node
+# draws its own number, and reads the versions of the values it saves, before its forward
+# reads them; so a node numbered after the newest change saw every change there has been,
+# and the reverse sweep may skip its version check (in-place changes are rare, nodes are
+# many). The lock keeps the number from going back when two threads change tensors at once.
+LAST_INPLACE = [-1]
+_inplace_lock = threading.Lock()
 
 
 def note_inplace_change() -> None:
-    """Called by every version bump (``Tensor._bump_version``)."""
-    _last_inplace[0] = _next_seq()
-
-
-def last_inplace_change() -> int:
-    """The ``seq`` of the newest in-place change; nodes with a greater ``seq`` are newer."""
-    return _last_inplace[0]
+    """Called by every version bump (``Tensor._bump_version``), after the bump."""
+    with _inplace_lock:
+        LAST_INPLACE[0] = _next_seq()
 
 
 class Node:
@@ -143,8 +142,9 @@ class Node:
 _new = object.__new__
 
 
-def new_node(prim, parents, inputs, args, params, out, vcs, versions) -> Node:
-    """A Node for one primitive application (the fields are described on :class:`Node`).
+def new_node(prim, parents, inputs, args, params, vcs, versions) -> Node:
+    """A Node for one primitive application (the fields are described on :class:`Node`);
+    ``out`` is set by the caller once the forward has run.
 
     A plain function rather than ``Node.__init__``: calling a class costs more than calling
     a function, and this runs once per recorded operation.
@@ -155,7 +155,7 @@ def new_node(prim, parents, inputs, args, params, out, vcs, versions) -> Node:
     node.inputs = inputs
     node.args = args
     node.params = params
-    node.out = out
+    node.out = None
     node.vcs = vcs
     node.versions = versions
     # Creation order: a node's parents always have smaller numbers, so decreasing `seq` is

@@ -117,6 +117,13 @@ class Primitive:
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
 
+    def __setattr__(self, name: str, value) -> None:
+        # `derivative` is the VJP of an elementwise primitive in another form; once the
+        # VJP is replaced, the engine must use the new rule, not the old derivative.
+        if name == "vjp" and getattr(self, "derivative", None) is not None:
+            object.__setattr__(self, "derivative", None)
+        object.__setattr__(self, name, value)
+
     def __call__(self, *args, **params):
         """Apply to Tensors/arrays/numbers; record a node when a Tensor input requires grad."""
         if len(args) == 1 and isinstance(args[0], Tensor):
@@ -128,6 +135,26 @@ class Primitive:
     def _apply1(self, a, params=_EMPTY):
         """One Tensor argument: the hot path, written out to keep per-op overhead low."""
         x = a.data
+        if DEFAULT_MODE[0]:  # no thread left the default mode: skip the thread-local
+            levels = ()
+            recording = True
+        else:
+            levels = STATE.jvp_levels
+            recording = STATE.grad_enabled
+        node = None
+        if a.requires_grad and recording:
+            # The node (its creation number) and the versions it saves come before the
+            # forward reads the values: see graph.note_inplace_change.
+            if self.saves_args:
+                avc = a._vcl
+                if avc is None:
+                    avc = a._vcl = [0, None]
+                vcs = (avc,)
+                versions = (avc[0],)
+            else:
+                vcs = versions = None
+            node = new_node(self, (a._node or a,), (a,) if levels else None, (x,),
+                            params or _EMPTY, vcs, versions)
         try:
             out = self.forward(x, **params) if params else self.forward(x)
         except (ValueError, IndexError, TypeError, np.linalg.LinAlgError) as exc:
@@ -140,27 +167,13 @@ class Primitive:
         t.name = None
         t._tangent = None
         t._vcl = None
-        if DEFAULT_MODE[0]:  # no thread left the default mode: skip the thread-local
-            levels = ()
-            recording = True
-        else:
-            levels = STATE.jvp_levels
-            recording = STATE.grad_enabled
-        if a.requires_grad and recording:
-            if self.saves_args:
-                avc = a._vcl
-                if avc is None:
-                    avc = a._vcl = [0, None]
-                vcs = (avc,)
-                versions = (avc[0],)
-            else:
-                vcs = versions = None
-            t._node = new_node(self, (a._node or a,), (a,) if levels else None, (x,),
-                               params or _EMPTY, out, vcs, versions)
-            t.requires_grad = True
-        else:
+        if node is None:
             t._node = None
             t.requires_grad = False
+        else:
+            node.out = out
+            t._node = node
+            t.requires_grad = True
         if levels:
             from chainrule.autodiff.forward import push_tangents
 
@@ -190,24 +203,13 @@ class Primitive:
             b = xb = b.item()
         elif xa is a and xb is not b and type(a) is not float and isinstance(a, np.generic):
             a = xa = a.item()
-        try:
-            out = self.forward(xa, xb, **params) if params else self.forward(xa, xb)
-        except (ValueError, IndexError, TypeError, np.linalg.LinAlgError) as exc:
-            raise _forward_error(self, (xa, xb), exc) from None
-        if type(out) is not _ndarray:
-            out = np.asarray(out)
-        t = _new(Tensor)  # tensor.make inlined, as in __call__
-        t.data = out
-        t._grad = None
-        t.name = None
-        t._tangent = None
-        t._vcl = None
-        if DEFAULT_MODE[0]:  # as in __call__
+        if DEFAULT_MODE[0]:  # as in _apply1
             levels = ()
             recording = True
         else:
             levels = STATE.jvp_levels
             recording = STATE.grad_enabled
+        node = None
         if (ra or rb) and recording:
             parents = ((a._node or a) if ra else None, (b._node or b) if rb else None)
             if self.nondiff_args:
@@ -232,12 +234,27 @@ class Primitive:
                 elif xa is not a:
                     vcs = (vca,)
                     versions = (vca[0],)
-            t._node = new_node(self, parents, (a, b) if levels else None, (xa, xb),
-                           params or _EMPTY, out, vcs, versions)
-            t.requires_grad = True
-        else:
+            node = new_node(self, parents, (a, b) if levels else None, (xa, xb),
+                            params or _EMPTY, vcs, versions)
+        try:
+            out = self.forward(xa, xb, **params) if params else self.forward(xa, xb)
+        except (ValueError, IndexError, TypeError, np.linalg.LinAlgError) as exc:
+            raise _forward_error(self, (xa, xb), exc) from None
+        if type(out) is not _ndarray:
+            out = np.asarray(out)
+        t = _new(Tensor)  # tensor.make inlined, as in _apply1
+        t.data = out
+        t._grad = None
+        t.name = None
+        t._tangent = None
+        t._vcl = None
+        if node is None:
             t._node = None
             t.requires_grad = False
+        else:
+            node.out = out
+            t._node = node
+            t.requires_grad = True
         if levels:
             from chainrule.autodiff.forward import push_tangents
 
@@ -267,15 +284,9 @@ class Primitive:
             # NumPy scalars beside Tensors are weak, as Python numbers (see _apply2).
             args = tuple(a.item() if isinstance(a, np.generic) else a for a in args)
             vals = [a.item() if isinstance(a, np.generic) else a for a in vals]
-        try:
-            out = self.forward(*vals, **params)
-        except (ValueError, IndexError, TypeError, np.linalg.LinAlgError) as exc:
-            raise _forward_error(self, vals, exc) from None
-        if type(out) is not _ndarray:
-            out = np.asarray(out)
-        t = make(out)
-        state = STATE
-        if needs_grad and state.grad_enabled:
+        levels = STATE.jvp_levels
+        node = None
+        if needs_grad and STATE.grad_enabled:
             for i in self.nondiff_args:  # e.g. where's condition: never differentiated
                 parents[i] = None
             vcs = versions = None
@@ -293,10 +304,20 @@ class Primitive:
                 # so a long graph costs it fewer objects to scan.
                 vcs = tuple(vcs)
                 versions = tuple(versions)
-            t._node = new_node(self, tuple(parents), args if state.jvp_levels else None,
-                           tuple(vals), params or _EMPTY, out, vcs, versions)
+            node = new_node(self, tuple(parents), args if levels else None, tuple(vals),
+                            params or _EMPTY, vcs, versions)
+        try:
+            out = self.forward(*vals, **params)
+        except (ValueError, IndexError, TypeError, np.linalg.LinAlgError) as exc:
+            raise _forward_error(self, vals, exc) from None
+        if type(out) is not _ndarray:
+            out = np.asarray(out)
+        t = make(out)
+        if node is not None:
+            node.out = out
+            t._node = node
             t.requires_grad = True
-        if state.jvp_levels:
+        if levels:
             from chainrule.autodiff.forward import push_tangents
 
             push_tangents(self, t, args, params)

@@ -288,8 +288,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             else:
-                g = p.grad
-                (g if isinstance(g, np.ndarray) else g.data)[...] = 0
+                p.grad.data[...] = 0
 
     # --- state dicts ----------------------------------------------------------------------
 

@@ -60,11 +60,9 @@ class _ParamState(dict):
 
 
 def _grad_array(p: Any) -> np.ndarray | None:
-    """The gradient of ``p`` as an ndarray (``.grad`` may be a Tensor or an array)."""
+    """The gradient of ``p`` as an ndarray (``.grad`` is a Tensor, or None)."""
     g = p.grad
-    if g is None or isinstance(g, np.ndarray):
-        return g
-    return g.data
+    return None if g is None else g.data
 
 
 class Optimizer:
