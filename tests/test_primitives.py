@@ -268,3 +268,41 @@ def test_replacing_an_elementwise_vjp_is_what_backward_then_uses():
     x = cr.tensor(np.array([0.3, 1.0]), requires_grad=True)
     cr.sin(x).sum().backward()
     np.testing.assert_allclose(x.grad.data, np.cos([0.3, 1.0]))
+
+
+def _reads_of(prim, i, n_args):
+    """The argument positions whose values the VJP for argument ``i`` may read, as the
+    primitive declares them (``reads``, or ``saves_args`` for all or none)."""
+    if getattr(prim, "reads", None) is not None:
+        return set(prim.reads[i])
+    return set(range(n_args)) if prim.saves_args else set()
+
+
+@pytest.mark.parametrize("name,args,params", _cases())
+def test_a_rule_reads_only_the_values_its_primitive_declares(name, args, params):
+    # Backward guards against in-place changes only of the values a primitive declares its
+    # VJP reads (saves_args, saves_ans, reads): with any other values in the places it
+    # declares unread, the VJP must give the same cotangent, or an in-place change there
+    # would go unnoticed and the gradient would be silently wrong.
+    prim = REGISTRY[name]
+    assert args is not None, f"primitive {name} registers no sample inputs"
+    rng = np.random.default_rng(5)
+    ans = np.asarray(prim.forward(*args, **params))
+    g = rng.standard_normal(ans.shape)
+
+    def other(a):  # same shape and dtype, different values
+        return (a + 0.25 + rng.random(a.shape)).astype(a.dtype)
+
+    for i in _diff_positions(prim, args):
+        needs = [j == i for j in range(len(args))]
+        expected = prim.vjp(g, ans, args, needs, np, params)[i]
+        read = _reads_of(prim, i, len(args))
+        changed = tuple(other(a) if j not in read and isinstance(a, np.ndarray)
+                        and a.dtype.kind == "f" else a for j, a in enumerate(args))
+        changed_ans = ans if prim.saves_ans else other(ans)
+        with np.errstate(all="ignore"):
+            got = prim.vjp(g, changed_ans, changed, needs, np, params)[i]
+        np.testing.assert_allclose(
+            got, expected, rtol=1e-12, atol=1e-12,
+            err_msg=f"{name}: the VJP for argument {i} reads values it does not declare "
+                    f"(arguments read: {sorted(read)}, output read: {prim.saves_ans})")
