@@ -143,14 +143,22 @@ def test_setitem_is_differentiable_and_records_the_overwrite():
 
 def test_inplace_change_of_a_saved_value_raises_naming_the_op():
     x = f64([1.0, 2.0])
+    w = f64([3.0, 3.0])
     h = x * 2
-    y = cr.exp(h)  # exp saves its output, multiply below saves h
-    z = h * 3
+    y = cr.exp(h)  # exp saves its output; the multiply below reads h for w's gradient
+    z = h * w
     h += 1
     with pytest.raises(RuntimeError, match="multiply.*in place.*add_"):
         z.sum().backward()
     y.sum().backward()  # exp's saved output was not touched: fine
     np.testing.assert_allclose(x.grad.data, np.exp(2 * np.array([1.0, 2.0])) * 2)
+    x = f64([1.0, 2.0])
+    h = x * 2
+    scaled = h * 3  # d(h·3)/dh = 3 reads nothing of h: no guard needed (as PyTorch)
+    halved = h / 2  # d(h/2)/dh = 1/2 neither
+    h += 1
+    (scaled + halved).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [7.0, 7.0])
 
 
 def test_inplace_on_output_saved_by_its_op_still_gives_right_gradient():
@@ -561,3 +569,28 @@ def test_a_change_while_an_op_is_being_recorded_is_seen_or_caught(monkeypatch):
     np.testing.assert_allclose(y.data, np.sin([5.0, 10.0]))  # the forward saw the change
     y.sum().backward()
     np.testing.assert_allclose(w.grad.data, np.cos([5.0, 10.0]))
+
+
+def test_a_primitive_guards_only_the_values_its_rules_read():
+    from chainrule.autodiff.primitive import Primitive
+
+    # f(x, y, z) = x·y + z: the VJP for x reads y, the one for y reads x, the one for z
+    # reads nothing. Only what the gradients being computed read is guarded.
+    def vjp(g, ans, args, needs, xp, params):
+        x, y, _ = args
+        return (g * y if needs[0] else None, g * x if needs[1] else None,
+                g if needs[2] else None)
+
+    f = Primitive("xy_plus_z_for_test", lambda x, y, z: x * y + z, vjp,
+                  reads=((1,), (0,), ()), register=False)
+    x, y, z = f64([1.0, 2.0]), f64([3.0, 4.0], requires_grad=False), f64([5.0, 6.0])
+    out = f(x, y, z)  # x's gradient reads y
+    with cr.no_grad():
+        x.detach().mul_(2.0)  # x itself is not read: fine
+    out.sum().backward(retain_graph=True)
+    np.testing.assert_array_equal(x.grad.data, [3.0, 4.0])
+    np.testing.assert_array_equal(z.grad.data, [1.0, 1.0])
+    with cr.no_grad():
+        y.mul_(2.0)  # y is read for x's gradient
+    with pytest.raises(RuntimeError, match="xy_plus_z_for_test.*in place.*mul_"):
+        out.sum().backward()

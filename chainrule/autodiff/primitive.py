@@ -11,6 +11,10 @@ A primitive has
 * ``formulas`` — a human formula of the local derivative per argument, for explanations;
 * ``symbolic(sp, *args, **params)`` — the same operation on SymPy objects, so the explainer
   can differentiate symbolically;
+* ``saves_args``, ``saves_ans``, ``reads`` — which values its VJP reads (the arguments, the
+  output; ``reads[i]``: the arguments the VJP for argument ``i`` reads). Only those are
+  guarded against in-place changes, so they must be declared exactly (a registry test
+  checks it);
 * ``derivative(x, ans, xp)`` — only for one-argument elementwise primitives (declared with
   :func:`elementwise`): the derivative their VJP ``g · d(x)`` is made of, which the
   plain backward sweep applies directly (one call less per node). None otherwise.
@@ -73,6 +77,7 @@ class Primitive:
         "samples",
         "saves_args",
         "saves_ans",
+        "reads",
         "nondiff_args",
         "doc",
         "function",
@@ -92,6 +97,7 @@ class Primitive:
         samples: Callable | None = None,
         saves_args: bool = True,
         saves_ans: bool = True,
+        reads: Sequence[Sequence[int]] | None = None,
         nondiff_args: Sequence[int] = (),
         doc: str | None = None,
         register: bool = True,
@@ -105,6 +111,12 @@ class Primitive:
         self.samples = samples
         self.saves_args = saves_args
         self.saves_ans = saves_ans
+        # reads[i]: the arguments whose values the VJP for argument i reads (None: all of
+        # them when saves_args). Only those are guarded against in-place changes, so x * 2.0
+        # guards nothing: d(x·c)/dx = c does not read x.
+        self.reads = None if reads is None else tuple(frozenset(r) for r in reads)
+        if self.reads is not None:
+            self.saves_args = any(self.reads)
         self.nondiff_args = frozenset(nondiff_args)
         self.doc = doc or forward.__doc__ or ""
         self.function = _as_function(self)
@@ -217,21 +229,29 @@ class Primitive:
                                 for i, p in enumerate(parents))
             vcs = versions = None
             if self.saves_args:
-                if xa is not a:  # a is a Tensor
+                guard_a = xa is not a  # a is a Tensor, whose values the rule reads
+                guard_b = xb is not b
+                reads = self.reads
+                if reads is not None:
+                    needs_a = parents[0] is not None
+                    needs_b = parents[1] is not None
+                    guard_a = guard_a and (needs_a and 0 in reads[0] or needs_b and 0 in reads[1])
+                    guard_b = guard_b and (needs_a and 1 in reads[0] or needs_b and 1 in reads[1])
+                if guard_a:
                     vca = a._vcl
                     if vca is None:
                         vca = a._vcl = [0, None]
-                if xb is not b:
+                if guard_b:
                     vcb = b._vcl
                     if vcb is None:
                         vcb = b._vcl = [0, None]
-                    if xa is not a:
+                    if guard_a:
                         vcs = (vca, vcb)
                         versions = (vca[0], vcb[0])
                     else:
                         vcs = (vcb,)
                         versions = (vcb[0],)
-                elif xa is not a:
+                elif guard_a:
                     vcs = (vca,)
                     versions = (vca[0],)
             node = new_node(self, parents, (a, b) if levels else None, (xa, xb),
@@ -293,8 +313,12 @@ class Primitive:
             if self.saves_args:
                 vcs = []
                 versions = []
-                for a in args:
-                    if isinstance(a, Tensor):
+                reads = self.reads
+                if reads is not None:
+                    read = set().union(*(reads[i] for i, p in enumerate(parents)
+                                         if p is not None))
+                for i, a in enumerate(args):
+                    if isinstance(a, Tensor) and (reads is None or i in read):
                         vc = a._vcl
                         if vc is None:
                             vc = a._vcl = [0, None]
@@ -388,6 +412,7 @@ def elementwise(
     samples: Callable | None = None,
     saves_args: bool = True,
     saves_ans: bool = True,
+    reads: Sequence[Sequence[int]] | None = None,
     doc: str | None = None,
 ) -> Primitive:
     """Declare an elementwise primitive from its partial derivatives alone.
@@ -438,7 +463,8 @@ def elementwise(
             return out
 
     prim = Primitive(name, forward, vjp, jvp, formulas=formulas, symbolic=symbolic,
-                     samples=samples, saves_args=saves_args, saves_ans=saves_ans, doc=doc)
+                     samples=samples, saves_args=saves_args, saves_ans=saves_ans, reads=reads,
+                     doc=doc)
     if len(derivatives) == 1:
         prim.derivative = derivatives[0]
     return prim

@@ -59,7 +59,7 @@ multiply = elementwise(
     "multiply", np.multiply,
     (lambda x, y, ans, xp: y, lambda x, y, ans, xp: x),
     formulas=("y", "x"), symbolic=lambda sp, x, y: x * y,
-    samples=_broadcasting_pairs, saves_ans=False,
+    samples=_broadcasting_pairs, saves_ans=False, reads=((1,), (0,)),
     doc="x * y elementwise.  d/dx = y, d/dy = x.",
 )
 
@@ -71,6 +71,7 @@ divide = elementwise(
         ((normal(rng, 3, 4), positive(rng, 3, 4)), {}),
         ((normal(rng, 3, 1), -positive(rng, 1, 4)), {}),
     ],
+    reads=((1,), (1,)),  # -x/y² is computed as -ans/y: x itself is never read
     doc="x / y elementwise.  d/dx = 1/y, d/dy = -x/y².",
 )
 
