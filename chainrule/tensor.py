@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 
-from chainrule.autodiff.graph import STATE, note_inplace_change
+from chainrule.autodiff.graph import STATE, guard_saved_output, note_inplace_change
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
@@ -99,7 +99,7 @@ def make(data: np.ndarray, node=None) -> Tensor:
     t = _new(Tensor)
     t.data = data
     t._grad = None
-    t.requires_grad = node is not None
+    t._requires_grad = node is not None
     t._node = node
     t._vcl = None
     t.name = None
@@ -115,7 +115,7 @@ class Tensor:
     tensor([2., 4.])
     """
 
-    __slots__ = ("data", "_grad", "requires_grad", "_node", "_vcl", "name", "_tangent",
+    __slots__ = ("data", "_grad", "_requires_grad", "_node", "_vcl", "name", "_tangent",
                  "__weakref__")
     __array_priority__ = 1000
 
@@ -146,14 +146,14 @@ class Tensor:
             arr = arr.copy()
         self.data = arr
         self._grad = None
-        self.requires_grad = False
+        self._requires_grad = False
         self._node = None
         self._vcl = None
         self.name = None
         self._tangent = None
         if requires_grad:
             _check_can_require_grad(arr.dtype)
-            self.requires_grad = True
+            self._requires_grad = True
 
     # ----- attributes -------------------------------------------------------------------
     shape = property(lambda self: self.data.shape, doc="The shape, a tuple of ints.")
@@ -189,6 +189,25 @@ class Tensor:
                     f"{self.data.dtype}; convert it with .astype(cr.{self.data.dtype.name})"
                 )
         self._grad = value
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether operations on this tensor are recorded for its gradient."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        # As PyTorch: only floating tensors can require grad, and a result of a recorded
+        # operation cannot stop requiring it (its graph would be silently cut).
+        value = bool(value)
+        if value:
+            _check_can_require_grad(self.data.dtype)
+        elif self._node is not None:
+            raise RuntimeError(
+                "requires_grad = False on a tensor computed by recorded operations: only "
+                "leaf tensors can change it; use y = x.detach() for a copy cut from the graph"
+            )
+        self._requires_grad = value
 
     @property
     def T(self) -> Tensor:
@@ -240,9 +259,16 @@ class Tensor:
         return self.data.tolist()
 
     def __array__(self, dtype=None, copy=None):
-        if dtype is None:
+        """``np.asarray(t)`` shares the values (no copy, no gradient); ``np.array(t)``
+        copies them, as for an ndarray (NumPy passes ``copy=True``)."""
+        if copy:
+            return self.data.astype(self.data.dtype if dtype is None else dtype, copy=True)
+        if dtype is None or np.dtype(dtype) == self.data.dtype:
             return self.data
-        return self.data.astype(dtype, copy=False)
+        if copy is False:
+            raise ValueError(f"converting a {self.data.dtype} tensor to {np.dtype(dtype)} "
+                             "needs a copy, but copy=False was given")
+        return self.data.astype(dtype)
 
     def __float__(self) -> float:
         self._check_not_traced("float()")
@@ -314,18 +340,12 @@ class Tensor:
         """The same values (shared memory and version counter), cut from the graph."""
         t = make(self.data)
         t._vc = self._vc
+        guard_saved_output(self)
         return t
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` on a leaf in place; returns self."""
-        if not requires_grad and self._node is not None:
-            raise RuntimeError(
-                "requires_grad_(False) on a non-leaf tensor; use .detach() to cut it from the "
-                "graph"
-            )
-        if requires_grad:
-            _check_can_require_grad(self.data.dtype)
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = requires_grad
         return self
 
     def retain_grad(self) -> Tensor:
@@ -360,14 +380,23 @@ class Tensor:
         their backward raise instead of silently using the new values).
         """
         recording = STATE.grad_enabled
-        if recording and self.requires_grad and self._node is None:
-            raise RuntimeError(
-                f"{opname}: a leaf tensor that requires grad cannot be changed in place while "
-                "gradients are recorded; do it inside `with cr.no_grad():` (as optimizers do) "
-                "or change a copy"
-            )
+        self._check_writable(opname)
+        if recording and self._requires_grad:
+            if self._node is None:
+                raise RuntimeError(
+                    f"{opname}: a leaf tensor that requires grad cannot be changed in place "
+                    "while gradients are recorded; do it inside `with cr.no_grad():` (as "
+                    "optimizers do) or change a copy"
+                )
+            vc = self._vcl
+            if vc is not None and len(vc) > 2:  # marked by a view of such a leaf
+                raise RuntimeError(
+                    f"{opname}: this tensor is a view of a leaf tensor that requires grad (it "
+                    "shares its memory), so changing it in place would change the leaf; do it "
+                    "inside `with cr.no_grad():` or change a copy (y = x.clone())"
+                )
         old = make(self.data.copy() if recording else self.data, self._node)
-        old.requires_grad = self.requires_grad
+        old._requires_grad = self._requires_grad
         previous = self._node
         if previous is not None and previous.args is not None and (
             recording or previous.prim.saves_ans
@@ -390,13 +419,24 @@ class Tensor:
             )
         np.copyto(self.data, result.data, casting="same_kind")
         self._bump_version(opname)
+        if previous is not None and previous.out_vc is self._vcl:
+            # The previous node kept a snapshot above: its saved output is still right.
+            previous.out_version = self._vcl[0]
         if recording and result._node is not None:
             node = result._node
             node.out = self.data
             self._node = node
-            self.requires_grad = True
+            self._requires_grad = True
         self._tangent = result._tangent
         return self
+
+    def _check_writable(self, opname: str) -> None:
+        if not self.data.flags.writeable:
+            raise ValueError(
+                f"{opname}: this tensor's values are read-only (a broadcast_to view shows one "
+                "value in many places), so they cannot be changed in place; change a copy "
+                "(y = x.clone())"
+            )
 
     def _inplace_arith(self, opname: str, ufunc, fn, other) -> Tensor:
         """``x op= other``: straight into x's buffer when no graph is involved (the optimizer
@@ -405,10 +445,12 @@ class Tensor:
                 isinstance(other, Tensor) and other.requires_grad))) and (
                 self._node is None or not self._node.prim.saves_ans):
             value = other.data if isinstance(other, Tensor) else other
+            self._check_writable(opname)
             try:
                 ufunc(self.data, value, out=self.data, casting="same_kind")
             except (ValueError, TypeError) as exc:
-                raise type(exc)(
+                # (NumPy's casting error cannot be rebuilt from a message: raise its base.)
+                raise (TypeError if isinstance(exc, TypeError) else ValueError)(
                     f"{opname}: cannot store the result in place in a tensor of shape "
                     f"{self.shape} and dtype {self.dtype}: {exc}"
                 ) from None

@@ -594,3 +594,63 @@ def test_a_primitive_guards_only_the_values_its_rules_read():
         y.mul_(2.0)  # y is read for x's gradient
     with pytest.raises(RuntimeError, match="xy_plus_z_for_test.*in place.*mul_"):
         out.sum().backward()
+
+
+def test_views_share_the_version_counter_of_what_they_show():
+    # reshape / transpose / broadcast_to may return NumPy views: an in-place change through
+    # the base or the view must make a backward that saved the other raise (as PyTorch).
+    x = f64([[1.0, 2.0]])
+    W = f64([[1.0, 2.0], [3.0, 4.0]])
+    y = x @ W.T  # matmul saves the view W.T (it reads it for x's gradient)
+    with cr.no_grad():
+        W -= 100.0  # an optimizer step before backward
+    with pytest.raises(RuntimeError, match="matmul.*in place.*sub_"):
+        y.sum().backward()
+
+    c = cr.tensor(np.array([1.0, 2.0, 3.0, 4.0]))  # a constant
+    w = f64(np.ones((2, 2)))
+    z = (w * c.reshape(2, 2)).sum()  # w's gradient reads the view
+    c += 100.0
+    with pytest.raises(RuntimeError, match="multiply.*in place.*add_"):
+        z.backward()
+
+
+def test_a_view_of_a_leaf_that_requires_grad_cannot_be_changed_in_place_while_recording():
+    x = f64([1.0, 2.0, 3.0, 4.0])
+    v = x.reshape(2, 2)
+    with pytest.raises(RuntimeError, match="view of a leaf tensor that requires grad"):
+        v += 10.0
+    np.testing.assert_array_equal(x.data, [1.0, 2.0, 3.0, 4.0])  # nothing changed
+    with cr.no_grad():
+        v += 10.0  # allowed, as for the leaf itself (it changes the leaf)
+    np.testing.assert_array_equal(x.data, [11.0, 12.0, 13.0, 14.0])
+
+
+def test_a_saved_output_changed_through_a_view_or_detach_makes_backward_raise():
+    for share in (lambda t: cr.expand_dims(t, 0), lambda t: t.detach()):
+        x = f64([0.5, 1.0])
+        y = cr.exp(x)  # exp saves its output
+        other = share(y)
+        other *= 0.0
+        with pytest.raises(RuntimeError, match="exp.*output of exp was changed in place"):
+            y.sum().backward()
+    x = f64([0.5, 1.0])
+    y = cr.exp(x)
+    y *= 2.0  # through y itself: exp keeps a snapshot, the gradient is right
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, 2 * np.exp([0.5, 1.0]))
+    x = f64([0.5, 1.0])
+    y = cr.exp(x)
+    d = y.detach()  # only detaching, no change: fine
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, np.exp([0.5, 1.0]))
+    assert d.shape == (2,)
+
+
+def test_in_place_errors_for_read_only_views_and_impossible_casts_are_clear():
+    b = cr.broadcast_to(cr.tensor(np.array([1.0, 2.0])), (3, 2))
+    with pytest.raises(ValueError, match="read-only.*clone"):
+        b += 1.0
+    i = cr.tensor(np.array([1, 2]))
+    with pytest.raises(TypeError, match=r"add_ \(\+=\): cannot store the result in place.*int64"):
+        i += 1.5

@@ -304,3 +304,26 @@ def test_rng_state_round_trip_reproduces_samples():
 def test_pytorch_dim_keyword_gets_a_hint_to_use_axis():
     with pytest.raises(TypeError, match=r"sum\(\) takes NumPy's axis=, not PyTorch's dim="):
         cr.ones(2, 3).sum(dim=0)
+
+
+def test_np_array_copies_and_np_asarray_shares_as_for_ndarrays():
+    t = cr.tensor(np.array([1.0, 2.0]))
+    copied = np.array(t)
+    copied[0] = 5.0
+    assert t.data[0] == 1.0
+    assert np.asarray(t) is t.data  # no copy asked for: the same memory, as torch.Tensor
+    assert np.array(t, dtype=np.float32).dtype == np.float32
+    with pytest.raises(ValueError, match="copy=False"):
+        t.__array__(np.float32, copy=False)
+
+
+def test_requires_grad_attribute_is_checked_as_in_pytorch():
+    i = cr.tensor(np.array([1, 2]))
+    with pytest.raises(TypeError, match="only floating-point tensors can require gradients"):
+        i.requires_grad = True
+    x = cr.tensor(np.array([1.0, 2.0]))
+    x.requires_grad = True  # a float leaf: fine
+    y = x * 2
+    with pytest.raises(RuntimeError, match="only leaf tensors can change it.*detach"):
+        y.requires_grad = False
+    assert y.requires_grad

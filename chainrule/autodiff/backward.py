@@ -58,12 +58,15 @@ def sum_to_shape(g, shape: tuple, xp):
 
 
 def _check_versions(node: Node) -> None:
-    """Raise if a Tensor argument that the rule reads was changed in place after recording."""
-    if node.versions is None:
-        return
-    for vc, seen in zip(node.vcs, node.versions):
-        if vc[0] != seen:
-            raise RuntimeError(_version_message(node.prim.name, "an input", vc, seen))
+    """Raise if a value the rule reads (a Tensor argument, or the output where another
+    tensor shares it) was changed in place after recording."""
+    if node.versions is not None:
+        for vc, seen in zip(node.vcs, node.versions):
+            if vc[0] != seen:
+                raise RuntimeError(_version_message(node.prim.name, "an input", vc, seen))
+    vc = node.out_vc
+    if vc is not None and vc[0] != node.out_version:
+        raise RuntimeError(_version_message(node.prim.name, "the output", vc, node.out_version))
 
 
 def _rule_inputs(node: Node) -> tuple:
@@ -322,7 +325,7 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
         args = node.args
         if args is None:
             raise RuntimeError(FREED_MESSAGE)
-        if node.seq < last_inplace[0] and node.versions is not None:
+        if node.seq < last_inplace[0]:
             _check_versions(node)
         prim = node.prim
         parents = node.parents

@@ -133,6 +133,11 @@ class Node:
     retained = None  # weak reference to the output Tensor, after ``retain_grad()``
     out_tangent = None
     name = None
+    # Set when the output this node saved can be changed in place through another tensor
+    # (a ``detach()`` or a view shares its memory): its version counter and the version
+    # the node saw; see guard_saved_output.
+    out_vc = None
+    out_version = None
 
     def __repr__(self) -> str:
         shape = None if self.out is None else self.out.shape
@@ -162,6 +167,18 @@ def new_node(prim, parents, inputs, args, params, vcs, versions) -> Node:
     # a topological order for the reverse sweep.
     node.seq = _next_seq()
     return node
+
+
+def guard_saved_output(t) -> None:
+    """Make backward check the output that ``t``'s node saved, once another tensor shares
+    ``t``'s memory (``t.detach()``, a view): an in-place change through that tensor cannot
+    give the node a snapshot, as a change of ``t`` itself does, so it must make backward
+    raise instead (PyTorch does the same)."""
+    node = t._node
+    if node is not None and node.prim.saves_ans and node.out is t.data and node.out_vc is None:
+        vc = t._vc
+        node.out_vc = vc
+        node.out_version = vc[0]
 
 
 FREED_MESSAGE = (

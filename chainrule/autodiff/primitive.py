@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from chainrule.autodiff.graph import DEFAULT_MODE, STATE, new_node
+from chainrule.autodiff.graph import DEFAULT_MODE, STATE, guard_saved_output, new_node
 from chainrule.tensor import Tensor, make
 
 REGISTRY: dict[str, Primitive] = {}
@@ -78,6 +78,7 @@ class Primitive:
         "saves_args",
         "saves_ans",
         "reads",
+        "view",
         "nondiff_args",
         "doc",
         "function",
@@ -98,6 +99,7 @@ class Primitive:
         saves_args: bool = True,
         saves_ans: bool = True,
         reads: Sequence[Sequence[int]] | None = None,
+        view: bool = False,
         nondiff_args: Sequence[int] = (),
         doc: str | None = None,
         register: bool = True,
@@ -117,6 +119,9 @@ class Primitive:
         self.reads = None if reads is None else tuple(frozenset(r) for r in reads)
         if self.reads is not None:
             self.saves_args = any(self.reads)
+        # The forward may return a NumPy view of its (single) argument: the two then share
+        # memory, so they must share a version counter (see _share_memory).
+        self.view = view
         self.nondiff_args = frozenset(nondiff_args)
         self.doc = doc or forward.__doc__ or ""
         self.function = _as_function(self)
@@ -154,7 +159,7 @@ class Primitive:
             levels = STATE.jvp_levels
             recording = STATE.grad_enabled
         node = None
-        if a.requires_grad and recording:
+        if a._requires_grad and recording:
             # The node (its creation number) and the versions it saves come before the
             # forward reads the values: see graph.note_inplace_change.
             if self.saves_args:
@@ -181,11 +186,15 @@ class Primitive:
         t._vcl = None
         if node is None:
             t._node = None
-            t.requires_grad = False
+            t._requires_grad = False
         else:
             node.out = out
             t._node = node
-            t.requires_grad = True
+            t._requires_grad = True
+        if self.view:
+            base = out.base
+            if base is not None and (base is x or base is x.base):
+                _share_memory(a, t, recording)
         if levels:
             from chainrule.autodiff.forward import push_tangents
 
@@ -198,13 +207,13 @@ class Primitive:
         Tensor's arithmetic operators call it directly (``x * y`` is the hottest call)."""
         if isinstance(a, Tensor):
             xa = a.data
-            ra = a.requires_grad
+            ra = a._requires_grad
         else:
             xa = a
             ra = False
         if isinstance(b, Tensor):
             xb = b.data
-            rb = b.requires_grad
+            rb = b._requires_grad
         else:
             xb = b
             rb = False
@@ -270,11 +279,11 @@ class Primitive:
         t._vcl = None
         if node is None:
             t._node = None
-            t.requires_grad = False
+            t._requires_grad = False
         else:
             node.out = out
             t._node = node
-            t.requires_grad = True
+            t._requires_grad = True
         if levels:
             from chainrule.autodiff.forward import push_tangents
 
@@ -290,7 +299,7 @@ class Primitive:
         for a in args:
             if isinstance(a, Tensor):
                 vals.append(a.data)
-                if a.requires_grad:
+                if a._requires_grad:
                     needs_grad = True
                     parents.append(a._node or a)
                 else:
@@ -340,12 +349,24 @@ class Primitive:
         if node is not None:
             node.out = out
             t._node = node
-            t.requires_grad = True
+            t._requires_grad = True
         if levels:
             from chainrule.autodiff.forward import push_tangents
 
             push_tangents(self, t, args, params)
         return t
+
+
+def _share_memory(a: Tensor, view: Tensor, recording: bool) -> None:
+    """``view`` shows ``a``'s memory (reshape, transpose, basic indexing...): as in PyTorch,
+    the two share one version counter, so an in-place change through either makes a
+    backward that saved the other raise; and changing a view of a leaf that requires grad
+    in place is refused while recording, as changing the leaf itself is."""
+    vc = a._vc
+    view._vcl = vc
+    guard_saved_output(a)
+    if recording and a._node is None and a._requires_grad and len(vc) == 2:
+        vc.append(True)  # "a leaf that requires grad owns this memory" (Tensor._inplace)
 
 
 def _as_function(prim: Primitive) -> Callable:
@@ -478,6 +499,7 @@ def linear(
     formulas: Sequence[str],
     symbolic: Callable | None = None,
     samples: Callable | None = None,
+    view: bool = False,
     doc: str | None = None,
 ) -> Primitive:
     """Declare a primitive linear in its single argument.
@@ -495,5 +517,5 @@ def linear(
         return call(prim, xp, tangents[0], **params)
 
     prim = Primitive(name, forward, vjp, jvp, formulas=formulas, symbolic=symbolic,
-                     samples=samples, saves_args=False, saves_ans=False, doc=doc)
+                     samples=samples, saves_args=False, saves_ans=False, view=view, doc=doc)
     return prim

@@ -15,6 +15,7 @@ reshape = linear(
     formulas=("1 (elements moved)",), symbolic=None,
     samples=lambda rng: [((normal(rng, 3, 4),), {"shape": (2, 6)}),
                          ((normal(rng, 2, 3, 2),), {"shape": (-1,)})],
+    view=True,  # NumPy reshapes without a copy where it can
     doc="The same elements in a new shape.",
 )
 
@@ -34,6 +35,7 @@ transpose = linear(
     formulas=("1 (axes permuted)",), symbolic=None,
     samples=lambda rng: [((normal(rng, 3, 4),), {"axes": None}),
                          ((normal(rng, 2, 3, 4),), {"axes": (1, 2, 0)})],
+    view=True,
     doc="Axes permuted (reversed when axes is None).",
 )
 
@@ -43,6 +45,7 @@ broadcast_to = linear(
     lambda g, x, xp, shape: g,
     formulas=("1 (copies summed back)",), symbolic=None,
     samples=lambda rng: [((normal(rng, 3, 1),), {"shape": (2, 3, 4)})],
+    view=True,  # a read-only view: in-place changes of it are refused
     doc="x repeated along broadcast axes; the gradient sums over the copies.",
 )
 
