@@ -133,12 +133,28 @@ class Tensor:
         return fn(*inputs)
 
     def __array_function__(self, func, types, args, kwargs):
-        """``np.sum(t)``, ``np.concatenate([t, u])``, ...: NumPy functions that chainrule
-        also defines run chainrule's (differentiable) version; others see plain arrays."""
-        fn = getattr(_api, func.__name__, None) if func.__name__ in _ARRAY_FUNCTIONS else None
+        """``np.sum(t)``, ``np.linalg.inv(t)``, ``np.concatenate([t, u])``, ...: NumPy
+        functions that chainrule also defines run chainrule's (differentiable) version;
+        others see plain arrays, but a floating result from a Tensor that requires grad is
+        an error (its gradient would be silently lost)."""
+        name = func.__name__
+        if func.__module__ == "numpy.linalg":
+            fn = getattr(_api.linalg, name, None) if name in _LINALG_FUNCTIONS else None
+        else:
+            fn = getattr(_api, name, None) if name in _ARRAY_FUNCTIONS else None
         if fn is not None:
             return fn(*args, **kwargs)
-        return func._implementation(*_arrays_in(args), **_arrays_in(kwargs))
+        result = func._implementation(*_arrays_in(args), **_arrays_in(kwargs))
+        if (np.asarray(result).dtype.kind == "f" and STATE.grad_enabled
+                and _any_requires_grad((args, kwargs))):
+            # Shapes, indices, booleans carry no gradient; floating values would, silently.
+            qualified = ("np.linalg." if func.__module__ == "numpy.linalg" else "np.") + name
+            raise TypeError(
+                f"{qualified} has no differentiable chainrule version, and a Tensor that "
+                "requires grad is among its arguments: the gradient would be lost. Use a "
+                "chainrule function, or pass t.detach() to compute without a gradient"
+            )
+        return result
 
     def __init__(self, data, dtype=None, requires_grad: bool = False):
         arr = to_array(data, dtype)
@@ -278,6 +294,26 @@ class Tensor:
         self._check_not_traced("int()")
         return int(self.item())
 
+    def __index__(self) -> int:
+        """A one-element integer tensor used as an index (``items[t]``, ``range(t)``)."""
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError(
+                f"only an integer tensor with one element can be used as an index, not a "
+                f"{self.data.dtype} tensor of shape {self.data.shape}"
+            )
+        return int(self.data.item())
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` for a one-element tensor; larger ones print as ``str``."""
+        if self.data.size == 1:
+            return format(self.data.item(), spec)
+        if spec:
+            raise TypeError(
+                f"format spec {spec!r} needs a one-element tensor, this one has shape "
+                f"{self.data.shape}"
+            )
+        return str(self)
+
     def _check_not_traced(self, what: str) -> None:
         """Refuse to turn a differentiated value into a Python number inside a transform.
 
@@ -361,6 +397,14 @@ class Tensor:
     def named(self, name: str) -> Tensor:
         """Give this quantity a name for explanations and graphs (``cr.named``); returns self."""
         return _api.named(self, name)
+
+    def copy(self) -> Tensor:
+        """NumPy's name for :meth:`clone`: a copy that stays in the graph."""
+        return _api.copy(self)
+
+    def ravel(self) -> Tensor:
+        """The elements as a 1-D tensor (NumPy's ``ravel``; differentiable)."""
+        return _api.flatten(self)
 
     def clone(self) -> Tensor:
         """A copy that stays in the graph (its gradient flows back to self)."""
@@ -618,6 +662,20 @@ _ARRAY_FUNCTIONS = frozenset(
     "broadcast_to concatenate stack split pad take repeat tile dot outer einsum matmul where "
     "clip ravel".split()
 )
+
+
+_LINALG_FUNCTIONS = frozenset({"inv", "det", "solve", "norm"})
+
+
+def _any_requires_grad(obj) -> bool:
+    """Whether a Tensor that requires grad is in (nested) arguments."""
+    if isinstance(obj, Tensor):
+        return obj._requires_grad
+    if isinstance(obj, (list, tuple)):
+        return any(_any_requires_grad(o) for o in obj)
+    if isinstance(obj, dict):
+        return any(_any_requires_grad(o) for o in obj.values())
+    return False
 
 
 def _arrays_in(obj):

@@ -327,3 +327,47 @@ def test_requires_grad_attribute_is_checked_as_in_pytorch():
     with pytest.raises(RuntimeError, match="only leaf tensors can change it.*detach"):
         y.requires_grad = False
     assert y.requires_grad
+
+
+def test_set_grad_enabled_works_as_a_call_a_block_and_a_decorator():
+    x = cr.tensor(np.array([1.0]), requires_grad=True)
+    with cr.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+    assert cr.is_grad_enabled() and (x * 2).requires_grad  # restored after the block
+    cr.set_grad_enabled(False)  # a plain call takes effect at once
+    try:
+        assert not (x * 2).requires_grad
+    finally:
+        cr.set_grad_enabled(True)
+
+    @cr.set_grad_enabled(False)
+    def f(v):
+        return v * 3
+
+    assert cr.is_grad_enabled()  # decorating does not change the mode
+    assert not f(x).requires_grad and (x * 3).requires_grad
+
+
+def test_numpy_functions_without_a_chainrule_version_refuse_to_drop_a_gradient():
+    a = np.array([[2.0, 1.0], [1.0, 3.0]])
+    x = cr.tensor(a, requires_grad=True)
+    inv = np.linalg.inv(x)  # numpy.linalg names run cr.linalg's differentiable versions
+    assert isinstance(inv, cr.Tensor) and inv.requires_grad
+    np.testing.assert_allclose(inv.data, np.linalg.inv(a))
+    assert isinstance(np.linalg.norm(x), cr.Tensor) and np.linalg.det(x).requires_grad
+    with pytest.raises(TypeError, match="np.cumsum has no differentiable chainrule version"):
+        np.cumsum(x)
+    np.testing.assert_allclose(np.cumsum(x.detach()), np.cumsum(a))  # detached: fine
+    assert np.shape(x) == (2, 2) and np.argmax(x) == 3  # no floating result: no gradient lost
+
+
+def test_one_element_tensors_format_and_index_as_python_numbers():
+    assert f"{cr.tensor(2.5):.3f}" == "2.500"
+    assert ["a", "b", "c"][cr.tensor(np.array(2))] == "c"
+    with pytest.raises(TypeError, match="integer tensor with one element"):
+        ["a", "b"][cr.tensor(1.0)]
+    with pytest.raises(TypeError, match="one-element tensor"):
+        f"{cr.tensor([1.0, 2.0]):.2f}"
+    x = cr.tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), requires_grad=True)
+    (x.ravel() * x.copy().ravel()).sum().backward()
+    np.testing.assert_allclose(x.grad.data, 2 * x.data)

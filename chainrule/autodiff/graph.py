@@ -285,6 +285,34 @@ def is_grad_enabled() -> bool:
     return STATE.grad_enabled
 
 
-def set_grad_enabled(mode: bool) -> None:
-    """Turn recording on or off for this thread (prefer the context managers)."""
-    STATE.grad_enabled = bool(mode)
+class set_grad_enabled:
+    """Turn recording on or off for this thread, as ``torch.set_grad_enabled``: at once when
+    called (``cr.set_grad_enabled(False)``), for a block (``with cr.set_grad_enabled(m):``,
+    the mode before it restored after), or for a function (``@cr.set_grad_enabled(m)``)."""
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
+        self._previous = STATE.grad_enabled
+        STATE.grad_enabled = self.mode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        STATE.grad_enabled = self._previous
+        return False
+
+    def __call__(self, func):
+        STATE.grad_enabled = self._previous  # decorating must not change the mode now
+        mode = self.mode
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            previous = STATE.grad_enabled
+            STATE.grad_enabled = mode
+            try:
+                return func(*args, **kwargs)
+            finally:
+                STATE.grad_enabled = previous
+
+        return wrapper
