@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import builtins
 import math
+import operator
 import os
 import sys
 import warnings
 
 import numpy as np
+from numpy.exceptions import AxisError
 
 import chainrule.tensor as _tensor_module
 from chainrule.ops import arithmetic, elementwise, index, reduce
@@ -34,7 +36,28 @@ from chainrule.tensor import (  # noqa: F401  (re-exported)
     to_array,
 )
 
-# ----- elementwise: the primitives themselves, as plain functions (Primitive.function) --------
+# ----- operands: a list or tuple that holds Tensors is one array, as in NumPy -----------------
+
+_SEQUENCES = (list, tuple)
+
+
+def _has_tensor(obj) -> bool:
+    if isinstance(obj, Tensor):
+        return True
+    return type(obj) in _SEQUENCES and builtins.any(_has_tensor(o) for o in obj)
+
+
+def _operand(x):
+    """x as an array operand: a (nested) list or tuple that holds Tensors is stacked into
+    one Tensor, differentiably (``np.sum([a, b])`` reads the list as the array [a, b]; an
+    ``np.asarray`` of it would drop the graph). Anything else is returned as it is.
+    (Primitives do the same for their arguments, see ``Primitive._apply``.)"""
+    if type(x) in _SEQUENCES and _has_tensor(x):
+        return stack([_operand(o) for o in x])
+    return x
+
+
+# ----- elementwise: the primitives themselves, as plain functions ------------------------------
 add = arithmetic.add.function
 subtract = arithmetic.subtract.function
 multiply = arithmetic.multiply.function
@@ -74,6 +97,7 @@ log_softmax = reduce.log_softmax.function
 def astype(x, dtype) -> Tensor:
     """x cast to ``dtype`` (differentiable between floating dtypes)."""
     dtype = as_dtype(dtype)
+    x = _operand(x)
     if isinstance(x, Tensor) and x.data.dtype == dtype:
         return x
     if dtype.kind != "f" and isinstance(x, Tensor):
@@ -81,10 +105,17 @@ def astype(x, dtype) -> Tensor:
     return arithmetic.astype(x, dtype=dtype)
 
 
-def clip(x, a_min=None, a_max=None) -> Tensor:
-    """x limited to [a_min, a_max] (either may be None)."""
+def clip(x, a_min=None, a_max=None, *, min=None, max=None) -> Tensor:
+    """x limited to [a_min, a_max] (either may be None); ``min=``/``max=`` are NumPy 2.1's
+    names for the same bounds."""
+    for alias, name, value in ((min, "a_min", a_min), (max, "a_max", a_max)):
+        if alias is not None and value is not None:
+            raise TypeError(f"clip: give {name} or {name[2:]}, not both")
+    a_min = a_min if min is None else min
+    a_max = a_max if max is None else max
     if a_min is None and a_max is None:
         raise ValueError("clip: give a_min, a_max or both")
+    x, a_min, a_max = _operand(x), _operand(a_min), _operand(a_max)
     if isinstance(a_min, Tensor) or isinstance(a_max, Tensor):
         # Tensor bounds take part in the graph, as in torch.clamp: x gets the gradient where
         # a_min <= x <= a_max, a bound where it is the result (NumPy's value if a_min > a_max).
@@ -99,7 +130,7 @@ def where(condition, x, y) -> Tensor:
     """Elements of x where condition is true, else of y (gradients flow to x and y)."""
     if isinstance(condition, Tensor):
         condition = condition.data
-    return elementwise.where(np.asarray(condition, dtype=bool), x, y)
+    return elementwise.where(np.asarray(condition, dtype=bool), _operand(x), _operand(y))
 
 
 # ----- not differentiable: results carry no graph -------------------------------------------
@@ -142,29 +173,49 @@ argmin = _plain(np.argmin, "Index of the minimum (along axis); no gradient.")
 # ----- reductions ------------------------------------------------------------------------------
 
 
-def sum(x, axis=None, keepdims: bool = False) -> Tensor:
-    """Sum over ``axis`` (None: all).  d/dx_i = 1."""
-    return reduce.sum(x, axis=axis, keepdims=keepdims)
+def _sum_or_mean(prim, np_fn, x, axis, keepdims, dtype) -> Tensor:
+    """``sum``/``mean`` with NumPy's arguments: a list of Tensors is stacked first, and
+    ``dtype=`` computes in that dtype, as NumPy's (the elements are cast first:
+    differentiably between floating dtypes; an integer or boolean result has no graph)."""
+    if type(x) in _SEQUENCES:
+        x = _operand(x)
+    if keepdims is not False and keepdims is not True:
+        # A dtype given where keepdims goes (NumPy's third argument is dtype) is an error,
+        # not a silent keepdims=True.
+        raise TypeError(f"{prim.name}: keepdims must be True or False, got {keepdims!r} "
+                        "(pass dtype= by keyword)")
+    if dtype is None:
+        return prim(x, axis=axis, keepdims=keepdims)
+    dtype = as_dtype(dtype)
+    if dtype.kind != "f":
+        return make(np.asarray(np_fn(to_array(_data(x)), axis=axis, dtype=dtype,
+                                     keepdims=keepdims)))
+    return prim(astype(x, dtype), axis=axis, keepdims=keepdims)
 
 
-def mean(x, axis=None, keepdims: bool = False) -> Tensor:
-    """Mean over ``axis``.  d/dx_i = 1/n."""
-    return reduce.mean(x, axis=axis, keepdims=keepdims)
+def sum(x, axis=None, keepdims: bool = False, *, dtype=None) -> Tensor:
+    """Sum over ``axis`` (None: all), in ``dtype`` if given.  d/dx_i = 1."""
+    return _sum_or_mean(reduce.sum, np.sum, x, axis, keepdims, dtype)
+
+
+def mean(x, axis=None, keepdims: bool = False, *, dtype=None) -> Tensor:
+    """Mean over ``axis``, in ``dtype`` if given.  d/dx_i = 1/n."""
+    return _sum_or_mean(reduce.mean, np.mean, x, axis, keepdims, dtype)
 
 
 def prod(x, axis=None, keepdims: bool = False) -> Tensor:
     """Product over ``axis``.  d/dx_i = product of the others (exact with zeros)."""
-    return reduce.prod(x, axis=axis, keepdims=keepdims)
+    return reduce.prod(_operand(x), axis=axis, keepdims=keepdims)
 
 
 def max(x, axis=None, keepdims: bool = False) -> Tensor:
     """Maximum over ``axis``; tied maxima share the gradient equally."""
-    return reduce.max(x, axis=axis, keepdims=keepdims)
+    return reduce.max(_operand(x), axis=axis, keepdims=keepdims)
 
 
 def min(x, axis=None, keepdims: bool = False) -> Tensor:
     """Minimum over ``axis``; tied minima share the gradient equally."""
-    return reduce.min(x, axis=axis, keepdims=keepdims)
+    return reduce.min(_operand(x), axis=axis, keepdims=keepdims)
 
 
 amax = max
@@ -172,8 +223,9 @@ amin = min
 
 
 def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
-    """log(sum(exp(x))) over ``axis``, stable for large |x|.  d/dx = softmax(x)."""
-    return reduce.logsumexp(x, axis=axis, keepdims=keepdims)
+    """log(sum(exp(x))) over ``axis``, stable for large |x|; -inf over an axis of length 0
+    (the log of an empty sum, as SciPy and PyTorch).  d/dx = softmax(x)."""
+    return reduce.logsumexp(_operand(x), axis=axis, keepdims=keepdims)
 
 
 def _size(x, axis) -> int:
@@ -188,7 +240,7 @@ def var(x, axis=None, ddof: int = 0, keepdims: bool = False) -> Tensor:
     With no degrees of freedom (``n - ddof <= 0``) it warns and gives inf, or nan where
     every deviation is 0, as NumPy and PyTorch do; the gradient is then not finite either.
     """
-    return _variance(x, axis, ddof, keepdims, "var")
+    return _variance(_operand(x), axis, ddof, keepdims, "var")
 
 
 def _user_stacklevel() -> int:
@@ -222,7 +274,7 @@ def std(x, axis=None, ddof: int = 0, keepdims: bool = False) -> Tensor:
     Where the deviation is 0 (all elements equal), the gradient is 0, as PyTorch's, instead
     of the 0·inf = nan that the chain rule through sqrt would give.
     """
-    v = _variance(x, axis, ddof, keepdims, "std")
+    v = _variance(_operand(x), axis, ddof, keepdims, "std")
     zero = _data(v) == 0
     if not np.any(zero):
         return sqrt(v)
@@ -234,9 +286,19 @@ def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:
 
     Vector ords: None/2 (Euclidean), 1, inf, -inf, 0 (count, no gradient) and any p.
     Matrix ords (2-D input or two axes): None/'fro', 1, -1, inf, -inf; 'nuc' and 2/-2
-    (singular values) raise ``ValueError``.
+    (singular values) raise ``ValueError``. As NumPy, an ``ord`` with ``axis=None`` needs a
+    1-D or 2-D input, and ``axis`` names one or two axes (``ValueError`` otherwise);
+    ``ord=None, axis=None`` is the Euclidean norm of all the elements.
     """
+    x = _operand(x)
     ndim = np.ndim(_data(x))
+    if axis is None and ord is not None and ndim not in (1, 2):
+        raise ValueError(f"norm: ord={ord!r} with axis=None needs a 1-D or 2-D input, got "
+                         f"{ndim}-D; give axis= (one axis for a vector norm, two for a "
+                         "matrix norm)")
+    if axis is not None and not isinstance(axis, (int, np.integer)) and len(axis) > 2:
+        raise ValueError(f"norm: axis={tuple(axis)!r} names {len(axis)} axes; a norm is over "
+                         "one axis (vector) or two (matrix)")
     axes = normalize_axes(axis, ndim)
     matrix = len(axes) == 2 and (axis is not None or ndim == 2)
     if ord is None or ord == "fro" or (ord == 2 and not matrix):
@@ -295,34 +357,67 @@ def _drop(shape_, axes) -> tuple:
 # ----- shape -----------------------------------------------------------------------------------
 
 
-def reshape(x, shape) -> Tensor:
-    """The same elements in ``shape`` (one entry may be -1)."""
+def reshape(x, shape, order: str = "C") -> Tensor:
+    """The same elements in ``shape`` (one entry may be -1), read and placed in C order
+    (last index fastest) or, with ``order='F'``, Fortran order (first index fastest)."""
     if isinstance(shape, (int, np.integer)):
         shape = (int(shape),)
+    x = _operand(x)
+    if order == "F":  # Fortran order is C order on the reversed axes
+        return transpose(shape_ops.reshape(transpose(x), shape=tuple(shape)[::-1]))
+    if order != "C":
+        raise ValueError(f"reshape: order must be 'C' or 'F', got {order!r}")
     return shape_ops.reshape(x, shape=tuple(shape))
 
 
+def _axis(axis, ndim: int, who: str) -> int:
+    """One axis, negative allowed, as a non-negative int; NumPy's ``AxisError`` (a
+    ``ValueError`` and an ``IndexError``) when out of range."""
+    try:
+        a = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"{who} must be an int, got {axis!r}") from None
+    if not -ndim <= a < ndim:
+        raise AxisError(a, ndim, who)
+    return a % ndim
+
+
 def transpose(x, axes=None) -> Tensor:
-    """Axes permuted; reversed when ``axes`` is None."""
-    return shape_ops.transpose(x, axes=None if axes is None else tuple(axes))
+    """Axes permuted (``axes[i]`` is the input axis that becomes axis i, negative allowed);
+    reversed when ``axes`` is None."""
+    x = _operand(x)
+    if axes is None:
+        return shape_ops.transpose(x, axes=None)
+    ndim = np.ndim(_data(x))
+    axes = (axes,) if isinstance(axes, (int, np.integer)) else tuple(axes)
+    if len(axes) != ndim:
+        raise ValueError(f"transpose: axes {axes} don't match an array of dimension {ndim}; "
+                         f"give a permutation of all {ndim} axes")
+    perm = tuple(_axis(a, ndim, "transpose") for a in axes)
+    if len(set(perm)) != ndim:
+        raise ValueError(f"transpose: repeated axis in axes {axes}")
+    return shape_ops.transpose(x, axes=perm)
 
 
 def swapaxes(x, axis1: int, axis2: int) -> Tensor:
-    """Two axes exchanged."""
+    """Two axes exchanged (negative allowed; out of range: NumPy's ``AxisError``)."""
+    x = _operand(x)
     nd = np.ndim(_data(x))
+    a, b = _axis(axis1, nd, "axis1"), _axis(axis2, nd, "axis2")
     perm = list(range(nd))
-    a, b = axis1 % nd, axis2 % nd
     perm[a], perm[b] = perm[b], perm[a]
     return shape_ops.transpose(x, axes=tuple(perm))
 
 
 def expand_dims(x, axis) -> Tensor:
     """A new axis of length 1 at ``axis`` (int or tuple)."""
+    x = _operand(x)
     return reshape(x, np.expand_dims(np.empty(np.shape(_data(x)), dtype=bool), axis).shape)
 
 
 def squeeze(x, axis=None) -> Tensor:
     """Axes of length 1 removed (all, or those in ``axis``)."""
+    x = _operand(x)
     return reshape(x, np.squeeze(np.empty(np.shape(_data(x)), dtype=bool), axis).shape)
 
 
@@ -338,22 +433,27 @@ def broadcast_to(x, shape) -> Tensor:
     """x repeated along new or length-1 axes to ``shape``."""
     if isinstance(shape, (int, np.integer)):
         shape = (int(shape),)
+    x = _operand(x)
     if isinstance(x, Tensor) and x.shape == tuple(shape):
         return x
     return shape_ops.broadcast_to(x, shape=tuple(shape))
 
 
-def concatenate(arrays, axis: int = 0) -> Tensor:
-    """Arrays joined along an existing ``axis``."""
-    arrays = list(arrays)
+def concatenate(arrays, axis: int | None = 0) -> Tensor:
+    """Arrays joined along an existing ``axis``; ``axis=None`` joins them flattened (as
+    NumPy)."""
+    arrays = [_operand(a) for a in arrays]
     if not arrays:
         raise ValueError("concatenate: need at least one array")
+    if axis is None:
+        arrays = [flatten(a) for a in arrays]
+        axis = 0
     return shape_ops.concatenate(*arrays, axis=axis)
 
 
 def stack(arrays, axis: int = 0) -> Tensor:
     """Arrays joined along a new ``axis``."""
-    arrays = list(arrays)
+    arrays = [_operand(a) for a in arrays]
     if not arrays:
         raise ValueError("stack: need at least one array")
     shapes = {np.shape(_data(a)) for a in arrays}
@@ -364,6 +464,7 @@ def stack(arrays, axis: int = 0) -> Tensor:
 
 def split(x, indices_or_sections, axis: int = 0) -> list[Tensor]:
     """x cut into pieces along ``axis`` (NumPy's ``split``)."""
+    x = _operand(x)
     n = np.shape(_data(x))[axis]
     if isinstance(indices_or_sections, (int, np.integer)):
         k = int(indices_or_sections)
@@ -393,6 +494,7 @@ def pad(x, pad_width, mode: str = "constant", constant_values=0) -> Tensor:
     if mode not in _PAD_MODES:
         raise ValueError(f"pad: mode={mode!r} is not supported; use one of "
                          + ", ".join(repr(m) for m in _PAD_MODES))
+    x = _operand(x)
     shape_ = np.shape(_data(x))
     widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (len(shape_), 2))
     widths = tuple((int(a), int(b)) for a, b in widths)
@@ -421,17 +523,31 @@ def pad(x, pad_width, mode: str = "constant", constant_values=0) -> Tensor:
     return out
 
 
-def take(x, indices, axis=None) -> Tensor:
-    """Elements at ``indices`` (along ``axis``, or of the flattened array)."""
+def take(x, indices, axis=None, mode: str = "raise") -> Tensor:
+    """Elements at ``indices`` (along ``axis``, or of the flattened array). ``mode`` as
+    NumPy's: 'raise' (an index out of range is an error), 'wrap' (indices modulo the
+    length) or 'clip' (indices limited to [0, length - 1])."""
+    x = _operand(x)
     indices = np.asarray(_data(indices))
     if axis is None:
-        return getitem(flatten(x), indices)
-    ax = axis % np.ndim(_data(x))
+        x = flatten(x)
+        axis = 0
+    ax = _axis(axis, np.ndim(_data(x)), "take: axis")
+    if mode != "raise":
+        if mode not in ("wrap", "clip"):
+            raise ValueError(f"take: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
+        n = np.shape(_data(x))[ax]
+        if n == 0 and indices.size:
+            raise IndexError("take: cannot take from an axis of length 0")
+        if indices.dtype.kind not in "iu":
+            raise IndexError(f"take: indices must be integers, got dtype {indices.dtype}")
+        indices = indices % n if mode == "wrap" else np.clip(indices, 0, builtins.max(n - 1, 0))
     return getitem(x, (slice(None),) * ax + (indices,))
 
 
 def repeat(x, repeats, axis=None) -> Tensor:
     """Each element repeated (NumPy's ``repeat``); gradients of the copies are summed."""
+    x = _operand(x)
     if axis is None:
         x = flatten(x)
         axis = 0
@@ -443,6 +559,7 @@ def repeat(x, repeats, axis=None) -> Tensor:
 def tile(x, reps) -> Tensor:
     """x repeated ``reps`` times along each axis (NumPy's ``tile``)."""
     reps = (int(reps),) if isinstance(reps, (int, np.integer)) else tuple(int(r) for r in reps)
+    x = _operand(x)
     shape_ = np.shape(_data(x))
     nd = builtins.max(len(shape_), len(reps))
     shape_ = (1,) * (nd - len(shape_)) + tuple(shape_)
@@ -462,18 +579,20 @@ def _index(idx):
     if isinstance(idx, tuple):
         return tuple(i.data if isinstance(i, Tensor) else i for i in idx)
     if isinstance(idx, list):
-        return np.asarray(idx)
+        arr = np.asarray(idx)
+        # An empty list selects nothing along the first axis (x[[]] in NumPy).
+        return arr.astype(np.intp) if arr.size == 0 and arr.dtype.kind == "f" else arr
     return idx
 
 
 def getitem(x, idx) -> Tensor:
     """``x[idx]``: basic and advanced indexing; repeated indices accumulate gradients."""
-    return index.getitem(x, index=_index(idx))
+    return index.getitem(_operand(x), index=_index(idx))
 
 
 def index_put(x, value, idx) -> Tensor:
     """x with ``x[idx] = value`` (a new tensor; ``x[idx] = v`` on a Tensor uses this)."""
-    return index.index_put(x, value, index=_index(idx))
+    return index.index_put(_operand(x), _operand(value), index=_index(idx))
 
 
 # ----- linear algebra ---------------------------------------------------------------------------
@@ -482,6 +601,7 @@ def index_put(x, value, idx) -> Tensor:
 def dot(a, b) -> Tensor:
     """NumPy's ``dot``: products for scalars, matmul up to 2-D, else sum over the last axis
     of a and the second-to-last of b."""
+    a, b = _operand(a), _operand(b)
     na, nb = np.ndim(_data(a)), np.ndim(_data(b))
     if na == 0 or nb == 0:
         return multiply(a, b)
@@ -499,7 +619,7 @@ def dot(a, b) -> Tensor:
 
 def outer(a, b) -> Tensor:
     """The outer product of two flattened arrays: ``out[i, j] = a[i]·b[j]``."""
-    return multiply(reshape(a, (-1, 1)), reshape(b, (1, -1)))
+    return multiply(reshape(_operand(a), (-1, 1)), reshape(_operand(b), (1, -1)))
 
 
 def einsum(subscripts: str, *operands, optimize=False) -> Tensor:
@@ -514,6 +634,7 @@ def einsum(subscripts: str, *operands, optimize=False) -> Tensor:
             f"cr.einsum('ij,jk->ik', a, b); got {type(subscripts).__name__} (NumPy's "
             "interleaved operand/sublist form is not supported)"
         )
+    operands = [_operand(o) for o in operands]
     terms, out = linalg_ops.parse_einsum(subscripts, [np.shape(_data(o)) for o in operands])
     return linalg_ops.einsum(*operands, subscripts=",".join(terms) + "->" + out)
 
@@ -539,10 +660,15 @@ def named(x, name: str):
 # ----- creation ----------------------------------------------------------------------------------
 
 
-def _shape_arg(shape) -> tuple:
+def _shape_arg(shape, who: str) -> tuple:
+    """``(2, 3)`` from ``f(2, 3)`` or ``f((2, 3))``; a non-integer size is a ``TypeError``, as
+    in NumPy (``int(2.7)`` would silently make it 2)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    return tuple(int(s) for s in shape)
+    try:
+        return tuple(operator.index(s) for s in shape)
+    except TypeError:
+        raise TypeError(f"{who}: the shape must be integers, got {shape!r}") from None
 
 
 def _finish(arr: np.ndarray, requires_grad: bool) -> Tensor:
@@ -558,12 +684,14 @@ def _float_dtype(dtype):
 
 def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: ``cr.zeros(2, 3)`` or ``cr.zeros((2, 3))``."""
-    return _finish(np.zeros(_shape_arg(shape), dtype=_float_dtype(dtype)), requires_grad)
+    return _finish(np.zeros(_shape_arg(shape, "zeros"), dtype=_float_dtype(dtype)),
+                   requires_grad)
 
 
 def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones."""
-    return _finish(np.ones(_shape_arg(shape), dtype=_float_dtype(dtype)), requires_grad)
+    return _finish(np.ones(_shape_arg(shape, "ones"), dtype=_float_dtype(dtype)),
+                   requires_grad)
 
 
 def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -575,29 +703,38 @@ def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     return _finish(np.full(tuple(shape), fill_value, dtype=as_dtype(dtype)), requires_grad)
 
 
-def _like_dtype(x, dtype):
-    return as_dtype(dtype) if dtype is not None else np.result_type(_data(x))
+def _like(x, dtype):
+    """The shape and dtype of x (a Tensor, array, number or nested list, as NumPy reads it)."""
+    arr = x.data if isinstance(x, Tensor) else np.asarray(x)
+    return arr.shape, (as_dtype(dtype) if dtype is not None else arr.dtype)
 
 
 def zeros_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
     """Zeros with x's shape and dtype."""
-    return _finish(np.zeros(np.shape(_data(x)), dtype=_like_dtype(x, dtype)), requires_grad)
+    return _finish(np.zeros(*_like(x, dtype)), requires_grad)
 
 
 def ones_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
     """Ones with x's shape and dtype."""
-    return _finish(np.ones(np.shape(_data(x)), dtype=_like_dtype(x, dtype)), requires_grad)
+    return _finish(np.ones(*_like(x, dtype)), requires_grad)
 
 
 def full_like(x, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     """``fill_value`` with x's shape and dtype."""
-    return _finish(np.full(np.shape(_data(x)), fill_value, dtype=_like_dtype(x, dtype)),
-                   requires_grad)
+    shape_, dt = _like(x, dtype)
+    return _finish(np.full(shape_, fill_value, dtype=dt), requires_grad)
 
 
-def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Evenly spaced values in [start, stop) (integers stay int64, floats the default)."""
-    arr = np.arange(start, stop, step) if stop is not None else np.arange(start)
+def arange(start=None, stop=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Evenly spaced values in [start, stop) (integers stay int64, floats the default):
+    ``arange(5)``, ``arange(2, 5)``, ``arange(stop=5)``, ``arange(0, 1, 0.25)``."""
+    if stop is None:
+        if start is None:
+            raise TypeError("arange: give stop, as in arange(5) or arange(stop=5)")
+        start, stop = 0, start
+    elif start is None:
+        start = 0
+    arr = np.arange(start, stop, step)
     if dtype is not None:
         arr = arr.astype(as_dtype(dtype))
     elif arr.dtype.kind == "f":
@@ -607,14 +744,18 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) ->
     return _finish(arr, requires_grad)
 
 
-def linspace(start, stop, num: int = 50, dtype=None, requires_grad: bool = False) -> Tensor:
-    """``num`` evenly spaced values from start to stop inclusive."""
-    return _finish(np.linspace(start, stop, num, dtype=_float_dtype(dtype)), requires_grad)
+def linspace(start, stop, num: int = 50, dtype=None, requires_grad: bool = False, *,
+             endpoint: bool = True) -> Tensor:
+    """``num`` evenly spaced values from start to stop (inclusive unless ``endpoint=False``)."""
+    return _finish(np.linspace(start, stop, num, endpoint=endpoint, dtype=_float_dtype(dtype)),
+                   requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
-    """The identity matrix (n × m)."""
-    return _finish(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+def eye(N: int, M: int | None = None, k: int = 0, dtype=None,
+        requires_grad: bool = False) -> Tensor:
+    """The N × M identity matrix (M = N by default), its ones on diagonal ``k`` (0: the
+    main diagonal, > 0 above it, < 0 below), as NumPy's ``eye``."""
+    return _finish(np.eye(N, M, k=k, dtype=_float_dtype(dtype)), requires_grad)
 
 
 _rng = [np.random.default_rng(0)]
@@ -656,13 +797,14 @@ def _random_dtype(dtype, who: str) -> np.dtype:
 def randn(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
     dt = _random_dtype(dtype, "randn")
-    return _finish(_rng[0].standard_normal(_shape_arg(shape)).astype(dt), requires_grad)
+    return _finish(_rng[0].standard_normal(_shape_arg(shape, "randn")).astype(dt),
+                   requires_grad)
 
 
 def rand(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1)."""
     dt = _random_dtype(dtype, "rand")
-    return _finish(_rng[0].random(_shape_arg(shape)).astype(dt), requires_grad)
+    return _finish(_rng[0].random(_shape_arg(shape, "rand")).astype(dt), requires_grad)
 
 
 class linalg:  # noqa: N801  (a namespace, as numpy.linalg)
@@ -692,5 +834,5 @@ __all__ = [
     if not name.startswith("_")
     and name not in {"annotations", "builtins", "math", "sys", "np", "arithmetic", "elementwise",
                      "index", "reduce", "linalg_ops", "shape_ops", "normalize_axes", "make",
-                     "to_array", "as_dtype"}
+                     "to_array", "as_dtype", "operator", "AxisError"}
 ]

@@ -60,6 +60,7 @@ def missing_rule(prim: Primitive, rule: str) -> MissingRuleError:
     )
 
 _ndarray = np.ndarray
+_SEQUENCES = (list, tuple)
 _new = object.__new__
 _EMPTY: dict = {}
 
@@ -291,7 +292,16 @@ class Primitive:
         return t
 
     def _apply(self, args, params):
-        """The general case: any number of arguments, Tensors or constants."""
+        """The general case: any number of arguments, Tensors or constants.
+
+        A list or tuple that holds Tensors is stacked into one Tensor first, differentiably:
+        NumPy reads ``np.add([a, b], c)`` as the array ``[a, b]``, and converting it with
+        ``np.asarray`` would drop the graph.
+        """
+        if any(type(a) in _SEQUENCES for a in args):
+            from chainrule.numpy_api import _operand
+
+            args = tuple(_operand(a) for a in args)
         vals = []
         parents = []
         needs_grad = False
@@ -383,9 +393,9 @@ def _as_function(prim: Primitive) -> Callable:
         n = len(args)
         if n == 1 and isinstance(args[0], Tensor):
             return apply1(args[0], params)
-        if n == 2:
+        if n == 2 and type(args[0]) not in _SEQUENCES and type(args[1]) not in _SEQUENCES:
             return apply2(args[0], args[1], params)
-        return apply(args, params)
+        return apply(args, params)  # lists of Tensors are stacked there
 
     function.__name__ = function.__qualname__ = prim.name
     function.__doc__ = prim.doc

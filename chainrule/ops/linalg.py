@@ -5,6 +5,8 @@ added axis removed again), and its batch axes broadcast; the engine sums the cot
 of broadcast batch axes back.
 """
 
+import string
+
 import numpy as np
 
 from chainrule.autodiff.primitive import Primitive, call
@@ -15,7 +17,7 @@ def _matmul_forward(a, b):
     a = np.asarray(a)
     b = np.asarray(b)
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError("matmul: operands must have at least one dimension; use multiply")
+        raise ValueError("operands must have at least one dimension; for a scalar use multiply")
     ka = a.shape[-1]
     kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if ka != kb:
@@ -101,9 +103,27 @@ matmul = Primitive(
 # ----- einsum --------------------------------------------------------------------------
 
 
+EINSUM_LETTERS = string.ascii_letters  # the labels NumPy accepts: a-z and A-Z
+
+
+def _check_labels(labels: str, where: str, subscripts: str) -> None:
+    for c in labels:
+        if c not in EINSUM_LETTERS:
+            raise ValueError(f"einsum: {c!r} in {where} of {subscripts!r} is not a subscript "
+                             "letter (a-z, A-Z), ',', '->' or '...'")
+
+
 def parse_einsum(subscripts: str, shapes) -> tuple[list[str], str]:
-    """Explicit input and output subscripts, with '...' replaced by capital letters."""
+    """Explicit input and output subscripts, with '...' replaced by letters that the
+    subscripts do not use (NumPy's labels are a-z and A-Z, so these cannot clash).
+
+    Without '->', the output is NumPy's: the '...' axes, then the letters that appear
+    exactly once, in alphabetical order (upper case before lower case).
+    """
+    original = subscripts
     subscripts = subscripts.replace(" ", "")
+    if subscripts.count("->") > 1:
+        raise ValueError(f"einsum: {original!r} has more than one '->'")
     if "->" in subscripts:
         lhs, out = subscripts.split("->")
     else:
@@ -113,11 +133,26 @@ def parse_einsum(subscripts: str, shapes) -> tuple[list[str], str]:
         raise ValueError(
             f"einsum: {len(terms)} operand subscripts for {len(shapes)} operands"
         )
+    for k, term in enumerate([*terms] + ([] if out is None else [out])):
+        if term.count("...") > 1:
+            raise ValueError(f"einsum: '...' appears more than once in {term!r} of {original!r}")
+        _check_labels(term.replace("...", ""),
+                      "the output" if k == len(terms) else f"operand {k}'s subscripts", original)
     ell_dims = 0
-    for term, shape in zip(terms, shapes):
+    for k, (term, shape) in enumerate(zip(terms, shapes)):
         if "..." in term:
-            ell_dims = max(ell_dims, len(shape) - (len(term) - 3))
-    ell = "".join(chr(ord("A") + i) for i in range(ell_dims))
+            n = len(shape) - (len(term) - 3)
+            if n < 0:
+                raise ValueError(f"einsum: operand {k} has {len(shape)} dimensions, fewer than "
+                                 f"the {len(term) - 3} letters in {term!r}")
+            ell_dims = max(ell_dims, n)
+    used = set(lhs + (out or ""))
+    free = [c for c in EINSUM_LETTERS if c not in used]
+    if ell_dims > len(free):
+        raise ValueError(
+            f"einsum: '...' stands for {ell_dims} axes here, but only {len(free)} of the 52 "
+            f"letters (a-z, A-Z) are not used by {original!r}; use fewer distinct subscripts")
+    ell = "".join(free[len(free) - ell_dims:])  # from the end (..., Y, Z): rarely used
     full = []
     for term, shape in zip(terms, shapes):
         if "..." in term:
@@ -125,9 +160,9 @@ def parse_einsum(subscripts: str, shapes) -> tuple[list[str], str]:
             term = term.replace("...", ell[ell_dims - n:])
         full.append(term)
     if out is None:
-        letters = "".join(full)
-        out = ell + "".join(sorted(c for c in set(letters) if letters.count(c) == 1 and
-                                   c.islower()))
+        named = "".join(full)
+        out = ell + "".join(sorted(c for c in set(named) if named.count(c) == 1
+                                   and c not in ell))
     else:
         out = out.replace("...", ell)
     return full, out
@@ -155,11 +190,15 @@ def _einsum_operand_grad(i, g, args, terms, out, xp):
         res = xp.broadcast_to(res, tuple(sizes[c] for c in unique))
     if len(set(target)) != len(target):
         # Repeated letters (a diagonal): place the gradient on the diagonal with identities.
-        fresh = iter(c for c in "abcdefghijklmnopqrstuvwxyz" if c not in target + out)
+        used = set(out).union(*[set(t) for t, _ in others], target)
+        fresh = iter(c for c in EINSUM_LETTERS if c not in used)
         renamed, eyes, eye_subs, seen = [], [], [], set()
         for c in target:
             if c in seen:
-                d = next(fresh)
+                d = next(fresh, None)
+                if d is None:
+                    raise ValueError("einsum: the gradient of a repeated subscript needs a "
+                                     "letter (a-z, A-Z) that the subscripts do not use")
                 renamed.append(d)
                 eyes.append(np.eye(sizes[c], dtype=np.result_type(x)))
                 eye_subs.append(c + d)
@@ -227,63 +266,266 @@ inv = Primitive(
 )
 
 
+# The gradient of det is the transposed adjugate, adj(A)ᵀ = det(A)·A⁻ᵀ where A is invertible.
+# adj(A) exists for every square A (its entries are cofactors), so does the gradient: at a
+# singular A it comes from the SVD, with no inverse (JAX gives it too, from the LU).
+
+
+def _mT_np(x):
+    return np.swapaxes(x, -1, -2)
+
+
+def _products_before_after(s):
+    """The products of the elements before and after each position of the last axis."""
+    ones = np.ones_like(s[..., :1])
+    before = np.cumprod(np.concatenate([ones, s[..., :-1]], axis=-1), axis=-1)
+    after = np.cumprod(np.concatenate([ones, s[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    return before, after
+
+
+def _exclusive_products(s):
+    """``p_i = prod_{j != i} s_j`` along the last axis, without division (zeros welcome):
+    the product of the elements before i times that of the elements after i."""
+    before, after = _products_before_after(s)
+    return before * after
+
+
+def _pair_exclusive_products(s):
+    """``q_ij = prod_{l not in {i, j}} s_l`` for i ≠ j (0 on the diagonal), without division.
+
+    For i < j it is (product before i)·(product strictly between i and j)·(product after
+    j); the middle one is a running product along each row, so O(n²) in all.
+    """
+    n = s.shape[-1]
+    before, after = _products_before_after(s)
+    idx = np.arange(n)
+    # running[..., i, m] = prod_{i < l <= m} s_l, so between[..., i, j] = running[..., i, j-1]
+    running = np.cumprod(np.where(idx > idx[:, None], s[..., None, :], 1.0), axis=-1)
+    between = np.concatenate([np.ones_like(running[..., :1]), running[..., :-1]], axis=-1)
+    upper = np.triu(before[..., :, None] * between * after[..., None, :], 1)
+    return upper + _mT_np(upper)
+
+
+def _svd_parts(a):
+    """A = U·diag(s)·Vᵀ, and c = det(U)·det(V) (±1)."""
+    u, s, vh = np.linalg.svd(a)
+    c = np.sign(np.linalg.det(u) * np.linalg.det(vh))
+    return u, s, vh, c
+
+
+def _adjugate_T_svd(a):
+    """adj(A)ᵀ for any square A: with A = U S Vᵀ, adj(A) = adj(Vᵀ)·adj(S)·adj(U)
+    = det(U)det(V) · V·diag(p)·Uᵀ, where p_i = prod_{j != i} s_j; so
+    adj(A)ᵀ = det(U)det(V) · U·diag(p)·Vᵀ."""
+    a = np.asarray(a)
+    if a.shape[-1] == 0:
+        return np.zeros_like(a)
+    u, s, vh, c = _svd_parts(a)
+    return c[..., None, None] * np.matmul(u * _exclusive_products(s)[..., None, :], vh)
+
+
+# Beyond this 1-norm condition number det(A)·A⁻¹ (and its derivative) loses more than about
+# 1e-8 of its relative accuracy (the error grows as cond·eps): the SVD takes over.
+_COND_LIMIT = 1e8
+
+
+def _stable_inverse(a, ans):
+    """A⁻¹ where every matrix of the stack is invertible and well conditioned (so that
+    det(A)·A⁻ᵀ is accurate), else None. Non-finite entries keep this path (NaN out)."""
+    a = np.asarray(a)
+    if a.shape[-1] == 0 or not np.all(np.asarray(ans) != 0):
+        return None
+    try:
+        ainv = np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        return None
+    cond = np.linalg.norm(a, 1, axis=(-2, -1)) * np.linalg.norm(ainv, 1, axis=(-2, -1))
+    if np.all(cond < _COND_LIMIT) or not np.all(np.isfinite(a)):
+        return ainv
+    return None
+
+
+def _det_grad_np(a, ans):
+    """d det(A)/dA = adj(A)ᵀ: det(A)·A⁻ᵀ where every matrix is well conditioned (the fast
+    path), else from the SVD (exact at singular matrices, where A⁻¹ does not exist)."""
+    ainv = _stable_inverse(a, ans)
+    if ainv is None:
+        return _adjugate_T_svd(a)
+    return np.asarray(ans)[..., None, None] * _mT_np(ainv)
+
+
+def _adjugate_T_derivative(a, x):
+    """The derivative of B(A) = adj(A)ᵀ (the Hessian of det) applied to X, for any A.
+
+    With A = U S Vᵀ: adj(U (S + E) Vᵀ)ᵀ = c·U·adj(S + E)ᵀ·Vᵀ, and at a diagonal S,
+    d adj(S)[E] = diag(Σ_k q_ik E_kk) - q ∘ E with q_ij = prod_{l not in {i,j}} s_l, a
+    symmetric map. So dB[H] = c·U·F(Êᵀ)·Vᵀ with Ê = Uᵀ H V; the map is self-adjoint (a
+    Hessian), so the VJP of a cotangent G is the same expression in G.
+    """
+    a = np.asarray(a)
+    if a.shape[-1] == 0:
+        return np.zeros(np.broadcast_shapes(a.shape, np.shape(x)), dtype=np.result_type(a, x))
+    u, s, vh, c = _svd_parts(a)
+    e = _mT_np(np.matmul(_mT_np(u), np.matmul(x, _mT_np(vh))))  # (Uᵀ X V)ᵀ
+    q = _pair_exclusive_products(s)
+    f = -q * e
+    diag = np.einsum("...ik,...kk->...i", q, e)
+    idx = np.arange(a.shape[-1])
+    f[..., idx, idx] += diag
+    return c[..., None, None] * np.matmul(u, np.matmul(f, vh))
+
+
+def _third_order_error():
+    return NotImplementedError(
+        "det: derivatives of third or higher order at a singular matrix are not supported "
+        "(first and second order are; at an invertible matrix every order is)")
+
+
+def _adjugate_T_deriv_vjp(g, ans, args, needs, xp, params):
+    if needs[0]:
+        raise _third_order_error()
+    return None, call(adjugate_T_deriv, xp, args[0], g)  # self-adjoint in x
+
+
+def _adjugate_T_deriv_jvp(tangents, ans, args, xp, params):
+    ta, tx = tangents
+    if ta is not None:
+        raise _third_order_error()
+    return call(adjugate_T_deriv, xp, args[0], tx)
+
+
+# adj(A)ᵀ and its derivative as operations of their own, for the recorded backward of det
+# at a singular matrix (create_graph=True, or forward mode over it): their rules give det's
+# second derivative there. Not registered (the registry's test needs a reference formula
+# in tests/test_primitives.py); tested with det in tests/test_conformance.py.
+adjugate_T_deriv = Primitive(
+    "adjugate_T_deriv", _adjugate_T_derivative, _adjugate_T_deriv_vjp, _adjugate_T_deriv_jvp,
+    formulas=("d³det(A)", "d adj(A)ᵀ"), symbolic=None, saves_ans=False,
+    reads=((0, 1), (0,)), register=False,
+    doc="The derivative of adj(A)ᵀ (the Hessian of det) applied to x; linear in x.",
+)
+
+adjugate_T = Primitive(
+    "adjugate_T", _adjugate_T_svd,
+    lambda g, ans, args, needs, xp, params: (call(adjugate_T_deriv, xp, args[0], g),),
+    lambda tangents, ans, args, xp, params: call(adjugate_T_deriv, xp, args[0], tangents[0]),
+    formulas=("d adj(A)ᵀ",), symbolic=None, saves_ans=False, register=False,
+    doc="adj(A)ᵀ, the gradient of det(A), for any square A (via the SVD).",
+)
+
+
+def _det_grad(a, ans, xp):
+    """adj(A)ᵀ = d det(A)/dA, computed with ``xp``. Recorded (xp is chainrule) through
+    inv and det where every matrix is well conditioned, so differentiable to any order
+    there; through ``adjugate_T`` (the SVD) where one is singular or nearly (up to second
+    order)."""
+    if xp is np:
+        return _det_grad_np(a, ans)
+    if _stable_inverse(_data(a), _data(ans)) is not None:
+        return xp.expand_dims(xp.expand_dims(ans, -1), -1) * _mT(call(inv, xp, a), xp)
+    return call(adjugate_T, xp, a)
+
+
+def _data(x):
+    return x if isinstance(x, np.ndarray) else getattr(x, "data", x)
+
+
 def _det_vjp(g, ans, args, needs, xp, params):
-    a = args[0]
-    scale = xp.expand_dims(xp.expand_dims(g * ans, -1), -1)
-    return (scale * _mT(call(inv, xp, a), xp),)
+    scale = xp.expand_dims(xp.expand_dims(g, -1), -1)
+    return (scale * _det_grad(args[0], ans, xp),)
 
 
 def _det_jvp(tangents, ans, args, xp, params):
-    a = args[0]
-    # d det(A) = det(A) · trace(A⁻¹ dA)
-    prod = xp.matmul(call(inv, xp, a), tangents[0])
-    return ans * xp.einsum("...ii->...", prod)
+    # d det(A) = trace(adj(A) dA) = sum over i, j of adj(A)ᵀ_ij dA_ij
+    return xp.sum(_det_grad(args[0], ans, xp) * tangents[0], axis=(-2, -1))
 
 
 det = Primitive(
     "det", lambda a: np.linalg.det(a), _det_vjp, _det_jvp,
-    formulas=("det(A)·A⁻ᵀ",), symbolic=None,
+    formulas=("adj(A)ᵀ = det(A)·A⁻ᵀ",), symbolic=None,
     samples=lambda rng: [((normal(rng, 3, 3) + 2 * np.eye(3),), {}),
                          ((normal(rng, 2, 2, 2) + 2 * np.eye(2),), {})],
-    doc="Determinant (needs an invertible matrix for the gradient).  dL/dA = g·det(A)·A⁻ᵀ.",
+    doc="Determinant.  dL/dA = g·adj(A)ᵀ = g·det(A)·A⁻ᵀ; exact at singular A too "
+        "(the adjugate, from the SVD).",
 )
 
 
 def _solve_forward(a, b):
+    """x with A x = b, by NumPy 2's rule: b is a vector only when ``b.ndim == 1`` (then
+    x has A's batch shape and length M), otherwise a stack of matrices (..., M, K) whose
+    batch axes broadcast against A's."""
     a = np.asarray(a)
     b = np.asarray(b)
-    if b.ndim == a.ndim - 1:  # a vector (or a batch of vectors) right-hand side
-        return np.linalg.solve(a, b[..., None])[..., 0]
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"a must be a square matrix (M, M) or a stack of them (..., M, M), "
+                         f"got shape {a.shape}")
+    m = a.shape[-1]
+    if b.ndim == 0:
+        raise ValueError("b must be a vector (M,) or a stack of matrices (..., M, K), got a "
+                         "0-d array")
+    if b.ndim == 1:
+        if b.shape[0] != m:
+            raise ValueError(f"the vector b of shape {b.shape} must have length {m} to match "
+                             f"a of shape {a.shape}")
+        return _solve_matrices(a, b[:, None])[..., 0]
+    if b.shape[-2] != m:
+        raise ValueError(
+            f"b of shape {b.shape} must have {m} rows (b.shape[-2]) to match a of shape "
+            f"{a.shape}: as in NumPy 2, a b with two or more dimensions is a stack of "
+            "matrices (..., M, K); for a stack of vectors pass b[..., None]")
+    return _solve_matrices(a, b)
+
+
+def _solve_matrices(a, b):
+    """np.linalg.solve on matrix right-hand sides, the batch axes broadcast explicitly (so
+    that no NumPy version reads b as a stack of vectors)."""
+    if a.shape[:-2] != b.shape[:-2]:
+        try:
+            batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        except ValueError:
+            raise ValueError(f"the batch shapes of a {a.shape} and b {b.shape} do not "
+                             "broadcast") from None
+        a = np.broadcast_to(a, batch + a.shape[-2:])
+        b = np.broadcast_to(b, batch + b.shape[-2:])
     return np.linalg.solve(a, b)
+
+
+def _solve_vec(a, v, xp):
+    """A⁻¹ v for v of shape (..., M), a stack of vectors: solved as matrices (..., M, 1)."""
+    return call(solve, xp, a, xp.expand_dims(v, -1))[..., 0]
 
 
 def _solve_vjp(g, ans, args, needs, xp, params):
     a, b = args
-    vector = b.ndim == a.ndim - 1
-    gb = call(solve, xp, _mT(a, xp), g)  # A⁻ᵀ g
-    ga = None
-    if needs[0]:
-        if vector:
-            ga = -xp.expand_dims(gb, -1) * xp.expand_dims(ans, -2)
-        else:
-            ga = -xp.matmul(gb, _mT(ans, xp))
+    if b.ndim == 1:  # x[..., i] = (A⁻¹ b)_i: g and x are stacks of vectors
+        gb = _solve_vec(_mT(a, xp), g, xp)  # A⁻ᵀ g, summed over A's batch by the engine
+        ga = -xp.expand_dims(gb, -1) * xp.expand_dims(ans, -2) if needs[0] else None
+    else:
+        gb = call(solve, xp, _mT(a, xp), g)
+        ga = -xp.matmul(gb, _mT(ans, xp)) if needs[0] else None
     return ga, gb if needs[1] else None
 
 
 def _solve_jvp(tangents, ans, args, xp, params):
+    # dx = A⁻¹ (db - dA x)
     a, b = args
     ta, tb = tangents
+    vector = b.ndim == 1
     rhs = tb
     if ta is not None:
-        ta_x = xp.matmul(ta, ans)
+        ta_x = xp.matmul(ta, xp.expand_dims(ans, -1))[..., 0] if vector else xp.matmul(ta, ans)
         rhs = -ta_x if rhs is None else rhs - ta_x
-    return call(solve, xp, a, rhs)
+    return _solve_vec(a, rhs, xp) if vector else call(solve, xp, a, rhs)
 
 
 solve = Primitive(
     "solve", _solve_forward, _solve_vjp, _solve_jvp,
     formulas=("-A⁻ᵀg·xᵀ", "A⁻ᵀ·g"), symbolic=None,
     samples=lambda rng: [((normal(rng, 3, 3) + 3 * np.eye(3), normal(rng, 3)), {}),
-                         ((normal(rng, 3, 3) + 3 * np.eye(3), normal(rng, 3, 2)), {})],
-    doc="x with A x = b.  dL/db = A⁻ᵀ g, dL/dA = -(A⁻ᵀ g) xᵀ.",
+                         ((normal(rng, 3, 3) + 3 * np.eye(3), normal(rng, 3, 2)), {}),
+                         ((normal(rng, 4, 3, 3) + 3 * np.eye(3), normal(rng, 3)), {}),
+                         ((normal(rng, 2, 3, 3) + 3 * np.eye(3), normal(rng, 1, 3, 2)), {}),
+                         ((normal(rng, 3, 3) + 3 * np.eye(3), normal(rng, 2, 3, 2)), {})],
+    doc="x with A x = b (NumPy 2's shapes: b is a vector only when 1-D).  "
+        "dL/db = A⁻ᵀ g, dL/dA = -(A⁻ᵀ g) xᵀ.",
 )

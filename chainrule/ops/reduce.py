@@ -4,24 +4,40 @@ A reduction's VJP spreads ``g`` back over the reduced axes: ``g`` is reshaped to
 ``keepdims`` shape and broadcast against the input.
 """
 
+import operator
+
 import numpy as np
+from numpy.exceptions import AxisError
 
 from chainrule.autodiff.primitive import Primitive, call, linear
 from chainrule.ops.samples import distinct, normal, positive
 
 
 def normalize_axes(axis, ndim: int) -> tuple:
-    """``axis`` (None, int or tuple, negative allowed) as a sorted tuple of axes."""
+    """``axis`` (None, int or tuple, negative allowed) as a sorted tuple of axes.
+
+    An axis out of range raises NumPy's ``AxisError`` (a ``ValueError`` and an
+    ``IndexError``), a repeated one ``ValueError``. As NumPy, a 0-d array takes the integer
+    axis 0 or -1 (there is nothing to reduce: the result is the array itself).
+    """
     if axis is None:
         return tuple(range(ndim))
     if isinstance(axis, (int, np.integer)):
+        if ndim == 0 and axis in (0, -1):
+            return ()
         axis = (axis,)
     axes = []
     for a in axis:
-        if not -ndim <= a < (ndim or 1):
-            raise ValueError(f"axis {a} is out of bounds for an array of dimension {ndim}")
-        axes.append(int(a) % (ndim or 1))
-    return tuple(sorted(set(axes)))
+        try:
+            a = operator.index(a)
+        except TypeError:
+            raise TypeError(f"axis must be an int or a tuple of ints, got {a!r}") from None
+        if not -ndim <= a < ndim:
+            raise AxisError(a, ndim)
+        axes.append(a % ndim)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"duplicate value in axis={tuple(axis)!r}")
+    return tuple(sorted(axes))
 
 
 def kept_shape(shape: tuple, axis) -> tuple:
@@ -87,6 +103,7 @@ def _count(shape, axis) -> int:
 
 
 def _mean_forward(x, axis=None, keepdims=False):
+    # np.mean, unlike np.sum, refuses an axis for a 0-d array (AxisError); so does this.
     return np.mean(x, axis=axis, keepdims=keepdims)
 
 
@@ -104,28 +121,34 @@ def _prod_forward(x, axis=None, keepdims=False):
 
 
 def _prod_others(x, ans, axis, xp):
-    """For each element, the product of the *other* elements of its reduced group.
+    """For each element x_i, the product of the *other* elements of its reduced group:
+    ``d ans / d x_i``, exact with zeros, in O(n) time and memory.
 
-    Without zeros this is ans/x. With zeros, it is computed exactly by putting each
-    element in turn to 1 on a new axis (n² work, only then), so every order is right.
+    Without zeros it is ``ans / x_i``. With zeros, let c be the number of zeros in a group
+    and N the product of its non-zero elements. The product of the others is
+
+    * at a non-zero x_i: ``ans / x_i`` (0 when c ≥ 1);
+    * at a zero, c = 1: N;
+    * at a zero, c = 2: N · (the other zero), written ``N · (S - x_i)`` with S the sum of
+      the group's zeros: its value is 0, but its derivative (N, by the other zero) is
+      the one the second derivative needs;
+    * at a zero, c ≥ 3: 0, and so are all its first derivatives.
+
+    Every piece is written with ``xp``, so that a recorded backward differentiates it
+    again: ``ans / x_i`` carries ``ans``'s own derivative, the products of the others.
     """
     ansk = xp.reshape(ans, kept_shape(x.shape, axis))
-    data = x.data if not isinstance(x, np.ndarray) else x
-    if np.all(data != 0):
+    data = x if isinstance(x, np.ndarray) else x.data
+    zero = data == 0
+    if not np.any(zero):
         return ansk / x
-    axes = normalize_axes(axis, x.ndim)
-    rest = [a for a in range(x.ndim) if a not in axes]
-    perm = rest + list(axes)
-    xt = xp.transpose(x, perm)
-    lead = tuple(x.shape[a] for a in rest)
-    n = _count(x.shape, axis)
-    flat = xp.reshape(xt, lead + (n,))
-    eye = np.eye(n, dtype=bool)
-    # replaced[..., i, j] = 1 if i == j else flat[..., j]
-    replaced = xp.where(eye, 1.0, xp.expand_dims(flat, -2))
-    others = xp.prod(replaced, axis=-1)  # [..., i] = prod_{j != i} flat[..., j]
-    others = xp.reshape(others, tuple(x.shape[a] for a in perm))
-    return xp.transpose(others, list(np.argsort(perm)))
+    count = np.sum(zero, axis=normalize_axes(axis, x.ndim), keepdims=True)
+    safe = xp.where(zero, 1.0, x)
+    nonzero_prod = xp.prod(safe, axis=axis, keepdims=True)
+    zero_sum = xp.sum(xp.where(zero, x, 0.0), axis=axis, keepdims=True)
+    at_zero = xp.where(count == 1, nonzero_prod,
+                       xp.where(count == 2, nonzero_prod * (zero_sum - x), 0.0))
+    return xp.where(zero, at_zero, ansk / safe)
 
 
 prod = reduction(
@@ -133,7 +156,11 @@ prod = reduction(
     lambda x, ans, axis, keepdims, xp: _prod_others(x, ans, axis, xp),
     formula="product of the other elements",
     samples=lambda rng: _reduction_samples(rng, positive) + [
-        ((np.array([[1.5, 0.0, 2.0], [0.7, 1.2, -0.8]]),), {"axis": 1})],
+        ((np.array([[1.5, 0.0, 2.0], [0.7, 1.2, -0.8]]),), {"axis": 1}),
+        # groups with 0, 1, 2 and 3 zeros: exact first and second derivatives for each
+        ((np.array([[1.5, 0.0, 2.0, -0.5], [0.0, 1.2, 0.0, 0.8],
+                    [0.0, 0.0, 0.0, 1.1], [0.9, 1.3, -0.7, 1.4]]),), {"axis": 1}),
+        ((np.array([[0.0, 1.5], [2.0, 0.0], [0.5, -1.2]]),), {"axis": None})],
     doc="Product over axis.  d/dx_i = product of the other elements (exact with zeros).",
 )
 
@@ -159,8 +186,17 @@ min = _extreme("min", lambda x, axis=None, keepdims=False: np.min(x, axis, keepd
                "amin")
 
 
+def _max_kept(x, axis):
+    """max over ``axis`` (keepdims); -inf where that axis has length 0 (the max of nothing,
+    so that logsumexp of nothing is log(0) = -inf and softmax of nothing is empty)."""
+    if np.size(x) == 0:
+        return np.full(kept_shape(np.shape(x), axis), -np.inf,
+                       dtype=np.result_type(x, np.float32))
+    return np.max(x, axis=axis, keepdims=True)
+
+
 def _logsumexp_forward(x, axis=None, keepdims=False):
-    m = np.max(x, axis=axis, keepdims=True)
+    m = _max_kept(x, axis)
     m = np.where(np.isfinite(m), m, 0)
     with np.errstate(divide="ignore"):
         out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
@@ -196,7 +232,7 @@ l2norm = reduction(
 
 
 def _softmax_forward(x, axis=-1):
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    e = np.exp(x - _max_kept(x, axis))
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
