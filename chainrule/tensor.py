@@ -617,11 +617,11 @@ class Tensor:
         return _api.logical_or(self, other)
 
     # ----- method forms of the NumPy-named functions ------------------------------------
-    def reshape(self, *shape):
-        """``x.reshape(2, 3)`` or ``x.reshape((2, 3))``."""
+    def reshape(self, *shape, order: str = "C"):
+        """``x.reshape(2, 3)`` or ``x.reshape((2, 3))``; ``order='F'`` as NumPy's."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return _api.reshape(self, shape)
+        return _api.reshape(self, shape, order=order)
 
     def transpose(self, *axes):
         """``x.transpose()`` reverses axes; ``x.transpose(1, 0, 2)`` permutes them."""

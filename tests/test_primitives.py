@@ -104,7 +104,8 @@ REFERENCE = {
     "einsum": lambda *ops, subscripts: np.einsum(subscripts, *ops),
     "inv": lambda a: np.linalg.solve(a, np.broadcast_to(np.eye(a.shape[-1]), a.shape)),
     "det": lambda a: np.exp(np.linalg.slogdet(a)[1]) * np.linalg.slogdet(a)[0],
-    "solve": lambda a, b: (np.linalg.inv(a) @ b[..., None])[..., 0] if b.ndim == a.ndim - 1
+    # NumPy 2's rule: b is a vector only when it is 1-D, else a (broadcast) stack of matrices
+    "solve": lambda a, b: (np.linalg.inv(a) @ b[:, None])[..., 0] if b.ndim == 1
     else np.linalg.inv(a) @ b,
 }
 

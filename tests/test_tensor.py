@@ -371,3 +371,13 @@ def test_one_element_tensors_format_and_index_as_python_numbers():
     x = cr.tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), requires_grad=True)
     (x.ravel() * x.copy().ravel()).sum().backward()
     np.testing.assert_allclose(x.grad.data, 2 * x.data)
+
+
+def test_reshape_method_takes_numpys_order():
+    a = np.arange(6.0).reshape(2, 3)
+    x = cr.tensor(a, requires_grad=True)
+    y = x.reshape(3, 2, order="F")
+    np.testing.assert_array_equal(y.data, a.reshape(3, 2, order="F"))
+    w = np.arange(6.0).reshape(3, 2)
+    (y * w).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, w.reshape(2, 3, order="F"))

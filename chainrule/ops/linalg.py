@@ -525,7 +525,8 @@ solve = Primitive(
                          ((normal(rng, 3, 3) + 3 * np.eye(3), normal(rng, 3, 2)), {}),
                          ((normal(rng, 4, 3, 3) + 3 * np.eye(3), normal(rng, 3)), {}),
                          ((normal(rng, 2, 3, 3) + 3 * np.eye(3), normal(rng, 1, 3, 2)), {}),
-                         ((normal(rng, 3, 3) + 3 * np.eye(3), normal(rng, 2, 3, 2)), {})],
+                         ((normal(rng, 3, 3) + 3 * np.eye(3), normal(rng, 2, 3, 2)), {}),
+                         ((normal(rng, 2, 3, 3) + 3 * np.eye(3), normal(rng, 3, 2)), {})],
     doc="x with A x = b (NumPy 2's shapes: b is a vector only when 1-D).  "
         "dL/db = A⁻ᵀ g, dL/dA = -(A⁻ᵀ g) xᵀ.",
 )
