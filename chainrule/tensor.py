@@ -144,8 +144,14 @@ class Tensor:
             fn = getattr(_api, name, None) if name in _ARRAY_FUNCTIONS else None
         if fn is not None:
             return fn(*args, **kwargs)
+        if name in _NUMPY_IN_PLACE and args and isinstance(args[0], Tensor):
+            raise TypeError(
+                f"np.{name} would change a Tensor's values behind its version counter (a "
+                "backward that saved them could not tell); use the Tensor's own in-place "
+                "operations: t[index] = v, t.copy_(src), t.fill_(v)"
+            )
         result = func._implementation(*_arrays_in(args), **_arrays_in(kwargs))
-        if (np.asarray(result).dtype.kind == "f" and STATE.grad_enabled
+        if (_has_floating_array(result) and STATE.grad_enabled
                 and _any_requires_grad((args, kwargs))):
             # Shapes, indices, booleans carry no gradient; floating values would, silently.
             qualified = ("np.linalg." if func.__module__ == "numpy.linalg" else "np.") + name
@@ -433,7 +439,7 @@ class Tensor:
                     "optimizers do) or change a copy"
                 )
             vc = self._vcl
-            if vc is not None and len(vc) > 2:  # marked by a view of such a leaf
+            if vc is not None and len(vc) > 2 and vc[3]:  # a view of such a leaf (or it)
                 raise RuntimeError(
                     f"{opname}: this tensor is a view of a leaf tensor that requires grad (it "
                     "shares its memory), so changing it in place would change the leaf; do it "
@@ -449,6 +455,18 @@ class Tensor:
             # still sees the right `ans` after self's buffer is overwritten.
             previous.out = old.data if recording else self.data.copy()
         result = compute(old)
+        vc = self._vcl
+        if recording and result._node is not None and vc is not None and len(vc) > 2 and vc[2]:
+            # self shares memory with a view (or is one). Recording the change rebases self
+            # alone: the other tensor would show the new values with the old history, and
+            # its gradient would be silently wrong. (PyTorch rewrites the other's history;
+            # chainrule refuses instead.)
+            raise RuntimeError(
+                f"{opname}: this tensor shares its memory with a view (reshape, .T, "
+                "broadcast_to...), so a recorded in-place change would leave the other "
+                "one's gradient wrong; compute a new tensor instead (y = y * 2 rather than "
+                "y *= 2), change a copy (y.clone()), or do it under cr.no_grad()"
+            )
         if result.data.dtype != self.data.dtype and not np.can_cast(
             result.data.dtype, self.data.dtype, "same_kind"
         ):
@@ -463,9 +481,11 @@ class Tensor:
             )
         np.copyto(self.data, result.data, casting="same_kind")
         self._bump_version(opname)
-        if previous is not None and previous.out_vc is self._vcl:
+        if previous is not None and previous.out_guards:
             # The previous node kept a snapshot above: its saved output is still right.
-            previous.out_version = self._vcl[0]
+            for guard in previous.out_guards:
+                if guard[0] is self._vcl:
+                    guard[1] = self._vcl[0]
         if recording and result._node is not None:
             node = result._node
             node.out = self.data
@@ -665,6 +685,17 @@ _ARRAY_FUNCTIONS = frozenset(
 
 
 _LINALG_FUNCTIONS = frozenset({"inv", "det", "solve", "norm"})
+# NumPy functions that write into their first argument.
+_NUMPY_IN_PLACE = frozenset({"copyto", "fill_diagonal", "put", "put_along_axis", "place",
+                             "putmask"})
+
+
+def _has_floating_array(result) -> bool:
+    """Whether a NumPy result holds floating values (an array, a scalar, or one inside a
+    tuple such as ``np.linalg.svd``'s or ``np.histogram``'s)."""
+    if isinstance(result, (tuple, list)):
+        return any(_has_floating_array(r) for r in result)
+    return isinstance(result, (np.ndarray, np.floating)) and result.dtype.kind == "f"
 
 
 def _any_requires_grad(obj) -> bool:

@@ -64,9 +64,9 @@ def _check_versions(node: Node) -> None:
         for vc, seen in zip(node.vcs, node.versions):
             if vc[0] != seen:
                 raise RuntimeError(_version_message(node.prim.name, "an input", vc, seen))
-    vc = node.out_vc
-    if vc is not None and vc[0] != node.out_version:
-        raise RuntimeError(_version_message(node.prim.name, "the output", vc, node.out_version))
+    for vc, seen in node.out_guards or ():
+        if vc[0] != seen:
+            raise RuntimeError(_version_message(node.prim.name, "the output", vc, seen))
 
 
 def _rule_inputs(node: Node) -> tuple:
@@ -172,7 +172,7 @@ def run(
                 # the leaf's .grad as it is: PyTorch, too, steals an unshared gradient.
                 exclusive = id(g) in owned or (
                     type(g) is np.ndarray and sys.getrefcount(g) == _ONLY_LOCAL
-                    and (g.base is None or sys.getrefcount(g.base) == _ONLY_VIEW))
+                    and (g.base is None or _view_base_refcount(g) == _ONLY_VIEW))
                 _accumulate_grad(leaf, g, False, owned_array=exclusive)
         return None
 
@@ -268,16 +268,26 @@ def run(
 _ONE_NEEDED = (True,)
 
 
+def _view_base_refcount(g: np.ndarray) -> int:
+    """``sys.getrefcount`` of the ndarray that owns a view's memory; 0 when that memory
+    is not an ndarray's own (bytes, a memoryview...: something else may share it)."""
+    base = g.base
+    if type(base) is not np.ndarray or base.base is not None or not base.flags.owndata:
+        return 0
+    return sys.getrefcount(base)
+
+
 def _reference_counts() -> tuple[int, int]:
-    """``sys.getrefcount`` of an array held by one local variable only, and of the memory
-    of a view held by that view only, as ``run``'s leaf loop sees them on this interpreter
-    (measured, not assumed: the counts differ between Python versions)."""
+    """``sys.getrefcount`` of an array held by one local variable only, and (through
+    :func:`_view_base_refcount`) of the memory of a view held by that view only, as
+    ``run``'s leaf loop sees them on this interpreter (measured, not assumed: the counts
+    differ between Python versions)."""
     cot = {0: np.empty(1)}
     _, g = cot.popitem()
     only_local = sys.getrefcount(g)
     cot = {0: np.empty(2)[::2]}
     _, g = cot.popitem()
-    return only_local, sys.getrefcount(g.base)
+    return only_local, _view_base_refcount(g)
 
 
 _ONLY_LOCAL, _ONLY_VIEW = _reference_counts()
@@ -453,7 +463,14 @@ def _accumulate_grad(t: Tensor, g, tensor_mode: bool, owned_array: bool) -> None
     if tensor_mode:
         if not isinstance(g, Tensor):
             g = make(g)
-        t._grad = g if t._grad is None else t._grad + g
+        if t._grad is not None:
+            t._grad = t._grad + g
+        elif g._node is None:
+            # Not a result of the recorded sweep (the seed itself, a view of it, or what
+            # reached another leaf too): a copy, so that no two gradients share memory.
+            t._grad = make(np.array(g.data))
+        else:
+            t._grad = g
         return
     if t.grad is None:
         # The gradient gets the parameter's own memory order (as PyTorch): one that arrived

@@ -134,10 +134,9 @@ class Node:
     out_tangent = None
     name = None
     # Set when the output this node saved can be changed in place through another tensor
-    # (a ``detach()`` or a view shares its memory): its version counter and the version
-    # the node saw; see guard_saved_output.
-    out_vc = None
-    out_version = None
+    # (a ``detach()`` or a view shares its memory): [version counter, version seen] pairs,
+    # see guard_saved_output.
+    out_guards = None
 
     def __repr__(self) -> str:
         shape = None if self.out is None else self.out.shape
@@ -175,10 +174,13 @@ def guard_saved_output(t) -> None:
     give the node a snapshot, as a change of ``t`` itself does, so it must make backward
     raise instead (PyTorch does the same)."""
     node = t._node
-    if node is not None and node.prim.saves_ans and node.out is t.data and node.out_vc is None:
+    if node is not None and node.prim.saves_ans and node.out is t.data:
         vc = t._vc
-        node.out_vc = vc
-        node.out_version = vc[0]
+        guards = node.out_guards
+        if guards is None:
+            node.out_guards = [[vc, vc[0]]]
+        elif all(guard[0] is not vc for guard in guards):
+            guards.append([vc, vc[0]])
 
 
 FREED_MESSAGE = (

@@ -368,15 +368,21 @@ class Primitive:
 
 
 def _share_memory(a: Tensor, view: Tensor, recording: bool) -> None:
-    """``view`` shows ``a``'s memory (reshape, transpose, basic indexing...): as in PyTorch,
-    the two share one version counter, so an in-place change through either makes a
-    backward that saved the other raise; and changing a view of a leaf that requires grad
-    in place is refused while recording, as changing the leaf itself is."""
+    """``view`` shows ``a``'s memory (reshape, transpose, broadcast_to): as in PyTorch, the
+    two share one version counter, so an in-place change through either makes a backward
+    that saved the other raise. The counter also records (``Tensor._inplace`` reads it)
+    that a view shares the memory, and whether a leaf that requires grad owns it.
+
+    Version counters are lists ``[version, name of the last in-place op]``, extended here
+    to ``[..., shared with a view, owned by a leaf that requires grad]``."""
     vc = a._vc
     view._vcl = vc
     guard_saved_output(a)
-    if recording and a._node is None and a._requires_grad and len(vc) == 2:
-        vc.append(True)  # "a leaf that requires grad owns this memory" (Tensor._inplace)
+    if len(vc) == 2:
+        vc += [False, False]
+    vc[2] = True  # a view shares this memory (Tensor._inplace)
+    if recording and a._node is None and a._requires_grad:
+        vc[3] = True  # ... and a leaf that requires grad owns it
 
 
 def _as_function(prim: Primitive) -> Callable:
