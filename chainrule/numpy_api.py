@@ -126,10 +126,21 @@ def clip(x, a_min=None, a_max=None, *, min=None, max=None) -> Tensor:
     return elementwise.clip(x, a_min=a_min, a_max=a_max)
 
 
-def where(condition, x, y) -> Tensor:
-    """Elements of x where condition is true, else of y (gradients flow to x and y)."""
+_NOT_GIVEN = object()
+
+
+def where(condition, x=_NOT_GIVEN, y=_NOT_GIVEN):
+    """Elements of x where condition is true, else of y (gradients flow to x and y).
+
+    With the condition alone, as NumPy: the indices where it is true, a tuple of integer
+    arrays (``np.nonzero``; no gradient)."""
     if isinstance(condition, Tensor):
         condition = condition.data
+    if x is _NOT_GIVEN and y is _NOT_GIVEN:
+        return np.nonzero(np.asarray(condition))
+    if x is _NOT_GIVEN or y is _NOT_GIVEN:
+        raise TypeError("where: give both x and y, or neither (then the indices where the "
+                        "condition is true are returned)")
     return elementwise.where(np.asarray(condition, dtype=bool), _operand(x), _operand(y))
 
 

@@ -7,6 +7,7 @@ consumers, and its node holds none to it, so graphs are freed by reference count
 
 from __future__ import annotations
 
+import inspect
 import numbers
 
 import numpy as np
@@ -143,6 +144,13 @@ class Tensor:
         else:
             fn = getattr(_api, name, None) if name in _ARRAY_FUNCTIONS else None
         if fn is not None:
+            unknown = _unknown_keywords(fn, kwargs)
+            if unknown:
+                raise TypeError(
+                    f"np.{name} on a chainrule Tensor runs cr.{name}, which does not take "
+                    f"{', '.join(k + '=' for k in unknown)}; call it without, or pass "
+                    "t.detach() to use NumPy's (no gradient)"
+                )
             return fn(*args, **kwargs)
         if name in _NUMPY_IN_PLACE and args and isinstance(args[0], Tensor):
             raise TypeError(
@@ -688,6 +696,33 @@ _LINALG_FUNCTIONS = frozenset({"inv", "det", "solve", "norm"})
 # NumPy functions that write into their first argument.
 _NUMPY_IN_PLACE = frozenset({"copyto", "fill_diagonal", "put", "put_along_axis", "place",
                              "putmask"})
+
+
+_ACCEPTED: dict = {}  # function -> the keyword names it takes (None: any)
+
+
+def _unknown_keywords(fn, kwargs: dict) -> list[str]:
+    """The keyword arguments that ``fn`` does not accept (NumPy's ``out=``, ``where=``...);
+    one given as None means NumPy's default and is let through."""
+    if not kwargs:
+        return []
+    if fn not in _ACCEPTED:
+        try:
+            parameters = inspect.signature(fn).parameters
+        except (TypeError, ValueError):
+            parameters = None
+        if parameters is not None and any(
+                p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+            parameters = None
+        _ACCEPTED[fn] = None if parameters is None else frozenset(parameters)
+    accepted = _ACCEPTED[fn]
+    if accepted is None:
+        return []
+    unknown = [k for k in kwargs if k not in accepted]
+    for k in unknown:
+        if kwargs[k] is None:
+            del kwargs[k]
+    return [k for k in unknown if k in kwargs]
 
 
 def _has_floating_array(result) -> bool:

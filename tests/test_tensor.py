@@ -381,3 +381,16 @@ def test_reshape_method_takes_numpys_order():
     w = np.arange(6.0).reshape(3, 2)
     (y * w).sum().backward()
     np.testing.assert_array_equal(x.grad.data, w.reshape(2, 3, order="F"))
+
+
+def test_numpy_keywords_chainrule_does_not_take_are_named_and_where_alone_gives_indices():
+    x = cr.tensor(np.array([[1.0, -2.0], [3.0, 4.0]]), requires_grad=True)
+    with pytest.raises(TypeError, match=r"np.sum on a chainrule Tensor runs cr.sum, which does "
+                                        r"not take where="):
+        np.sum(x, where=x.data > 0)
+    assert np.dot(x, x, out=None).shape == (2, 2)  # None is NumPy's default: fine
+    rows, cols = np.where(x > 0)  # the condition alone: indices, as NumPy
+    np.testing.assert_array_equal(rows, [0, 1, 1])
+    np.testing.assert_array_equal(cols, [0, 0, 1])
+    with pytest.raises(TypeError, match="both x and y, or neither"):
+        cr.where(x > 0, x)
