@@ -43,6 +43,7 @@ class _State(threading.local):
 
     @grad_enabled.setter
     def grad_enabled(self, enabled: bool) -> None:
+        enabled = bool(enabled)
         was_default = self._grad_enabled and not self._jvp_levels
         self._grad_enabled = enabled
         _mode_changed(was_default, enabled and not self._jvp_levels)
