@@ -111,8 +111,9 @@ class Node:
     vcs, versions: the version counters of the Tensor arguments and their values when the
                primitive ran (None when its rule does not read its arguments); an in-place
                change since then makes backward raise.
-               (``out`` needs no check: an in-place change of the output hands the node a
-               snapshot of the old values, see ``Tensor._inplace``.)
+               (An in-place change of the output tensor itself hands the node a snapshot
+               of the old values, see ``Tensor._inplace``; one made through a view or a
+               ``detach()`` of it is caught by ``out_guards``, see guard_saved_output.)
     """
 
     __slots__ = (
