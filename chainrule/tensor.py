@@ -464,11 +464,13 @@ class Tensor:
             previous.out = old.data if recording else self.data.copy()
         result = compute(old)
         vc = self._vcl
-        if recording and result._node is not None and vc is not None and len(vc) > 2 and vc[2]:
-            # self shares memory with a view (or is one). Recording the change rebases self
-            # alone: the other tensor would show the new values with the old history, and
-            # its gradient would be silently wrong. (PyTorch rewrites the other's history;
-            # chainrule refuses instead.)
+        if recording and result._node is not None and vc is not None and len(vc) > 2 and any(
+                r() is not None and r() is not self for r in vc[2]):
+            # Another tensor alive shows this memory (a view of self, or the tensor self is
+            # a view of). Recording the change rebases self alone: the other would show the
+            # new values with the old history, and its gradient would be silently wrong.
+            # (PyTorch rewrites the other's history; chainrule refuses instead. Once the
+            # other is gone, as after h = h.reshape(...), the change is recorded as usual.)
             raise RuntimeError(
                 f"{opname}: this tensor shares its memory with a view (reshape, .T, "
                 "broadcast_to...), so a recorded in-place change would leave the other "

@@ -685,6 +685,12 @@ def test_a_recorded_in_place_change_of_memory_a_view_shares_is_refused():
     z *= 2.0  # no view of z: recorded as usual
     z.sum().backward()
     np.testing.assert_array_equal(w2.grad.data, [2.0, 4.0])
+    a3 = f64([1.0, 2.0])
+    h = a3 * w2
+    h = h.reshape(2, 1)  # the base is gone: nothing else shows this memory
+    h += 1.0
+    h.sum().backward()
+    np.testing.assert_array_equal(a3.grad.data, [3.0, 4.0])
 
 
 def test_an_output_guard_survives_a_recorded_backward_that_viewed_the_output():

@@ -27,6 +27,7 @@ Rules never sum a cotangent back to a broadcast input's shape: the engine does t
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -370,17 +371,23 @@ class Primitive:
 def _share_memory(a: Tensor, view: Tensor, recording: bool) -> None:
     """``view`` shows ``a``'s memory (reshape, transpose, broadcast_to): as in PyTorch, the
     two share one version counter, so an in-place change through either makes a backward
-    that saved the other raise. The counter also records (``Tensor._inplace`` reads it)
-    that a view shares the memory, and whether a leaf that requires grad owns it.
+    that saved the other raise. The counter also keeps (``Tensor._inplace`` reads them)
+    weak references to the tensors that show this memory, and whether a leaf that requires
+    grad owns it.
 
     Version counters are lists ``[version, name of the last in-place op]``, extended here
-    to ``[..., shared with a view, owned by a leaf that requires grad]``."""
+    to ``[..., [weak references to base and views], owned by a leaf that requires grad]``."""
     vc = a._vc
     view._vcl = vc
     guard_saved_output(a)
     if len(vc) == 2:
-        vc += [False, False]
-    vc[2] = True  # a view shares this memory (Tensor._inplace)
+        vc += [[], False]
+    family = vc[2]
+    alive = [r for r in family if r() is not None]  # dead ones dropped: W.T every step
+    if not any(r() is a for r in alive):
+        alive.append(weakref.ref(a))
+    alive.append(weakref.ref(view))
+    vc[2] = alive
     if recording and a._node is None and a._requires_grad:
         vc[3] = True  # ... and a leaf that requires grad owns it
 
