@@ -67,6 +67,21 @@ class Derivative:
         return f"d^{self.order}{self.function}/d{self.wrt}^{self.order}"
 
 
+def choose_input(program: Program, wrt: str | None, purpose: str) -> str:
+    """The input ``wrt`` names, checked; the only input when ``wrt`` is None. ``purpose``
+    completes "say which input to ..." in the error for several inputs."""
+    if wrt is None:
+        if len(program.inputs) != 1:
+            raise ExprError(
+                f"say which input to {purpose} (--wrt); the inputs are "
+                + (", ".join(program.inputs) or "none")
+            )
+        return program.inputs[0]
+    if wrt not in program.inputs:
+        raise ExprError(f"'{wrt}' is not an input (inputs: {', '.join(program.inputs) or 'none'})")
+    return wrt
+
+
 def differentiate(expr, wrt: str | None = None, order: int = 1, point: dict | None = None):
     """The ``order``-th derivative of the expression ``expr`` (text or :class:`Program`)
     with respect to the input ``wrt``, simplified; with ``point``, also its value there."""
@@ -74,15 +89,7 @@ def differentiate(expr, wrt: str | None = None, order: int = 1, point: dict | No
 
     sp = require_sympy()
     program = expr if isinstance(expr, Program) else parse(expr)
-    if wrt is None:
-        if len(program.inputs) != 1:
-            raise ExprError(
-                "say which input to differentiate by (--wrt); the inputs are "
-                + (", ".join(program.inputs) or "none")
-            )
-        wrt = program.inputs[0]
-    if wrt not in program.inputs:
-        raise ExprError(f"'{wrt}' is not an input (inputs: {', '.join(program.inputs) or 'none'})")
+    wrt = choose_input(program, wrt, "differentiate by")
     if not isinstance(order, int) or not 1 <= order <= MAX_ORDER:
         raise ExprError(f"the order must be a whole number from 1 to {MAX_ORDER}, got {order!r}")
     full = program.to_sympy(expand=True)[program.output]

@@ -170,3 +170,13 @@ def kaiming_normal_(tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: 
     if _is_empty(tensor):
         return tensor
     return normal_(tensor, 0.0, _kaiming_std(_array(tensor).shape, a, mode, nonlinearity))
+
+
+def default_layer_init_(weight, bias, fan_in: int) -> None:
+    """PyTorch's default for ``Linear`` and ``Conv2d``: the weight from
+    ``kaiming_uniform_(a=sqrt(5))``, i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the bias
+    (if any) from the same range (0 when there are no inputs)."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        uniform_(bias, -bound, bound)

@@ -6,7 +6,6 @@ same weights give the same numbers (``axis=`` replaces ``dim=``).
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 
@@ -80,10 +79,7 @@ class Linear(Module):
 
     def reset_parameters(self) -> None:
         """Re-draw the weights with the default initialisation."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound)
+        init.default_layer_init_(self.weight, self.bias, self.in_features)
 
     def forward(self, x):
         if not hasattr(x, "shape"):

@@ -70,22 +70,14 @@ def function_values(expr, wrt=None, *, order: int = 1, xs, point=None):
     """``(program, wrt, [f(xs), f'(xs), ...])``: the expression and its derivatives up to
     ``order`` on the grid ``xs``, all from chainrule's engine (NaN outside the domain)."""
     from chainrule.autodiff.backward import grad
-    from chainrule.explain.diff import MAX_ORDER
+    from chainrule.explain.diff import MAX_ORDER, choose_input
     from chainrule.explain.errors import ExprError
     from chainrule.explain.evaluate import chainrule_functions, evaluate
     from chainrule.explain.expr import Program, parse
     from chainrule.tensor import Tensor
 
     program = expr if isinstance(expr, Program) else parse(expr)
-    if wrt is None:
-        if len(program.inputs) != 1:
-            raise ExprError(
-                "say which input to plot against (--wrt); the inputs are "
-                + (", ".join(program.inputs) or "none")
-            )
-        wrt = program.inputs[0]
-    if wrt not in program.inputs:
-        raise ExprError(f"'{wrt}' is not an input (inputs: {', '.join(program.inputs) or 'none'})")
+    wrt = choose_input(program, wrt, "plot against")
     if not isinstance(order, int) or not 0 <= order <= MAX_ORDER:
         raise ExprError(f"the order must be a whole number from 1 to {MAX_ORDER}, got {order!r}")
     point = dict(point or {})
