@@ -169,3 +169,67 @@ def test_page_without_graphviz(browser, tmp_path, monkeypatch):
     assert page.query_selector_all(".node.active rect")
     assert errors == []
     page.close()
+
+
+def _inside_viewport(page, selector: str) -> bool:
+    box = page.locator(selector).bounding_box()
+    size = page.viewport_size
+    return (
+        box is not None
+        and box["x"] >= 0
+        and box["y"] >= 0
+        and box["x"] + box["width"] <= size["width"]
+        and box["y"] + box["height"] <= size["height"]
+    )
+
+
+@pytest.mark.parametrize("size", [(1024, 768), (1920, 1080)])
+def test_active_node_always_in_view(browser, tmp_path, size):
+    # A wide network graph: at every step of the walk the highlighted node is on screen.
+    rng = np.random.default_rng(1)
+    x, target = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    w = {
+        "W1": rng.normal(size=(3, 4)),
+        "W2": rng.normal(size=(4, 4)),
+        "W3": rng.normal(size=(4, 2)),
+    }
+
+    def loss(W1, W2, W3):
+        h1 = cr.named(cr.tanh(x @ W1), "h1")
+        h2 = cr.named(cr.sigmoid(h1 @ W2), "h2")
+        return cr.named(cr.mean((h2 @ W3 - target) ** 2), "L")
+
+    path = tmp_path / "wide.html"
+    path.write_text(explanation_html(explain(loss, **w)), encoding="utf-8")
+    page, errors, _ = _open(browser, path)
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    page.reload()
+    natural = float(page.get_attribute(".graph svg", "width"))
+    total = int(page.inner_text(".crx-count").split("/")[1])
+    assert total >= 8
+    for k in range(total):
+        page.click("[data-testid=step-next]")
+        assert len(page.query_selector_all("[data-testid=active-node]")) == 1
+        assert _inside_viewport(page, "[data-testid=active-node]"), f"step {k + 1}"
+    page.click(".crx-fit")  # the whole width in the box
+    fitted = float(page.get_attribute(".graph svg", "width"))
+    assert fitted < natural and fitted <= page.locator("div.graph").bounding_box()["width"]
+    page.click(".crx-zoom-in")
+    assert float(page.get_attribute(".graph svg", "width")) == pytest.approx(fitted * 1.25, abs=0.2)
+    assert _inside_viewport(page, "[data-testid=active-node]")
+    assert errors == []
+    page.close()
+
+
+def test_skydiver_steps_in_view_at_1024(browser, tmp_path):
+    path = tmp_path / "skydiver.html"
+    path.write_text(explanation_html(explain(SKYDIVER, wrt="t", t=10)), encoding="utf-8")
+    page, errors, _ = _open(browser, path)
+    page.set_viewport_size({"width": 1024, "height": 768})
+    page.reload()
+    for name in ("P", "h", "g", "t"):  # the backward pass starts at the output P
+        page.click("[data-testid=step-next]")
+        assert page.get_attribute(".panel", "data-node") == name
+        assert _inside_viewport(page, "[data-testid=active-node]"), name
+    assert errors == []
+    page.close()

@@ -22,7 +22,7 @@ import numpy as np
 
 from chainrule.viz.layout import graph_svg
 
-__all__ = ["explanation_html", "explanation_graph", "walk"]
+__all__ = ["explanation_html", "explanation_graph", "walk", "STEP_JS"]
 
 
 def _num(v) -> str:
@@ -254,16 +254,20 @@ def explanation_graph(e):
 
 _CSS = """
 .crx{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;color:#111827;
- max-width:1200px;margin:0 auto;padding:12px}
+ max-width:1800px;margin:0 auto;padding:12px}
 .crx h1{font-size:20px;margin:4px 0}.crx h2{font-size:16px;margin:18px 0 6px}
 .crx code,.crx .mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .crx .src{background:#f3f4f6;padding:6px 10px;border-radius:6px;white-space:pre-wrap}
-.crx .controls{display:flex;gap:8px;align-items:center;margin:10px 0}
+.crx .controls{display:flex;gap:8px;align-items:center;margin:10px 0;flex-wrap:wrap}
+.crx .controls .sep{flex:1}
 .crx button{font:inherit;padding:4px 14px;border:1px solid #9ca3af;border-radius:6px;
  background:#fff;cursor:pointer}.crx button:disabled{opacity:.4;cursor:default}
-.crx .graph{overflow:auto;border:1px solid #e5e7eb;border-radius:8px;padding:6px;background:#fff}
+.crx .graph{overflow:auto;border:1px solid #e5e7eb;border-radius:8px;padding:6px;background:#fff;
+ max-height:calc(100vh - 90px)}
+.crx .graph svg{display:block}
 .crx .panel{border-left:4px solid #dc2626;background:#fef2f2;padding:8px 12px;margin:10px 0;
- min-height:5em}.crx .panel .eq{font-size:17px;font-weight:600;margin-top:4px}
+ min-height:5em;overflow-wrap:anywhere}
+.crx .panel .eq{font-size:17px;font-weight:600;margin-top:4px}
 .crx table{border-collapse:collapse;margin:4px 0}.crx td,.crx th{border:1px solid #e5e7eb;
  padding:3px 9px;text-align:left}.crx th{background:#f9fafb}
 .crx tr.active td{background:#fee2e2}.crx td.grad{font-family:ui-monospace,Menlo,monospace}
@@ -273,22 +277,44 @@ _CSS = """
  stroke-width:3px;fill:#fecaca}
 """
 
-_JS = """
-(function(){
- var root=document.getElementById(%(id)s);
- var steps=JSON.parse(root.querySelector('script.crx-steps').textContent);
- var pos=0,timer=null;
+#: The page's script: ``crxStepThrough(root, steps, prefix)`` wires one page (or one
+#: embedded fragment) to its steps. Also served as is by ``chainrule serve``.
+STEP_JS = """
+function crxStepThrough(root,steps,prefix){
+ var pos=0,timer=null,scale=1;
  function q(s){return root.querySelector(s);}
  var step=q('.crx-step'),back=q('.crx-back'),play=q('.crx-play'),panel=q('.panel');
+ var box=q('.graph'),svg=box.querySelector('svg');
+ var nw=svg?parseFloat(svg.getAttribute('width')):0,nh=svg?parseFloat(svg.getAttribute('height')):0;
+ // Zoom changes the drawing's size (its viewBox keeps the picture); the box scrolls.
+ function zoom(s){if(!svg||!nw)return;scale=Math.max(0.1,Math.min(4,s));
+  svg.setAttribute('width',(nw*scale).toFixed(1));svg.setAttribute('height',(nh*scale).toFixed(1));
+  var z=q('.crx-zoom-level');if(z)z.textContent=Math.round(scale*100)+'%';}
+ function fitScale(){return nw?(box.clientWidth-14)/nw:1;}
+ // Keep the active node in view: centre it in the graph's box, then scroll the page only
+ // as far as needed for the whole node to show.
+ function reveal(el){
+  var b=box.getBoundingClientRect(),r=el.getBoundingClientRect();
+  box.scrollLeft+=(r.left+r.width/2)-(b.left+b.width/2);
+  box.scrollTop+=(r.top+r.height/2)-(b.top+b.height/2);
+  r=el.getBoundingClientRect();
+  var vh=window.innerHeight,vw=window.innerWidth,dy=0,dx=0;
+  if(r.bottom>vh)dy=r.bottom-vh+8;if(r.top-dy<0)dy=r.top-8;
+  if(r.right>vw)dx=r.right-vw+8;if(r.left-dx<0)dx=r.left-8;
+  if(dx||dy)window.scrollBy(dx,dy);
+ }
  function show(){
+  var active=null;
   root.querySelectorAll('.node').forEach(function(n){n.classList.remove('active','done');
+   n.removeAttribute('data-testid');
    var t=n.querySelectorAll('text');if(t.length){t[t.length-1].textContent='grad ?';}});
   root.querySelectorAll('tr[data-name]').forEach(function(r){r.classList.remove('active');
-   r.querySelector('td.grad').textContent='—';});
+   r.querySelector('td.grad').textContent='\u2014';});
   for(var k=0;k<pos;k++){
-   var s=steps[k],el=root.querySelector('[id="'+%(prefix)s+s.node+'"]');
+   var s=steps[k],el=root.querySelector('[id="'+prefix+s.node+'"]');
    if(el){el.classList.add(k===pos-1?'active':'done');var t=el.querySelectorAll('text');
-    if(t.length){t[t.length-1].textContent='grad '+s.grad;}}
+    if(t.length){t[t.length-1].textContent='grad '+s.grad;}
+    if(k===pos-1){el.setAttribute('data-testid','active-node');active=el;}}
    var row=root.querySelector('tr[data-name="'+CSS.escape(s.name)+'"]');
    if(row){row.querySelector('td.grad').textContent=s.grad;if(k===pos-1)row.classList.add('active');}
   }
@@ -306,6 +332,7 @@ _JS = """
   }else{delete panel.dataset.node;}
   q('.crx-count').textContent=pos+' / '+steps.length;
   step.disabled=pos>=steps.length;back.disabled=pos<=0;
+  if(active)reveal(active);
  }
  function stop(){if(timer){clearInterval(timer);timer=null;play.textContent='Play';}}
  step.addEventListener('click',function(){stop();if(pos<steps.length){pos++;show();}});
@@ -316,11 +343,20 @@ _JS = """
   play.textContent='Pause';
   timer=setInterval(function(){if(pos<steps.length){pos++;show();}else{stop();}},900);
  });
+ function rezoom(s){zoom(s);var a=root.querySelector('.node.active');if(a)reveal(a);}
+ q('.crx-zoom-in').addEventListener('click',function(){rezoom(scale*1.25);});
+ q('.crx-zoom-out').addEventListener('click',function(){rezoom(scale/1.25);});
+ q('.crx-fit').addEventListener('click',function(){rezoom(fitScale());});
  root.addEventListener('keydown',function(ev){
   if(ev.key==='ArrowRight'){step.click();}else if(ev.key==='ArrowLeft'){back.click();}
+  else if(ev.key==='+'||ev.key==='='){rezoom(scale*1.25);}else if(ev.key==='-'){rezoom(scale/1.25);}
  });
+ // Start at the drawing's own size (smaller text is hard to read), enlarged up to 1.5x where
+ // the screen is wider than the graph; a wider graph is panned to each step's node, and
+ // "Fit width" shows all of it.
+ zoom(Math.max(1,Math.min(1.5,fitScale())));
  show();
-})();
+}
 """
 
 
@@ -366,9 +402,14 @@ def explanation_html(e, *, title: str | None = None, fragment: bool = False) -> 
         parts.append(f'<div class="src mono">{html.escape(e.source.strip())}</div>')
     parts.append(
         '<div class="controls"><button class="crx-back" type="button">Back</button>'
-        '<button class="crx-step" type="button">Step</button>'
+        '<button class="crx-step" type="button" data-testid="step-next">Step</button>'
         '<button class="crx-play" type="button">Play</button>'
-        '<span class="crx-count mono"></span></div>'
+        '<span class="crx-count mono"></span><span class="sep"></span>'
+        '<button class="crx-zoom-out" type="button" title="Zoom out (-)">\u2212</button>'
+        '<span class="crx-zoom-level mono"></span>'
+        '<button class="crx-zoom-in" type="button" title="Zoom in (+)">+</button>'
+        '<button class="crx-fit" type="button" title="Fit the graph to the width">Fit width'
+        "</button></div>"
     )
     parts.append('<div class="panel" aria-live="polite"></div>')
     parts.append(f'<div class="graph">{svg}</div>')
@@ -412,7 +453,10 @@ def explanation_html(e, *, title: str | None = None, fragment: bool = False) -> 
     data = json.dumps(steps, ensure_ascii=False).replace("</", "<\\/")
     parts.append(f'<script type="application/json" class="crx-steps">{data}</script>')
     parts.append(
-        "<script>" + _JS % {"id": json.dumps(uid), "prefix": json.dumps(prefix)} + "</script>"
+        f"<script>{STEP_JS}crxStepThrough(document.getElementById({json.dumps(uid)}),"
+        "JSON.parse(document.getElementById("
+        f"{json.dumps(uid)}).querySelector('script.crx-steps').textContent),"
+        f"{json.dumps(prefix)});</script>"
     )
     parts.append("</div>")
     body = "\n".join(parts)
