@@ -161,6 +161,21 @@ def _cmd_diff(args) -> int:
     return 0
 
 
+def _cmd_activations(args) -> int:
+    from chainrule.viz.activation import activations, describe
+
+    table = describe(args.names)  # a bad name fails here, before anything is printed
+    if args.plot:
+        activations(args.names, args.plot)
+    print(table)
+    print()
+    print("Backpropagation multiplies by f'(z) at every layer: sigmoid's is at most 0.25, so")
+    print("a stack of sigmoid layers shrinks the gradient at least 4x per layer toward the input.")
+    if args.plot:
+        print(f"saved the functions and their derivatives to {args.plot}")
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from chainrule.explain.core import explain
 
@@ -260,6 +275,20 @@ def build_parser() -> argparse.ArgumentParser:
     # the text looks like a negative number, and "-3,3" does not by its default pattern.
     p._negative_number_matcher = re.compile(r"^-\d*\.?\d+(e-?\d+)?(,[-+]?[\d.e-]+)?$")
     p.set_defaults(run=_cmd_diff)
+
+    p = sub.add_parser(
+        "activations",
+        help="activation functions and their derivatives, compared",
+        description="sigmoid, tanh, ReLU, leaky ReLU, GELU and softplus: each formula, its "
+        "derivative and the derivative's maximum (from chainrule's engine).",
+    )
+    p.add_argument(
+        "names",
+        nargs="?",
+        help="comma-separated subset, e.g. sigmoid,relu (default: all six)",
+    )
+    p.add_argument("--plot", metavar="FILE", help="draw them side by side to FILE (.png/.svg/.pdf)")
+    p.set_defaults(run=_cmd_activations)
 
     p = sub.add_parser("demo", help="the skydiver example explained, then a short training run")
     p.add_argument("--no-train", action="store_true", help="skip the training run")

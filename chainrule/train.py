@@ -15,10 +15,19 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._figure import new_figure
 from chainrule.autodiff.graph import no_grad
 from chainrule.data import DataLoader, TensorDataset
 
-__all__ = ["fit", "evaluate", "predict", "History", "METRICS"]
+__all__ = [
+    "fit",
+    "evaluate",
+    "predict",
+    "History",
+    "METRICS",
+    "layer_weights",
+    "layer_gradient_norms",
+]
 
 
 # ----- metrics ----------------------------------------------------------------------------------
@@ -118,11 +127,14 @@ class History:
     Keys: ``loss`` and each metric (training, computed over the epoch's batches as the
     weights moved), ``val_loss`` and ``val_<metric>`` when there is validation data,
     ``lr`` (the first group's learning rate during the epoch) and ``time`` (seconds).
+    With ``fit(..., track_gradients=True)``, ``history.gradients`` maps each layer's weight
+    name to its gradient norm per epoch (see :meth:`plot_gradient_flow`).
     """
 
     def __init__(self) -> None:
         self.epochs: list[int] = []
         self.history: dict[str, list[float]] = {}
+        self.gradients: dict[str, list[float]] = {}
 
     def _record(self, epoch: int, values: dict[str, float]) -> None:
         self.epochs.append(epoch)
@@ -136,7 +148,7 @@ class History:
         return key in self.history
 
     def __getattr__(self, key: str) -> list[float]:
-        if key.startswith("__") or key in ("epochs", "history"):
+        if key.startswith("__") or key in ("epochs", "history", "gradients"):
             raise AttributeError(key)
         try:
             return self.__dict__["history"][key]
@@ -155,43 +167,143 @@ class History:
         last = ", ".join(f"{k}={v[-1]:.4g}" for k, v in self.history.items() if v)
         return f"History({len(self.epochs)} epochs; last: {last})"
 
-    def plot(self, path: str | None = None):
-        """Draw the loss and each metric per epoch (training and validation) with matplotlib
-        (Agg backend, so no display is needed); save to ``path`` if given. Returns the figure.
-        """
-        try:
-            import matplotlib
+    def plot(self, path=None):
+        """Draw the loss and each metric per epoch (training and validation); save to
+        ``path`` (PNG, SVG or PDF by its suffix) if given. Returns the
+        :class:`matplotlib.figure.Figure`.
 
-            if path is not None:
-                matplotlib.use("Agg", force=False)
-            import matplotlib.pyplot as plt
-            from matplotlib.ticker import MaxNLocator
-        except ImportError as e:
-            raise ImportError("History.plot needs matplotlib: pip install chainrule[viz]") from e
+        The figure is drawn outside pyplot (matplotlib's backend and pyplot's figures are
+        left as they were); in Jupyter it shows once, as the cell's value.
+        """
+        from matplotlib.ticker import MaxNLocator
+
         names = [k for k in self.history if not k.startswith("val_") and k not in ("lr", "time")]
-        fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.5), squeeze=False)
+        if not names:
+            raise ValueError("History.plot: nothing to plot; train for at least one epoch")
+        fig = new_figure(figsize=(4.5 * len(names), 3.5), layout="constrained")
+        axes = fig.subplots(1, len(names), squeeze=False)[0]
         epochs = [e + 1 for e in self.epochs]
-        for ax, name in zip(axes[0], names, strict=True):
-            ax.plot(
-                epochs, self.history[name], label="train", marker="." if len(epochs) < 40 else None
-            )
+        marker = "." if len(epochs) < 40 else None
+        for ax, name in zip(axes, names, strict=True):
+            ax.plot(epochs, self.history[name], label="train", marker=marker)
             if "val_" + name in self.history:
-                ax.plot(
-                    epochs,
-                    self.history["val_" + name],
-                    label="validation",
-                    marker="." if len(epochs) < 40 else None,
-                )
+                ax.plot(epochs, self.history["val_" + name], label="validation", marker=marker)
             ax.set_xlabel("epoch")
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_title(name)
             ax.grid(alpha=0.3)
             ax.legend()
-        fig.tight_layout()
         if path is not None:
             fig.savefig(path, dpi=100)
-            plt.close(fig)
         return fig
+
+    def plot_gradient_flow(self, path=None):
+        """How the gradient reaches each layer, epoch by epoch (needs
+        ``fit(..., track_gradients=True)``); save to ``path`` if given. Returns the figure.
+
+        Left: the norm ``‖∂L/∂W‖`` of each layer's weight gradient (mean over the epoch's
+        batches), from the input layer to the output layer, one line per epoch, on a log
+        scale. Gradients that shrink by a factor at every layer toward the input -- a
+        straight falling line on this scale -- are vanishing: with sigmoid, each layer
+        multiplies the backward signal by ``σ'(z) ≤ 1/4``. Right: each layer's norm over
+        the epochs.
+        """
+        if not self.gradients:
+            raise ValueError(
+                "History.plot_gradient_flow: no gradient norms were recorded; train with "
+                "cr.train.fit(..., track_gradients=True)"
+            )
+        from matplotlib.ticker import MaxNLocator
+
+        names = list(self.gradients)
+        norms = np.array([self.gradients[n] for n in names])  # (layers, epochs)
+        fig = new_figure(figsize=(10.0, 3.8), layout="constrained")
+        by_layer, by_epoch = fig.subplots(1, 2)
+        cmap = _colormap("viridis")
+        n_epochs = norms.shape[1]
+        shown = sorted({0, n_epochs // 2, n_epochs - 1}) if n_epochs > 3 else range(n_epochs)
+        for e in shown:
+            colour = cmap(e / max(n_epochs - 1, 1))
+            by_layer.plot(
+                range(len(names)),
+                norms[:, e],
+                marker="o",
+                color=colour,
+                label=f"epoch {self.epochs[e] + 1}",
+            )
+        by_layer.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
+        by_layer.set_yscale("log")
+        by_layer.set_xlabel("layer (input → output)")
+        by_layer.set_ylabel("‖∂L/∂W‖")
+        by_layer.set_title("gradient norm per layer", fontsize=10)
+        by_layer.grid(alpha=0.3, which="both")
+        by_layer.legend(fontsize=8)
+        epochs = [e + 1 for e in self.epochs]
+        layer_cmap = _colormap("plasma")
+        for i, name in enumerate(names):
+            by_epoch.plot(epochs, norms[i], color=layer_cmap(i / max(len(names), 1)), label=name)
+        by_epoch.set_yscale("log")
+        by_epoch.set_xlabel("epoch")
+        by_epoch.set_title("gradient norm per epoch", fontsize=10)
+        by_epoch.grid(alpha=0.3, which="both")
+        by_epoch.xaxis.set_major_locator(MaxNLocator(integer=True))
+        by_epoch.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+        if path is not None:
+            fig.savefig(path, dpi=100)
+        return fig
+
+
+def _colormap(name: str):
+    import matplotlib
+
+    return matplotlib.colormaps[name]
+
+
+def layer_weights(model) -> list[tuple[str, Any]]:
+    """The ``(name, parameter)`` pairs whose gradients tell how the gradient flows: the
+    parameters with two or more axes (the weights of ``Linear``, ``Conv2d``,
+    ``Embedding``), from the input to the output; every parameter where there are none."""
+    named = list(model.named_parameters()) if hasattr(model, "named_parameters") else []
+    return [(n, p) for n, p in named if p.ndim >= 2] or named
+
+
+def layer_gradient_norms(model) -> dict[str, float]:
+    """``{name: ‖∂L/∂W‖}``: the norm (the square root of the sum of squares) of each layer's
+    weight gradient now, as left by the last ``backward`` (see :func:`layer_weights`).
+
+    Raises ``ValueError`` when no such parameter has a gradient yet."""
+    norms = {
+        name: float(np.linalg.norm(np.asarray(p.grad.data, np.float64)))
+        for name, p in layer_weights(model)
+        if p.grad is not None
+    }
+    if not norms:
+        raise ValueError(
+            "no layer of the model has a gradient yet: call loss.backward() first "
+            "(and not optimizer.zero_grad() in between)"
+        )
+    return norms
+
+
+class _GradientNorms:
+    """Sums of each layer's weight-gradient norm over an epoch's batches
+    (``fit(..., track_gradients=True)``)."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+        self.sums: dict[str, float] = {name: 0.0 for name, _ in layer_weights(model)}
+        self.batches = 0
+
+    def add(self) -> None:
+        for name, norm in layer_gradient_norms(self.model).items():
+            self.sums[name] += norm
+        self.batches += 1
+
+    def record(self, history: History) -> None:
+        for name, total in self.sums.items():
+            history.gradients.setdefault(name, []).append(total / max(self.batches, 1))
+            self.sums[name] = 0.0
+        self.batches = 0
 
 
 # ----- the loop ---------------------------------------------------------------------------------
@@ -212,17 +324,34 @@ def _as_loader(data, batch_size: int, shuffle: bool, seed: int | None, name: str
     )
 
 
+def _in_jupyter() -> bool:
+    """True inside a Jupyter kernel (IPython's ZMQ shell), without importing IPython."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
 def _progress_bar(total: int, enabled: bool, desc: str):
+    """A notebook bar in Jupyter, a terminal bar on a terminal, none elsewhere (logs, CI,
+    pipes) or without tqdm."""
     if not enabled:
         return None
-    stream = sys.stderr
-    if not (hasattr(stream, "isatty") and stream.isatty()):
-        return None  # quiet when not on a terminal (logs, CI, pipes)
     try:
-        from tqdm.auto import tqdm
+        from tqdm.std import tqdm as terminal_bar
     except ImportError:
         return None
-    return tqdm(total=total, desc=desc, unit="batch", leave=True, dynamic_ncols=True)
+    options = dict(total=total, desc=desc, unit="batch", leave=True)
+    if _in_jupyter():
+        try:
+            from tqdm.notebook import tqdm as notebook_bar
+
+            return notebook_bar(**options)
+        except ImportError:  # tqdm's notebook bar needs ipywidgets: text in the cell instead
+            return terminal_bar(file=sys.stderr, **options)
+    stream = sys.stderr
+    if not (hasattr(stream, "isatty") and stream.isatty()):
+        return None
+    return terminal_bar(file=stream, dynamic_ncols=True, **options)
 
 
 def _params(model) -> list:
@@ -271,6 +400,7 @@ def fit(
     batch_size: int = 32,
     seed: int | None = 0,
     start_epoch: int = 0,
+    track_gradients: bool = False,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs and return the :class:`History`.
 
@@ -283,11 +413,14 @@ def fit(
             ``batch_size``; training data shuffled with ``seed``).
         metrics: names from ``accuracy``, ``mse``, ``mae``, ``r2``, or functions
             ``(outputs, targets) -> float`` on NumPy arrays.
-        progress: a tqdm bar with the loss and metrics; quiet anyway when stderr is not a
-            terminal or tqdm is not installed.
+        progress: a tqdm bar with the loss and metrics: a notebook widget in Jupyter, a
+            text bar on a terminal; none when stderr is neither or tqdm is not installed.
         start_epoch: resume a run: epochs ``start_epoch..epochs-1`` are trained, and seeded
             loaders shuffle as they would have (with the model and optimizer restored from a
             checkpoint, training continues exactly as the uninterrupted run).
+        track_gradients: record each layer's weight-gradient norm ``‖∂L/∂W‖`` (mean over
+            the epoch's batches) in ``history.gradients``, for
+            :meth:`History.plot_gradient_flow`.
 
     Raises:
         FloatingPointError: when the loss becomes nan or infinite; the message names the epoch
@@ -302,6 +435,7 @@ def fit(
     history = History()
     params = _params(model)
     guard = _LastGood(params)
+    gradient_norms = _GradientNorms(model) if track_gradients else None
     n_batches = len(train_loader)
     bar = _progress_bar(max(0, epochs - start_epoch) * n_batches, progress, "training")
     try:
@@ -337,6 +471,8 @@ def fit(
                 guard.update(epoch, b)
                 optimizer.zero_grad()
                 loss.backward()
+                if gradient_norms is not None:
+                    gradient_norms.add()
                 optimizer.step()
                 n = len(y)
                 total += value * n
@@ -363,6 +499,8 @@ def fit(
                 record["lr"] = lr
             record["time"] = time.perf_counter() - t0
             history._record(epoch, record)
+            if gradient_norms is not None:
+                gradient_norms.record(history)
             if bar is not None:
                 shown = {k: f"{v:.4f}" for k, v in record.items() if k not in ("lr", "time")}
                 bar.set_postfix(epoch=f"{epoch + 1}/{epochs}", **shown)

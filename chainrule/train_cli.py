@@ -83,6 +83,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--save", metavar="PATH", help="write a checkpoint (model + optimizer) here")
     p.add_argument("--plot", metavar="PATH", help="write the loss/metric curves (PNG) here")
     p.add_argument(
+        "--grad-flow",
+        metavar="FILE",
+        help="record each layer's gradient norm per epoch and plot it to FILE (.png/.svg/.pdf)",
+    )
+    p.add_argument(
         "--threads",
         type=int,
         default=1,
@@ -214,6 +219,7 @@ def run(args) -> int:
         raise ValueError(f"--lr must be positive, got {args.lr}")
     _check_output("--save", args.save)
     _check_output("--plot", args.plot)
+    _check_output("--grad-flow", args.grad_flow)
     hidden = _hidden(args.hidden or ("32" if regression else "64"))
     opt_name = args.optimizer or ("adamw" if regression else "adam")
     synthetic = args.dataset in SYNTHETIC
@@ -281,6 +287,7 @@ def run(args) -> int:
             batch_size=args.batch_size,
             seed=args.seed,
             progress=not args.no_progress,
+            track_gradients=bool(args.grad_flow),
         )
         pred = predict(model, Xte)
     elapsed = time.perf_counter() - start
@@ -322,4 +329,7 @@ def run(args) -> int:
     elif args.plot:
         history.plot(args.plot)
         print(f"saved the training curves to {args.plot}")
+    if args.grad_flow:
+        history.plot_gradient_flow(args.grad_flow)
+        print(f"saved the gradient norm of each layer per epoch to {args.grad_flow}")
     return 0

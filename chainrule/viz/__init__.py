@@ -5,7 +5,8 @@ the backward pass, and plots of functions, derivatives and decision regions.
 - :func:`explanation_html` turns a :class:`~chainrule.explain.explanation.Explanation` into
   one self-contained HTML page that steps through the backward pass.
 - :mod:`chainrule.viz.plots` (matplotlib): :func:`plot_function`,
-  :func:`plot_decision_regions`.
+  :func:`plot_decision_regions`, :func:`activations` (activation functions and their
+  derivatives), :func:`gradient_flow` (each layer's gradient norm).
 """
 
 from chainrule.viz.graph import MAX_NODES, graph
@@ -33,6 +34,22 @@ def plot_function(*args, **kwargs):
     return plot(*args, **kwargs)
 
 
+def activations(names=None, path=None):
+    """Activation functions beside their derivatives (see
+    :func:`chainrule.viz.activation.activations`)."""
+    from chainrule.viz.activation import activations as plot
+
+    return plot(names, path)
+
+
+def gradient_flow(model, path=None):
+    """Each layer's weight-gradient norm (see
+    :func:`chainrule.viz.gradient_norms.gradient_flow`)."""
+    from chainrule.viz.gradient_norms import gradient_flow as plot
+
+    return plot(model, path)
+
+
 def plot_decision_regions(*args, **kwargs):
     """Decision regions of a 2-D classifier (:func:`chainrule.viz.plots.plot_decision_regions`)."""
     from chainrule.viz.plots import plot_decision_regions as plot
@@ -49,4 +66,6 @@ __all__ = [
     "explanation_graph",
     "plot_function",
     "plot_decision_regions",
+    "activations",
+    "gradient_flow",
 ]

@@ -1,9 +1,10 @@
 """Plots with matplotlib: a function with its derivatives, decision regions of a classifier.
 
 Figures are built as :class:`matplotlib.figure.Figure` objects on the Agg canvas, never
-through ``pyplot``'s global state, so plotting works without a display and does not
-change the backend of a running notebook. Saving writes atomically (PNG, SVG or PDF by
-the file's suffix). matplotlib is an optional extra: ``pip install chainrule[viz]``.
+through ``pyplot``'s global state, so plotting works without a display, does not change
+the backend of a running notebook, and Jupyter shows each figure once. Saving writes
+atomically (PNG, SVG or PDF by the file's suffix). matplotlib is an optional extra:
+``pip install chainrule[viz]``.
 """
 
 from __future__ import annotations
@@ -14,24 +15,12 @@ import pathlib
 
 import numpy as np
 
+from chainrule._figure import new_figure
 from chainrule.viz._files import write_atomic
 
 __all__ = ["plot_function", "plot_decision_regions", "plot_training", "save_figure"]
 
 _FORMATS = ("png", "svg", "pdf")
-
-
-def _figure(**kwargs):
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise ImportError(
-            "plotting needs matplotlib, an optional extra: pip install 'chainrule[viz]'"
-        ) from None
-    fig = Figure(**kwargs)
-    FigureCanvasAgg(fig)
-    return fig
 
 
 def save_figure(fig, path, *, dpi: int = 110) -> pathlib.Path:
@@ -147,7 +136,7 @@ def plot_function(
     name = program.output
     # One panel per curve, sharing the axis of `wrt`: f and f' often differ in scale by
     # orders of magnitude (the skydiver: P ~ 7e4 Pa, dP/dt ~ 7e2 Pa/s).
-    fig = _figure(figsize=(7.0, 1.2 + 2.3 * len(curves)), layout="constrained")
+    fig = new_figure(figsize=(7.0, 1.2 + 2.3 * len(curves)), layout="constrained")
     axes = fig.subplots(len(curves), 1, sharex=True, squeeze=False)[:, 0]
     colors = ["#2563eb", "#ea580c", "#16a34a", "#9333ea", "#0891b2", "#ca8a04"]
     x0 = float(point[wrt]) if point and wrt in point else None
@@ -269,7 +258,7 @@ def plot_decision_regions(
     cmap = ListedColormap([palette[i % len(palette)] for i in range(n_classes)])
     fig = None
     if ax is None:
-        fig = _figure(figsize=(5.2, 4.6), layout="constrained")
+        fig = new_figure(figsize=(5.2, 4.6), layout="constrained")
         ax = fig.add_subplot()
     levels = np.arange(n_classes + 1) - 0.5
     ax.contourf(xx, yy, regions, levels=levels, cmap=cmap, alpha=0.25)
@@ -317,7 +306,7 @@ def plot_training(history, model, X, y, path=None, *, X_test=None, y_test=None):
     classifier: what ``chainrule train --dataset moons --plot FILE`` writes."""
     hist = history.history
     names = [k for k in hist if not k.startswith("val_") and k not in ("lr", "time")]
-    fig = _figure(figsize=(4.4 * (len(names) + 1), 4.0), layout="constrained")
+    fig = new_figure(figsize=(4.4 * (len(names) + 1), 4.0), layout="constrained")
     axes = fig.subplots(1, len(names) + 1, squeeze=False)[0]
     epochs = np.arange(1, len(hist[names[0]]) + 1) if names else []
     for ax, name in zip(axes, names):
