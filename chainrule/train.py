@@ -167,6 +167,15 @@ class History:
         last = ", ".join(f"{k}={v[-1]:.4g}" for k, v in self.history.items() if v)
         return f"History({len(self.epochs)} epochs; last: {last})"
 
+    def _repr_png_(self) -> bytes | None:
+        # Jupyter shows a History as its curves (the text repr where it cannot draw).
+        if not self.epochs:
+            return None
+        try:
+            return self.plot()._repr_png_()
+        except ImportError:
+            return None
+
     def plot(self, path=None):
         """Draw the loss and each metric per epoch (training and validation); save to
         ``path`` (PNG, SVG or PDF by its suffix) if given. Returns the
