@@ -276,6 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
     p._negative_number_matcher = re.compile(r"^-\d*\.?\d+(e-?\d+)?(,[-+]?[\d.e-]+)?$")
     p.set_defaults(run=_cmd_diff)
 
+    p = sub.add_parser("demo", help="the skydiver example explained, then a short training run")
+    p.add_argument("--no-train", action="store_true", help="skip the training run")
+    p.set_defaults(run=_cmd_demo)
+
     p = sub.add_parser(
         "activations",
         help="activation functions and their derivatives, compared",
@@ -289,10 +293,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--plot", metavar="FILE", help="draw them side by side to FILE (.png/.svg/.pdf)")
     p.set_defaults(run=_cmd_activations)
-
-    p = sub.add_parser("demo", help="the skydiver example explained, then a short training run")
-    p.add_argument("--no-train", action="store_true", help="skip the training run")
-    p.set_defaults(run=_cmd_demo)
 
     train = _train_module()
     if train is not None:
