@@ -57,7 +57,8 @@ def _point(items: list[str] | None) -> dict[str, float]:
 def _cmd_explain(args) -> int:
     from chainrule.explain.core import explain
 
-    e = explain(args.expression, wrt=args.wrt, **_point(args.at))
+    split = "auto" if args.split is None else args.split
+    e = explain(args.expression, wrt=args.wrt, split=split, **_point(args.at))
     render = {
         "text": e.to_text,
         "markdown": e.to_markdown,
@@ -236,6 +237,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="NAME=VALUE",
         help="the point, e.g. --at t=10 (repeat, or separate by commas)",
+    )
+    p.add_argument(
+        "--split",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="split composites into their chain (sin(x^2): u = x², f = sin(u)); default: "
+        "split when no quantity is named, --split also inside named ones, --no-split never",
     )
     p.add_argument(
         "--format",

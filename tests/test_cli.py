@@ -140,7 +140,7 @@ def test_python_dash_m():
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    assert "dy/dx = 2*x = 6" in done.stdout
+    assert "dy/dx = 2·x = 6" in done.stdout
     bad = subprocess.run(
         [sys.executable, "-m", "chainrule", "explain", "y = x +", "--at", "x=3"],
         capture_output=True,

@@ -91,7 +91,7 @@ def test_explain_svg_picture(tmp_path, capsys):
     assert status == 0
     root = ET.parse(out).getroot()
     text = " ".join(root.itertext())
-    for shown in ("dP/dt = 699.0453078", "h = 4000 - g", "dP/dh = -10.1325*exp(-0.0001*h)"):
+    for shown in ("dP/dt = 699.0453078", "h = 4000 − g", "dP/dh = −10.1325·e^(−0.0001·h)"):
         assert shown in text
 
 

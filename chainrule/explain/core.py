@@ -32,6 +32,16 @@ from chainrule.explain.graph import (
     replay_symbolic,
     replay_value,
 )
+from chainrule.explain.pretty import (
+    factor_like,
+    latex,
+    mathml,
+    pretty,
+    pretty_node,
+    python_form,
+    textbook,
+)
+from chainrule.explain.split import check_split, split_graph, split_program
 from chainrule.explain.steps import backward_steps
 from chainrule.explain.symbolic import have_sympy, require_sympy
 from chainrule.tensor import Tensor
@@ -44,7 +54,7 @@ MAX_PATHS = 64
 MAX_EXPANDED_OPS = 2000
 
 
-def explain(f, /, wrt=None, **point) -> Explanation:
+def explain(f, /, wrt=None, split="auto", **point) -> Explanation:
     """Explain the derivative of ``f`` at ``point`` by the chain rule, link by link.
 
     ``f`` is an expression string (``"P = 101325*exp(-0.0001*h); h = 4000 - g; ..."``) or
@@ -54,6 +64,11 @@ def explain(f, /, wrt=None, **point) -> Explanation:
     a module, a ``{name: tensor}`` dict or a list of the parameters to differentiate by
     (``cr.explain(lambda: loss_fn(model(X), y), wrt=model)``); a function of no arguments
     without ``wrt`` is differentiated by every leaf that requires grad.
+
+    ``split`` (``"auto"``, True or False) says whether composites are split into their
+    chain: under ``"auto"``, ``sin(x^2)`` is explained as ``u = x²``, ``f = sin(u)``,
+    ``df/dx = df/du · du/dx``, unless the user named quantities (theirs are then the
+    links); True splits inside named definitions too (see :mod:`chainrule.explain.split`).
 
     For scalar quantities each link ``∂N/∂M`` gets a simplified formula in terms of the
     named quantities and its value; for tensors (a network's loss) the explanation shows
@@ -77,7 +92,7 @@ def explain(f, /, wrt=None, **point) -> Explanation:
     if isinstance(f, (str, Program)):
         if tensors is not None:
             raise TypeError("explain: for an expression, wrt names its inputs (a str or a list)")
-        program = f if isinstance(f, Program) else parse(f)
+        program = split_program(f if isinstance(f, Program) else parse(f), split)
         traced = _trace_program(program, point)
     elif callable(f):
         program = None
@@ -85,6 +100,9 @@ def explain(f, /, wrt=None, **point) -> Explanation:
     else:
         raise TypeError(f"explain: expected a function or an expression string, got {type(f)}")
     out, inputs, output_name = traced
+    check_split(split)
+    if program is None and _all_scalar(out):
+        split_graph(out, inputs, split)
     if tensors is not None:
         inputs = {**inputs, **_given_leaves(tensors, inputs)}
         wrt = tuple(tensors)
@@ -95,6 +113,17 @@ def explain(f, /, wrt=None, **point) -> Explanation:
     # as such; NumPy's warnings about them would only repeat it.
     with np.errstate(all="ignore"):
         return _Builder(out, inputs, output_name, wrt, program, point).build()
+
+
+def _all_scalar(out: Tensor) -> bool:
+    """Whether every value in the graph of ``out`` is a single number (splitting is for
+    scalar chains; a network's steps are shown by the backward pass instead)."""
+    if out._node is None:
+        return False
+    order = topological_order([out._node])
+    return all(np.size(n.out) == 1 for n in order) and all(
+        np.size(p.data) == 1 for n in order for p in n.parents if isinstance(p, Tensor)
+    )
 
 
 def _wrt(wrt, inputs: dict) -> tuple[str, ...]:
@@ -335,9 +364,12 @@ class _Builder:
         c = self.c
         if self.program is not None:
             local = self.program.to_sympy()
-            return {k: local.get(c.labels[k]) for k in c.keys if k in c.preds}
-        symbols = {k: symbol(c.labels[k]) for k in c.keys}
-        return {k: replay_symbolic(c, k, symbols) for k in c.keys if k in c.preds}
+            defs = {k: local.get(c.labels[k]) for k in c.keys if k in c.preds}
+        else:
+            symbols = {k: symbol(c.labels[k]) for k in c.keys}
+            defs = {k: replay_symbolic(c, k, symbols) for k in c.keys if k in c.preds}
+        # σ(z) rather than 1/(1 + e^−z): its derivative then reads σ(z)·(1 − σ(z)).
+        return {k: None if d is None else textbook(d) for k, d in defs.items()}
 
     def _links(self, adjoint) -> list[Link]:
         c = self.c
@@ -386,15 +418,17 @@ class _Builder:
         return {n: float(np.reshape(values[n], ())) for n in names}
 
     def _formula(self, link: Link, definition) -> None:
-        from chainrule.explain.symbolic import require_sympy, symbol
+        from chainrule.explain.symbolic import symbol
 
         sp = require_sympy()
         try:
             d = _simplify(sp, sp.diff(definition, symbol(link.source)))
+            d = factor_like(sp, d, definition)
         except Exception:  # noqa: BLE001 - a formula SymPy cannot differentiate: none shown
             return
-        link.formula = sp.sstr(d, full_prec=False)
-        link.latex = sp.latex(d, full_prec=False)
+        # The formula shown is the expression evaluated here: what is read is what is checked.
+        link.formula, link.python = pretty(d), python_form(d)
+        link.latex, link.mathml = latex(d), mathml(d)
         link.symbolic_value = _at_point(sp, d, self._subs())
 
     def _checks(self, links, paths, derivs) -> list[Check]:
@@ -432,7 +466,7 @@ class _Builder:
         return checks
 
     def _symbolic_total(self, name: str):
-        from chainrule.explain.symbolic import require_sympy, symbol
+        from chainrule.explain.symbolic import symbol
 
         if not self.defs or any(d is None for d in self.defs.values()):
             return None
@@ -482,21 +516,24 @@ class _Builder:
                 _as_value(np.zeros_like(t.data) if g is None else g),
             )
         for name, v in self._constants().items():
-            q[name] = Quantity(name, "constant", v, str(self.program.definitions[name].expr))
+            expr = self.program.definitions[name].expr
+            q[name] = Quantity(name, "constant", v, pretty_node(expr), python=str(expr))
         for key in c.keys:
             if key in c.leaves:
                 continue
             name = c.labels[key]
             role = "output" if key == c.output else "intermediate"
-            definition = latex = None
+            forms = {}
             if self.scalar and self.defs.get(key) is not None:
-                sp = require_sympy()
-                definition = sp.sstr(self.defs[key], full_prec=False)
-                latex = sp.latex(self.defs[key], full_prec=False)
+                d = self.defs[key]
+                forms = dict(
+                    definition=pretty(d), python=python_form(d), latex=latex(d), mathml=mathml(d)
+                )
             if self.program is not None and name in self.program.definitions:
-                definition = str(self.program.definitions[name].expr)  # as the user wrote it
+                expr = self.program.definitions[name].expr  # as the user wrote it
+                forms.update(definition=pretty_node(expr), python=str(expr))
             g = 1.0 if key == c.output else adjoint.get(key)
-            q[name] = Quantity(name, role, _as_value(c.value(key)), definition, _as_value(g), latex)
+            q[name] = Quantity(name, role, _as_value(c.value(key)), gradient=_as_value(g), **forms)
         # The output last, as a worked solution ends.
         out = q.pop(c.labels[c.output])
         q[out.name] = out
@@ -557,7 +594,9 @@ def _simplify(sp, expr):
         simpler = sp.simplify(expr)
     except Exception:  # noqa: BLE001 - the unsimplified derivative is still right
         return expr
-    return simpler if sp.count_ops(simpler) < sp.count_ops(expr) else expr
+    # A sign moved into a bracket (σ·(σ − 1) for −σ·(1 − σ)) saves one operation and
+    # reads worse: only a real simplification (two operations or more) is taken.
+    return simpler if sp.count_ops(simpler) < sp.count_ops(expr) - 1 else expr
 
 
 def _at_point(sp, expr, subs: dict):

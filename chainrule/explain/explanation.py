@@ -42,8 +42,9 @@ def _json_safe(obj):
 class Quantity:
     """A named quantity: an input, an intermediate named by the user, or the output.
 
-    ``definition`` is its formula in terms of the quantities it reads (``None`` for an
-    input); ``gradient`` is the derivative of the output with respect to it.
+    ``definition`` is its formula in terms of the quantities it reads, in textbook
+    notation (``None`` for an input; ``python``, ``latex``, ``mathml``: other forms);
+    ``gradient`` is the derivative of the output with respect to it.
     """
 
     name: str
@@ -52,6 +53,8 @@ class Quantity:
     definition: str | None = None
     gradient: object = None
     latex: str | None = None
+    python: str | None = None
+    mathml: str | None = None
 
     @property
     def shape(self) -> tuple:
@@ -62,6 +65,8 @@ class Quantity:
             "name": self.name,
             "role": self.role,
             "definition": self.definition,
+            "python": self.python,
+            "latex": self.latex,
             "value": _plain(self.value),
             "shape": list(self.shape),
             "gradient": _plain(self.gradient),
@@ -72,10 +77,12 @@ class Quantity:
 class Link:
     """One link of the chain: the local derivative ``∂target/∂source`` at the point.
 
-    ``formula`` is the simplified symbolic derivative in terms of the named quantities
-    (``None`` where a primitive has no symbolic form), ``value`` its number from the
-    engine, ``symbolic_value`` the formula evaluated at the point (the check).  ``partial``
-    says ``target`` reads other quantities too, so the link holds them fixed.
+    ``formula`` is the simplified symbolic derivative in terms of the named quantities,
+    in textbook notation (``σ(z)·(1 − σ(z))``; ``None`` where a primitive has no symbolic
+    form), ``python`` the same in Python syntax, ``latex`` and ``mathml`` typeset;
+    ``value`` its number from the engine, ``symbolic_value`` the formula evaluated at the
+    point (the check).  ``partial`` says ``target`` reads other quantities too, so the link
+    holds them fixed.
     """
 
     source: str
@@ -85,6 +92,8 @@ class Link:
     latex: str | None = None
     symbolic_value: float | None = None
     partial: bool = False
+    python: str | None = None
+    mathml: str | None = None
 
     @property
     def label(self) -> str:
@@ -97,6 +106,8 @@ class Link:
             "to": self.target,
             "label": self.label,
             "formula": self.formula,
+            "python": self.python,
+            "latex": self.latex,
             "value": _plain(self.value),
             "symbolic_value": _plain(self.symbolic_value),
             "partial": self.partial,

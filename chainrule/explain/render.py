@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.explain.pretty import _minus
+
 __all__ = ["to_text", "to_markdown", "to_latex", "to_dot", "number"]
 
 
@@ -24,13 +26,24 @@ def number(v) -> str:
     return f"array of shape {arr.shape}, norm {np.linalg.norm(arr.ravel()):.6g}"
 
 
+def _num(v) -> str:
+    """A value in text: :func:`number` with a true minus sign (−0.5, as the formulas)."""
+    return _minus(number(v))
+
+
+def _factor(v) -> str:
+    """A factor of a product: negative numbers in brackets (2 · (−0.5)), others bare."""
+    text = _num(v)
+    return f"({text})" if text.startswith("−") else text
+
+
 def _aligned(rows: list[tuple[str, str]], indent: str = "  ", sep: str = " = ") -> list[str]:
     width = max((len(a) for a, _ in rows), default=0)
     return [f"{indent}{a.ljust(width)}{sep}{b}" for a, b in rows]
 
 
 def _point(e) -> str:
-    parts = [f"{name} = {number(q.value)}" for name, q in e.quantities.items() if q.role == "input"]
+    parts = [f"{name} = {_num(q.value)}" for name, q in e.quantities.items() if q.role == "input"]
     return ", ".join(parts)
 
 
@@ -43,8 +56,12 @@ def _chain(paths) -> str:
 
 
 def _through(path) -> str:
-    middle = path.quantities[1:-1]
-    return f" through {' and '.join(reversed(middle))}" if middle else " directly"
+    middle = list(reversed(path.quantities[1:-1]))
+    if not middle:
+        return " directly"
+    if len(middle) == 1:
+        return f" through {middle[0]}"
+    return f" through {', '.join(middle[:-1])} and {middle[-1]}"
 
 
 def _source(e) -> str:
@@ -66,7 +83,7 @@ def to_text(e) -> str:
         if q.role == "input":
             continue
         left = f"{q.name} = {q.definition}" if q.definition else q.name
-        rows.append((left, number(q.value)))
+        rows.append((left, _num(q.value)))
     lines += _aligned(rows)
     if not e.scalar:
         return "\n".join(lines + [""] + _tensor_text(e))
@@ -80,7 +97,7 @@ def to_text(e) -> str:
 
 def _wrt_text(e, wrt: str, paths) -> list[str]:
     total = _total(e, wrt)
-    value = number(e.derivatives[wrt])
+    value = _num(e.derivatives[wrt])
     if not paths:
         return [f"{e.output} does not depend on {wrt}: {total} = {value}"]
     links = []
@@ -108,13 +125,13 @@ def _wrt_text(e, wrt: str, paths) -> list[str]:
     ]
     out += _aligned(
         [
-            (f"{link.label} = {link.formula}" if link.formula else link.label, number(link.value))
+            (f"{link.label} = {link.formula}" if link.formula else link.label, _num(link.value))
             for link in links
         ]
     )
     if len(paths) == 1:
         p = paths[0]
-        factors = " · ".join(f"({number(link.value)})" for link in p.links)
+        factors = " · ".join(_factor(link.value) for link in p.links)
         out += ["", "Product:"]
         if len(p.links) > 1:
             out += [f"  {total} = {factors}", f"  {' ' * len(total)} = {value}"]
@@ -128,10 +145,10 @@ def _wrt_text(e, wrt: str, paths) -> list[str]:
     for trail, p in zip(trails, paths):
         labels = " · ".join(link.label for link in p.links)
         if len(p.links) > 1:
-            factors = " · ".join(f"({number(link.value)})" for link in p.links)
-            rows.append((f"{trail.ljust(width)}   {labels}", f"{factors} = {number(p.value)}"))
+            factors = " · ".join(_factor(link.value) for link in p.links)
+            rows.append((f"{trail.ljust(width)}   {labels}", f"{factors} = {_num(p.value)}"))
         else:
-            rows.append((f"{trail.ljust(width)}   {labels}", number(p.value)))
+            rows.append((f"{trail.ljust(width)}   {labels}", _num(p.value)))
     out += _aligned(rows)
     if e.paths_truncated:
         # The listed products do not add up to the derivative: say so, give the engine's.
@@ -143,7 +160,7 @@ def _wrt_text(e, wrt: str, paths) -> list[str]:
     out += [
         "",
         "Sum:",
-        f"  {total} = " + " + ".join(f"({number(p.value)})" for p in paths),
+        f"  {total} = " + " + ".join(_factor(p.value) for p in paths),
         f"  {' ' * len(total)} = {value}",
     ]
     return out
@@ -178,7 +195,7 @@ def _tensor_text(e) -> list[str]:
             if sent is not None:
                 out.append(f"        {rule}   -> shape {sent[1]}, norm {sent[2]:.6g}")
     out += ["", "Gradients:"]
-    out += _aligned([(_total(e, w), number(e.derivatives[w])) for w in e.wrt])
+    out += _aligned([(_total(e, w), _num(e.derivatives[w])) for w in e.wrt])
     return out
 
 
