@@ -19,6 +19,8 @@ from numpy.exceptions import AxisError
 
 import chainrule.tensor as _tensor_module
 from chainrule.ops import arithmetic, elementwise, index, reduce
+from chainrule.ops import method_names as _registered_methods
+from chainrule.ops import numpy_functions as _registered_functions
 from chainrule.ops import linalg as linalg_ops
 from chainrule.ops import shape as shape_ops
 from chainrule.ops.reduce import normalize_axes
@@ -57,41 +59,9 @@ def _operand(x):
     return x
 
 
-# ----- elementwise: the primitives themselves, as plain functions ------------------------------
-add = arithmetic.add.function
-subtract = arithmetic.subtract.function
-multiply = arithmetic.multiply.function
-divide = arithmetic.divide.function
-true_divide = divide
-power = arithmetic.power.function
-negative = arithmetic.negative.function
-copy = arithmetic.copy.function
-exp = elementwise.exp.function
-log = elementwise.log.function
-log1p = elementwise.log1p.function
-expm1 = elementwise.expm1.function
-sqrt = elementwise.sqrt.function
-square = elementwise.square.function
-sin = elementwise.sin.function
-cos = elementwise.cos.function
-tan = elementwise.tan.function
-arcsin = elementwise.arcsin.function
-arccos = elementwise.arccos.function
-arctan = elementwise.arctan.function
-arctan2 = elementwise.arctan2.function
-sinh = elementwise.sinh.function
-cosh = elementwise.cosh.function
-tanh = elementwise.tanh.function
-sigmoid = elementwise.sigmoid.function
-relu = elementwise.relu.function
-softplus = elementwise.softplus.function
-abs = elementwise.abs.function
-absolute = abs
-maximum = elementwise.maximum.function
-minimum = elementwise.minimum.function
-matmul = linalg_ops.matmul.function
-softmax = reduce.softmax.function
-log_softmax = reduce.log_softmax.function
+# ----- the primitives themselves, as plain functions -------------------------------------------
+# Generated from the declarations: each primitive's ``numpy=`` names (cr.exp, cr.absolute, ...).
+globals().update(_registered_functions())
 
 
 def astype(x, dtype) -> Tensor:
@@ -268,8 +238,8 @@ def _user_stacklevel() -> int:
 
 def _variance(x, axis, ddof: int, keepdims: bool, name: str) -> Tensor:
     n = _size(x, axis)
-    centered = subtract(x, reduce.mean(x, axis=axis, keepdims=True))
-    total = reduce.sum(square(centered), axis=axis, keepdims=keepdims)
+    centered = arithmetic.subtract(x, reduce.mean(x, axis=axis, keepdims=True))
+    total = reduce.sum(elementwise.square(centered), axis=axis, keepdims=keepdims)
     if n - ddof > 0:
         return total / (n - ddof)
     warnings.warn(f"{name}: ddof={ddof} leaves no degrees of freedom for {n} elements per "
@@ -288,8 +258,8 @@ def std(x, axis=None, ddof: int = 0, keepdims: bool = False) -> Tensor:
     v = _variance(_operand(x), axis, ddof, keepdims, "std")
     zero = _data(v) == 0
     if not np.any(zero):
-        return sqrt(v)
-    return where(zero, 0.0, sqrt(where(zero, 1.0, v)))
+        return elementwise.sqrt(v)
+    return where(zero, 0.0, elementwise.sqrt(where(zero, 1.0, v)))
 
 
 def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:
@@ -319,11 +289,11 @@ def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:
     if matrix:
         a0, a1 = axes if axis is None else [int(a) % ndim for a in axis]
         if ord in (1, -1):
-            col = reduce.sum(abs(x), axis=a0, keepdims=True)
+            col = reduce.sum(elementwise.abs(x), axis=a0, keepdims=True)
             pick = max if ord == 1 else min
             out = pick(col, axis=a1, keepdims=True)
         elif ord in (np.inf, -np.inf):
-            row = reduce.sum(abs(x), axis=a1, keepdims=True)
+            row = reduce.sum(elementwise.abs(x), axis=a1, keepdims=True)
             pick = max if ord == np.inf else min
             out = pick(row, axis=a0, keepdims=True)
         else:
@@ -336,29 +306,29 @@ def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:
         raise ValueError(f"norm: axis={axis!r} must be an int or a pair of ints")
     ax = axis
     if ord == np.inf:
-        return max(abs(x), axis=ax, keepdims=keepdims)
+        return max(elementwise.abs(x), axis=ax, keepdims=keepdims)
     if ord == -np.inf:
-        return min(abs(x), axis=ax, keepdims=keepdims)
+        return min(elementwise.abs(x), axis=ax, keepdims=keepdims)
     if ord == 0:
         # np.sum over every axis gives a NumPy scalar; a Tensor's data is always an ndarray.
         return make(np.asarray(np.sum(_data(x) != 0, axis=ax, keepdims=keepdims)).astype(
             np.result_type(_data(x), np.float32)))
     if ord == 1:
-        return reduce.sum(abs(x), axis=ax, keepdims=keepdims)
+        return reduce.sum(elementwise.abs(x), axis=ax, keepdims=keepdims)
     p = float(ord)
-    mag = abs(x)
+    mag = elementwise.abs(x)
     at_zero = _data(mag) == 0
     if 0 < p < 1 and np.any(at_zero):
         # |x|^p has an infinite slope at 0 for p < 1: an entry at 0 gets gradient 0 (PyTorch).
-        powered = where(at_zero, 0.0, power(where(at_zero, 1.0, mag), p))
+        powered = where(at_zero, 0.0, arithmetic.power(where(at_zero, 1.0, mag), p))
     else:
-        powered = power(mag, p)
+        powered = arithmetic.power(mag, p)
     total = reduce.sum(powered, axis=ax, keepdims=keepdims)
     zero = _data(total) == 0
     if not np.any(zero):
-        return power(total, 1.0 / p)
+        return arithmetic.power(total, 1.0 / p)
     # A zero vector: d s^(1/p)/ds is infinite at s = 0; PyTorch's gradient is 0 there.
-    return where(zero, 0.0, power(where(zero, 1.0, total), 1.0 / p))
+    return where(zero, 0.0, arithmetic.power(where(zero, 1.0, total), 1.0 / p))
 
 
 def _drop(shape_, axes) -> tuple:
@@ -523,7 +493,7 @@ def pad(x, pad_width, mode: str = "constant", constant_values=0) -> Tensor:
                     raise ValueError(f"pad: mode={mode!r} cannot pad axis {axis} of length "
                                      f"{shape_[axis]}: {exc}") from None
                 out = take(out, index, axis=axis)
-        return out if out is not x else copy(x)  # nothing to pad: a copy, as NumPy's
+        return out if out is not x else arithmetic.copy(x)  # nothing to pad: a copy, as NumPy's
     out = shape_ops.pad(x, pad_width=widths)
     if np.any(np.asarray(constant_values) != 0):
         # x padded with c is pad(x, 0) plus a constant border: no derivative flows into c,
@@ -615,9 +585,9 @@ def dot(a, b) -> Tensor:
     a, b = _operand(a), _operand(b)
     na, nb = np.ndim(_data(a)), np.ndim(_data(b))
     if na == 0 or nb == 0:
-        return multiply(a, b)
+        return arithmetic.multiply(a, b)
     if na <= 2 and nb <= 2:
-        return matmul(a, b)
+        return linalg_ops.matmul(a, b)
     letters = "abcdefghijklmnopqrstuvwxyz"
     sa = letters[:na]
     if nb == 1:
@@ -630,7 +600,7 @@ def dot(a, b) -> Tensor:
 
 def outer(a, b) -> Tensor:
     """The outer product of two flattened arrays: ``out[i, j] = a[i]·b[j]``."""
-    return multiply(reshape(_operand(a), (-1, 1)), reshape(_operand(b), (1, -1)))
+    return arithmetic.multiply(reshape(_operand(a), (-1, 1)), reshape(_operand(b), (1, -1)))
 
 
 def einsum(subscripts: str, *operands, optimize=False) -> Tensor:
@@ -847,3 +817,25 @@ __all__ = [
                      "index", "reduce", "linalg_ops", "shape_ops", "normalize_axes", "make",
                      "to_array", "as_dtype", "operator", "AxisError"}
 ]
+
+# ----- the dispatch tables, generated ----------------------------------------------------------
+
+#: NumPy ufuncs that run chainrule's function of the same name on a Tensor (``np.sin(t)``):
+#: every function here that NumPy has as a ufunc.
+UFUNCS = {n: globals()[n] for n in __all__ if isinstance(getattr(np, n, None), np.ufunc)}
+
+#: NumPy functions (``np.sum(t)``, ``np.concatenate([t, u])``) that run chainrule's
+#: differentiable function of the same name and arguments.
+ARRAY_FUNCTIONS = {n: globals()[n] for n in (
+    "sum mean prod max min amax amin var std reshape transpose swapaxes expand_dims squeeze "
+    "broadcast_to concatenate stack split pad take repeat tile dot outer einsum matmul where "
+    "clip ravel").split()}
+
+#: ``np.linalg`` functions that run ``cr.linalg``'s.
+LINALG_FUNCTIONS = {n: getattr(linalg, n) for n in ("inv", "det", "solve", "norm")}
+
+#: Tensor methods: the primitives declared ``method=True``, and these functions.
+METHODS = _registered_methods() + (
+    "sign floor ceil round isnan clip sum mean var std prod max min logsumexp norm argmax "
+    "argmin swapaxes squeeze expand_dims flatten dot take repeat tile any all").split()
+_tensor_module.add_methods(METHODS)

@@ -123,8 +123,8 @@ class Tensor:
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         """``np.sin(t)``, ``ndarray * t``: NumPy's ufuncs on Tensors run chainrule's function
         of the same name, so the result stays differentiable."""
-        fn = getattr(_api, ufunc.__name__, None)  # numpy_api has NumPy's names (absolute, ...)
-        if method != "__call__" or kwargs or fn is None or not callable(fn):
+        fn = _api.UFUNCS.get(ufunc.__name__)  # by NumPy's own names (absolute, divide, ...)
+        if method != "__call__" or kwargs or fn is None:
             what = f"np.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
             extra = f" with {', '.join(kwargs)}=" if kwargs else ""
             raise TypeError(
@@ -140,9 +140,9 @@ class Tensor:
         an error (its gradient would be silently lost)."""
         name = func.__name__
         if func.__module__ == "numpy.linalg":
-            fn = getattr(_api.linalg, name, None) if name in _LINALG_FUNCTIONS else None
+            fn = _api.LINALG_FUNCTIONS.get(name)
         else:
-            fn = getattr(_api, name, None) if name in _ARRAY_FUNCTIONS else None
+            fn = _api.ARRAY_FUNCTIONS.get(name)
         if fn is not None:
             unknown = _unknown_keywords(fn, kwargs)
             if unknown:
@@ -677,24 +677,14 @@ def _method(name):
     return method
 
 
-for _name in (
-    "exp log log1p expm1 sqrt square sin cos tan arcsin arccos arctan sinh cosh tanh sigmoid "
-    "relu softplus abs sign floor ceil round isnan clip sum mean var std prod max min "
-    "logsumexp norm argmax argmin swapaxes squeeze expand_dims flatten softmax log_softmax "
-    "matmul dot take repeat tile maximum minimum any all"
-).split():
-    setattr(Tensor, _name, _method(_name))
+def add_methods(names) -> None:
+    """Give Tensor the method form of each function named (``t.exp()`` is ``cr.exp(t)``).
 
+    The NumPy surface calls this with the names its tables list (the primitives declared
+    ``method=True``, and its own functions such as ``sum``), since it sits above Tensor."""
+    for name in names:
+        setattr(Tensor, name, _method(name))
 
-# NumPy functions with a differentiable chainrule counterpart of the same name and arguments.
-_ARRAY_FUNCTIONS = frozenset(
-    "sum mean prod max min amax amin var std reshape transpose swapaxes expand_dims squeeze "
-    "broadcast_to concatenate stack split pad take repeat tile dot outer einsum matmul where "
-    "clip ravel".split()
-)
-
-
-_LINALG_FUNCTIONS = frozenset({"inv", "det", "solve", "norm"})
 # NumPy functions that write into their first argument.
 _NUMPY_IN_PLACE = frozenset({"copyto", "fill_diagonal", "put", "put_along_axis", "place",
                              "putmask"})

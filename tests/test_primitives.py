@@ -39,7 +39,8 @@ def _index_put(x, v, index):
     return out
 
 
-# Independent formulas (the textbook definitions, not the primitives' own forwards).
+# Independent formulas (the textbook definitions, not the primitives' own forwards), for the
+# primitives that do not declare theirs (``ref=``) beside their rules.
 REFERENCE = {
     "add": lambda x, y: x + y,
     "subtract": lambda x, y: x - y,
@@ -49,26 +50,7 @@ REFERENCE = {
     "negative": lambda x: 0 - x,
     "copy": lambda x: x + 0,
     "astype": lambda x, dtype: np.array(x, dtype=dtype),
-    "exp": lambda x: np.e**x,
-    "log": lambda x: np.log(x),
-    "log1p": lambda x: np.log(1 + x),
-    "expm1": lambda x: np.exp(x) - 1,
-    "sqrt": lambda x: x**0.5,
-    "square": lambda x: x * x,
-    "sin": np.sin,
-    "cos": np.cos,
-    "tan": lambda x: np.sin(x) / np.cos(x),
-    "arcsin": np.arcsin,
-    "arccos": np.arccos,
-    "arctan": np.arctan,
     "arctan2": np.arctan2,
-    "sinh": lambda x: (np.exp(x) - np.exp(-x)) / 2,
-    "cosh": lambda x: (np.exp(x) + np.exp(-x)) / 2,
-    "tanh": lambda x: (np.exp(2 * x) - 1) / (np.exp(2 * x) + 1),
-    "abs": lambda x: np.where(x < 0, -x, x),
-    "relu": lambda x: np.where(x > 0, x, 0.0),
-    "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
-    "softplus": lambda x: np.log(1 + np.exp(x)),
     "maximum": lambda x, y: np.where(x >= y, x, y),
     "minimum": lambda x, y: np.where(x <= y, x, y),
     "clip": lambda x, a_min, a_max: np.minimum(
@@ -161,12 +143,13 @@ def _as_tensors(args, positions):
 def test_primitive(name, args, params):
     prim = REGISTRY[name]
     assert args is not None, f"primitive {name} registers no sample inputs"
-    assert name in REFERENCE, f"primitive {name} has no independent reference formula"
+    reference = prim.ref or REFERENCE.get(name)
+    assert reference is not None, f"primitive {name} has no independent reference (ref=)"
     rng = np.random.default_rng(99)
 
     # forward against the independent formula
     out = prim(*[cr.tensor(a) if isinstance(a, np.ndarray) else a for a in args], **params)
-    expected = REFERENCE[name](*args, **params)
+    expected = reference(*args, **params)
     np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12)
     assert out.data.dtype == np.result_type(*[a for a in args if isinstance(a, np.ndarray)]) \
         or name == "astype"

@@ -8,9 +8,21 @@ A primitive has
   with ``needs[i]`` true;
 * ``jvp(tangents, ans, args, xp, params) -> tangent of ans`` — the forward rule, ``tangents``
   holding None for arguments with a zero tangent;
-* ``formulas`` — a human formula of the local derivative per argument, for explanations;
+* ``formulas`` — the displayed rule per argument, for explanations: a local derivative
+  (``cos(x)``) or, written with ``g`` for the upstream gradient, the whole VJP
+  (``g · bᵀ``); in the notation of :mod:`chainrule.ops.notation`. It may be given as a
+  function of no arguments that makes them on first use (the declaration helpers derive
+  them from ``symbolic`` with SymPy, which is then imported only when a formula is shown);
 * ``symbolic(sp, *args, **params)`` — the same operation on SymPy objects, so the explainer
   can differentiate symbolically;
+* ``numpy`` — the names the function has in chainrule's NumPy surface (``cr.abs``,
+  ``cr.absolute``; empty when a hand-written function with NumPy's arguments wraps it),
+  and ``method`` — whether Tensors have it as a method (``t.exp()``);
+* ``expr`` and ``domain`` — its name in the expression language of ``cr.explain`` (None:
+  not part of it) and where it is defined there, in words that
+  :func:`chainrule.ops.notation.evaluate_formula` reads (``"x > 0"``; None: everywhere);
+* ``ref`` — an independent implementation (plain NumPy, the textbook definition) that the
+  registry tests compare the forward with;
 * ``saves_args``, ``saves_ans``, ``reads`` — which values its VJP reads (the arguments, the
   output; ``reads[i]``: the arguments the VJP for argument ``i`` reads). Only those are
   guarded against in-place changes, so they must be declared exactly (a registry test
@@ -74,8 +86,13 @@ class Primitive:
         "forward",
         "vjp",
         "jvp",
-        "formulas",
+        "_formulas",
         "symbolic",
+        "numpy",
+        "method",
+        "expr",
+        "domain",
+        "ref",
         "samples",
         "saves_args",
         "saves_ans",
@@ -95,7 +112,7 @@ class Primitive:
         vjp: Callable | None = None,
         jvp: Callable | None = None,
         *,
-        formulas: Sequence[str] = (),
+        formulas: Sequence[str] | Callable[[], Sequence[str]] = (),
         symbolic: Callable | None = None,
         samples: Callable | None = None,
         saves_args: bool = True,
@@ -105,13 +122,23 @@ class Primitive:
         nondiff_args: Sequence[int] = (),
         doc: str | None = None,
         register: bool = True,
+        numpy: Sequence[str] = (),
+        method: bool = False,
+        expr: str | None = None,
+        domain: str | None = None,
+        ref: Callable | None = None,
     ):
         self.name = name
         self.forward = forward
         self.vjp = vjp
         self.jvp = jvp
-        self.formulas = tuple(formulas)
+        self.formulas = formulas
         self.symbolic = symbolic
+        self.numpy = (numpy,) if isinstance(numpy, str) else tuple(numpy)
+        self.method = method
+        self.expr = expr
+        self.domain = domain
+        self.ref = ref
         self.samples = samples
         self.saves_args = saves_args
         self.saves_ans = saves_ans
@@ -135,6 +162,18 @@ class Primitive:
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
+
+    @property
+    def formulas(self) -> tuple[str, ...]:
+        """The displayed rule per argument (made on first use when declared as a function)."""
+        f = self._formulas
+        if callable(f):
+            f = self._formulas = tuple(f())
+        return f
+
+    @formulas.setter
+    def formulas(self, value) -> None:
+        self._formulas = value if callable(value) else tuple(value)
 
     def __setattr__(self, name: str, value) -> None:
         # `derivative` is the VJP of an elementwise primitive in another form; once the
@@ -451,19 +490,21 @@ def elementwise(
     forward: Callable,
     derivatives: Sequence[Callable],
     *,
-    formulas: Sequence[str],
+    formulas: Sequence[str] | Callable[[], Sequence[str]],
     symbolic: Callable | None = None,
     samples: Callable | None = None,
     saves_args: bool = True,
     saves_ans: bool = True,
     reads: Sequence[Sequence[int]] | None = None,
     doc: str | None = None,
+    **declaration,
 ) -> Primitive:
     """Declare an elementwise primitive from its partial derivatives alone.
 
     ``derivatives[i](*args, ans, xp)`` is ``d ans / d args[i]`` elementwise; then
     ``vjp_i = g * d_i`` and ``jvp = sum_i t_i * d_i`` for free (broadcast shapes are summed
-    back by the engine).
+    back by the engine). ``declaration``: the other keywords of :class:`Primitive`
+    (``numpy``, ``method``, ``expr``, ``domain``, ``ref``).
     """
     derivatives = tuple(derivatives)
     if len(derivatives) == 1:
@@ -508,7 +549,7 @@ def elementwise(
 
     prim = Primitive(name, forward, vjp, jvp, formulas=formulas, symbolic=symbolic,
                      samples=samples, saves_args=saves_args, saves_ans=saves_ans, reads=reads,
-                     doc=doc)
+                     doc=doc, **declaration)
     if len(derivatives) == 1:
         prim.derivative = derivatives[0]
     return prim
@@ -524,6 +565,7 @@ def linear(
     samples: Callable | None = None,
     view: bool = False,
     doc: str | None = None,
+    **declaration,
 ) -> Primitive:
     """Declare a primitive linear in its single argument.
 
@@ -540,5 +582,6 @@ def linear(
         return call(prim, xp, tangents[0], **params)
 
     prim = Primitive(name, forward, vjp, jvp, formulas=formulas, symbolic=symbolic,
-                     samples=samples, saves_args=False, saves_ans=False, view=view, doc=doc)
+                     samples=samples, saves_args=False, saves_ans=False, view=view, doc=doc,
+                     **declaration)
     return prim

@@ -21,6 +21,7 @@ import numpy as np
 from chainrule.explain.errors import ExprDomainError, ExprError
 from chainrule.explain.nodes import BinOp, Call, Const, Name, Neg, Node, Num, format_number, walk
 from chainrule.explain.scalar import scalar_binop, scalar_call
+from chainrule.ops import expression_functions
 
 __all__ = [
     "evaluate",
@@ -39,55 +40,15 @@ _OPS: dict[str, Callable] = {
 }
 
 
-def _np_sigmoid(x):
-    # exp of a negative number only, on each branch: no overflow for large |x|.
-    x = np.asarray(x)
-    z = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
-
-
 def numpy_functions() -> dict[str, Callable]:
-    """The language's functions as NumPy ufuncs (``sigmoid`` written stably)."""
-    return {
-        "exp": np.exp,
-        "log": np.log,
-        "sqrt": np.sqrt,
-        "sin": np.sin,
-        "cos": np.cos,
-        "tan": np.tan,
-        "asin": np.arcsin,
-        "acos": np.arccos,
-        "atan": np.arctan,
-        "sinh": np.sinh,
-        "cosh": np.cosh,
-        "tanh": np.tanh,
-        "sigmoid": _np_sigmoid,
-        "relu": lambda x: np.maximum(x, 0.0),
-        "abs": np.abs,
-    }
+    """The language's functions on NumPy arrays: each primitive's own forward (``sigmoid``
+    written stably there, once)."""
+    return {name: p.forward for name, p in expression_functions().items()}
 
 
 def chainrule_functions() -> dict[str, Callable]:
     """The language's functions as chainrule's differentiable functions (``cr.exp``...)."""
-    import chainrule as cr
-
-    return {
-        "exp": cr.exp,
-        "log": cr.log,
-        "sqrt": cr.sqrt,
-        "sin": cr.sin,
-        "cos": cr.cos,
-        "tan": cr.tan,
-        "asin": cr.arcsin,
-        "acos": cr.arccos,
-        "atan": cr.arctan,
-        "sinh": cr.sinh,
-        "cosh": cr.cosh,
-        "tanh": cr.tanh,
-        "sigmoid": cr.sigmoid,
-        "relu": cr.relu,
-        "abs": cr.abs,
-    }
+    return {name: p.function for name, p in expression_functions().items()}
 
 
 def _is_number(v) -> bool:

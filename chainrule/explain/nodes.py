@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from chainrule.ops import expression_functions
+
 __all__ = [
     "Node",
     "Num",
@@ -27,24 +29,9 @@ __all__ = [
     "names_in",
 ]
 
-#: The functions of the language (one argument each), by their canonical name.
-FUNCTIONS: tuple[str, ...] = (
-    "exp",
-    "log",
-    "sqrt",
-    "sin",
-    "cos",
-    "tan",
-    "asin",
-    "acos",
-    "atan",
-    "sinh",
-    "cosh",
-    "tanh",
-    "sigmoid",
-    "relu",
-    "abs",
-)
+#: The functions of the language (one argument each), by their canonical name: the
+#: primitives that declare an expression-language name (``expr=``), in declaration order.
+FUNCTIONS: tuple[str, ...] = tuple(expression_functions())
 
 #: Other spellings accepted for a function.
 ALIASES: dict[str, str] = {"ln": "log"}

@@ -1,7 +1,7 @@
 """Safe arithmetic on Python floats for the expression language's constants.
 
-Each operation checks its domain and the size of its result *before* computing, so that
-``1/0``, ``log(-1)``, ``(-8)**(1/3)`` or ``9**387420489`` raise a clear
+Each operation checks its domain before computing, and the size of its result (a power's
+before computing it), so that ``1/0``, ``log(-1)``, ``(-8)**(1/3)`` or ``9**387420489`` raise a clear
 :class:`~chainrule.explain.errors.ExprError` instead of ``ZeroDivisionError``, a complex
 number, or minutes of big-integer arithmetic.
 """
@@ -10,56 +10,38 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from chainrule.explain.errors import ExprDomainError, ExprError
 from chainrule.explain.nodes import Call, Const, Name, Neg, Node, Num, format_number
+from chainrule.ops import expression_functions
+from chainrule.ops.notation import evaluate_formula
 
-__all__ = ["scalar_binop", "scalar_call", "check_constants", "DOMAINS"]
+__all__ = ["scalar_binop", "scalar_call", "check_constants"]
 
 #: Largest magnitude a constant may have.
 MAX_MAGNITUDE = 1e300
 
 
-def _sigmoid(v: float) -> float:
-    # Two branches so that exp never overflows: sigmoid(v) = 1/(1+e^-v) = e^v/(1+e^v).
-    if v >= 0:
-        return 1.0 / (1.0 + math.exp(-v))
-    z = math.exp(v)
-    return z / (1.0 + z)
-
-
-#: function -> (implementation, test that the argument is in the domain, the domain in words)
-DOMAINS = {
-    "exp": (math.exp, lambda v: v <= 690.0, None),
-    "log": (math.log, lambda v: v > 0, "x > 0"),
-    "sqrt": (math.sqrt, lambda v: v >= 0, "x >= 0"),
-    "sin": (math.sin, lambda v: True, None),
-    "cos": (math.cos, lambda v: True, None),
-    "tan": (math.tan, lambda v: True, None),
-    "asin": (math.asin, lambda v: -1 <= v <= 1, "-1 <= x <= 1"),
-    "acos": (math.acos, lambda v: -1 <= v <= 1, "-1 <= x <= 1"),
-    "atan": (math.atan, lambda v: True, None),
-    "sinh": (math.sinh, lambda v: abs(v) <= 690.0, None),
-    "cosh": (math.cosh, lambda v: abs(v) <= 690.0, None),
-    "tanh": (math.tanh, lambda v: True, None),
-    "sigmoid": (_sigmoid, lambda v: True, None),
-    "relu": (lambda v: max(v, 0.0), lambda v: True, None),
-    "abs": (abs, lambda v: True, None),
-}
-
-
 def scalar_call(func: str, v: float) -> float:
-    """``func(v)`` for a function of the language, with its domain checked."""
-    impl, ok, domain = DOMAINS[func]
+    """``func(v)`` for a function of the language, with its domain checked: the primitive's
+    own forward in float64, refused outside its declared ``domain`` and when the result is
+    over ``MAX_MAGNITUDE``."""
+    prim = expression_functions()[func]
     if not math.isfinite(v):
         raise ExprError(f"{func} of a non-finite number")
-    if not ok(v):
-        arg = format_number(v)
-        if domain is None:
-            raise ExprError(f"{func}({arg}) is too large (over 1e300)")
-        if func == "log" and v == 0:
-            raise ExprDomainError("log(0) is minus infinity; log is defined for x > 0")
+    arg = format_number(v)
+    domain = prim.domain
+    with np.errstate(all="ignore"):
+        result = float(prim.forward(np.float64(v)))
+    if domain is not None and not evaluate_formula(domain, {"x": v}):
+        if result == -math.inf:  # log(0): the edge of the domain
+            raise ExprDomainError(
+                f"{func}({arg}) is minus infinity; {func} is defined for {domain}")
         raise ExprDomainError(f"{func}({arg}) is undefined: {func} is defined for {domain}")
-    return float(impl(v))
+    if not math.isfinite(result) or abs(result) > MAX_MAGNITUDE:
+        raise ExprError(f"{func}({arg}) is too large (over 1e300)")
+    return result
 
 
 def scalar_binop(op: str, a: float, b: float) -> float:

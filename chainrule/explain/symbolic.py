@@ -13,9 +13,11 @@ other numbers ``sympy.Float`` (so ``0.5*9.8*t**2`` stays readable as ``4.9*t**2`
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from chainrule.explain.nodes import BinOp, Call, Const, Name, Neg, Node, Num
+from chainrule.ops import expression_functions
 
 __all__ = ["to_sympy", "symbol", "number", "program_to_sympy", "require_sympy", "have_sympy"]
 
@@ -40,23 +42,9 @@ def require_sympy():
 
 
 def _functions(sp) -> dict:
-    return {
-        "exp": sp.exp,
-        "log": sp.log,
-        "sqrt": sp.sqrt,
-        "sin": sp.sin,
-        "cos": sp.cos,
-        "tan": sp.tan,
-        "asin": sp.asin,
-        "acos": sp.acos,
-        "atan": sp.atan,
-        "sinh": sp.sinh,
-        "cosh": sp.cosh,
-        "tanh": sp.tanh,
-        "sigmoid": lambda x: 1 / (1 + sp.exp(-x)),
-        "relu": lambda x: sp.Max(0, x),
-        "abs": sp.Abs,
-    }
+    """The language's functions on SymPy objects: each primitive's declared SymPy form."""
+    return {name: functools.partial(p.symbolic, sp)
+            for name, p in expression_functions().items()}
 
 
 def symbol(name: str):

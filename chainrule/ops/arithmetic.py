@@ -32,7 +32,7 @@ def _add_jvp(tangents, ans, args, xp, params):
 add = Primitive(
     "add", np.add, _add_vjp, _add_jvp,
     formulas=("1", "1"), symbolic=lambda sp, x, y: x + y,
-    samples=_broadcasting_pairs, saves_args=False, saves_ans=False,
+    samples=_broadcasting_pairs, saves_args=False, saves_ans=False, numpy="add",
     doc="x + y elementwise, with broadcasting.  d/dx = 1, d/dy = 1.",
 )
 
@@ -51,7 +51,7 @@ def _sub_jvp(tangents, ans, args, xp, params):
 subtract = Primitive(
     "subtract", np.subtract, _sub_vjp, _sub_jvp,
     formulas=("1", "-1"), symbolic=lambda sp, x, y: x - y,
-    samples=_broadcasting_pairs, saves_args=False, saves_ans=False,
+    samples=_broadcasting_pairs, saves_args=False, saves_ans=False, numpy="subtract",
     doc="x - y elementwise.  d/dx = 1, d/dy = -1.",
 )
 
@@ -59,7 +59,7 @@ multiply = elementwise(
     "multiply", np.multiply,
     (lambda x, y, ans, xp: y, lambda x, y, ans, xp: x),
     formulas=("y", "x"), symbolic=lambda sp, x, y: x * y,
-    samples=_broadcasting_pairs, saves_ans=False, reads=((1,), (0,)),
+    samples=_broadcasting_pairs, saves_ans=False, reads=((1,), (0,)), numpy="multiply",
     doc="x * y elementwise.  d/dx = y, d/dy = x.",
 )
 
@@ -72,6 +72,7 @@ divide = elementwise(
         ((normal(rng, 3, 1), -positive(rng, 1, 4)), {}),
     ],
     reads=((1,), (1,)),  # -x/y² is computed as -ans/y: x itself is never read
+    numpy=("divide", "true_divide"),
     doc="x / y elementwise.  d/dx = 1/y, d/dy = -x/y².",
 )
 
@@ -111,6 +112,7 @@ power = elementwise(
         ((positive(rng, 3, 1), normal(rng, 1, 4)), {}),
         ((normal(rng, 2, 3), 3.0), {}),
     ],
+    numpy="power",
     doc="x ** y elementwise.  d/dx = y·x^(y-1), d/dy = x^y·log(x).",
 )
 
@@ -118,13 +120,14 @@ negative = linear(
     "negative", np.negative, lambda g, x, xp: -g,
     formulas=("-1",), symbolic=lambda sp, x: -x,
     samples=lambda rng: [((normal(rng, 3, 4),), {})],
-    doc="-x.  d/dx = -1.",
+    numpy="negative", doc="-x.  d/dx = -1.",
 )
 
 copy = linear(
     "copy", np.array, lambda g, x, xp: g,
     formulas=("1",), symbolic=lambda sp, x: x,
     samples=lambda rng: [((normal(rng, 3),), {})],
+    numpy="copy",
     doc="A copy of x in the graph (the identity).  d/dx = 1.",
 )
 

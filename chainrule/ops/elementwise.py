@@ -1,4 +1,6 @@
-"""Elementwise functions: each declared by its derivative, ``d(x, ans, xp)``.
+"""Elementwise functions: each declared by its derivative, ``d(x, ans, xp)``, and by keyword
+what else it is (NumPy name, Tensor method, expression-language name and domain, SymPy form,
+reference implementation): see :mod:`chainrule.ops.declare`.
 
 The VJP ``g · d`` and the JVP ``t · d`` come from ``elementwise``. Conventions at kinks
 follow PyTorch: relu'(0) = 0, abs'(0) = 0, ties of maximum/minimum split the gradient.
@@ -7,17 +9,9 @@ follow PyTorch: relu'(0) = 0, abs'(0) = 0, ties of maximum/minimum split the gra
 import numpy as np
 
 from chainrule.autodiff.primitive import Primitive, call, elementwise
+from chainrule.ops.declare import unary
+from chainrule.ops.notation import derived_formulas
 from chainrule.ops.samples import away_from_zero, normal, positive, unit
-
-
-def _one(name, forward, d, formula, symbolic, sample, doc, uses="x"):
-    """An elementwise function of one argument; ``uses`` says what its derivative reads
-    ("x" or "ans"), so that only an in-place change of *that* makes backward raise."""
-    return elementwise(
-        name, forward, (d,), formulas=(formula,), symbolic=symbolic,
-        samples=lambda rng: [((sample(rng, 3, 4),), {}), ((sample(rng),), {})], doc=doc,
-        saves_args=uses == "x", saves_ans=uses == "ans",
-    )
 
 
 def _mask(cond, like):
@@ -25,44 +19,94 @@ def _mask(cond, like):
     return cond.astype(like.dtype)
 
 
-exp = _one("exp", np.exp, lambda x, ans, xp: ans, "exp(x)",
-           lambda sp, x: sp.exp(x), normal, "e^x.  d/dx = e^x.", uses="ans")
-log = _one("log", np.log, lambda x, ans, xp: 1 / x, "1/x",
-           lambda sp, x: sp.log(x), positive, "Natural logarithm.  d/dx = 1/x.")
-log1p = _one("log1p", np.log1p, lambda x, ans, xp: 1 / (1 + x), "1/(1 + x)",
-             lambda sp, x: sp.log(1 + x), positive, "log(1 + x), accurate near 0.  d/dx = 1/(1+x).")
-expm1 = _one("expm1", np.expm1, lambda x, ans, xp: ans + 1, "exp(x)",
-             lambda sp, x: sp.exp(x) - 1, normal, "e^x - 1, accurate near 0.  d/dx = e^x.",
-             uses="ans")
-sqrt = _one("sqrt", np.sqrt, lambda x, ans, xp: 0.5 / ans, "1/(2·sqrt(x))",
-            lambda sp, x: sp.sqrt(x), positive, "Square root.  d/dx = 1/(2·sqrt(x)).", uses="ans")
-square = _one("square", np.square, lambda x, ans, xp: 2 * x, "2·x",
-              lambda sp, x: x**2, normal, "x².  d/dx = 2x.")
-sin = _one("sin", np.sin, lambda x, ans, xp: xp.cos(x), "cos(x)",
-           lambda sp, x: sp.sin(x), normal, "Sine.  d/dx = cos(x).")
-cos = _one("cos", np.cos, lambda x, ans, xp: -xp.sin(x), "-sin(x)",
-           lambda sp, x: sp.cos(x), normal, "Cosine.  d/dx = -sin(x).")
-tan = _one("tan", np.tan, lambda x, ans, xp: 1 + ans * ans, "1 + tan²(x)",
-           lambda sp, x: sp.tan(x), unit, "Tangent.  d/dx = 1 + tan²(x).", uses="ans")
-arcsin = _one("arcsin", np.arcsin, lambda x, ans, xp: 1 / xp.sqrt(1 - x * x), "1/sqrt(1 - x²)",
-              lambda sp, x: sp.asin(x), unit, "Inverse sine.  d/dx = 1/sqrt(1 - x²).")
-arccos = _one("arccos", np.arccos, lambda x, ans, xp: -1 / xp.sqrt(1 - x * x),
-              "-1/sqrt(1 - x²)", lambda sp, x: sp.acos(x), unit,
-              "Inverse cosine.  d/dx = -1/sqrt(1 - x²).")
-arctan = _one("arctan", np.arctan, lambda x, ans, xp: 1 / (1 + x * x), "1/(1 + x²)",
-              lambda sp, x: sp.atan(x), normal, "Inverse tangent.  d/dx = 1/(1 + x²).")
-sinh = _one("sinh", np.sinh, lambda x, ans, xp: xp.cosh(x), "cosh(x)",
-            lambda sp, x: sp.sinh(x), normal, "Hyperbolic sine.  d/dx = cosh(x).")
-cosh = _one("cosh", np.cosh, lambda x, ans, xp: xp.sinh(x), "sinh(x)",
-            lambda sp, x: sp.cosh(x), normal, "Hyperbolic cosine.  d/dx = sinh(x).")
-tanh = _one("tanh", np.tanh, lambda x, ans, xp: 1 - ans * ans, "1 - tanh²(x)",
-            lambda sp, x: sp.tanh(x), normal, "Hyperbolic tangent.  d/dx = 1 - tanh²(x).",
-            uses="ans")
-abs = _one("abs", np.abs, lambda x, ans, xp: xp.sign(x), "sign(x)",
-           lambda sp, x: sp.Abs(x), away_from_zero, "|x|.  d/dx = sign(x) (0 at 0).")
-relu = _one("relu", lambda x: np.maximum(x, 0), lambda x, ans, xp: 1 - _mask(x <= 0, ans),
-            "1 if x > 0 else 0", lambda sp, x: sp.Max(0, x), away_from_zero,
-            "max(x, 0).  d/dx = 1 where x > 0, else 0 (0 at 0, as PyTorch).")
+exp = unary(
+    "exp", np.exp, derivative=lambda x, ans, xp: ans, uses="ans",
+    symbolic=lambda sp, x: sp.exp(x), expr="exp", samples=normal, ref=lambda x: np.e**x,
+    doc="e^x.  d/dx = e^x.",
+)
+log = unary(
+    "log", np.log, derivative=lambda x, ans, xp: 1 / x,
+    symbolic=lambda sp, x: sp.log(x), expr="log", domain="x > 0", samples=positive,
+    ref=lambda x: np.log2(x) / np.log2(np.e), doc="Natural logarithm.  d/dx = 1/x.",
+)
+log1p = unary(
+    "log1p", np.log1p, derivative=lambda x, ans, xp: 1 / (1 + x),
+    symbolic=lambda sp, x: sp.log(1 + x), samples=positive,
+    ref=lambda x: np.log(1 + x), doc="log(1 + x), accurate near 0.  d/dx = 1/(1+x).",
+)
+expm1 = unary(
+    "expm1", np.expm1, derivative=lambda x, ans, xp: ans + 1, uses="ans",
+    symbolic=lambda sp, x: sp.exp(x) - 1, samples=normal,
+    ref=lambda x: np.exp(x) - 1, doc="e^x - 1, accurate near 0.  d/dx = e^x.",
+)
+sqrt = unary(
+    "sqrt", np.sqrt, derivative=lambda x, ans, xp: 0.5 / ans, uses="ans",
+    symbolic=lambda sp, x: sp.sqrt(x), expr="sqrt", domain="x >= 0", samples=positive,
+    ref=lambda x: x**0.5, doc="Square root.  d/dx = 1/(2·sqrt(x)).",
+)
+square = unary(
+    "square", np.square, derivative=lambda x, ans, xp: 2 * x,
+    symbolic=lambda sp, x: x**2, samples=normal, ref=lambda x: x * x, doc="x².  d/dx = 2x.",
+)
+sin = unary(
+    "sin", np.sin, derivative=lambda x, ans, xp: xp.cos(x),
+    symbolic=lambda sp, x: sp.sin(x), expr="sin", samples=normal,
+    ref=lambda x: np.imag(np.exp(1j * x)), doc="Sine.  d/dx = cos(x).",
+)
+cos = unary(
+    "cos", np.cos, derivative=lambda x, ans, xp: -xp.sin(x),
+    symbolic=lambda sp, x: sp.cos(x), expr="cos", samples=normal,
+    ref=lambda x: np.real(np.exp(1j * x)), doc="Cosine.  d/dx = -sin(x).",
+)
+tan = unary(
+    "tan", np.tan, derivative=lambda x, ans, xp: 1 + ans * ans, uses="ans",
+    symbolic=lambda sp, x: sp.tan(x), expr="tan", samples=unit,
+    ref=lambda x: np.sin(x) / np.cos(x), doc="Tangent.  d/dx = 1 + tan²(x).",
+)
+arcsin = unary(
+    "arcsin", np.arcsin, derivative=lambda x, ans, xp: 1 / xp.sqrt(1 - x * x),
+    symbolic=lambda sp, x: sp.asin(x), expr="asin", domain="-1 <= x <= 1", samples=unit,
+    ref=lambda x: np.arctan2(x, np.sqrt(1 - x * x)),
+    doc="Inverse sine.  d/dx = 1/sqrt(1 - x²).",
+)
+arccos = unary(
+    "arccos", np.arccos, derivative=lambda x, ans, xp: -1 / xp.sqrt(1 - x * x),
+    symbolic=lambda sp, x: sp.acos(x), expr="acos", domain="-1 <= x <= 1", samples=unit,
+    ref=lambda x: np.arctan2(np.sqrt(1 - x * x), x),
+    doc="Inverse cosine.  d/dx = -1/sqrt(1 - x²).",
+)
+arctan = unary(
+    "arctan", np.arctan, derivative=lambda x, ans, xp: 1 / (1 + x * x),
+    symbolic=lambda sp, x: sp.atan(x), expr="atan", samples=normal,
+    ref=lambda x: np.arctan2(x, 1.0), doc="Inverse tangent.  d/dx = 1/(1 + x²).",
+)
+sinh = unary(
+    "sinh", np.sinh, derivative=lambda x, ans, xp: xp.cosh(x),
+    symbolic=lambda sp, x: sp.sinh(x), expr="sinh", samples=normal,
+    ref=lambda x: (np.exp(x) - np.exp(-x)) / 2, doc="Hyperbolic sine.  d/dx = cosh(x).",
+)
+cosh = unary(
+    "cosh", np.cosh, derivative=lambda x, ans, xp: xp.sinh(x),
+    symbolic=lambda sp, x: sp.cosh(x), expr="cosh", samples=normal,
+    ref=lambda x: (np.exp(x) + np.exp(-x)) / 2, doc="Hyperbolic cosine.  d/dx = sinh(x).",
+)
+tanh = unary(
+    "tanh", np.tanh, derivative=lambda x, ans, xp: 1 - ans * ans, uses="ans",
+    symbolic=lambda sp, x: sp.tanh(x), expr="tanh", samples=normal,
+    ref=lambda x: (np.exp(2 * x) - 1) / (np.exp(2 * x) + 1),
+    doc="Hyperbolic tangent.  d/dx = 1 - tanh²(x).",
+)
+abs = unary(
+    "abs", np.abs, derivative=lambda x, ans, xp: xp.sign(x), numpy=("abs", "absolute"),
+    symbolic=lambda sp, x: sp.Abs(x), expr="abs", samples=away_from_zero,
+    ref=lambda x: np.where(x < 0, -x, x), doc="|x|.  d/dx = sign(x) (0 at 0).",
+)
+relu = unary(
+    "relu", lambda x: np.maximum(x, 0), derivative=lambda x, ans, xp: 1 - _mask(x <= 0, ans),
+    symbolic=lambda sp, x: sp.Max(0, x), formula="1 if x > 0 else 0", expr="relu",
+    samples=away_from_zero, ref=lambda x: np.where(x > 0, x, 0.0),
+    doc="max(x, 0).  d/dx = 1 where x > 0, else 0 (0 at 0, as PyTorch).",
+)
 
 
 def _sigmoid(x):
@@ -72,19 +116,24 @@ def _sigmoid(x):
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(np.result_type(x, np.float32))
 
 
-sigmoid = _one("sigmoid", _sigmoid, lambda x, ans, xp: ans * (1 - ans), "σ(x)·(1 - σ(x))",
-               lambda sp, x: 1 / (1 + sp.exp(-x)), normal,
-               "The logistic function 1/(1 + e^-x), stable for any x.  d/dx = σ(x)(1 - σ(x)).",
-               uses="ans")
+sigmoid = unary(
+    "sigmoid", _sigmoid, derivative=lambda x, ans, xp: ans * (1 - ans), uses="ans",
+    symbolic=lambda sp, x: 1 / (1 + sp.exp(-x)), formula="σ(x)·(1 - σ(x))", expr="sigmoid",
+    samples=normal, ref=lambda x: 1 / (1 + np.exp(-x)),
+    doc="The logistic function 1/(1 + e^-x), stable for any x.  d/dx = σ(x)(1 - σ(x)).",
+)
 
 
 def _softplus(x):
     return np.logaddexp(np.zeros((), dtype=np.result_type(x, np.float32)), x)
 
 
-softplus = _one("softplus", _softplus, lambda x, ans, xp: call(sigmoid, xp, x), "σ(x)",
-                lambda sp, x: sp.log(1 + sp.exp(x)), normal,
-                "log(1 + e^x), stable for any x.  d/dx = σ(x).")
+softplus = unary(
+    "softplus", _softplus, derivative=lambda x, ans, xp: call(sigmoid, xp, x),
+    symbolic=lambda sp, x: sp.log(1 + sp.exp(x)), formula="σ(x)", samples=normal,
+    ref=lambda x: np.log(1 + np.exp(x)), doc="log(1 + e^x), stable for any x.  d/dx = σ(x).",
+)
+
 
 def _atan2_inv_r2(y, x, xp):
     """1/(x² + y²), and 0 where x² + y² is 0: at the origin PyTorch's gradient is 0."""
@@ -93,13 +142,18 @@ def _atan2_inv_r2(y, x, xp):
     return xp.where(zero, 0.0, 1 / xp.where(zero, 1.0, r2))
 
 
+def _atan2_symbolic(sp, y, x):
+    return sp.atan2(y, x)
+
+
 arctan2 = elementwise(
     "arctan2", np.arctan2,
     (lambda y, x, ans, xp: x * _atan2_inv_r2(y, x, xp),
      lambda y, x, ans, xp: -y * _atan2_inv_r2(y, x, xp)),
-    formulas=("x/(x² + y²)", "-y/(x² + y²)"), symbolic=lambda sp, y, x: sp.atan2(y, x),
+    formulas=derived_formulas(_atan2_symbolic, 2), symbolic=_atan2_symbolic,
     samples=lambda rng: [((normal(rng, 3, 4), positive(rng, 3, 4)), {}),
                          ((normal(rng, 3, 1), -positive(rng, 1, 4)), {})],
+    numpy="arctan2",
     doc="The angle of the point (x, y).  d/dy = x/(x²+y²), d/dx = -y/(x²+y²).",
 )
 
@@ -118,6 +172,7 @@ maximum = elementwise(
     symbolic=lambda sp, x, y: sp.Max(x, y),
     samples=lambda rng: [((normal(rng, 3, 4), normal(rng, 3, 4) + 0.05), {}),
                          ((normal(rng, 3, 1), normal(rng, 1, 4) + 0.05), {})],
+    numpy="maximum", method=True,
     doc="Elementwise maximum; at ties each side gets half the gradient (as PyTorch).",
 )
 
@@ -129,6 +184,7 @@ minimum = elementwise(
     symbolic=lambda sp, x, y: sp.Min(x, y),
     samples=lambda rng: [((normal(rng, 3, 4), normal(rng, 3, 4) + 0.05), {}),
                          ((normal(rng, 3, 1), normal(rng, 1, 4) + 0.05), {})],
+    numpy="minimum", method=True,
     doc="Elementwise minimum; at ties each side gets half the gradient (as PyTorch).",
 )
 
@@ -147,12 +203,17 @@ def _clip_d(x, ans, xp, a_min, a_max):
     return xp.ones_like(ans) if inside is None else _mask(inside, ans)
 
 
+def _clip_symbolic(sp, x, a_min=None, a_max=None):
+    out = x if a_min is None else sp.Max(x, a_min)
+    return out if a_max is None else sp.Min(out, a_max)
+
+
 clip = Primitive(
     "clip", _clip_forward,
     lambda g, ans, args, needs, xp, params: (g * _clip_d(args[0], ans, xp, **params),),
     lambda tangents, ans, args, xp, params: tangents[0] * _clip_d(args[0], ans, xp, **params),
     formulas=("1 if a_min ≤ x ≤ a_max else 0",),
-    symbolic=lambda sp, x, a_min=None, a_max=None: sp.Min(sp.Max(x, a_min), a_max),
+    symbolic=_clip_symbolic,
     samples=lambda rng: [((away_from_zero(rng, 3, 4),), {"a_min": -0.15, "a_max": 0.15}),
                          ((normal(rng, 5) + 0.05,), {"a_min": 0.0, "a_max": None})],
     saves_ans=False,

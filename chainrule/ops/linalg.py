@@ -95,7 +95,7 @@ matmul = Primitive(
         ((normal(rng, 2, 3, 4), normal(rng, 4, 2)), {}),
         ((normal(rng, 2, 1, 3, 4), normal(rng, 3, 4, 2)), {}),
     ],
-    saves_ans=False,
+    saves_ans=False, numpy="matmul", method=True,
     doc="Matrix product a @ b (NumPy semantics).  dL/da = g·bᵀ, dL/db = aᵀ·g.",
 )
 

@@ -245,7 +245,7 @@ softmax = Primitive(
     formulas=("s_i·(δ_ij - s_j)",), symbolic=None,
     samples=lambda rng: [((normal(rng, 3, 4),), {"axis": -1}),
                          ((normal(rng, 3, 4),), {"axis": 0})],
-    saves_args=False,
+    saves_args=False, numpy="softmax", method=True,
     doc="exp(x)/sum(exp(x)) over axis, stable for any magnitude.  ds_i/dx_j = s_i(δ_ij - s_j).",
 )
 
@@ -263,7 +263,7 @@ log_softmax = Primitive(
     formulas=("δ_ij - softmax(x)_j",), symbolic=None,
     samples=lambda rng: [((normal(rng, 3, 4),), {"axis": -1}),
                          ((normal(rng, 3, 4),), {"axis": 0})],
-    saves_args=False,
+    saves_args=False, numpy="log_softmax", method=True,
     doc="x - logsumexp(x) over axis, stable.  d/dx_j = δ_ij - softmax(x)_j.",
 )
 

@@ -1,0 +1,240 @@
+"""The registry is the truth: what is generated from a declaration, and that a primitive's
+descriptions of its derivative agree.
+
+A primitive describes its derivative four ways: the rule the engine runs, its SymPy form
+(differentiated by SymPy), the formula the explainer prints, and (for the forward) an
+independent reference implementation. Each test here would fail if one of them said
+something else than the others.
+"""
+
+import io
+import math
+import re
+from contextlib import redirect_stdout
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.autodiff.primitive import REGISTRY
+from chainrule.explain.nodes import FUNCTIONS
+from chainrule.ops import expression_functions
+from chainrule.ops.notation import LETTERS, FormulaError, evaluate_formula, print_formula
+
+sp = pytest.importorskip("sympy")
+
+
+def _samples(prim):
+    return prim.samples(np.random.default_rng(11)) if prim.samples is not None else []
+
+
+def _is_local(prim) -> bool:
+    """Formulas that are local derivatives (``cos(x)``), not VJPs written with ``g``."""
+    return not any(re.search(r"(?<![\w∂])g(?!\w)", f) for f in prim.formulas)
+
+
+def _symbolic_cases():
+    cases = []
+    for name, prim in sorted(REGISTRY.items()):
+        if prim.symbolic is None or not _is_local(prim):
+            continue
+        for k, (args, params) in enumerate(_samples(prim)):
+            cases.append(pytest.param(name, args, params, id=f"{name}-{k}"))
+    return cases
+
+
+def _lambdify(expr, symbols):
+    # NumPy has no erf: the standard library's, elementwise (independent of chainrule's).
+    erf = np.vectorize(math.erf, otypes=[float])
+    return sp.lambdify(symbols, expr, modules=[{"cbrt": np.cbrt, "erf": erf}, "numpy"])
+
+
+def _positions(prim, args):
+    return [i for i, a in enumerate(args)
+            if isinstance(a, np.ndarray) and a.dtype.kind == "f" and i not in prim.nondiff_args]
+
+
+@pytest.mark.parametrize("name,args,params", _symbolic_cases())
+def test_the_four_descriptions_of_a_derivative_agree(name, args, params):
+    prim = REGISTRY[name]
+    letters = LETTERS[len(args)]
+    symbols = [sp.Symbol(n, real=True) for n in letters]
+    form = prim.symbolic(sp, *symbols, **params)
+    ans = np.asarray(prim.forward(*args, **params))
+    shape = ans.shape
+
+    # 1. SymPy's form, evaluated, is the forward.
+    got = np.broadcast_to(np.asarray(_lambdify(form, symbols)(*args), dtype=float), shape)
+    np.testing.assert_allclose(got, ans, rtol=1e-10, atol=1e-12, err_msg=f"{name}: SymPy form")
+
+    positions = _positions(prim, args)
+    needs = [i in positions for i in range(len(args))]
+    rule = prim.vjp(np.ones(shape), ans, tuple(args), needs, np, params)
+    values = dict(zip(letters, args)) | params
+    for i in positions:
+        # The rule's value: with g = 1, the VJP of an elementwise function is its derivative.
+        expected = np.broadcast_to(rule[i], shape)
+        # 2. SymPy's derivative of its form is the rule.
+        d = np.asarray(_lambdify(sp.diff(form, symbols[i]), symbols)(*args), dtype=float)
+        np.testing.assert_allclose(np.broadcast_to(d, shape), expected, rtol=1e-9, atol=1e-12,
+                                   err_msg=f"{name}: SymPy's derivative wrt {letters[i]}")
+        # 3. The printed formula, evaluated, is the rule.
+        text = prim.formulas[i]
+        shown = evaluate_formula(text, values, elementwise=True)
+        np.testing.assert_allclose(np.broadcast_to(shown, shape), expected, rtol=1e-9,
+                                   atol=1e-12, err_msg=f"{name}: formula {text!r}")
+
+
+def test_formulas_come_from_sympy_unless_a_textbook_form_is_declared():
+    # Derived: what sympy.diff gives, printed in the notation.
+    assert REGISTRY["sin"].formulas == ("cos(x)",)
+    assert REGISTRY["sqrt"].formulas == ("1/(2·sqrt(x))",)
+    assert REGISTRY["divide"].formulas[1] == "-x/y²"
+    # Declared, where SymPy's is not how a textbook writes it.
+    assert REGISTRY["sigmoid"].formulas == ("σ(x)·(1 - σ(x))",)
+    assert REGISTRY["relu"].formulas == ("1 if x > 0 else 0",)
+    x = sp.Symbol("x", real=True)
+    assert print_formula(sp.diff(sp.tan(x), x)) == "tan(x)² + 1"
+
+
+def test_a_wrong_formula_or_sympy_form_would_be_caught():
+    # What the agreement test compares, with the descriptions changed: each disagrees.
+    x = np.array([0.3, 1.7])
+    rule = REGISTRY["sqrt"].derivative(x, np.sqrt(x), np)
+    assert not np.allclose(evaluate_formula("cos(x)", {"x": x}), rule)
+    s = sp.Symbol("x", real=True)
+    wrong = _lambdify(sp.diff(sp.cbrt(s), s), [s])(x)
+    assert not np.allclose(wrong, rule)
+
+
+# ----- the notation evaluator ------------------------------------------------------------------
+
+
+def test_evaluate_formula_reads_the_textbook_notation():
+    x = np.array([-0.5, 0.0, 2.0])
+    np.testing.assert_allclose(evaluate_formula("σ(x)·(1 − σ(x))", {"x": x}, elementwise=True),
+                               np.exp(-x) / (1 + np.exp(-x)) ** 2)
+    np.testing.assert_allclose(evaluate_formula("1 + tan²(x)", {"x": x}), 1 / np.cos(x) ** 2)
+    np.testing.assert_allclose(evaluate_formula("1 if x > 0 else 0", {"x": x}), [0, 0, 1])
+    np.testing.assert_allclose(evaluate_formula("1 if a ≤ x ≤ b else 0",
+                                                {"x": x, "a": -1, "b": 1}), [1, 1, 0])
+    np.testing.assert_allclose(evaluate_formula("2/√π·exp(-x²)", {"x": x}, elementwise=True),
+                               2 / np.sqrt(np.pi) * np.exp(-x * x))
+    np.testing.assert_allclose(evaluate_formula("x^(2/3)", {"x": 8.0}), 4.0)
+
+
+def test_evaluate_formula_matrix_products_transposes_and_batch_sums():
+    rng = np.random.default_rng(0)
+    x, W, g = rng.standard_normal((5, 3)), rng.standard_normal((4, 3)), rng.standard_normal((5, 4))
+    v = {"x": x, "W": W, "∂L/∂y": g}
+    np.testing.assert_allclose(evaluate_formula("∂L/∂y · W", v), g @ W)
+    np.testing.assert_allclose(evaluate_formula("(∂L/∂y)ᵀ · x", v), g.T @ x)
+    np.testing.assert_allclose(evaluate_formula("Σ_batch ∂L/∂y", v), g.sum(axis=0))
+    A = rng.standard_normal((3, 3)) + 3 * np.eye(3)
+    np.testing.assert_allclose(evaluate_formula("-A⁻ᵀ · g · A⁻ᵀ", {"A": A, "g": W[:3]}),
+                               -np.linalg.inv(A).T @ W[:3] @ np.linalg.inv(A).T)
+    # 1-D vectors are rows (a batch of one); the result summed back to a shape if asked.
+    gv, xv = rng.standard_normal(4), rng.standard_normal(3)
+    np.testing.assert_allclose(evaluate_formula("gᵀ · x", {"g": gv, "x": xv}),
+                               np.outer(gv, xv))
+    np.testing.assert_allclose(evaluate_formula("g · W", {"g": gv, "W": W}, shape=(3,)), gv @ W)
+
+
+def test_evaluate_formula_errors_name_the_formula():
+    with pytest.raises(FormulaError, match="no value for 'y'"):
+        evaluate_formula("x + y", {"x": 1.0})
+    with pytest.raises(FormulaError, match="unknown function 'frobnicate'"):
+        evaluate_formula("frobnicate(x)", {"x": 1.0})
+    with pytest.raises(FormulaError, match="outside the notation"):
+        evaluate_formula("x.__class__", {"x": 1.0})
+    with pytest.raises(FormulaError, match="cannot read"):
+        evaluate_formula("x +* 2", {"x": 1.0})
+
+
+# ----- surfaces generated from the declarations ------------------------------------------------
+
+
+def test_every_declared_numpy_name_method_and_ufunc_is_the_primitive():
+    rng = np.random.default_rng(3)
+    for prim in REGISTRY.values():
+        for name in prim.numpy:
+            assert getattr(cr, name) is prim.function, name
+            assert name in cr.numpy_api.__all__
+            ufunc = getattr(np, name, None)
+            if isinstance(ufunc, np.ufunc) and prim.samples is not None:
+                args, params = _samples(prim)[0]
+                if params:
+                    continue
+                ts = [cr.tensor(a) if isinstance(a, np.ndarray) else a for a in args]
+                out = ufunc(*ts)
+                assert isinstance(out, cr.Tensor), name
+                np.testing.assert_allclose(out.data, prim.forward(*args))
+        if prim.method:
+            x = cr.tensor(rng.uniform(0.1, 0.9, 3))
+            assert callable(getattr(cr.Tensor, prim.numpy[0]))
+            if len(prim.numpy) and prim.samples is not None and len(_samples(prim)[0][0]) == 1:
+                np.testing.assert_allclose(getattr(x, prim.numpy[0])().data,
+                                           prim.function(x).data)
+
+
+def test_the_expression_language_is_the_declared_functions():
+    declared = {p.expr: p for p in REGISTRY.values() if p.expr is not None}
+    assert tuple(declared) == FUNCTIONS == tuple(expression_functions())
+    for name in ("exp", "log", "sqrt", "asin", "sigmoid", "relu"):
+        assert name in FUNCTIONS
+
+
+def _expression_cases():
+    """Each function of the expression language at a sample point of its own, inside its
+    declared domain."""
+    cases = []
+    for name, prim in sorted(expression_functions().items()):
+        (args, _), *_ = _samples(prim)
+        points = np.ravel(args[0])[:2]
+        if prim.domain is not None:
+            points = [v for v in points if evaluate_formula(prim.domain, {"x": v})]
+        cases += [pytest.param(name, float(v), id=f"{name}-{k}") for k, v in enumerate(points)]
+    return cases
+
+
+@pytest.mark.parametrize("name,point", _expression_cases())
+def test_each_expression_function_works_everywhere_with_its_rule(name, point):
+    from chainrule.cli import main
+
+    prim = expression_functions()[name]
+    ans = float(prim.forward(np.float64(point)))
+    rule = float(prim.derivative(np.float64(point), np.float64(ans), np))
+    # cr.explain on a quantity, and on a constant (the checked scalar path)
+    e = cr.explain(f"y = {name}(x)", x=point)
+    assert float(e.value) == pytest.approx(ans, rel=1e-12)
+    assert float(e.derivative) == pytest.approx(rule, rel=1e-9)
+    c = cr.explain(f"y = {name}({point!r})*x", x=1.0)
+    assert float(c.derivative) == pytest.approx(ans, rel=1e-12)
+    # the command line: diff prints the rule's value at the point
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["diff", f"{name}(x)", "--wrt", "x", "--at", f"x={point!r}"]) == 0
+    printed = float(out.getvalue().rsplit("=", 1)[1])
+    assert printed == pytest.approx(rule, rel=1e-8)
+    with redirect_stdout(io.StringIO()):
+        assert main(["explain", f"y = {name}(x)", "--at", f"x={point!r}"]) == 0
+    # the NumPy surface, the Tensor method and NumPy's own function, all recording the primitive
+    numpy_name = prim.numpy[0]
+    x = cr.tensor(np.array([point]), requires_grad=True)
+    forms = [getattr(cr, numpy_name)(x), getattr(x, numpy_name)()]
+    if isinstance(getattr(np, numpy_name, None), np.ufunc):
+        forms.append(getattr(np, numpy_name)(x))
+    for y in forms:
+        assert y._node.prim is prim
+        np.testing.assert_allclose(y.data, [ans], rtol=1e-12)
+    forms[0].sum().backward()
+    np.testing.assert_allclose(x.grad.data, [rule], rtol=1e-12)
+
+
+def test_domain_errors_come_from_the_declared_domain():
+    with pytest.raises(cr.ExprError, match=r"log\(-2\) is undefined: log is defined for x > 0"):
+        cr.explain("y = log(-2)*x", x=1.0)
+    with pytest.raises(cr.ExprError, match=r"log\(0\) is minus infinity"):
+        cr.explain("y = log(0)*x", x=1.0)
+    with pytest.raises(cr.ExprError, match=r"asin\(2\) is undefined: asin is defined for -1 <= x"):
+        cr.explain("y = asin(2)*x", x=1.0)
