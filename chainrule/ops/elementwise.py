@@ -31,7 +31,7 @@ log = unary(
 )
 log1p = unary(
     "log1p", np.log1p, derivative=lambda x, ans, xp: 1 / (1 + x),
-    symbolic=lambda sp, x: sp.log(1 + x), samples=positive,
+    symbolic=lambda sp, x: sp.log(1 + x), expr="log1p", domain="x > -1", samples=positive,
     ref=lambda x: np.log(1 + x), doc="log(1 + x), accurate near 0.  d/dx = 1/(1+x).",
 )
 expm1 = unary(
