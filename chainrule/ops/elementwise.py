@@ -36,7 +36,7 @@ log1p = unary(
 )
 expm1 = unary(
     "expm1", np.expm1, derivative=lambda x, ans, xp: ans + 1, uses="ans",
-    symbolic=lambda sp, x: sp.exp(x) - 1, samples=normal,
+    symbolic=lambda sp, x: sp.exp(x) - 1, expr="expm1", samples=normal,
     ref=lambda x: np.exp(x) - 1, doc="e^x - 1, accurate near 0.  d/dx = e^x.",
 )
 sqrt = unary(
