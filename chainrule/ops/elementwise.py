@@ -6,6 +6,8 @@ The VJP ``g · d`` and the JVP ``t · d`` come from ``elementwise``. Conventions
 follow PyTorch: relu'(0) = 0, abs'(0) = 0, ties of maximum/minimum split the gradient.
 """
 
+import functools
+
 import numpy as np
 
 from chainrule.autodiff.primitive import Primitive, call, elementwise
@@ -95,6 +97,35 @@ tanh = unary(
     symbolic=lambda sp, x: sp.tanh(x), expr="tanh", samples=normal,
     ref=lambda x: (np.exp(2 * x) - 1) / (np.exp(2 * x) + 1),
     doc="Hyperbolic tangent.  d/dx = 1 - tanh²(x).",
+)
+@functools.cache
+def _sympy_cbrt(sp):
+    """The real cube root as a SymPy function (SymPy's own ``cbrt`` is the principal root,
+    complex for x < 0), with its derivative: d/dx cbrt(x) = 1/(3·cbrt(x)²)."""
+
+    class cbrt(sp.Function):  # noqa: N801  (printed as the function's name)
+        @classmethod
+        def eval(cls, x):
+            if x.is_number and x.is_negative:
+                return -cls(-x)
+            if x.is_Number:
+                return sp.real_root(x, 3)
+            return None
+
+        def fdiff(self, argindex=1):
+            return 1 / (3 * cbrt(self.args[0]) ** 2)
+
+        def _eval_is_real(self):
+            return self.args[0].is_real
+
+    return cbrt
+
+
+cbrt = unary(
+    "cbrt", np.cbrt, derivative=lambda x, ans, xp: 1 / (3 * ans * ans), uses="ans",
+    symbolic=lambda sp, x: _sympy_cbrt(sp)(x), expr="cbrt", samples=away_from_zero,
+    ref=lambda x: np.sign(x) * np.abs(x) ** (1 / 3),
+    doc="Cube root, real for any x.  d/dx = 1/(3·cbrt(x)²), infinite at 0.",
 )
 abs = unary(
     "abs", np.abs, derivative=lambda x, ans, xp: xp.sign(x), numpy=("abs", "absolute"),
