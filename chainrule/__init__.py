@@ -29,6 +29,7 @@ from chainrule.explain import Explanation, ExprError, explain
 
 # --- neural networks, optimizers, data, io ---
 from chainrule import data, datasets, nn, optim, train
+from chainrule import distributed
 from chainrule.io import load, save
 
 # --- pictures ---

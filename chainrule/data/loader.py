@@ -125,6 +125,10 @@ class DataLoader:
         batch_size: samples per batch; the last batch is smaller unless ``drop_last``.
         shuffle: visit the samples in a new random order each epoch (each ``iter()``).
         drop_last: drop the last, incomplete batch.
+        sampler: the sample indices to visit, in order, each epoch (an iterable with
+            ``__len__``, e.g. :class:`~chainrule.data.DistributedSampler`); replaces
+            ``shuffle`` (the sampler decides the order). :meth:`set_epoch` is passed on to
+            it.
         seed: makes shuffling reproducible: epoch ``e`` uses the permutation drawn from
             ``numpy.random.default_rng((seed, e))``, so it does not depend on how many epochs
             ran before in this process (a resumed run sees the same orders; see
@@ -148,6 +152,8 @@ class DataLoader:
         shuffle: bool = False,
         drop_last: bool = False,
         seed: int | None = None,
+        *,
+        sampler: Any = None,
     ) -> None:
         if (
             isinstance(batch_size, bool)
@@ -162,6 +168,19 @@ class DataLoader:
                 f"DataLoader: dataset of type {type(dataset).__name__} needs __len__ and "
                 "__getitem__ (wrap arrays in cr.data.TensorDataset(X, y))"
             )
+        if sampler is not None and shuffle:
+            raise ValueError(
+                "DataLoader: pass shuffle=True or a sampler, not both (the sampler decides "
+                "the order; DistributedSampler(dataset, shuffle=True) shuffles)"
+            )
+        if sampler is not None and not (
+            hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")
+        ):
+            raise TypeError(
+                f"DataLoader: sampler must be an iterable of indices with __len__, got "
+                f"{type(sampler).__name__}"
+            )
+        self.sampler = sampler
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -171,14 +190,18 @@ class DataLoader:
         self._converted: tuple[np.ndarray, ...] | None = None
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def set_epoch(self, epoch: int) -> None:
         """Make the next ``iter()`` use epoch ``epoch``'s shuffling order."""
         self.epoch = int(epoch)
+        if hasattr(self.sampler, "set_epoch"):
+            self.sampler.set_epoch(epoch)
 
     def _order(self) -> np.ndarray:
+        if self.sampler is not None:
+            return np.fromiter(self.sampler, dtype=np.int64)
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n)

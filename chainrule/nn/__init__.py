@@ -8,7 +8,7 @@ optimizer from ``cr.optim`` moves the weights::
     loss.backward()
 """
 
-from chainrule.nn import functional, init, utils
+from chainrule.nn import functional, init, parallel, utils
 from chainrule.nn.conv import Conv2d, MaxPool2d
 from chainrule.nn.layers import (
     GELU,
@@ -44,6 +44,7 @@ __all__ = [
     "Parameter",
     "functional",
     "init",
+    "parallel",
     "utils",
     "Identity",
     "Linear",
