@@ -24,6 +24,9 @@ from chainrule.autodiff.transforms import (
 )
 from chainrule.testing.gradcheck import check_grads
 
+# --- compile ---
+from chainrule.compile import compile
+
 # --- explain ---
 from chainrule.explain import Explanation, ExprError, explain
 

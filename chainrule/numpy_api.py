@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 from numpy.exceptions import AxisError
 
+from chainrule.autodiff.graph import DEFAULT_MODE, STATE
 import chainrule.tensor as _tensor_module
 from chainrule.ops import arithmetic, elementwise, index, reduce
 from chainrule.ops import method_names as _registered_methods
@@ -123,7 +124,10 @@ def _data(x):
 
 def _plain(np_fn, doc):
     def fn(x, *args, **kwargs):
-        return make(np.asarray(np_fn(_data(x), *[_data(a) for a in args], **kwargs)))
+        out = make(np.asarray(np_fn(_data(x), *[_data(a) for a in args], **kwargs)))
+        if not DEFAULT_MODE[0] and STATE.compile_tracer is not None:
+            STATE.compile_tracer.record_plain(np_fn, (x, *args), kwargs, out.data)
+        return out
 
     fn.__name__ = np_fn.__name__
     fn.__doc__ = doc

@@ -12,7 +12,12 @@ import numbers
 
 import numpy as np
 
-from chainrule.autodiff.graph import STATE, guard_saved_output, note_inplace_change
+from chainrule.autodiff.graph import (
+    DEFAULT_MODE,
+    STATE,
+    guard_saved_output,
+    note_inplace_change,
+)
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
@@ -282,15 +287,27 @@ class Tensor:
                 f"item(): only one-element tensors can be converted, this one has shape "
                 f"{self.shape}"
             )
+        if not DEFAULT_MODE[0]:
+            self._check_compile(".item()")
         return self.data.item()
 
     def tolist(self):
         """The values as (nested) Python lists."""
+        if not DEFAULT_MODE[0]:
+            self._check_compile(".tolist()")
         return self.data.tolist()
+
+    def _check_compile(self, what: str) -> None:
+        """Under ``cr.compile`` tracing, a traced value must not become a Python value."""
+        tracer = STATE.compile_tracer
+        if tracer is not None:
+            tracer.value_used(self, what)
 
     def __array__(self, dtype=None, copy=None):
         """``np.asarray(t)`` shares the values (no copy, no gradient); ``np.array(t)``
         copies them, as for an ndarray (NumPy passes ``copy=True``)."""
+        if not DEFAULT_MODE[0]:
+            self._check_compile("np.asarray()")
         if copy:
             return self.data.astype(self.data.dtype if dtype is None else dtype, copy=True)
         if dtype is None or np.dtype(dtype) == self.data.dtype:
@@ -301,10 +318,14 @@ class Tensor:
         return self.data.astype(dtype)
 
     def __float__(self) -> float:
+        if not DEFAULT_MODE[0]:
+            self._check_compile("float()")
         self._check_not_traced("float()")
         return float(self.item())
 
     def __int__(self) -> int:
+        if not DEFAULT_MODE[0]:
+            self._check_compile("int()")
         self._check_not_traced("int()")
         return int(self.item())
 
@@ -315,6 +336,8 @@ class Tensor:
                 f"only an integer tensor with one element can be used as an index, not a "
                 f"{self.data.dtype} tensor of shape {self.data.shape}"
             )
+        if not DEFAULT_MODE[0]:
+            self._check_compile("using it as an index")
         return int(self.data.item())
 
     def __format__(self, spec: str) -> str:
@@ -347,6 +370,8 @@ class Tensor:
                 f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
                 "use .any() or .all()"
             )
+        if not DEFAULT_MODE[0]:
+            self._check_compile("bool() (an `if`, `while`, `and`/`or` on it)")
         return bool(self.data)
 
     def __len__(self) -> int:
@@ -454,6 +479,9 @@ class Tensor:
                     "inside `with cr.no_grad():` or change a copy (y = x.clone())"
                 )
         old = make(self.data.copy() if recording else self.data, self._node)
+        tracer = STATE.compile_tracer
+        if recording and tracer is not None:
+            tracer.copied(self.data, old.data)
         old._requires_grad = self._requires_grad
         previous = self._node
         if previous is not None and previous.args is not None and (
@@ -490,6 +518,8 @@ class Tensor:
                 f"shape {self.data.shape}"
             )
         np.copyto(self.data, result.data, casting="same_kind")
+        if tracer is not None:
+            tracer.inplace(self, result)
         self._bump_version(opname)
         if previous is not None and previous.out_guards:
             # The previous node kept a snapshot above: its saved output is still right.
@@ -515,7 +545,8 @@ class Tensor:
     def _inplace_arith(self, opname: str, ufunc, fn, other) -> Tensor:
         """``x op= other``: straight into x's buffer when no graph is involved (the optimizer
         case, ``with cr.no_grad(): p -= lr * p.grad``), else recorded through ``_inplace``."""
-        if not STATE.jvp_levels and not (STATE.grad_enabled and (self.requires_grad or (
+        if not STATE.jvp_levels and STATE.compile_tracer is None and not (
+                STATE.grad_enabled and (self.requires_grad or (
                 isinstance(other, Tensor) and other.requires_grad))) and (
                 self._node is None or not self._node.prim.saves_ans):
             value = other.data if isinstance(other, Tensor) else other

@@ -145,7 +145,12 @@ def run(
     """
     if retain_graph is None:
         retain_graph = create_graph
-    tensor_mode = bool(create_graph or STATE.jvp_levels)
+    tracer = STATE.compile_tracer
+    tensor_mode = bool(create_graph or STATE.jvp_levels or tracer is not None)
+    if tracer is not None:
+        # cr.compile records the sweep as the primitive calls of the rules (on Tensors), and
+        # each node's share of them (the listener) for the chain-rule comments.
+        listener = tracer.backward_listener(listener)
     for r in roots:
         if not isinstance(r, Tensor):
             raise TypeError(f"backward: expected Tensors as outputs, got {type(r).__name__}")
@@ -469,6 +474,9 @@ def _accumulate_grad(t: Tensor, g, tensor_mode: bool, owned_array: bool) -> None
             # Not a result of the recorded sweep (the seed itself, a view of it, or what
             # reached another leaf too): a copy, so that no two gradients share memory.
             t._grad = make(np.array(g.data))
+            tracer = STATE.compile_tracer
+            if tracer is not None:
+                tracer.copied(g.data, t._grad.data)
         else:
             t._grad = g
         return

@@ -36,6 +36,12 @@ class _State(threading.local):
         # Depth of transforms (grad, jvp, explain, ...) calling a user function: inside one,
         # float(t) on a differentiated Tensor would silently drop its derivative.
         self.tracing = 0
+        # The cr.compile tracer listening to this thread's primitive calls, or None. Being
+        # traced takes the thread off the default mode, so eager code never reads it.
+        self._compile_tracer = None
+
+    def _is_default(self) -> bool:
+        return self._grad_enabled and not self._jvp_levels and self._compile_tracer is None
 
     @property
     def grad_enabled(self) -> bool:
@@ -43,10 +49,9 @@ class _State(threading.local):
 
     @grad_enabled.setter
     def grad_enabled(self, enabled: bool) -> None:
-        enabled = bool(enabled)
-        was_default = self._grad_enabled and not self._jvp_levels
-        self._grad_enabled = enabled
-        _mode_changed(was_default, enabled and not self._jvp_levels)
+        was_default = self._is_default()
+        self._grad_enabled = bool(enabled)
+        _mode_changed(was_default, self._is_default())
 
     @property
     def jvp_levels(self) -> tuple[int, ...]:
@@ -54,9 +59,19 @@ class _State(threading.local):
 
     @jvp_levels.setter
     def jvp_levels(self, levels: tuple[int, ...]) -> None:
-        was_default = self._grad_enabled and not self._jvp_levels
+        was_default = self._is_default()
         self._jvp_levels = levels
-        _mode_changed(was_default, self._grad_enabled and not levels)
+        _mode_changed(was_default, self._is_default())
+
+    @property
+    def compile_tracer(self):
+        return self._compile_tracer
+
+    @compile_tracer.setter
+    def compile_tracer(self, tracer) -> None:
+        was_default = self._is_default()
+        self._compile_tracer = tracer
+        _mode_changed(was_default, self._is_default())
 
 
 # True while every thread records with no forward-mode levels (see _State).

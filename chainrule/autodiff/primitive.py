@@ -196,9 +196,11 @@ class Primitive:
         if DEFAULT_MODE[0]:  # no thread left the default mode: skip the thread-local
             levels = ()
             recording = True
+            tracer = None
         else:
             levels = STATE.jvp_levels
             recording = STATE.grad_enabled
+            tracer = STATE.compile_tracer
         node = None
         if a._requires_grad and recording:
             # The node (its creation number) and the versions it saves come before the
@@ -236,6 +238,8 @@ class Primitive:
             base = out.base
             if base is not None and (base is x or base is x.base):
                 _share_memory(a, t, recording)
+        if tracer is not None:  # cr.compile is tracing this thread
+            tracer.record(self, (a,), params, out)
         if levels:
             from chainrule.autodiff.forward import push_tangents
 
@@ -268,9 +272,11 @@ class Primitive:
         if DEFAULT_MODE[0]:  # as in _apply1
             levels = ()
             recording = True
+            tracer = None
         else:
             levels = STATE.jvp_levels
             recording = STATE.grad_enabled
+            tracer = STATE.compile_tracer
         node = None
         if (ra or rb) and recording:
             parents = ((a._node or a) if ra else None, (b._node or b) if rb else None)
@@ -325,6 +331,8 @@ class Primitive:
             node.out = out
             t._node = node
             t._requires_grad = True
+        if tracer is not None:
+            tracer.record(self, (a, b), params, out)
         if levels:
             from chainrule.autodiff.forward import push_tangents
 
@@ -400,6 +408,9 @@ class Primitive:
             node.out = out
             t._node = node
             t._requires_grad = True
+        tracer = STATE.compile_tracer
+        if tracer is not None:
+            tracer.record(self, args, params, out)
         if levels:
             from chainrule.autodiff.forward import push_tangents
 

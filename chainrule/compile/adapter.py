@@ -1,0 +1,129 @@
+"""The one place where cr.compile reads the primitive registry.
+
+Everything the compiler needs from a :class:`~chainrule.autodiff.primitive.Primitive` — how
+to call its forward from generated code, how to write that call readably, its local
+derivative's formula for the chain-rule comments — is asked here, so a change in how
+primitives are declared touches this module only.
+
+A :class:`Callee` is what an ``Op`` calls: a primitive's forward, or a NumPy function with no
+derivative (comparisons, ``sign``: chainrule's non-differentiable helpers). It knows
+
+* ``name`` — the global the generated code calls it by (``np.sin``, ``f_sum``);
+* ``template`` — an infix form for readability (``{0} * {1}``), when the call is exactly
+  NumPy's operator;
+* ``math`` — the same operation on Python floats (``math.sin({0})``), for graphs of 0-d
+  values, where NumPy's per-call overhead would dominate.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+# Operators with exactly NumPy's semantics on arrays (and Python's on floats).
+_INFIX = {
+    "add": "{0} + {1}",
+    "subtract": "{0} - {1}",
+    "multiply": "{0} * {1}",
+    "divide": "{0} / {1}",
+    "power": "{0} ** {1}",
+    "negative": "-{0}",
+}
+# NumPy ufunc -> the math function computing the same on a Python float.
+_MATH = {
+    "exp": "math.exp({0})", "log": "math.log({0})", "sqrt": "math.sqrt({0})",
+    "sin": "math.sin({0})", "cos": "math.cos({0})", "tan": "math.tan({0})",
+    "arcsin": "math.asin({0})", "arccos": "math.acos({0})", "arctan": "math.atan({0})",
+    "sinh": "math.sinh({0})", "cosh": "math.cosh({0})", "tanh": "math.tanh({0})",
+    "log1p": "math.log1p({0})", "expm1": "math.expm1({0})", "square": "{0} * {0}",
+    "absolute": "abs({0})", "arctan2": "math.atan2({0}, {1})",
+    "greater": "{0} > {1}", "greater_equal": "{0} >= {1}", "less": "{0} < {1}",
+    "less_equal": "{0} <= {1}", "equal": "{0} == {1}", "not_equal": "{0} != {1}",
+}
+
+
+class Callee:
+    """What an Op calls, and how generated code writes the call."""
+
+    __slots__ = ("fn", "name", "template", "math", "pure", "label", "formulas", "prim")
+
+    def __init__(self, fn, name, template=None, math=None, label=None, formulas=(), prim=None):
+        self.fn = fn
+        self.name = name
+        self.template = template
+        self.math = math
+        self.pure = True
+        self.label = label or name
+        self.formulas = formulas
+        self.prim = prim
+
+
+_CALLEES: dict = {}
+
+
+def _global_name(name: str) -> str:
+    return "f_" + re.sub(r"\W", "_", name)
+
+
+def of_primitive(prim) -> Callee:
+    """The Callee running ``prim``'s forward."""
+    callee = _CALLEES.get(prim)
+    if callee is not None and callee.fn is prim.forward:
+        return callee
+    fwd = prim.forward
+    template = _INFIX.get(prim.name)
+    if type(fwd) is np.ufunc:
+        name = "np." + fwd.__name__
+        math_form = _MATH.get(fwd.__name__)
+        if prim.name in ("add", "subtract", "multiply", "divide", "power", "negative"):
+            math_form = template
+    else:
+        name = _global_name(prim.name)
+        template = None
+        math_form = None
+        if prim.name == "copy":
+            name, template, math_form = "np.array", None, "{0}"
+    callee = Callee(fwd, name, template, math_form, label=prim.name,
+                    formulas=tuple(prim.formulas), prim=prim)
+    _CALLEES[prim] = callee
+    return callee
+
+
+def of_numpy(fn) -> Callee:
+    """The Callee for a NumPy function called without a derivative (``np.greater``)."""
+    callee = _CALLEES.get(fn)
+    if callee is None:
+        name = getattr(fn, "__name__", "fn")
+        callee = Callee(fn, "np." + name, None, _MATH.get(name), label=name)
+        _CALLEES[fn] = callee
+    return callee
+
+
+COPY = Callee(np.array, "np.array", None, "{0}", label="copy")
+
+
+def globals_for(callees) -> dict:
+    """The names generated code calls: ``f_sum`` -> the sum primitive's forward, ..."""
+    out = {}
+    for c in callees:
+        if not c.name.startswith("np."):
+            out[c.name] = c.fn
+    return out
+
+
+def link_formula(callee: Callee, i: int, arg_names: list[str]) -> str:
+    """The local derivative ``d out / d arg_i`` as declared, in the program's names.
+
+    Formulas are written in the rule names ``x, y`` (``cos(x)``, ``-x/y²``); here ``x`` and
+    ``y`` become the names of the values at hand.
+    """
+    if i >= len(callee.formulas) or not callee.formulas[i]:
+        return "(rule)"
+    text = callee.formulas[i]
+    names = {"x": arg_names[0] if arg_names else "x",
+             "y": arg_names[1] if len(arg_names) > 1 else "y"}
+    if callee.label in ("matmul",):
+        names = {"a": arg_names[0], "b": arg_names[1] if len(arg_names) > 1 else "b"}
+    pattern = r"(?<![A-Za-z_])(" + "|".join(names) + r")(?![A-Za-z_0-9])"
+    return re.sub(pattern, lambda m: names[m.group(1)], text)

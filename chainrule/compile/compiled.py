@@ -1,0 +1,375 @@
+"""``cr.compile``: trace once per guard set, then replay generated code.
+
+>>> import chainrule as cr, numpy as np
+>>> P = lambda t: 101325 * cr.exp(-0.0001 * (4000 - 0.5 * 9.8 * t ** 2))
+>>> dP = cr.compile(cr.grad(P))
+>>> float(dP(10.0))   # traced: runs eagerly while recording
+-6730.61...
+>>> print(dP.source)  # doctest: +SKIP
+def grad_P(A, T, S):
+    t = float(A[0])  # input: 0-d float64
+    ...
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import inspect
+import keyword
+import re
+import threading
+import warnings
+from collections import OrderedDict
+
+import numpy as np
+
+from chainrule.autodiff.graph import STATE
+from chainrule.autodiff.pytree import tree_flatten, tree_unflatten
+from chainrule.compile import codegen, guards, passes
+from chainrule.compile.program import Const, Op, Var
+from chainrule.compile.tracer import Tracer, TraceError
+from chainrule.tensor import Tensor, make
+
+CACHE_SIZE = 8
+_RETRACE_WARNING_AFTER = 4  # re-traces (after the first trace) before the one-time warning
+
+
+class Entry:
+    """One trace: its generated function and what a replay needs."""
+
+    __slots__ = ("fn", "source", "states", "out_def", "single", "labels", "eager")
+
+    def __init__(self, fn, source, states, out_def, labels, eager=False):
+        self.fn = fn
+        self.source = source
+        self.states = states
+        self.out_def = out_def
+        self.single = out_def is not None and out_def.num_leaves == 1 and \
+            out_def.kind == "leaf"
+        self.labels = labels
+        self.eager = eager
+
+
+class CacheInfo(tuple):
+    """``(hits, misses, size, maxsize)`` with ``.retraces``: why each trace happened."""
+
+    def __new__(cls, hits, misses, size, maxsize, retraces):
+        self = super().__new__(cls, (hits, misses, size, maxsize))
+        self.retraces = list(retraces)
+        return self
+
+    hits = property(lambda self: self[0])
+    misses = property(lambda self: self[1])
+    currsize = property(lambda self: self[2])
+    maxsize = property(lambda self: self[3])
+
+    def __repr__(self) -> str:
+        lines = [f"CacheInfo(hits={self[0]}, misses={self[1]}, size={self[2]}, "
+                 f"maxsize={self[3]})"]
+        lines += [f"  trace {i + 1}: {why}" for i, why in enumerate(self.retraces)]
+        return "\n".join(lines)
+
+
+class Compiled:
+    """A function traced once per guard set and replayed as generated straight-line code.
+
+    ``source`` is the generated Python of the latest trace (forward, backward with each
+    chain-rule link as a comment); ``cache_info()`` counts hits and misses and says why
+    each trace happened. Calling it with arguments that differ in shape, dtype, structure,
+    static values or modes traces again (at most ``CACHE_SIZE`` versions are kept, least
+    recently used dropped).
+    """
+
+    def __init__(self, fn, static_argnums=(), fallback: bool = False):
+        if not callable(fn):
+            raise TypeError(f"cr.compile: expected a function, got {type(fn).__name__}")
+        if isinstance(static_argnums, int):
+            static_argnums = (static_argnums,)
+        self.fn = fn
+        self.static_argnums = tuple(static_argnums)
+        self.fallback = bool(fallback)
+        self._cache: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self._hits = 0
+        self._misses = 0
+        self._retraces: list[str] = []
+        self._last_labels = None
+        self._warned = False
+        self._modules = None
+        self._latest: Entry | None = None
+        self._name = _identifier(getattr(fn, "__name__", "compiled"))
+        try:
+            self._arg_names = list(inspect.signature(fn).parameters)
+        except (TypeError, ValueError):
+            self._arg_names = []
+        functools.update_wrapper(self, fn, updated=())
+
+    # ----- the call --------------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        if self._modules is None:
+            self._modules = guards.find_modules(self.fn, args)
+        key = None
+        if not kwargs and not self.static_argnums:
+            fast = guards.fast_key(args)
+            if fast is not None:
+                key = (STATE.grad_enabled, fast)
+                if self._modules:
+                    key += (guards.module_key(self._modules),)
+                leaves = args
+        if key is None:
+            leaves, key, labels = self._flatten(args, kwargs)
+        entry = self._cache.get(key)
+        if entry is None:
+            return self._miss(key, args, kwargs)
+        self._hits += 1
+        if entry.eager:
+            return self.fn(*args, **kwargs)
+        arrays = [x.data if type(x) is Tensor else x for x in leaves]
+        out = entry.fn(arrays, leaves, entry.states)
+        if entry.single:
+            return out[0]
+        return tree_unflatten(entry.out_def, list(out))
+
+    def _flatten(self, args, kwargs):
+        """The leaves (static arguments excluded), the key and its labelled parts."""
+        leaves = []
+        parts: dict = {"grad mode": STATE.grad_enabled}
+        dynamic_args = []
+        for i, a in enumerate(args):
+            name = self._arg_names[i] if i < len(self._arg_names) else f"arg{i}"
+            if i in self.static_argnums or i - len(args) in self.static_argnums:
+                parts[f"static argument {name}"] = guards.leaf_key(a, True)
+                continue
+            dynamic_args.append(a)
+            flat, tree = tree_flatten(a)
+            parts[f"structure of {name}"] = tree
+            for j, leaf in enumerate(flat):
+                part = guards.leaf_key(leaf, False)
+                parts[f"{name}" + (f" leaf {j}" if len(flat) > 1 else "")] = part
+                if guards.is_dynamic(leaf):
+                    leaves.append(leaf)
+        for k in sorted(kwargs):
+            flat, tree = tree_flatten(kwargs[k])
+            parts[f"structure of {k}="] = tree
+            for j, leaf in enumerate(flat):
+                parts[f"{k}=" + (f" leaf {j}" if len(flat) > 1 else "")] = \
+                    guards.leaf_key(leaf, False)
+                if guards.is_dynamic(leaf):
+                    leaves.append(leaf)
+        if self._modules:
+            parts["module modes and parameters"] = guards.module_key(self._modules)
+        key = tuple(parts.values())
+        if not kwargs and not self.static_argnums and all(
+                type(a) is np.ndarray or isinstance(a, Tensor) for a in args):
+            key = (parts["grad mode"], guards.fast_key(args))
+            if self._modules:
+                key += (parts["module modes and parameters"],)
+        leaves = [np.asarray(x, dtype=np.float64) if type(x) is float
+                  else (np.asarray(x) if isinstance(x, np.floating) else x) for x in leaves]
+        return leaves, key, parts
+
+    # ----- a miss: trace ---------------------------------------------------------------------
+    def _miss(self, key, args, kwargs):
+        _, _, labels = self._flatten(args, kwargs)
+        with self._lock:
+            self._misses += 1
+            why = guards.explain_miss(self._last_labels, labels)
+            self._retraces.append(why)
+            self._last_labels = labels
+            if len(self._retraces) > _RETRACE_WARNING_AFTER and not self._warned:
+                self._warned = True
+                warnings.warn(
+                    f"cr.compile({self._name}) has traced {len(self._retraces)} times (latest: "
+                    f"{why}); each trace runs the function eagerly and generates code. Keep "
+                    "shapes, dtypes and static arguments steady, or see .cache_info()",
+                    RuntimeWarning, stacklevel=3)
+        live = []
+        for m in self._modules:
+            live += [id(p) for p in m.parameters()] + [id(b) for b in m.buffers()]
+        tracer = Tracer(live)
+        try:
+            result, entry = self._trace(tracer, args, kwargs, labels)
+        except TraceError:
+            if not self.fallback:
+                raise
+            if tracer.effects_ran:
+                raise
+            entry = Entry(None, None, None, None, labels, eager=True)
+            self._store(key, entry)
+            warnings.warn(
+                f"cr.compile({self._name}, fallback=True): the function depends on traced "
+                "values, so it runs eagerly (uncompiled) for these arguments",
+                RuntimeWarning, stacklevel=3)
+            return self.fn(*args, **kwargs)
+        self._store(key, entry)
+        return result
+
+    def _store(self, key, entry) -> None:
+        with self._lock:
+            self._cache[key] = entry
+            self._cache.move_to_end(key)
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+            if not entry.eager:
+                self._latest = entry
+
+    def _trace(self, tracer: Tracer, args, kwargs, labels):
+        used_names: set = set()
+        position = [0]
+        any_tensor = [False]
+
+        def wrap(leaf, name):
+            if not guards.is_dynamic(leaf):
+                return leaf
+            holder = None
+            if isinstance(leaf, Tensor):
+                any_tensor[0] = True
+                arr, holder, t = leaf.data, leaf, leaf
+            else:
+                arr = (np.asarray(leaf, dtype=np.float64) if type(leaf) is float
+                       else np.asarray(leaf))
+                t = make(arr)
+            tracer.add_input(arr, _unique(name, used_names), holder, position[0])
+            position[0] += 1
+            return t
+
+        new_args = []
+        for i, a in enumerate(args):
+            name = self._arg_names[i] if i < len(self._arg_names) else f"arg{i}"
+            if i in self.static_argnums or i - len(args) in self.static_argnums:
+                new_args.append(a)
+                continue
+            flat, tree = tree_flatten(a)
+            names = [name] if len(flat) == 1 else [f"{name}_{j}" for j in range(len(flat))]
+            new_args.append(tree_unflatten(tree, [wrap(x, n) for x, n in zip(flat, names)]))
+        new_kwargs = {}
+        for k in sorted(kwargs):
+            flat, tree = tree_flatten(kwargs[k])
+            names = [k] if len(flat) == 1 else [f"{k}_{j}" for j in range(len(flat))]
+            new_kwargs[k] = tree_unflatten(tree, [wrap(x, n) for x, n in zip(flat, names)])
+        kwargs_order = list(kwargs)
+        new_kwargs = {k: new_kwargs[k] for k in kwargs_order}
+
+        previous = STATE.compile_tracer
+        STATE.compile_tracer = tracer
+        try:
+            result = self.fn(*new_args, **new_kwargs)
+            tracer.sync_grads()
+            out_leaves, out_def = tree_flatten(result)
+            outputs = [tracer.output(x) for x in out_leaves]
+        finally:
+            STATE.compile_tracer = previous
+        plain = not any_tensor[0]
+        outputs = [("array", spec) if kind == "tensor" and plain else (kind, spec)
+                   for kind, spec in outputs]
+        values = {v.n: arr for arr in tracer.keep if isinstance(arr, np.ndarray)
+                  for v in [tracer.by_array.get(id(arr))] if v is not None}
+
+        def new_const(value):
+            return tracer.const(value)
+
+        instrs, outputs, _ = passes.simplify(tracer.instrs, outputs, values, new_const)
+        comments = {}
+        done = set()
+        for ins in instrs:
+            if type(ins) is Op and ins.group is not None and ins.group not in done:
+                done.add(ins.group)
+                text = tracer.comments.get(ins.group)
+                if text:
+                    comments[id(ins)] = text
+        use_math = codegen.math_dialect_fits(instrs, tracer.inputs, outputs)
+        source, namespace = codegen.generate(self._name, instrs, tracer.inputs, outputs,
+                                             comments, use_math)
+        code = builtins.compile(source, f"<cr.compile {self._name}>", "exec")
+        exec(code, namespace)
+        fn = namespace[self._name]
+        entry = Entry(fn, source, list(tracer.states), out_def, labels)
+        # The first call's result is the traced (eager) run's, given back as replays do.
+        first = []
+        for (kind, spec), leaf in zip(outputs, out_leaves):
+            if kind == "holder":
+                first.append(leaf)
+            elif kind == "tensor":
+                first.append(codegen._tensor(_value_of(spec, leaf)))
+            elif kind == "array":
+                first.append(codegen._array(_value_of(spec, leaf)))
+            else:
+                first.append(leaf)
+        tracer.keep.clear()
+        tracer.by_array.clear()
+        return tree_unflatten(out_def, first), entry
+
+    # ----- introspection ----------------------------------------------------------------------
+    @property
+    def source(self) -> str:
+        """The generated Python of the latest trace (call the function once first)."""
+        if self._latest is None:
+            raise RuntimeError(
+                f"cr.compile({self._name}).source: nothing traced yet; call it once with "
+                "example arguments first"
+            )
+        return self._latest.source
+
+    def cache_info(self) -> CacheInfo:
+        """Hits, misses, cached versions, the bound, and why each trace happened."""
+        return CacheInfo(self._hits, self._misses, len(self._cache), CACHE_SIZE,
+                         self._retraces)
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._cache.clear()
+            self._latest = None
+
+    def __repr__(self) -> str:
+        return f"<cr.compile {self._name}: {len(self._cache)} traced version(s)>"
+
+
+def _value_of(spec, leaf):
+    if isinstance(spec, Const):
+        return spec.value
+    if isinstance(leaf, Tensor):
+        return leaf.data
+    return leaf
+
+
+def _identifier(name: str) -> str:
+    name = re.sub(r"\W", "_", name) or "compiled"
+    if name[0].isdigit() or keyword.iskeyword(name):
+        name = "f_" + name
+    if name == "<lambda>" or name == "_lambda_":
+        name = "compiled"
+    return name
+
+
+_RESERVED = re.compile(r"^([vgpce]\d+|A|T|S|np|math|_tensor|_array|f_\w*|fx\d+)$")
+
+
+def _unique(name: str, used: set) -> str:
+    name = re.sub(r"\W", "_", name) or "x"
+    if name[0].isdigit() or keyword.iskeyword(name) or _RESERVED.match(name):
+        name = "in_" + name
+    base, k = name, 1
+    while name in used:
+        k += 1
+        name = f"{base}_{k}"
+    used.add(name)
+    return name
+
+
+def compile(fn=None, *, static_argnums=(), fallback: bool = False):  # noqa: A001
+    """Trace ``fn`` once per guard set and replay it as generated straight-line code.
+
+    ``cr.compile(f)`` or ``@cr.compile`` / ``@cr.compile(static_argnums=(1,))``. Works on
+    functions of arrays, Tensors and pytrees of them, on transforms (``cr.compile(cr.grad
+    (f))``), and on training steps that call ``loss.backward()`` and ``optimizer.step()``.
+    Python control flow that depends on a traced value (``if t > 0``, ``float(t)``) raises
+    a ``TypeError`` naming the line, unless ``fallback=True`` (then that call runs eagerly,
+    with a one-time warning). Plain array inputs give plain array results.
+    """
+    if fn is None:
+        return lambda f: Compiled(f, static_argnums=static_argnums, fallback=fallback)
+    return Compiled(fn, static_argnums=static_argnums, fallback=fallback)
+
+
+__all__ = ["compile", "Compiled", "CacheInfo", "TraceError", "Var"]

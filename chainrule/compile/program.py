@@ -1,0 +1,193 @@
+"""The traced program: values (``Var``), constants, and the instructions between them.
+
+A trace is a straight line of instructions in the order they ran:
+
+* ``Op``      — ``out = fn(args, **params)``, pure: a primitive's forward, or a NumPy helper
+  without a derivative (comparisons, ``sign``);
+* ``Write``   — ``np.copyto(target, value)``: an in-place change of an input, a parameter or
+  an intermediate (``x += 1``, ``p -= lr * g`` under ``no_grad``);
+* ``Effect``  — a call run as it is on every replay (``optimizer.step()``, drawing a Dropout
+  mask from chainrule's generator, BatchNorm's running statistics): state lives outside;
+* ``SetGrad`` — ``holder.grad = value``: what ``backward()`` leaves in a parameter's ``.grad``.
+
+Arguments are ``Var`` (a value computed or read at run time), ``Const`` (an object that
+does not change, hoisted out of the code) or ``Lit`` (a Python literal written inline).
+Parameters (``axis=``, an index) are nests of those, so an index array that varies from
+call to call (class labels) is a ``Var`` like any other.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+class Var:
+    """A value of the program. ``kind``: input, state, op, effect."""
+
+    __slots__ = ("n", "name", "kind", "shape", "dtype", "index", "tensor_out")
+
+    def __init__(self, n: int, name: str, kind: str, shape=(), dtype=None, index=None):
+        self.n = n
+        self.name = name
+        self.kind = kind
+        self.shape = shape
+        self.dtype = dtype
+        self.index = index  # input position or state holder number
+        self.tensor_out = False  # an Effect returns a Tensor: the code reads its .data
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class Const:
+    """An object fixed for the life of the compiled code (hoisted as a global)."""
+
+    __slots__ = ("value", "name")
+
+    def __init__(self, value, name: str):
+        self.value = value
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class Lit:
+    """A Python literal written into the code (numbers, None, strings)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __repr__(self) -> str:
+        v = self.value
+        if type(v) is float and not math.isfinite(v):
+            return f"float('{v}')"
+        return repr(v)
+
+
+class TensorOf:
+    """A Tensor argument of an Effect: built around the Var's array on each replay."""
+
+    __slots__ = ("var",)
+
+    def __init__(self, var: Var):
+        self.var = var
+
+    def __repr__(self) -> str:
+        return f"_tensor({self.var.name})"
+
+
+class Op:
+    __slots__ = ("fn", "args", "params", "out", "group")
+
+    def __init__(self, fn, args, params, out, group=None):
+        self.fn = fn  # an adapter.Callee
+        self.args = args
+        self.params = params
+        self.out = out
+        self.group = group  # index of the backward step (chain-rule comment) or None
+
+
+class Write:
+    __slots__ = ("target", "value")
+
+    def __init__(self, target, value):
+        self.target = target
+        self.value = value
+
+
+class Effect:
+    __slots__ = ("fn", "args", "kwargs", "out", "label")
+
+    def __init__(self, fn, args, kwargs, out, label: str):
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+        self.out = out
+        self.label = label
+
+
+class SetGrad:
+    __slots__ = ("holder", "value", "copy")
+
+    def __init__(self, holder: str, value, copy: bool):
+        self.holder = holder  # code that names the Tensor: "S[3]" or "T[0]"
+        self.value = value  # Var, Const or None
+        self.copy = copy
+
+
+def walk(spec):
+    """Every Var/Const/Lit inside a nest of specs (tuples, lists, dicts, slices)."""
+    if isinstance(spec, (Var, Const, Lit)):
+        yield spec
+    elif isinstance(spec, TensorOf):
+        yield spec.var
+    elif isinstance(spec, (tuple, list)):
+        for s in spec:
+            yield from walk(s)
+    elif isinstance(spec, dict):
+        for s in spec.values():
+            yield from walk(s)
+    elif isinstance(spec, slice):
+        for s in (spec.start, spec.stop, spec.step):
+            yield from walk(s)
+
+
+def render(spec) -> str:
+    """Python source for a spec."""
+    if isinstance(spec, (Var, Const, Lit, TensorOf)):
+        return repr(spec)
+    if isinstance(spec, tuple):
+        inner = ", ".join(render(s) for s in spec)
+        return f"({inner},)" if len(spec) == 1 else f"({inner})"
+    if isinstance(spec, list):
+        return "[" + ", ".join(render(s) for s in spec) + "]"
+    if isinstance(spec, dict):
+        return "{" + ", ".join(f"{k!r}: {render(v)}" for k, v in spec.items()) + "}"
+    if isinstance(spec, slice):
+        return f"slice({render(spec.start)}, {render(spec.stop)}, {render(spec.step)})"
+    raise TypeError(f"cannot render {spec!r}")
+
+
+def is_literal(v) -> bool:
+    """Values written inline: exact in their repr, and immutable."""
+    t = type(v)
+    if t in (bool, int, str) or v is None or v is Ellipsis:
+        return True
+    return t is float
+
+
+def key_of(spec):
+    """A hashable key of a spec, for common-subexpression elimination."""
+    if isinstance(spec, Var):
+        return ("v", spec.n)
+    if isinstance(spec, Const):
+        return ("c", spec.name)
+    if isinstance(spec, Lit):
+        return ("l", type(spec.value), spec.value)
+    if isinstance(spec, TensorOf):
+        return ("t", spec.var.n)
+    if isinstance(spec, (tuple, list)):
+        return (type(spec).__name__,) + tuple(key_of(s) for s in spec)
+    if isinstance(spec, dict):
+        return ("d",) + tuple((k, key_of(v)) for k, v in spec.items())
+    if isinstance(spec, slice):
+        return ("s", key_of(spec.start), key_of(spec.stop), key_of(spec.step))
+    return ("?", id(spec))
+
+
+def describe(value) -> str:
+    """``(3, 4) float32`` for an array, the type name otherwise."""
+    if isinstance(value, np.ndarray):
+        return f"{value.shape} {value.dtype}"
+    return type(value).__name__
+
+
+COMPILE_ERROR_HINT = (
+    " (run this function eagerly with cr.compile(f, fallback=True), or pass the value "
+    "that decides it as a static argument: cr.compile(f, static_argnums=(i,)))"
+)

@@ -1,0 +1,314 @@
+"""The tracer: runs the function once, eagerly, and writes down every primitive call.
+
+Tracing is concrete: the function runs on real values (the first call's result is the
+eager result), while the engine reports each primitive application to the tracer of its
+thread (``STATE.compile_tracer``). Arrays are identified by object: the tracer keeps each
+one alive while it traces, so an ``id`` names one value. An argument the tracer has not
+seen is
+
+* a leaf Tensor that requires grad (a parameter) or a buffer of a Module the function
+  reaches: *state*, read from that Tensor object on every call, so a change made outside
+  between calls is seen;
+* any other Tensor or array (a closed-over constant, the engine's seed of ones): a
+  constant, hoisted out of the code (as JAX does with closed-over arrays).
+
+``backward()`` inside a trace runs the engine's recorded sweep (rules on Tensors), so the
+backward pass is primitive calls as well; the sweep's listener tells which calls belong to
+which link of the chain, for the comments. What ``backward`` leaves in ``.grad`` is
+written back (``SetGrad``) before any effect and at the end.
+"""
+
+from __future__ import annotations
+
+import linecache
+import os
+import sys
+
+import numpy as np
+
+from chainrule.autodiff.graph import STATE
+from chainrule.compile import adapter
+from chainrule.compile.program import (
+    COMPILE_ERROR_HINT,
+    Const,
+    Effect,
+    Lit,
+    Op,
+    SetGrad,
+    TensorOf,
+    Var,
+    Write,
+    is_literal,
+)
+from chainrule.tensor import Tensor
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class TraceError(TypeError):
+    """A function cannot be traced: its control flow or results depend on traced values."""
+
+
+def user_line() -> str:
+    """``file:line: source`` of the innermost frame outside chainrule (the user's line)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        path = os.path.abspath(frame.f_code.co_filename)
+        if not path.startswith(_PACKAGE_DIR + os.sep):
+            line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+            return f"{frame.f_code.co_filename}:{frame.f_lineno}: {line}"
+        frame = frame.f_back
+    return "(unknown line)"
+
+
+class Tracer:
+    """Records one run of a function as a :mod:`program`."""
+
+    def __init__(self, live=()) -> None:
+        # ids of tensors that are state even without requires_grad (module buffers)
+        self.live = set(live)
+        self.instrs: list = []
+        self.by_array: dict[int, Var] = {}
+        self.keep: list = []  # every array seen, alive, so that ids stay unique
+        self.consts: dict[int, Const] = {}
+        self.states: list[Tensor] = []  # S: tensors read live on each call
+        self.state_ids: dict[int, Var] = {}
+        self.holders: list = []  # (code, Tensor): whose .grad the trace may set
+        self.last_grad: list = []
+        self.inputs: list[Var] = []
+        self.n = 0
+        self.comments: dict[int, str] = {}  # instruction index -> chain-rule comment
+        self.group_start = None
+        self.effects_ran = 0
+
+    # ----- values --------------------------------------------------------------------------
+    def new_var(self, value, kind: str, prefix: str = "v", index=None) -> Var:
+        self.n += 1
+        arr = value if isinstance(value, np.ndarray) else np.asarray(value)
+        var = Var(self.n, f"{prefix}{self.n}", kind, arr.shape, arr.dtype, index)
+        self.by_array[id(value)] = var
+        self.keep.append(value)
+        return var
+
+    def add_input(self, value: np.ndarray, name: str, holder: Tensor | None, position: int):
+        var = self.new_var(value, "input", index=position)
+        var.name = name
+        self.inputs.append(var)
+        if holder is not None:
+            self._add_holder(f"T[{position}]", holder)
+        return var
+
+    def _add_holder(self, code: str, t: Tensor) -> None:
+        self.holders.append((code, t))
+        self.last_grad.append(t._grad)
+
+    def const(self, value) -> Const:
+        c = self.consts.get(id(value))
+        if c is None:
+            c = Const(value, f"c{len(self.consts)}")
+            self.consts[id(value)] = c
+            self.keep.append(value)
+        return c
+
+    def state(self, t: Tensor) -> Var:
+        """A Tensor from outside the trace: read from the object on every call."""
+        var = self.state_ids.get(id(t))
+        if var is not None:
+            return var
+        for code, h in self.holders:
+            if h._grad is t:
+                raise TraceError(
+                    f"cr.compile: {code}.grad, a gradient left by an earlier call, is read "
+                    "inside the compiled function; gradients accumulated across calls are "
+                    "not traced. Call optimizer.zero_grad() inside the compiled step."
+                    + COMPILE_ERROR_HINT
+                )
+        k = len(self.states)
+        self.states.append(t)
+        var = self.new_var(t.data, "state", prefix="p", index=k)
+        self.state_ids[id(t)] = var
+        self.keep.append(t)
+        self._add_holder(f"S[{k}]", t)
+        return var
+
+    def spec(self, a):
+        """The spec of one argument value."""
+        if isinstance(a, Tensor):
+            var = self.by_array.get(id(a.data))
+            if var is not None:
+                return var
+            if (a._requires_grad and a._node is None) or id(a) in self.live:
+                return self.state(a)
+            return self.const(a.data)  # a tensor the trace did not compute: a constant
+        if isinstance(a, np.ndarray):
+            var = self.by_array.get(id(a))
+            return var if var is not None else self.const(a)
+        if is_literal(a):
+            return Lit(a)
+        if isinstance(a, (tuple, list)):
+            return type(a)(self.spec(x) for x in a)
+        if isinstance(a, dict):
+            return {k: self.spec(v) for k, v in a.items()}
+        if isinstance(a, slice):
+            return slice(self.spec(a.start), self.spec(a.stop), self.spec(a.step))
+        return self.const(a)
+
+    def is_dynamic(self, t: Tensor) -> bool:
+        """Does ``t`` hold a value that may differ from call to call?"""
+        var = self.by_array.get(id(t.data))
+        return var is not None or not isinstance(self.spec(t), Const)
+
+    # ----- engine hooks ---------------------------------------------------------------------
+    def _append(self, instr) -> int:
+        self.instrs.append(instr)
+        return len(self.instrs) - 1
+
+    def record(self, prim, args, params, out) -> None:
+        """A primitive ran: ``out = prim(*args, **params)``."""
+        specs = [self.spec(a) for a in args]
+        pspec = {k: self.spec(v) for k, v in params.items()} if params else {}
+        var = self.new_var(out, "op")
+        self._append(Op(adapter.of_primitive(prim), specs, pspec, var))
+
+    def record_plain(self, np_fn, args, kwargs, out) -> None:
+        """A NumPy function without a derivative ran (comparisons, ``sign``, ``argmax``)."""
+        specs = [self.spec(a) for a in args]
+        pspec = {k: self.spec(v) for k, v in kwargs.items()}
+        var = self.new_var(out, "op")
+        self._append(Op(adapter.of_numpy(np_fn), specs, pspec, var))
+
+    def copied(self, src: np.ndarray, dst: np.ndarray) -> None:
+        """``dst`` is a fresh copy of ``src`` (the engine copies some gradients)."""
+        var = self.new_var(dst, "op")
+        self._append(Op(adapter.COPY, [self.spec(src)], {}, var))
+
+    def inplace(self, target: Tensor, value) -> None:
+        """``target``'s values were overwritten by ``value`` (an in-place op)."""
+        spec = self.spec(target)
+        self._append(Write(spec, self.spec(value)))
+
+    def backward_listener(self, user):
+        """A listener for the engine's sweep: groups the calls of each node's VJP."""
+        self.group_start = len(self.instrs)
+
+        def listener(node, g, contributions):
+            start = self.group_start
+            end = len(self.instrs)
+            self.group_start = end
+            if end > start:
+                for i in range(start, end):
+                    instr = self.instrs[i]
+                    if type(instr) is Op:
+                        instr.group = start
+                        instr.out.name = "g" + instr.out.name[1:]
+                self.comments[start] = self._link_comment(node, contributions)
+            if user is not None:
+                user(node, g, contributions)
+
+        return listener
+
+    def _link_comment(self, node, contributions) -> str:
+        callee = adapter.of_primitive(node.prim)
+        out = self.by_array.get(id(node.out))
+        out_name = out.name if out is not None else "out"
+        names = []
+        for a in node.args:
+            if isinstance(a, np.ndarray):
+                v = self.by_array.get(id(a))
+                names.append(v.name if v is not None else self.const(a).name)
+            else:
+                names.append(repr(a))
+        links = []
+        for i, c in enumerate(contributions):
+            if c is None or node.parents[i] is None:
+                continue
+            links.append(f"d{out_name}/d{names[i]} = "
+                         f"{adapter.link_formula(callee, i, names)}")
+        call = f"{out_name} = {node.prim.name}({', '.join(names)})"
+        return f"chain rule through {call}: " + "; ".join(links)
+
+    # ----- grads and effects ---------------------------------------------------------------
+    def sync_grads(self) -> None:
+        """Emit what backward left in each holder's ``.grad`` since the last sync."""
+        for k, (code, t) in enumerate(self.holders):
+            cur = t._grad
+            if cur is self.last_grad[k]:
+                continue
+            self.last_grad[k] = cur
+            if cur is None:
+                self._append(SetGrad(code, None, False))
+                continue
+            var = self.by_array.get(id(cur.data))
+            if var is None:
+                raise TraceError(
+                    f"cr.compile: the gradient stored in {code}.grad was not computed by "
+                    "traced operations" + COMPILE_ERROR_HINT
+                )
+            arr = cur.data
+            fresh = var.kind == "op" and arr.flags.owndata and arr.flags.writeable
+            self._append(SetGrad(code, var, copy=not fresh))
+
+    def run_effect(self, fn, args, kwargs, label: str):
+        """Run ``fn`` eagerly now, and on every replay (state outside the trace)."""
+        self.sync_grads()
+
+        def tensor_spec(a):
+            if isinstance(a, Tensor):
+                s = self.spec(a)
+                return TensorOf(s) if isinstance(s, Var) else s
+            return self.spec(a)
+
+        specs = [tensor_spec(a) for a in args]
+        kspecs = {k: tensor_spec(v) for k, v in kwargs.items()}
+        STATE.compile_tracer = None
+        try:
+            result = fn(*args, **kwargs)
+        finally:
+            STATE.compile_tracer = self
+        self.effects_ran += 1
+        out = None
+        if isinstance(result, Tensor):
+            out = self.new_var(result.data, "effect", prefix="e")
+            out.tensor_out = True
+        elif isinstance(result, np.ndarray):
+            out = self.new_var(result, "effect", prefix="e")
+        self._append(Effect(fn, specs, kspecs, out, label))
+        # What the effect did to gradients (zero_grad) happens again on every replay.
+        for k, (_, t) in enumerate(self.holders):
+            self.last_grad[k] = t._grad
+        return result
+
+    def output(self, leaf):
+        """The spec of one output leaf, and how to give it back."""
+        if isinstance(leaf, Tensor):
+            for code, h in self.holders:
+                if h is leaf:
+                    return ("holder", Lit(code))
+            return ("tensor", self.spec(leaf))
+        if isinstance(leaf, np.ndarray):
+            return ("array", self.spec(leaf))
+        if is_literal(leaf):
+            return ("literal", Lit(leaf))
+        return ("object", self.const(leaf))
+
+
+    def value_used(self, t: Tensor, what: str) -> None:
+        """Raise: ``t``'s traced value is about to become a Python value (Tensor calls this)."""
+        if not self.is_dynamic(t):
+            return
+        raise TraceError(
+            f"cr.compile: {what} of a traced Tensor at {user_line()}\n"
+            "The compiled code is traced once and replayed, so Python control flow and Python "
+            "numbers cannot depend on the values of traced tensors (shapes and dtypes are "
+            "fine). Use cr.where(...) for value-dependent choices, pass the value as a "
+            "static argument (cr.compile(f, static_argnums=(i,))), or run this function "
+            "eagerly with cr.compile(f, fallback=True)."
+        )
+
+
+def current():
+    """The tracer of this thread, or None."""
+    return STATE.compile_tracer
+
+
+__all__ = ["Tracer", "TraceError", "current", "user_line"]
