@@ -70,7 +70,8 @@ class Tracer:
         self.instrs: list = []
         self.by_array: dict[int, Var] = {}
         self.keep: list = []  # every array seen, alive, so that ids stay unique
-        self.consts: dict[int, Const] = {}
+        self.consts: dict = {}  # id, or (dtype, shape, bytes) of a small array -> Const
+        self.n_consts = 0
         self.states: list[Tensor] = []  # S: tensors read live on each call
         self.state_ids: dict[int, Var] = {}
         self.holders: list = []  # (code, Tensor): whose .grad the trace may set
@@ -103,9 +104,18 @@ class Tracer:
         self.last_grad.append(t._grad)
 
     def const(self, value) -> Const:
+        """A hoisted constant; small arrays equal in dtype, shape and values are shared."""
         c = self.consts.get(id(value))
         if c is None:
-            c = Const(value, f"c{len(self.consts)}")
+            key = None
+            if isinstance(value, np.ndarray) and value.size <= 1024:
+                key = (value.dtype.str, value.shape, value.tobytes())
+                c = self.consts.get(key)
+            if c is None:
+                c = Const(value, f"c{self.n_consts}")
+                self.n_consts += 1
+                if key is not None:
+                    self.consts[key] = c
             self.consts[id(value)] = c
             self.keep.append(value)
         return c

@@ -1,0 +1,233 @@
+"""cr.compile: transforms, pytrees, guards and the cache, value-dependent control flow,
+threads and memory. Every compiled result is compared with the eager one, on inputs other
+than those it was traced with."""
+
+import threading
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.compile import TraceError
+
+TOL = dict(rtol=1e-12, atol=1e-12)
+rng = np.random.default_rng(0)
+
+
+def skydiver(t):
+    return 101325 * cr.exp(-0.0001 * (4000 - 0.5 * 9.8 * t ** 2))
+
+
+def mlp_loss(params, x, y):
+    h = cr.tanh(x @ params["w1"] + params["b1"])
+    out = h @ params["w2"]
+    return cr.mean((out - y) ** 2)
+
+
+def _params(r):
+    return {"w1": r.standard_normal((3, 5)), "b1": r.standard_normal(5),
+            "w2": r.standard_normal((5, 2))}
+
+
+def _close(a, b):
+    la, lb = cr.autodiff.pytree.tree_leaves(a), cr.autodiff.pytree.tree_leaves(b)
+    assert len(la) == len(lb)
+    for x, y in zip(la, lb):
+        x = x.data if isinstance(x, cr.Tensor) else x
+        y = y.data if isinstance(y, cr.Tensor) else y
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), **TOL)
+
+
+def test_grad_of_a_scalar_function_and_its_source():
+    dP = cr.compile(cr.grad(skydiver))
+    for t in (10.0, 3.0, 12.5):
+        _close(dP(t), cr.grad(skydiver)(t))
+    info = dP.cache_info()
+    assert (info.hits, info.misses) == (2, 1)
+    src = dP.source
+    assert "math.exp" in src  # a graph of 0-d values is Python-float code
+    assert "# chain rule through" in src and "exp(" in src
+    assert "def " in src and "return" in src
+
+
+@pytest.mark.parametrize("transform", ["grad", "value_and_grad"])
+def test_transforms_of_a_pytree_function(transform):
+    fn = getattr(cr, transform)(mlp_loss)
+    compiled = cr.compile(fn)
+    r = np.random.default_rng(1)
+    x, y = r.standard_normal((4, 3)), r.standard_normal((4, 2))
+    for _ in range(3):
+        p = _params(r)
+        _close(compiled(p, x, y), fn(p, x, y))
+    assert compiled.cache_info().misses == 1
+    assert "np.tanh" in compiled.source and "@" in compiled.source or "matmul" in \
+        compiled.source
+
+
+def test_hvp_jacobian_and_compositions():
+    f = lambda x: cr.sum(cr.sin(x) * cr.exp(x))  # noqa: E731
+    x, v = rng.standard_normal(4), rng.standard_normal(4)
+    cases = {
+        "hvp": (lambda x, v: cr.hvp(f, (x,), (v,)), (x, v)),
+        "grad of grad": (cr.grad(lambda x: cr.sum(cr.grad(f)(x) ** 2)), (x,)),
+        "jacobian of grad": (cr.jacobian(cr.grad(f)), (x,)),
+        "hessian": (cr.hessian(f), (x,)),
+        "jvp of grad": (lambda x, v: cr.jvp(cr.grad(f), (x,), (v,)), (x, v)),
+    }
+    for name, (fn, args) in cases.items():
+        compiled = cr.compile(fn)
+        _close(compiled(*args), fn(*args))
+        other = tuple(a + 0.3 for a in args)
+        _close(compiled(*other), fn(*other))
+        assert compiled.cache_info().hits == 1, name
+
+
+def test_tensor_inputs_give_tensors_and_plain_inputs_give_arrays():
+    f = cr.compile(lambda x: cr.sin(x) * 2)
+    out = f(np.ones(3))
+    assert type(out) is np.ndarray
+    t = f(cr.tensor(np.ones(3)))
+    assert isinstance(t, cr.Tensor)
+    _close(t, np.sin(np.ones(3)) * 2)
+
+
+def test_backward_inside_sets_grad_of_input_tensors():
+    def step(w, x):
+        loss = cr.sum((x @ w) ** 2)
+        loss.backward()
+        return loss
+
+    c = cr.compile(step)
+    for seed in range(3):
+        r = np.random.default_rng(seed)
+        x = r.standard_normal((4, 3))
+        w1 = cr.tensor(r.standard_normal((3, 2)), requires_grad=True)
+        w2 = cr.tensor(w1.data.copy(), requires_grad=True)
+        _close(c(w1, x), step(w2, x))
+        _close(w1.grad, w2.grad)
+
+
+def test_guards_retrace_and_say_why():
+    f = cr.compile(lambda x, n: cr.sum(x ** n))
+    f(np.ones(3), 2)
+    f(np.ones(3), 2)
+    f(np.ones(4), 2)
+    f(np.ones(4, dtype=np.float32), 2)
+    f(np.ones(4, dtype=np.float32), 3)
+    _close(f(np.full(4, 2.0, dtype=np.float32), 3), 32.0)
+    info = f.cache_info()
+    assert (info.hits, info.misses) == (2, 4)
+    why = info.retraces
+    assert why[0] == "first call"
+    assert "(3,)" in why[1] and "(4,)" in why[1]
+    assert "float32" in why[2]
+    assert "2 -> 3" in why[3]
+    with cr.no_grad():
+        f(np.ones(3), 2)
+    assert "grad mode" in f.cache_info().retraces[-1]
+
+
+def test_cache_is_bounded_and_repeated_retracing_warns_once():
+    f = cr.compile(lambda x: x * 2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for n in range(1, 12):
+            f(np.ones(n))
+    assert f.cache_info().currsize == 8
+    assert sum("traced" in str(w.message) for w in caught) == 1
+
+
+def test_static_argnums():
+    def f(x, mode):
+        return cr.sin(x) if mode == "sin" else cr.cos(x)
+
+    c = cr.compile(f, static_argnums=(1,))
+    x = rng.standard_normal(3)
+    _close(c(x, "sin"), np.sin(x))
+    _close(c(x, "cos"), np.cos(x))
+    _close(c(x + 1, "sin"), np.sin(x + 1))
+    assert c.cache_info().misses == 2
+
+
+@pytest.mark.parametrize("body", [
+    lambda t: t * 2 if t > 0 else t,
+    lambda t: float(t) * t,
+    lambda t: t.item() * t,
+    lambda t: t * 2 if bool(t.sum()) else t,
+])
+def test_value_dependent_control_flow_names_the_line(body):
+    c = cr.compile(body)
+    with pytest.raises(TraceError) as err:
+        c(np.array(1.5))
+    message = str(err.value)
+    assert "test_compile.py" in message  # the user's line
+    assert "static_argnums" in message and "fallback=True" in message
+
+
+def test_fallback_runs_eagerly_with_one_warning():
+    c = cr.compile(lambda t: t * 2 if t > 0 else -t, fallback=True)
+    with pytest.warns(RuntimeWarning, match="eagerly"):
+        _close(c(np.array(1.5)), 3.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _close(c(np.array(-1.5)), 1.5)  # eager: the branch follows the value
+
+
+def test_constants_are_folded_and_common_subexpressions_shared():
+    w = np.arange(3.0)
+
+    def f(x):
+        a = cr.sin(x) * (w * 2 + 1)
+        b = cr.sin(x) * (w * 2 + 1)
+        dead = cr.exp(x)  # noqa: F841
+        return a + b
+
+    c = cr.compile(f)
+    x = rng.standard_normal(3)
+    _close(c(x), f(x).data)
+    src = c.source
+    assert src.count("np.sin") == 1
+    assert "np.exp" not in src
+    body = [ln for ln in src.splitlines() if "=" in ln and "input" not in ln]
+    assert len(body) == 3  # sin, one multiply (shared), add
+
+
+def test_two_threads_share_one_compiled_function():
+    c = cr.compile(cr.grad(lambda x: cr.sum(cr.tanh(x) ** 2)))
+    c(np.zeros(5))
+    results, errors = {}, []
+
+    def worker(k):
+        try:
+            r = np.random.default_rng(k)
+            for _ in range(200):
+                x = r.standard_normal(5)
+                np.testing.assert_allclose(c(x), 2 * np.tanh(x) * (1 - np.tanh(x) ** 2),
+                                           rtol=1e-12)
+            results[k] = True
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(results) == 2
+
+
+def test_no_memory_growth_over_many_calls():
+    c = cr.compile(cr.value_and_grad(lambda x: cr.sum(cr.sin(x) * x)))
+    x = rng.standard_normal(16)
+    for _ in range(200):
+        c(x)
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    for _ in range(10_000):
+        c(x)
+    after = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    growth = sum(s.size_diff for s in after.compare_to(before, "filename"))
+    assert growth < 50_000, f"memory grew by {growth} bytes over 10,000 calls"
