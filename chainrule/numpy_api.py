@@ -17,8 +17,8 @@ import warnings
 import numpy as np
 from numpy.exceptions import AxisError
 
-from chainrule.autodiff.graph import DEFAULT_MODE, STATE
 import chainrule.tensor as _tensor_module
+from chainrule.autodiff.graph import DEFAULT_MODE, STATE
 from chainrule.ops import arithmetic, elementwise, index, reduce
 from chainrule.ops import method_names as _registered_methods
 from chainrule.ops import numpy_functions as _registered_functions

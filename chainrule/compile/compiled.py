@@ -28,7 +28,7 @@ from chainrule.autodiff.graph import STATE
 from chainrule.autodiff.pytree import tree_flatten, tree_unflatten
 from chainrule.compile import codegen, guards, passes
 from chainrule.compile.program import Const, Op, Var
-from chainrule.compile.tracer import Tracer, TraceError
+from chainrule.compile.tracer import TraceError, Tracer
 from chainrule.tensor import Tensor, make
 
 CACHE_SIZE = 8

@@ -19,7 +19,6 @@ import types
 import numpy as np
 
 from chainrule.autodiff.graph import STATE
-from chainrule.autodiff.pytree import tree_flatten
 from chainrule.tensor import Tensor
 
 _ndarray = np.ndarray
@@ -111,7 +110,7 @@ def find_modules(fn, args=(), depth: int = 3) -> list:
         elif callable(obj) and hasattr(obj, "__dict__") and not isinstance(obj, type):
             for x in vars(obj).values():  # a callable object (a loss, a functools.partial)
                 visit(x, d - 1)
-            call = getattr(type(obj), "__call__", None)
+            call = type(obj).__dict__.get("__call__")
             if isinstance(call, types.FunctionType):
                 visit(call, d - 1)
 
