@@ -386,6 +386,14 @@ class _LastGood:
             p._bump_version("fit (restoring the last good weights)")
 
 
+def _data_parallel(model):
+    if type(model).__name__ != "DistributedDataParallel":
+        return None  # cr.distributed is not needed (nor loaded) for one process
+    from chainrule.distributed.training import data_parallel
+
+    return data_parallel(model)
+
+
 def _unpack(batch) -> tuple[Any, Any]:
     if isinstance(batch, tuple | list) and len(batch) == 2:
         return batch[0], batch[1]
@@ -431,6 +439,11 @@ def fit(
             the epoch's batches) in ``history.gradients``, for
             :meth:`History.plot_gradient_flow`.
 
+    With a ``cr.distributed.DistributedDataParallel`` model on several processes, each
+    process trains on its shard of ``(X, y)`` (``batch_size`` per process), the recorded
+    loss, metrics and validation are averaged over the processes, and only rank 0 shows
+    progress (see :mod:`chainrule.distributed.training`).
+
     Raises:
         FloatingPointError: when the loss becomes nan or infinite; the message names the epoch
             and batch, the model keeps the last weights that gave a finite loss, and the
@@ -438,6 +451,10 @@ def fit(
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"fit: epochs must be a non-negative integer, got {epochs!r}")
+    parallel = _data_parallel(model)
+    if parallel is not None:  # several processes: each trains and validates on its shard
+        train_data = parallel.shard(train_data, batch_size, True, seed)
+        val_data = parallel.shard(val_data, max(batch_size, 256), False, None)
     train_loader = _as_loader(train_data, batch_size, True, seed, "train_data")
     val_loader = _as_loader(val_data, max(batch_size, 256), False, None, "val_data")
     metric_fns = _resolve_metrics(metrics)
@@ -446,7 +463,8 @@ def fit(
     guard = _LastGood(params)
     gradient_norms = _GradientNorms(model) if track_gradients else None
     n_batches = len(train_loader)
-    bar = _progress_bar(max(0, epochs - start_epoch) * n_batches, progress, "training")
+    show = progress and (parallel is None or parallel.is_main)
+    bar = _progress_bar(max(0, epochs - start_epoch) * n_batches, show, "training")
     try:
         for epoch in range(start_epoch, epochs):
             t0 = time.perf_counter()
@@ -462,6 +480,8 @@ def fit(
                 out = model(x)
                 loss = loss_fn(out, y)
                 value = float(loss.item())
+                if parallel is not None:
+                    value = parallel.loss_value(value)  # all stop together
                 if not math.isfinite(value):
                     guard.restore()
                     where = (
@@ -501,8 +521,12 @@ def fit(
             if metric_fns and outs:
                 o, t = np.concatenate(outs), np.concatenate(ys)
                 record.update({k: f(o, t) for k, f in metric_fns.items()})
+            if parallel is not None:
+                record = parallel.average(record, count)
             if val_loader is not None:
-                val = evaluate(model, loss_fn, val_loader, metrics=tuple(metric_fns.items()))
+                val, n_val = _evaluate(model, loss_fn, val_loader, tuple(metric_fns.items()))
+                if parallel is not None:
+                    val = parallel.average(val, n_val)
                 record.update({"val_" + k: v for k, v in val.items()})
             if lr is not None:
                 record["lr"] = lr
@@ -527,7 +551,11 @@ def evaluate(
     """Loss and metrics of ``model`` on ``data`` (a DataLoader or ``(X, y)``), in ``eval()``
     mode under ``no_grad``; the model's previous mode is restored. Returns
     ``{"loss": ..., "<metric>": ...}`` (no ``loss`` when ``loss_fn`` is None)."""
-    loader = _as_loader(data, batch_size, False, None, "data")
+    return _evaluate(model, loss_fn, _as_loader(data, batch_size, False, None, "data"), metrics)[0]
+
+
+def _evaluate(model, loss_fn, loader, metrics) -> tuple[dict[str, float], int]:
+    """``evaluate`` on a loader, with the number of samples seen."""
     if isinstance(metrics, tuple) and metrics and isinstance(metrics[0], tuple):
         metric_fns = dict(metrics)  # already resolved (from fit)
     else:
@@ -557,7 +585,7 @@ def evaluate(
     if outs:
         o, t = np.concatenate(outs), np.concatenate(ys)
         result.update({k: f(o, t) for k, f in metric_fns.items()})
-    return result
+    return result, count
 
 
 def predict(model, X, batch_size: int = 256) -> np.ndarray:

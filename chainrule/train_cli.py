@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import os
 import time
 from typing import Any
@@ -95,6 +96,20 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "threadpoolctl, installed with scikit-learn; 0 leaves NumPy's default)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data-parallel training on the processes of an MPI job (start it with: mpiexec "
+        "-n 4 python -m mpi4py -m chainrule train --distributed); --batch-size is split "
+        "among them",
+    )
+    p.add_argument(
+        "--ranks",
+        type=int,
+        metavar="N",
+        help="train on N processes of this machine: runs mpiexec -n N ... --distributed "
+        "for you (needs the 'distributed' extra: pip install 'chainrule[distributed]')",
+    )
     return p
 
 
@@ -203,6 +218,20 @@ def load_checkpoint(path: str):
 
 def run(args) -> int:
     """Run ``chainrule train`` with parsed arguments; returns the exit status."""
+    if getattr(args, "ranks", None) is not None:
+        from chainrule.distributed.launch import relaunch_train
+
+        return relaunch_train(args)  # replaces this process with mpiexec
+    if getattr(args, "distributed", False):
+        from chainrule.distributed import init
+
+        if init()[0] != 0:  # only rank 0 prints
+            with contextlib.redirect_stdout(io.StringIO()):
+                return _run(args)
+    return _run(args)
+
+
+def _run(args) -> int:
     import chainrule as cr
     from chainrule import nn
     from chainrule.data import train_test_split
@@ -266,6 +295,11 @@ def run(args) -> int:
     }
     cr.manual_seed(args.seed)
     model = build_model(config)
+    batch_size = args.batch_size
+    if getattr(args, "distributed", False):  # a share of each batch on every process
+        from chainrule.distributed.launch import distributed_train_setup
+
+        model, batch_size = distributed_train_setup(model, args.batch_size)
     optimizer = _optimizer(opt_name, model.parameters(), lr, regression)
     n_params = sum(p.size for p in model.parameters())
     print(
@@ -284,7 +318,7 @@ def run(args) -> int:
             epochs,
             val_data=(Xte, yte_fit),
             metrics=metrics,
-            batch_size=args.batch_size,
+            batch_size=batch_size,
             seed=args.seed,
             progress=not args.no_progress,
             track_gradients=bool(args.grad_flow),
@@ -306,11 +340,11 @@ def run(args) -> int:
             f"trained in {elapsed:.1f} s)"
         )
     if args.save:
-        cr.save(
+        cr.distributed.save(  # rank 0 writes when several processes train; others wait
             {
                 "kind": "chainrule-train",
                 "config": config,
-                "model": model.state_dict(),
+                "model": getattr(model, "module", model).state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "epoch": epochs,
                 "mean": mean,
@@ -321,6 +355,8 @@ def run(args) -> int:
             args.save,
         )
         print(f"saved the model to {args.save}")
+    if not cr.distributed.is_main():
+        return 0  # pictures from rank 0 only
     if args.plot and X.shape[1] == 2 and not regression:
         from chainrule.viz.plots import plot_training
 

@@ -240,3 +240,79 @@ def test_different_models_are_an_error_on_every_rank():
         line = next(x for x in err.splitlines() if x.startswith(f"rank {rank} raised"))
         assert "the processes hold different models" in line
         assert "'2.weight' of shape (3, 8)" in line and "of shape (4, 8)" in line
+
+
+def test_fit_on_two_processes(tmp_path):
+    status, out, err, _ = _launch(2, [str(JOBS / "fit_checks.py"), str(tmp_path)])
+    assert status == 0, err
+    r = _result(out, err)
+    # 2 ranks x batch 16 (unshuffled shards) against 1 process x batch 32, float64
+    assert r["fit_param_diff"] < 1e-12
+    for key, diff in r["history_diff"].items():  # averaged over ranks == the whole data's
+        assert diff < 1e-12, key
+    assert r["progress_enabled"] == [[True], [False]]  # a progress bar on rank 0 only
+    # checkpoint after 2 of 4 epochs, written once, then resumed under 2 ranks
+    assert r["checkpoint_writes"] == 1
+    assert r["resume_param_diff"] == 0.0 and r["resume_history_equal"]
+    assert r["histories_equal_across_ranks"]
+    # a nan loss on rank 1 only: both ranks stop at the same batch
+    assert r["nonfinite"] == ["fit: the loss became nan at epoch 2, batch 2"] * 2
+
+
+def test_train_command_on_two_processes(tmp_path):
+    pytest.importorskip("sklearn")
+    _mpiexec()
+    ckpt = tmp_path / "digits.ckpt"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    cmd = [
+        sys.executable,
+        "-m",
+        "chainrule",
+        "train",
+        "--ranks",
+        "2",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "32",
+        "--no-progress",
+        "--save",
+        str(ckpt),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert out.count("data-parallel on 2 processes: batch 16 on each, 32 together") == 1
+    assert out.count("test accuracy: ") == 1 and out.count("saved the model to") == 1
+    acc = float(out.split("test accuracy: ")[1].split()[0])
+    from chainrule.data import train_test_split
+    from chainrule.train import predict
+    from chainrule.train_cli import load_checkpoint
+
+    model, ck = load_checkpoint(ckpt)  # a plain model: no "module." in the keys
+    X, y = cr.datasets.load_digits()
+    _, Xte, _, yte = train_test_split(X, y, test_size=0.2, seed=0, stratify=True)
+    pred = predict(model, (Xte - ck["mean"]) / ck["std"])
+    assert float(np.mean(np.argmax(pred, 1) == yte)) == pytest.approx(acc, abs=5e-5)
+    assert acc > 0.8
+
+
+def test_train_ranks_without_mpi_says_how_to_install(monkeypatch, capsys):
+    from chainrule import cli
+    from chainrule.distributed import launch
+
+    monkeypatch.setattr(launch, "find_mpiexec", lambda: None)
+    assert cli.main(["train", "--ranks", "2"]) == 1
+    err = capsys.readouterr().err
+    assert "--ranks 2: no MPI found" in err and "pip install 'chainrule[distributed]'" in err
+    assert cli.main(["train", "--ranks", "0"]) == 2
+    assert "--ranks must be at least 1" in capsys.readouterr().err
+
+
+def test_train_distributed_alone_runs_as_one_process(capsys):
+    pytest.importorskip("sklearn")
+    from chainrule import cli
+
+    assert cli.main(["train", "--distributed", "--epochs", "1", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "--distributed: this process runs alone" in out and "test accuracy" in out

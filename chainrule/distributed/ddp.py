@@ -64,8 +64,7 @@ def _make_buckets(params: list, bucket_bytes: int) -> list[_Bucket]:
     for i in reversed(range(len(params))):
         p = params[i]
         if current and (
-            p.data.dtype != params[current[0]].dtype
-            or current_bytes + p.data.nbytes > bucket_bytes
+            p.data.dtype != params[current[0]].dtype or current_bytes + p.data.nbytes > bucket_bytes
         ):
             close()
             current, current_bytes = [], 0

@@ -1,7 +1,7 @@
 """``cr.nn.parallel``: PyTorch's home of ``DistributedDataParallel``, which lives in
 :mod:`chainrule.distributed` (loaded on first use, so ``cr.nn`` does not depend on it)."""
 
-__all__ = ["DistributedDataParallel"]
+__all__ = ["DistributedDataParallel"]  # noqa: F822  (loaded by __getattr__)
 
 
 def __getattr__(name: str):
