@@ -12,12 +12,8 @@ import numbers
 
 import numpy as np
 
-from chainrule.autodiff.graph import (
-    DEFAULT_MODE,
-    STATE,
-    guard_saved_output,
-    note_inplace_change,
-)
+from chainrule.autodiff.graph import DEFAULT_MODE, STATE, guard_saved_output
+from chainrule.autodiff.versions import VersionCounter
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
@@ -250,30 +246,32 @@ class Tensor:
         return _api.transpose(self)
 
     @property
-    def _vc(self) -> list:
-        """The version counter ``[version, name of the last in-place op]``, shared with
-        ``detach()``-ed views; created on first use (most tensors never need one)."""
+    def _vc(self) -> VersionCounter:
+        """The version counter of this tensor's memory, shared with ``detach()``-ed copies
+        and views; created on first use (most tensors never need one)."""
         vc = self._vcl
         if vc is None:
-            vc = self._vcl = [0, None]
+            vc = self._vcl = VersionCounter()
         return vc
 
     @_vc.setter
-    def _vc(self, vc: list) -> None:
+    def _vc(self, vc: VersionCounter) -> None:
         self._vcl = vc
 
-    def _bump_version(self, opname: str) -> None:
-        """Record an in-place change of the values (``opname`` did it): a backward step that
-        saved the old values then raises instead of using the new ones."""
-        vc = self._vc
-        vc[0] += 1
-        vc[1] = opname
-        note_inplace_change()
+    def mark_modified(self, opname: str) -> None:
+        """Say that ``opname`` changed this tensor's values in place behind chainrule's
+        back (``t.data[...] = ...``, ``np.copyto(t.data, ...)``): a backward step that
+        saved the old values then raises instead of silently using the new ones.
+        Chainrule's own in-place operations (``+=``, ``t[i] = v``, ``copy_``) call it."""
+        vc = self._vcl
+        if vc is None:
+            vc = self._vcl = VersionCounter()
+        vc.bump(opname)
 
     @property
     def _version(self) -> int:
         """How many in-place operations changed this tensor's values."""
-        return 0 if self._vcl is None else self._vcl[0]
+        return 0 if self._vcl is None else self._vcl.version
 
     # ----- conversion -------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
@@ -472,7 +470,7 @@ class Tensor:
                     "optimizers do) or change a copy"
                 )
             vc = self._vcl
-            if vc is not None and len(vc) > 2 and vc[3]:  # a view of such a leaf (or it)
+            if vc is not None and vc.owned:  # a view of such a leaf (or it)
                 raise RuntimeError(
                     f"{opname}: this tensor is a view of a leaf tensor that requires grad (it "
                     "shares its memory), so changing it in place would change the leaf; do it "
@@ -492,8 +490,8 @@ class Tensor:
             previous.out = old.data if recording else self.data.copy()
         result = compute(old)
         vc = self._vcl
-        if recording and result._node is not None and vc is not None and len(vc) > 2 and any(
-                r() is not None and r() is not self for r in vc[2]):
+        if recording and result._node is not None and vc is not None and (
+                vc.shown_by_another(self)):
             # Another tensor alive shows this memory (a view of self, or the tensor self is
             # a view of). Recording the change rebases self alone: the other would show the
             # new values with the old history, and its gradient would be silently wrong.
@@ -520,12 +518,12 @@ class Tensor:
         np.copyto(self.data, result.data, casting="same_kind")
         if tracer is not None:
             tracer.inplace(self, result)
-        self._bump_version(opname)
+        self.mark_modified(opname)
         if previous is not None and previous.out_guards:
             # The previous node kept a snapshot above: its saved output is still right.
             for guard in previous.out_guards:
                 if guard[0] is self._vcl:
-                    guard[1] = self._vcl[0]
+                    guard[1] = self._vcl.version
         if recording and result._node is not None:
             node = result._node
             node.out = self.data
@@ -559,7 +557,7 @@ class Tensor:
                     f"{opname}: cannot store the result in place in a tensor of shape "
                     f"{self.shape} and dtype {self.dtype}: {exc}"
                 ) from None
-            self._bump_version(opname)
+            self.mark_modified(opname)
             return self
         return self._inplace(opname, lambda old: fn(old, other))
 

@@ -383,7 +383,7 @@ class _LastGood:
     def restore(self) -> None:
         for s, p in zip(self.saved, self.params, strict=True):
             np.copyto(p.data, s)
-            p._bump_version("fit (restoring the last good weights)")
+            p.mark_modified("fit (restoring the last good weights)")
 
 
 def _data_parallel(model):

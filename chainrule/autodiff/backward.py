@@ -14,7 +14,6 @@ tangents (forward-over-reverse, e.g. Hessian-vector products).
 from __future__ import annotations
 
 import heapq
-import sys
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -29,6 +28,7 @@ from chainrule.autodiff.graph import (
 )
 from chainrule.autodiff.graph import topological_order as _toposort
 from chainrule.autodiff.primitive import missing_rule
+from chainrule.autodiff.refcount import unshared
 from chainrule.tensor import Tensor, make
 
 Listener = Callable[[Node, object, Sequence], None]
@@ -62,11 +62,9 @@ def _check_versions(node: Node) -> None:
     tensor shares it) was changed in place after recording."""
     if node.versions is not None:
         for vc, seen in zip(node.vcs, node.versions):
-            if vc[0] != seen:
-                raise RuntimeError(_version_message(node.prim.name, "an input", vc, seen))
+            vc.check(seen, node.prim.name, "an input")
     for vc, seen in node.out_guards or ():
-        if vc[0] != seen:
-            raise RuntimeError(_version_message(node.prim.name, "the output", vc, seen))
+        vc.check(seen, node.prim.name, "the output")
 
 
 def _rule_inputs(node: Node) -> tuple:
@@ -87,16 +85,6 @@ def _rule_inputs(node: Node) -> tuple:
         else:
             out.append(p)
     return tuple(out)
-
-
-def _version_message(opname: str, what: str, vc, seen: int) -> str:
-    by = f" by {vc[1]}" if vc[1] else ""
-    return (
-        f"backward through {opname}: {what} of {opname} was changed in place{by} after "
-        f"{opname} used it (version {vc[0]}, {opname} saw version {seen}), so its gradient "
-        "would be wrong. Change a copy instead (y = x.clone()), or make the in-place change "
-        "after backward()."
-    )
 
 
 def _seed(root: Tensor, gradient, tensor_mode: bool):
@@ -127,6 +115,102 @@ def _seed(root: Tensor, gradient, tensor_mode: bool):
     return garr
 
 
+def step(node: Node, g, needs=None, tensor_mode: bool = False):
+    """One link of the chain rule, the body of both sweeps: from ``g = dL/d(out)`` at
+    ``node``, the cotangent ``dL/d(arg_i) = g · d(out)/d(arg_i)`` of each argument, from the
+    primitive's VJP rule, summed back to the argument's shape (broadcasting) and cast to
+    its dtype. Returns one entry per argument; read entry ``i`` only where ``needs[i]``
+    (the rule may fill others); None there means that nothing flows to argument ``i``.
+
+    needs:       per argument, whether its cotangent is wanted (default: those that have a
+                 parent, i.e. lead to something that requires grad).
+    tensor_mode: the rule computes on Tensors with chainrule's own namespace, so the step
+                 is itself recorded (``create_graph``, forward-over-reverse); otherwise on
+                 the saved arrays with NumPy.
+
+    This is the hottest function of a backward pass (it runs once per node; W2 of
+    benchmarks/ times it), hence the shortcut for one-argument elementwise primitives:
+    their VJP is ``g · d(x)`` (``Primitive.derivative``), the same expression as their rule,
+    one call less; and hence a cyclomatic complexity just above the limit of 25 (a helper
+    call per node costs more than the branches).
+    """
+    args = node.args
+    if args is None:
+        raise RuntimeError(FREED_MESSAGE)
+    # A node newer than the newest in-place change cannot have had a saved value changed
+    # (read at every node: another thread may change a tensor while this one sweeps).
+    if node.seq < LAST_INPLACE[0]:
+        _check_versions(node)
+    prim = node.prim
+    parents = node.parents
+    if tensor_mode:
+        xp = _api
+        ans = make(node.out, node)
+        ans._tangent = node.out_tangent
+        rule_args = _rule_inputs(node)
+    else:
+        xp = np
+        ans = node.out
+        rule_args = args
+    n = len(parents)
+    if n == 1:
+        if needs is not None and not needs[0]:
+            return _NONE_FLOWS
+        derivative = prim.derivative
+        if derivative is not None:
+            gi = g * derivative(rule_args[0], ans, xp)  # elementwise: g's shape is x's
+            x = args[0]
+            if gi.dtype is not x.dtype and gi.dtype != x.dtype:
+                gi = gi.astype(x.dtype)
+            return (gi,)
+        needs = _ONE_NEEDED
+    elif needs is None:
+        if n == 2:  # (a generator or comprehension costs a function call per node)
+            needs = (parents[0] is not None, parents[1] is not None)
+        else:
+            needs = tuple([p is not None for p in parents])
+    try:
+        contributions = prim.vjp(g, ans, rule_args, needs, xp, node.params)
+    except TypeError:
+        # Checked only on failure, so the hot loop pays nothing for it.
+        if prim.vjp is None:
+            raise missing_rule(prim, "vjp") from None
+        raise
+    if contributions is None or len(contributions) != n:
+        _bad_rule(prim, contributions, parents)
+    out = contributions  # copied only if an entry must change (most need not)
+    i = -1
+    for gi in contributions:  # indexing rather than zip: cheaper, once per node
+        i += 1
+        if gi is None or not needs[i]:
+            continue
+        x = args[i]
+        if gi.shape != x.shape or (gi.dtype is not x.dtype and gi.dtype != x.dtype):
+            if out is contributions:
+                out = list(contributions)
+            if gi.shape != x.shape:
+                gi = sum_to_shape(gi, x.shape, xp)
+            if gi.dtype != x.dtype:
+                gi = gi.astype(x.dtype)
+            out[i] = gi
+    return out
+
+
+_ONE_NEEDED = (True,)
+_NONE_FLOWS = (None,)
+
+
+def _check_roots(roots: Sequence) -> None:
+    for r in roots:
+        if not isinstance(r, Tensor):
+            raise TypeError(f"backward: expected Tensors as outputs, got {type(r).__name__}")
+        if not r.requires_grad:
+            raise RuntimeError(
+                "backward: this tensor does not require grad and has no graph. Create the "
+                "inputs with requires_grad=True, and do not compute it under cr.no_grad()."
+            )
+
+
 def run(
     roots: Sequence[Tensor],
     grads: Sequence,
@@ -142,6 +226,9 @@ def run(
     that called ``retain_grad``) and None is returned. With ``inputs``, nothing is
     accumulated; the gradient with respect to each input is returned (None where the
     outputs do not depend on it), as arrays, or as Tensors in a recorded sweep.
+
+    The plain case (arrays, into ``.grad``, no listener) runs :func:`_sweep_arrays`; the
+    others :func:`_sweep`. Both apply :func:`step` at each node.
     """
     if retain_graph is None:
         retain_graph = create_graph
@@ -151,15 +238,7 @@ def run(
         # cr.compile records the sweep as the primitive calls of the rules (on Tensors), and
         # each node's share of them (the listener) for the chain-rule comments.
         listener = tracer.backward_listener(listener)
-    for r in roots:
-        if not isinstance(r, Tensor):
-            raise TypeError(f"backward: expected Tensors as outputs, got {type(r).__name__}")
-        if not r.requires_grad:
-            raise RuntimeError(
-                "backward: this tensor does not require grad and has no graph. Create the "
-                "inputs with requires_grad=True, and do not compute it under cr.no_grad()."
-            )
-
+    _check_roots(roots)
     cot: dict = {}  # Node or leaf Tensor -> cotangent
     owned: set[int] = set()  # ids of cotangent arrays this sweep allocated (safe to add into)
     root_nodes = []
@@ -173,89 +252,19 @@ def run(
         while cot:
             leaf, g = cot.popitem()
             if type(leaf) is not Node:
-                # An array that nothing else holds (nor its memory, for a view) can become
-                # the leaf's .grad as it is: PyTorch, too, steals an unshared gradient.
-                exclusive = id(g) in owned or (
-                    type(g) is np.ndarray and sys.getrefcount(g) == _ONLY_LOCAL
-                    and (g.base is None or _view_base_refcount(g) == _ONLY_VIEW))
+                # An array that nothing else holds can become the leaf's .grad as it is.
+                # (A statement of its own: g must not be on this frame's stack, see refcount.)
+                exclusive = id(g) in owned or unshared(g)
                 _accumulate_grad(leaf, g, False, owned_array=exclusive)
         return None
 
     order = _toposort(root_nodes)
-    targets = None
-    useful = None
-    if inputs is not None:
-        targets = {}
-        for i, t in enumerate(inputs):
-            if not isinstance(t, Tensor):
-                raise TypeError(f"grad: inputs[{i}] is a {type(t).__name__}, not a Tensor")
-            targets.setdefault(t if t._node is None else t._node, []).append(i)
-        useful = set()
-        for node in order:  # parents come first, so one pass decides what leads to a target
-            if node in targets or any(
-                p is not None and (p in useful or p in targets) for p in node.parents
-            ):
-                useful.add(node)
-        results = {}
-
+    targets = None if inputs is None else _targets(inputs, order)
     mode = enable_grad() if create_graph else no_grad()
     with mode:
-        for node in reversed(order):
-            g = cot.pop(node, None)
-            if g is None:
-                continue
-            owned.discard(id(g))
-            if targets is not None:
-                if node in targets:
-                    results[node] = g
-                if node not in useful:
-                    continue
-            elif node.retained is not None:
-                t = node.retained()
-                if t is not None:
-                    _accumulate_grad(t, g, tensor_mode, owned_array=False)
-            args = node.args
-            if args is None:
-                raise RuntimeError(FREED_MESSAGE)
-            _check_versions(node)
-            prim = node.prim
-            if prim.vjp is None:
-                raise missing_rule(prim, "vjp")
-            parents = node.parents
-            if useful is None:
-                needs = [p is not None for p in parents]
-            else:
-                needs = [p is not None and (p in useful or p in targets) for p in parents]
-            if tensor_mode:
-                ans = make(node.out, node)
-                ans._tangent = node.out_tangent
-                contributions = prim.vjp(g, ans, _rule_inputs(node), needs, _api, node.params)
-                xp = _api
-            else:
-                contributions = prim.vjp(g, node.out, args, needs, np, node.params)
-                xp = np
-            if contributions is None or len(contributions) != len(parents):
-                _bad_rule(prim, contributions, parents)
-            for parent, gi, need, x in zip(parents, contributions, needs, args):
-                if not need or gi is None:
-                    continue
-                shape = x.shape
-                if gi.shape != shape:
-                    gi = sum_to_shape(gi, shape, xp)
-                if gi.dtype != x.dtype:
-                    gi = gi.astype(x.dtype)
-                _accumulate(cot, owned, parent, gi, tensor_mode)
-            if listener is not None:
-                listener(node, g, contributions)
-            if not retain_graph:
-                node.args = None
-                node.inputs = None
-                node.out = None
-                if node.out_tangent is not None:
-                    node.out_tangent = None
-
-    # Leaves (and roots that are leaves) collect what reached them.
+        results = _sweep(order, cot, owned, targets, tensor_mode, retain_graph, listener)
     if targets is not None:
+        # Leaves (and roots that are leaves) collect what reached them.
         for key, g in cot.items():
             if key in targets:
                 results[key] = g
@@ -270,32 +279,70 @@ def run(
     return None
 
 
-_ONE_NEEDED = (True,)
+class _Targets(dict):
+    """Node or leaf -> the positions in ``inputs`` it answers for; ``useful``: the nodes
+    that lead to one of them (only those are swept)."""
+
+    useful: set
 
 
-def _view_base_refcount(g: np.ndarray) -> int:
-    """``sys.getrefcount`` of the ndarray that owns a view's memory; 0 when that memory
-    is not an ndarray's own (bytes, a memoryview...: something else may share it)."""
-    base = g.base
-    if type(base) is not np.ndarray or base.base is not None or not base.flags.owndata:
-        return 0
-    return sys.getrefcount(base)
+def _targets(inputs: Sequence, order: list[Node]) -> _Targets:
+    targets = _Targets()
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad: inputs[{i}] is a {type(t).__name__}, not a Tensor")
+        targets.setdefault(t if t._node is None else t._node, []).append(i)
+    useful = targets.useful = set()
+    for node in order:  # parents come first, so one pass decides what leads to a target
+        if node in targets or any(
+            p is not None and (p in useful or p in targets) for p in node.parents
+        ):
+            useful.add(node)
+    return targets
 
 
-def _reference_counts() -> tuple[int, int]:
-    """``sys.getrefcount`` of an array held by one local variable only, and (through
-    :func:`_view_base_refcount`) of the memory of a view held by that view only, as
-    ``run``'s leaf loop sees them on this interpreter (measured, not assumed: the counts
-    differ between Python versions)."""
-    cot = {0: np.empty(1)}
-    _, g = cot.popitem()
-    only_local = sys.getrefcount(g)
-    cot = {0: np.empty(2)[::2]}
-    _, g = cot.popitem()
-    return only_local, _view_base_refcount(g)
+def _sweep(order, cot, owned, targets, tensor_mode, retain_graph, listener) -> dict:
+    """The general reverse sweep over ``order`` (parents first): recorded (Tensors), toward
+    given ``targets`` only, or reporting each step to ``listener``. Returns the cotangents
+    that reached the target nodes (empty without targets)."""
+    results = {}
+    for node in reversed(order):
+        g = cot.pop(node, None)
+        if g is None:
+            continue
+        owned.discard(id(g))
+        parents = node.parents
+        if targets is not None:
+            if node in targets:
+                results[node] = g
+            useful = targets.useful
+            if node not in useful:
+                continue
+            needs = [p is not None and (p in useful or p in targets) for p in parents]
+        else:
+            needs = [p is not None for p in parents]
+            if node.retained is not None:
+                t = node.retained()
+                if t is not None:
+                    _accumulate_grad(t, g, tensor_mode, owned_array=False)
+        contributions = step(node, g, needs, tensor_mode)
+        for parent, gi, need in zip(parents, contributions, needs):
+            if need and gi is not None:
+                _accumulate(cot, owned, parent, gi, tensor_mode)
+        if listener is not None:
+            listener(node, g, contributions)
+        if not retain_graph:
+            _free(node)
+    return results
 
 
-_ONLY_LOCAL, _ONLY_VIEW = _reference_counts()
+def _free(node: Node) -> None:
+    """Drop what a backward pass read at ``node`` (its saved values): memory back at once."""
+    node.args = None
+    node.inputs = None
+    node.out = None
+    if node.out_tangent is not None:
+        node.out_tangent = None
 
 
 def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) -> None:
@@ -311,19 +358,16 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
     older), so its cotangent is *carried* in a local variable to the next iteration. Only
     the node's own other arguments still can: the same parent again adds to what is
     carried, and once another parent is queued the carried one joins the queue too.
-    Every line here runs once per node, so the loop also avoids ``zip`` over the arguments
-    (indexing is cheaper), loops for one-argument nodes, the VJP call of elementwise ones
-    (``g · d(x)`` from ``Primitive.derivative``) and version checks that cannot fail.
+    Every line here runs once per node (W2 of benchmarks/ times it), so the loop avoids
+    ``zip`` over the arguments (indexing is cheaper) and loops for one-argument nodes;
+    that is why its cyclomatic complexity (about 30) is above the project's limit of 25.
     """
-    pop = cot.pop
-    get = cot.get
     heap = [(-node.seq, node) for node in dict.fromkeys(roots)]
     heapq.heapify(heap)
+    pop = cot.pop
     heappush = heapq.heappush
     heappop = heapq.heappop
-    # A node newer than the newest in-place change cannot have had a saved value changed
-    # (read at every node: another thread may change a tensor while this one sweeps).
-    last_inplace = LAST_INPLACE
+    last_inplace = LAST_INPLACE  # (newer nodes need no version check, see step)
     node = heappop(heap)[1] if heap else None
     carried = None  # the cotangent of `node`, when it came along the chain
     while node is not None:
@@ -337,107 +381,62 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
             t = node.retained()
             if t is not None:
                 _accumulate_grad(t, g, False, owned_array=False)
-        args = node.args
-        if args is None:
-            raise RuntimeError(FREED_MESSAGE)
-        if node.seq < last_inplace[0]:
-            _check_versions(node)
-        prim = node.prim
         parents = node.parents
         following = None  # the next node along the chain, if any
         carried = None
-        if len(parents) == 1:
-            # One argument (most ops): one parent, no loop over arguments.
-            x = args[0]
-            derivative = prim.derivative
-            if derivative is not None:
-                # Elementwise: the VJP is g · d(x), the very expression of its rule, one
-                # call less; it has g's shape, which is x's.
+        if len(parents) == 1:  # most nodes: no loop over arguments
+            derivative = node.prim.derivative
+            args = node.args
+            if derivative is not None and args is not None and node.seq > last_inplace[0]:
+                # step() inlined for its commonest case, a one-argument elementwise node
+                # with nothing to check: the call costs about 5% of W2 (benchmarks/);
+                # tests/test_recording.py requires the same gradients as from step().
+                x = args[0]
                 gi = g * derivative(x, node.out, np)
-            else:
-                try:
-                    contributions = prim.vjp(g, node.out, args, _ONE_NEEDED, np, node.params)
-                except TypeError:
-                    if prim.vjp is None:
-                        raise missing_rule(prim, "vjp") from None
-                    raise
-                if contributions is None or len(contributions) != 1:
-                    _bad_rule(prim, contributions, parents)
-                gi = contributions[0]
-                if gi is not None and gi.shape != x.shape:
-                    gi = sum_to_shape(gi, x.shape, np)
-            parent = parents[0]
-            if gi is not None and parent is not None:
                 if gi.dtype is not x.dtype and gi.dtype != x.dtype:
                     gi = gi.astype(x.dtype)
-                if not heap and type(parent) is Node:
-                    following = parent  # nothing is queued, so it holds no cotangent yet
+            else:
+                gi = step(node, g)[0]
+            parent = parents[0]
+            if gi is None:
+                pass
+            elif not heap and type(parent) is Node:
+                following = parent  # nothing is queued, so it holds no cotangent yet
+                carried = gi
+            else:
+                if type(parent) is Node and parent not in cot:
+                    heappush(heap, (-parent.seq, parent))
+                _accumulate(cot, owned, parent, gi, False)
+        else:
+            contributions = step(node, g)
+            i = -1
+            for parent in parents:
+                i += 1
+                gi = contributions[i]
+                if gi is None or parent is None:
+                    continue
+                if parent is following:  # the same node twice (y * y)
+                    carried = carried + gi
+                elif following is None and not heap and type(parent) is Node:
+                    following = parent
                     carried = gi
                 else:
                     if type(parent) is Node and parent not in cot:
                         heappush(heap, (-parent.seq, parent))
                     _accumulate(cot, owned, parent, gi, False)
-        else:
-            n = len(parents)
-            if n == 2:
-                needs = (parents[0] is not None, parents[1] is not None)
-            else:
-                needs = [p is not None for p in parents]
-            try:
-                contributions = prim.vjp(g, node.out, args, needs, np, node.params)
-            except TypeError:
-                # Checked only on failure, so the hot loop pays nothing for it.
-                if prim.vjp is None:
-                    raise missing_rule(prim, "vjp") from None
-                raise
-            if contributions is None or len(contributions) != n:
-                _bad_rule(prim, contributions, parents)
-            i = -1
-            for parent in parents:
-                i += 1
-                if parent is None:
-                    continue
-                gi = contributions[i]
-                if gi is None:
-                    continue
-                x = args[i]
-                if gi.shape != x.shape:
-                    gi = sum_to_shape(gi, x.shape, np)
-                if gi.dtype is not x.dtype and gi.dtype != x.dtype:
-                    gi = gi.astype(x.dtype)
-                if parent is following:  # the same node twice (y * y)
-                    carried = carried + gi
-                    continue
-                if following is None and not heap and type(parent) is Node:
-                    following = parent  # nothing is queued, so it holds no cotangent yet
-                    carried = gi
-                    continue
-                prev = get(parent)  # _accumulate, inlined, plus queueing the parent
-                if prev is None:
-                    cot[parent] = gi
-                    if type(parent) is Node:
-                        heappush(heap, (-parent.seq, parent))
-                elif id(prev) in owned and type(prev) is np.ndarray and prev.shape == gi.shape:
-                    np.add(prev, gi, out=prev)
-                else:
-                    total = prev + gi
-                    owned.discard(id(prev))
-                    owned.add(id(total))
-                    cot[parent] = total
         if not retain_graph:
             node.args = None
             node.inputs = None
             node.out = None
-        if following is not None:
-            if heap:  # another parent was queued after it: the heap orders them
-                cot[following] = carried
-                carried = None
-                heappush(heap, (-following.seq, following))
-                node = heappop(heap)[1]
-            else:
-                node = following
-        else:
+        if following is None:
             node = heappop(heap)[1] if heap else None
+        elif heap:  # another parent was queued after it: the heap orders them
+            cot[following] = carried
+            carried = None
+            heappush(heap, (-following.seq, following))
+            node = heappop(heap)[1]
+        else:
+            node = following
 
 
 def _bad_rule(prim, contributions, parents):

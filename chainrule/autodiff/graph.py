@@ -103,7 +103,7 @@ _inplace_lock = threading.Lock()
 
 
 def note_inplace_change() -> None:
-    """Called by every version bump (``Tensor._bump_version``), after the bump."""
+    """Called by every version bump (``VersionCounter.bump``), after the bump."""
     with _inplace_lock:
         LAST_INPLACE[0] = _next_seq()
 
@@ -195,9 +195,9 @@ def guard_saved_output(t) -> None:
         vc = t._vc
         guards = node.out_guards
         if guards is None:
-            node.out_guards = [[vc, vc[0]]]
+            node.out_guards = [[vc, vc.version]]
         elif all(guard[0] is not vc for guard in guards):
-            guards.append([vc, vc[0]])
+            guards.append([vc, vc.version])
 
 
 FREED_MESSAGE = (

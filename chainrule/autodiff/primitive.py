@@ -39,12 +39,12 @@ Rules never sum a cotangent back to a broadcast input's shape: the engine does t
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from chainrule.autodiff.graph import DEFAULT_MODE, STATE, guard_saved_output, new_node
+from chainrule.autodiff.versions import VersionCounter, new_counter
 from chainrule.tensor import Tensor, make
 
 REGISTRY: dict[str, Primitive] = {}
@@ -149,7 +149,7 @@ class Primitive:
         if self.reads is not None:
             self.saves_args = any(self.reads)
         # The forward may return a NumPy view of its (single) argument: the two then share
-        # memory, so they must share a version counter (see _share_memory).
+        # memory, so they must share a version counter (see _share_if_view).
         self.view = view
         self.nondiff_args = frozenset(nondiff_args)
         self.doc = doc or forward.__doc__ or ""
@@ -184,37 +184,83 @@ class Primitive:
 
     def __call__(self, *args, **params):
         """Apply to Tensors/arrays/numbers; record a node when a Tensor input requires grad."""
-        if len(args) == 1 and isinstance(args[0], Tensor):
-            return self._apply1(args[0], params)
-        if len(args) == 2:
-            return self._apply2(args[0], args[1], params)
-        return self._apply(args, params)
+        return self.function(*args, **params)
+
+    # ----- recording -------------------------------------------------------------------
+    # `_apply` is the one definition of what applying a primitive means: the output Tensor,
+    # the node, the saved values and their version guards, shared memory, forward-mode
+    # tangents. `_apply1` and `_apply2` are the same thing written out for one Tensor and
+    # for two arguments in the default mode (recording on, no forward-mode levels), where
+    # every statement costs measurably per op (W2 of benchmarks/); in any other mode they
+    # hand over to `_apply`, so whatever must see every op (forward mode, a tracer) hooks
+    # into `_apply` and leaves the default mode. tests/test_recording.py runs every
+    # registered sample through both and requires the same values, graph, gradients and
+    # guards.
+
+    def _apply(self, args, params):
+        """Apply to any arguments (Tensors or constants), recording a node when needed.
+
+        A list or tuple that holds Tensors is stacked into one Tensor first, differentiably:
+        NumPy reads ``np.add([a, b], c)`` as the array ``[a, b]``, and converting it with
+        ``np.asarray`` would drop the graph.
+        """
+        if any(type(a) in _SEQUENCES for a in args):
+            from chainrule.numpy_api import _operand
+
+            args = tuple(_operand(a) for a in args)
+        args, vals, parents = _operands(args)
+        levels = STATE.jvp_levels
+        recording = STATE.grad_enabled
+        node = None
+        if parents is not None and recording:
+            for i in self.nondiff_args:  # e.g. where's condition: never differentiated
+                parents[i] = None
+            vcs, versions = _saved_versions(self, args, parents)
+            node = new_node(self, tuple(parents), args if levels else None, vals,
+                            params or _EMPTY, vcs, versions)
+        try:
+            out = self.forward(*vals, **params)
+        except (ValueError, IndexError, TypeError, np.linalg.LinAlgError) as exc:
+            raise _forward_error(self, vals, exc) from None
+        if type(out) is not _ndarray:
+            out = np.asarray(out)
+        t = make(out)
+        if node is not None:
+            node.out = out
+            t._node = node
+            t._requires_grad = True
+        if self.view and len(args) == 1 and isinstance(args[0], Tensor):
+            _share_if_view(args[0], t, recording)
+        tracer = STATE.compile_tracer
+        if tracer is not None:  # cr.compile is tracing this thread (never the default mode)
+            tracer.record(self, args, params, out)
+        if levels:
+            from chainrule.autodiff.forward import push_tangents
+
+            push_tangents(self, t, args, params)
+        return t
 
     def _apply1(self, a, params=_EMPTY):
-        """One Tensor argument: the hot path, written out to keep per-op overhead low."""
+        """``_apply((a,), params)`` for one Tensor ``a``, written out for speed (see above)."""
+        if not DEFAULT_MODE[0]:
+            return self._apply((a,), params)
         x = a.data
-        if DEFAULT_MODE[0]:  # no thread left the default mode: skip the thread-local
-            levels = ()
-            recording = True
-            tracer = None
-        else:
-            levels = STATE.jvp_levels
-            recording = STATE.grad_enabled
-            tracer = STATE.compile_tracer
         node = None
-        if a._requires_grad and recording:
+        if a._requires_grad:
             # The node (its creation number) and the versions it saves come before the
             # forward reads the values: see graph.note_inplace_change.
             if self.saves_args:
-                avc = a._vcl
-                if avc is None:
-                    avc = a._vcl = [0, None]
-                vcs = (avc,)
-                versions = (avc[0],)
+                vc = a._vcl
+                if vc is None:
+                    vc = a._vcl = _new(VersionCounter)  # versions.new_counter, inlined
+                    vc.version = 0
+                    vc.op = vc.views = None
+                    vc.owned = False
+                vcs = (vc,)
+                versions = (vc.version,)
             else:
                 vcs = versions = None
-            node = new_node(self, (a._node or a,), (a,) if levels else None, (x,),
-                            params or _EMPTY, vcs, versions)
+            node = new_node(self, (a._node or a,), None, (x,), params or _EMPTY, vcs, versions)
         try:
             out = self.forward(x, **params) if params else self.forward(x)
         except (ValueError, IndexError, TypeError, np.linalg.LinAlgError) as exc:
@@ -235,21 +281,17 @@ class Primitive:
             t._node = node
             t._requires_grad = True
         if self.view:
-            base = out.base
-            if base is not None and (base is x or base is x.base):
-                _share_memory(a, t, recording)
-        if tracer is not None:  # cr.compile is tracing this thread
-            tracer.record(self, (a,), params, out)
-        if levels:
-            from chainrule.autodiff.forward import push_tangents
-
-            push_tangents(self, t, (a,), params)
+            _share_if_view(a, t, True)
         return t
 
     def _apply2(self, a, b, params=_EMPTY):
-        """Two arguments (binary arithmetic): the general case unrolled, for speed.
+        """``_apply((a, b), params)`` written out for speed (see above): Tensor's arithmetic
+        operators call it directly (``x * y`` is the hottest call of all).
 
-        Tensor's arithmetic operators call it directly (``x * y`` is the hottest call)."""
+        Its cyclomatic complexity (about 40) is above the project's limit of 25 on
+        purpose: each helper call taken out of it costs about 1% of W2 (benchmarks/)."""
+        if not DEFAULT_MODE[0]:
+            return self._apply((a, b), params)
         if isinstance(a, Tensor):
             xa = a.data
             ra = a._requires_grad
@@ -269,23 +311,15 @@ class Primitive:
             b = xb = b.item()
         elif xa is a and xb is not b and type(a) is not float and isinstance(a, np.generic):
             a = xa = a.item()
-        if DEFAULT_MODE[0]:  # as in _apply1
-            levels = ()
-            recording = True
-            tracer = None
-        else:
-            levels = STATE.jvp_levels
-            recording = STATE.grad_enabled
-            tracer = STATE.compile_tracer
         node = None
-        if (ra or rb) and recording:
+        if ra or rb:
             parents = ((a._node or a) if ra else None, (b._node or b) if rb else None)
             if self.nondiff_args:
                 parents = tuple(None if i in self.nondiff_args else p
                                 for i, p in enumerate(parents))
             vcs = versions = None
-            if self.saves_args:
-                guard_a = xa is not a  # a is a Tensor, whose values the rule reads
+            if self.saves_args:  # _saved_versions for two arguments, inlined
+                guard_a = xa is not a  # a is a Tensor, whose values the rule may read
                 guard_b = xb is not b
                 reads = self.reads
                 if reads is not None:
@@ -296,22 +330,21 @@ class Primitive:
                 if guard_a:
                     vca = a._vcl
                     if vca is None:
-                        vca = a._vcl = [0, None]
+                        vca = a._vcl = new_counter()
                 if guard_b:
                     vcb = b._vcl
                     if vcb is None:
-                        vcb = b._vcl = [0, None]
+                        vcb = b._vcl = new_counter()
                     if guard_a:
                         vcs = (vca, vcb)
-                        versions = (vca[0], vcb[0])
+                        versions = (vca.version, vcb.version)
                     else:
                         vcs = (vcb,)
-                        versions = (vcb[0],)
+                        versions = (vcb.version,)
                 elif guard_a:
                     vcs = (vca,)
-                    versions = (vca[0],)
-            node = new_node(self, parents, (a, b) if levels else None, (xa, xb),
-                            params or _EMPTY, vcs, versions)
+                    versions = (vca.version,)
+            node = new_node(self, parents, None, (xa, xb), params or _EMPTY, vcs, versions)
         try:
             out = self.forward(xa, xb, **params) if params else self.forward(xa, xb)
         except (ValueError, IndexError, TypeError, np.linalg.LinAlgError) as exc:
@@ -331,115 +364,74 @@ class Primitive:
             node.out = out
             t._node = node
             t._requires_grad = True
-        if tracer is not None:
-            tracer.record(self, (a, b), params, out)
-        if levels:
-            from chainrule.autodiff.forward import push_tangents
-
-            push_tangents(self, t, (a, b), params)
         return t
 
-    def _apply(self, args, params):
-        """The general case: any number of arguments, Tensors or constants.
 
-        A list or tuple that holds Tensors is stacked into one Tensor first, differentiably:
-        NumPy reads ``np.add([a, b], c)`` as the array ``[a, b]``, and converting it with
-        ``np.asarray`` would drop the graph.
-        """
-        if any(type(a) in _SEQUENCES for a in args):
-            from chainrule.numpy_api import _operand
-
-            args = tuple(_operand(a) for a in args)
-        vals = []
-        parents = []
-        needs_grad = False
-        numpy_scalar = False
-        for a in args:
-            if isinstance(a, Tensor):
-                vals.append(a.data)
-                if a._requires_grad:
-                    needs_grad = True
-                    parents.append(a._node or a)
-                else:
-                    parents.append(None)
+def _operands(args: tuple) -> tuple:
+    """``(args, values, parents)``: the values the forward sees (a Tensor's array, a
+    constant as it is) and, per argument, what its gradient flows to (its node, itself for
+    a leaf that requires grad, else None); ``parents`` is None when none requires grad.
+    A NumPy scalar beside a Tensor becomes a Python number (weak, see ``_apply2``)."""
+    vals = []
+    parents = []
+    needs_grad = False
+    has_tensor = False
+    numpy_scalar = False
+    for a in args:
+        if isinstance(a, Tensor):
+            has_tensor = True
+            vals.append(a.data)
+            if a._requires_grad:
+                needs_grad = True
+                parents.append(a._node or a)
             else:
-                if isinstance(a, np.generic):
-                    numpy_scalar = True
-                vals.append(a)
                 parents.append(None)
-        if numpy_scalar and any(isinstance(a, Tensor) for a in args):
-            # NumPy scalars beside Tensors are weak, as Python numbers (see _apply2).
-            args = tuple(a.item() if isinstance(a, np.generic) else a for a in args)
-            vals = [a.item() if isinstance(a, np.generic) else a for a in vals]
-        levels = STATE.jvp_levels
-        node = None
-        if needs_grad and STATE.grad_enabled:
-            for i in self.nondiff_args:  # e.g. where's condition: never differentiated
-                parents[i] = None
-            vcs = versions = None
-            if self.saves_args:
-                vcs = []
-                versions = []
-                reads = self.reads
-                if reads is not None:
-                    read = set().union(*(reads[i] for i, p in enumerate(parents)
-                                         if p is not None))
-                for i, a in enumerate(args):
-                    if isinstance(a, Tensor) and (reads is None or i in read):
-                        vc = a._vcl
-                        if vc is None:
-                            vc = a._vcl = [0, None]
-                        vcs.append(vc)
-                        versions.append(vc[0])
-                # Tuples of arrays and numbers are untracked by Python's garbage collector,
-                # so a long graph costs it fewer objects to scan.
-                vcs = tuple(vcs)
-                versions = tuple(versions)
-            node = new_node(self, tuple(parents), args if levels else None, tuple(vals),
-                            params or _EMPTY, vcs, versions)
-        try:
-            out = self.forward(*vals, **params)
-        except (ValueError, IndexError, TypeError, np.linalg.LinAlgError) as exc:
-            raise _forward_error(self, vals, exc) from None
-        if type(out) is not _ndarray:
-            out = np.asarray(out)
-        t = make(out)
-        if node is not None:
-            node.out = out
-            t._node = node
-            t._requires_grad = True
-        tracer = STATE.compile_tracer
-        if tracer is not None:
-            tracer.record(self, args, params, out)
-        if levels:
-            from chainrule.autodiff.forward import push_tangents
-
-            push_tangents(self, t, args, params)
-        return t
+        else:
+            if isinstance(a, np.generic):
+                numpy_scalar = True
+            vals.append(a)
+            parents.append(None)
+    if numpy_scalar and has_tensor:
+        args = tuple(a.item() if isinstance(a, np.generic) else a for a in args)
+        vals = [a.item() if isinstance(a, np.generic) else a for a in vals]
+    return args, tuple(vals), parents if needs_grad else None
 
 
-def _share_memory(a: Tensor, view: Tensor, recording: bool) -> None:
-    """``view`` shows ``a``'s memory (reshape, transpose, broadcast_to): as in PyTorch, the
-    two share one version counter, so an in-place change through either makes a backward
-    that saved the other raise. The counter also keeps (``Tensor._inplace`` reads them)
-    weak references to the tensors that show this memory, and whether a leaf that requires
-    grad owns it.
+def _saved_versions(prim: Primitive, args: tuple, parents: list) -> tuple:
+    """The version counters of the Tensor arguments whose values the rule will read (for
+    the arguments that get a gradient, ``prim.reads``), and their versions now; ``(None,
+    None)`` when it reads none. Counters are created here, on a tensor's first save."""
+    if not prim.saves_args:
+        return None, None
+    reads = prim.reads
+    if reads is not None:
+        read = set().union(*(reads[i] for i, p in enumerate(parents) if p is not None))
+    vcs = []
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor) and (reads is None or i in read):
+            vc = a._vcl
+            if vc is None:
+                vc = a._vcl = new_counter()
+            vcs.append(vc)
+    if not vcs:
+        return None, None
+    # Tuples of counters and numbers: Python's garbage collector need not track them.
+    return tuple(vcs), tuple(vc.version for vc in vcs)
 
-    Version counters are lists ``[version, name of the last in-place op]``, extended here
-    to ``[..., [weak references to base and views], owned by a leaf that requires grad]``."""
+
+def _share_if_view(a: Tensor, out: Tensor, recording: bool) -> None:
+    """When the forward of a view primitive (reshape, transpose, broadcast_to) returned a
+    NumPy view of ``a``'s memory, ``out`` shares ``a``'s version counter, as in PyTorch: an
+    in-place change through either makes a backward that saved the other raise (see
+    :class:`~chainrule.autodiff.versions.VersionCounter`)."""
+    x = a.data
+    base = out.data.base
+    if base is None or not (base is x or base is x.base):
+        return
     vc = a._vc
-    view._vcl = vc
+    out._vcl = vc
     guard_saved_output(a)
-    if len(vc) == 2:
-        vc += [[], False]
-    family = vc[2]
-    alive = [r for r in family if r() is not None]  # dead ones dropped: W.T every step
-    if not any(r() is a for r in alive):
-        alive.append(weakref.ref(a))
-    alive.append(weakref.ref(view))
-    vc[2] = alive
-    if recording and a._node is None and a._requires_grad:
-        vc[3] = True  # ... and a leaf that requires grad owns it
+    vc.share(a, out, recording and a._node is None and a._requires_grad)
 
 
 def _as_function(prim: Primitive) -> Callable:

@@ -143,7 +143,7 @@ class DistributedDataParallel(Module):
         if comm.world_size() > 1:
             for t in _state_tensors(model):
                 np.copyto(t.data, comm.broadcast(t.data, root=0))
-                t._bump_version("DistributedDataParallel (rank 0's values)")
+                t.mark_modified("DistributedDataParallel (rank 0's values)")
         params = list(dict.fromkeys((p for p in model.parameters() if p.requires_grad), None))
         object.__setattr__(self, "_params", params)
         object.__setattr__(self, "_buckets", _make_buckets(params, int(bucket_mb * 2**20)))

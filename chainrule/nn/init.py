@@ -51,7 +51,7 @@ def _fill(t, values: np.ndarray):
     arr = _array(t)
     arr[...] = values
     if isinstance(t, Tensor):
-        t._bump_version("nn.init")
+        t.mark_modified("nn.init")
     return t
 
 

@@ -264,7 +264,7 @@ class Module:
             if t.data.dtype.kind == "f" and t.data.dtype != dt:
                 t.data = t.data.astype(dt)
                 t.grad = None
-                t._bump_version("Module.to")
+                t.mark_modified("Module.to")
         return self
 
     def double(self) -> Module:
@@ -361,7 +361,7 @@ class Module:
         for k, v in values.items():
             t = targets[k]
             np.copyto(t.data, v, casting="unsafe")
-            t._bump_version("load_state_dict")
+            t.mark_modified("load_state_dict")
         return _IncompatibleKeys(missing, unexpected)
 
     # --- printing -------------------------------------------------------------------------

@@ -108,7 +108,7 @@ class BatchNorm1d(Module):
         rv *= 1 - m
         rv += m * unbiased
         for b in (self.running_mean, self.running_var, self.num_batches_tracked):
-            b._bump_version("BatchNorm1d running statistics")
+            b.mark_modified("BatchNorm1d running statistics")
 
     def extra_repr(self) -> str:
         return (

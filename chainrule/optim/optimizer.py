@@ -190,7 +190,7 @@ class Optimizer:
                     tmp = self._scratch[id(p)] = np.empty_like(w)
                 self._update(w, g, self.state[p], group, tmp)
                 if isinstance(p, Tensor):  # visible to the engine's saved-value check
-                    p._bump_version(f"{type(self).__name__}.step")
+                    p.mark_modified(f"{type(self).__name__}.step")
         return loss
 
     def _update(
