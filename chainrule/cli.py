@@ -124,7 +124,9 @@ def _cmd_diff(args) -> int:
 
     point = _point(args.at) if args.at else None
     r = differentiate(args.expression, args.wrt, args.order, point)
-    if args.format == "latex":
+    if r.formula is None:
+        print(f"{r.label}: no formula")
+    elif args.format == "latex":
         print(
             rf"\frac{{d^{{{r.order}}}{r.function}}}{{d{r.wrt}^{{{r.order}}}}} = {r.latex}"
             if r.order > 1
@@ -148,6 +150,8 @@ def _cmd_diff(args) -> int:
                 file=sys.stderr,
             )
             return 1
+    for note in r.notes:
+        print(f"note: {note}")
     if args.plot:
         from chainrule.viz.plots import plot_function
 

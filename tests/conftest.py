@@ -4,6 +4,15 @@ import pytest
 import chainrule as cr
 
 
+def pytest_configure(config):
+    """Formulas in tests do not depend on the machine's load: the symbolic budget of
+    explain/diff is generous (tests of the budget give their own), here and in the
+    command-line subprocesses."""
+    import os
+
+    os.environ["CHAINRULE_SYMBOLIC_BUDGET"] = "120"
+
+
 @pytest.fixture(autouse=True)
 def _fresh_defaults():
     """Every test starts with float32 as the default dtype and a seeded generator."""

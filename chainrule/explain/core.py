@@ -22,6 +22,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from chainrule.autodiff.graph import topological_order, tracing
+from chainrule.explain.budget import Budget
 from chainrule.explain.evaluate import chainrule_functions, evaluate_program
 from chainrule.explain.explanation import Check, Explanation, Link, Path, Quantity
 from chainrule.explain.expr import Program, parse
@@ -43,7 +44,7 @@ from chainrule.explain.pretty import (
 )
 from chainrule.explain.split import check_split, split_graph, split_program
 from chainrule.explain.steps import backward_steps
-from chainrule.explain.symbolic import have_sympy, require_sympy
+from chainrule.explain.symbolic import have_sympy, require_sympy, without_derivatives
 from chainrule.tensor import Tensor
 
 __all__ = ["explain", "MAX_PATHS"]
@@ -54,7 +55,7 @@ MAX_PATHS = 64
 MAX_EXPANDED_OPS = 2000
 
 
-def explain(f, /, wrt=None, split="auto", **point) -> Explanation:
+def explain(f, /, wrt=None, split="auto", *, symbolic_budget=None, **point) -> Explanation:
     """Explain the derivative of ``f`` at ``point`` by the chain rule, link by link.
 
     ``f`` is an expression string (``"P = 101325*exp(-0.0001*h); h = 4000 - g; ..."``) or
@@ -75,7 +76,12 @@ def explain(f, /, wrt=None, split="auto", **point) -> Explanation:
     the engine's backward pass step by step.  Raises ``ValueError`` (an
     :class:`~chainrule.explain.errors.ExprError` for expression strings) for bad input or
     a point outside the domain.
+
+    ``symbolic_budget`` is the seconds SymPy may spend on the formulas (default
+    :data:`chainrule.explain.budget.DEFAULT_SECONDS`); formulas it cannot simplify in
+    time are shown as differentiated, and a note says so.  No number depends on it.
     """
+    budget = Budget(symbolic_budget)  # a bad value is refused before any work
     if hasattr(wrt, "named_parameters"):
         wrt = dict(wrt.named_parameters())
     if isinstance(wrt, Tensor):
@@ -112,7 +118,7 @@ def explain(f, /, wrt=None, split="auto", **point) -> Explanation:
     # Derivatives outside their domain (d/dy x^y at x < 0) come out as NaN and are shown
     # as such; NumPy's warnings about them would only repeat it.
     with np.errstate(all="ignore"):
-        return _Builder(out, inputs, output_name, wrt, program, point).build()
+        return _Builder(out, inputs, output_name, wrt, program, point, budget).build()
 
 
 def _all_scalar(out: Tensor) -> bool:
@@ -272,8 +278,11 @@ def _fmt(v) -> str:
 
 
 class _Builder:
-    def __init__(self, out, inputs, output_name, wrt, program, point):
+    def __init__(self, out, inputs, output_name, wrt, program, point, budget=None):
         self.out, self.inputs, self.wrt, self.program = out, inputs, wrt, program
+        self.budget = Budget() if budget is None else budget
+        # Links whose formula was cut short by the budget, or cannot be checked.
+        self.unsimplified, self.no_formula, self.unevaluable = [], [], []
         self.output_name = output_name or "f"
         self.point = {k: (v.data if isinstance(v, Tensor) else v) for k, v in point.items()}
         if out.data.size != 1:
@@ -334,7 +343,8 @@ class _Builder:
             source=self.program.source if self.program is not None else None,
             paths_truncated=truncated,
             notes=_notes(links, derivs, c.labels[c.output])
-            + ([] if self.symbolic or not self.scalar else [_NO_SYMPY]),
+            + ([] if self.symbolic or not self.scalar else [_NO_SYMPY])
+            + self._formula_notes(),
         )
 
     def _constant(self, value: float) -> Explanation:
@@ -421,15 +431,72 @@ class _Builder:
         from chainrule.explain.symbolic import symbol
 
         sp = require_sympy()
-        try:
-            d = _simplify(sp, sp.diff(definition, symbol(link.source)))
-            d = factor_like(sp, d, definition)
-        except Exception:  # noqa: BLE001 - a formula SymPy cannot differentiate: none shown
+        budget = self.budget
+
+        def derive():
+            try:
+                return without_derivatives(sp.diff(definition, symbol(link.source)))
+            except Exception:  # noqa: BLE001 - a formula SymPy cannot differentiate: none shown
+                return None
+
+        d = budget.run(derive, default=_CUT, essential=True)
+        if d is None or d is _CUT:
+            self.no_formula.append((link.label, d is _CUT))
             return
+
+        def polish():
+            try:
+                return factor_like(sp, _simplify(sp, d), definition)
+            except Exception:  # noqa: BLE001 - the unsimplified derivative is still right
+                return d
+
+        simpler = budget.run(polish, default=_CUT)
+        if simpler is _CUT:
+            self.unsimplified.append(link.label)
+        else:
+            d = simpler
         # The formula shown is the expression evaluated here: what is read is what is checked.
-        link.formula, link.python = pretty(d), python_form(d)
-        link.latex, link.mathml = latex(d), mathml(d)
-        link.symbolic_value = _at_point(sp, d, self._subs())
+        text = budget.run(
+            lambda: (pretty(d), python_form(d), latex(d), mathml(d)), default=None, essential=True
+        )
+        if text is None:
+            self.no_formula.append((link.label, True))
+            return
+        link.formula, link.python, link.latex, link.mathml = text
+        link.symbolic_value = budget.run(
+            lambda: _at_point(sp, d, self._subs()), default=None, essential=True
+        )
+        if link.symbolic_value is None and _finite(link.value):
+            # Not finite values are noted apart (see _notes).
+            self.unevaluable.append(link.label)
+
+    def _formula_notes(self) -> list[str]:
+        """What the formulas could not give: said, never passed over as checked."""
+        notes, seconds = [], f"{self.budget.seconds:g} s"
+        if self.unsimplified:
+            notes.append(
+                f"Simplifying took longer than the symbolic budget ({seconds}), so these "
+                "formulas are shown as differentiated, not simplified (still checked against "
+                f"the engine): {', '.join(self.unsimplified)}."
+            )
+        late = [label for label, cut in self.no_formula if cut]
+        if late:
+            notes.append(
+                f"No formula for {', '.join(late)}: deriving it took longer than the symbolic "
+                f"budget ({seconds}); the value is the engine's, not checked."
+            )
+        missing = [label for label, cut in self.no_formula if not cut]
+        if missing:
+            notes.append(
+                f"No closed formula for {', '.join(missing)} (SymPy cannot differentiate it); "
+                "the value is the engine's, not checked."
+            )
+        if self.unevaluable:
+            notes.append(
+                f"The formula of {', '.join(self.unevaluable)} gives no real number at this "
+                "point, so it is not checked; the value is the engine's."
+            )
+        return notes
 
     def _checks(self, links, paths, derivs) -> list[Check]:
         checks = []
@@ -474,15 +541,20 @@ class _Builder:
         c = self.c
         if self._expanded_size(sp) > MAX_EXPANDED_OPS:
             return None  # substituting every definition would blow up; the links are checked
-        expanded = {}
-        try:
-            for key in c.keys:
-                if key in self.defs:
-                    expanded[symbol(c.labels[key])] = self.defs[key].subs(expanded)
-            total = sp.diff(expanded[symbol(c.labels[c.output])], symbol(name))
-        except Exception:  # noqa: BLE001 - no symbolic total: the links are still checked
-            return None
-        return _at_point(sp, total, self._subs())
+
+        def total():
+            expanded = {}
+            try:
+                for key in c.keys:
+                    if key in self.defs:
+                        expanded[symbol(c.labels[key])] = self.defs[key].subs(expanded)
+                d = sp.diff(expanded[symbol(c.labels[c.output])], symbol(name))
+            except Exception:  # noqa: BLE001 - no symbolic total: the links are still checked
+                return None
+            return _at_point(sp, without_derivatives(d), self._subs())
+
+        # An extra check of the links' product: skipped once the budget is spent.
+        return self.budget.run(total, default=None)
 
     def _expanded_size(self, sp) -> int:
         """Operations in the output once every definition is substituted, counted without
@@ -582,6 +654,9 @@ def _as_value(v):
         return None
     arr = np.asarray(v)
     return float(arr.reshape(())) if arr.size == 1 and arr.ndim == 0 else arr
+
+
+_CUT = object()  # a step the symbolic budget cut short
 
 
 def _simplify(sp, expr):

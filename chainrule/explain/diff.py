@@ -9,7 +9,7 @@ engine (differentiating its own backward pass, ``create_graph=True``), compared.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -31,11 +31,13 @@ class Derivative:
     function: str
     wrt: str
     order: int
-    formula: str
-    latex: str
+    formula: str | None
+    latex: str | None
     point: dict | None = None
     value: float | None = None
     symbolic_value: float | None = None
+    #: What the formula could not give (budget run out, not evaluable at the point).
+    notes: list = field(default_factory=list)
 
     @property
     def agrees(self) -> bool:
@@ -48,6 +50,16 @@ class Derivative:
         # takes and the chain rule's product (inf · 0 = nan) does not; as cr.explain, such a
         # value is not checked (see ``unchecked``).
         return True
+
+    @property
+    def checked(self) -> bool:
+        """Whether the formula was compared with the engine at the point."""
+        return (
+            self.formula is not None
+            and self.value is not None
+            and self.symbolic_value is not None
+            and not self.unchecked
+        )
 
     @property
     def unchecked(self) -> bool:
@@ -82,40 +94,92 @@ def choose_input(program: Program, wrt: str | None, purpose: str) -> str:
     return wrt
 
 
-def differentiate(expr, wrt: str | None = None, order: int = 1, point: dict | None = None):
+def differentiate(
+    expr,
+    wrt: str | None = None,
+    order: int = 1,
+    point: dict | None = None,
+    symbolic_budget: float | None = None,
+):
     """The ``order``-th derivative of the expression ``expr`` (text or :class:`Program`)
-    with respect to the input ``wrt``, simplified; with ``point``, also its value there."""
-    from chainrule.explain.symbolic import require_sympy, symbol
+    with respect to the input ``wrt``, simplified; with ``point``, also its value there.
+
+    ``symbolic_budget``: seconds SymPy may spend (default
+    :data:`chainrule.explain.budget.DEFAULT_SECONDS`).  A formula not simplified in time
+    is given as differentiated; one not even derived in time is None; ``notes`` says so.
+    The value at the point is always the engine's.
+    """
+    from chainrule.explain.budget import Budget
+    from chainrule.explain.symbolic import require_sympy, symbol, without_derivatives
 
     sp = require_sympy()
     program = expr if isinstance(expr, Program) else parse(expr)
     wrt = choose_input(program, wrt, "differentiate by")
     if not isinstance(order, int) or not 1 <= order <= MAX_ORDER:
         raise ExprError(f"the order must be a whole number from 1 to {MAX_ORDER}, got {order!r}")
+    budget = Budget(symbolic_budget)
     full = program.to_sympy(expand=True)[program.output]
-    d = sp.diff(full, symbol(wrt), order)
-    if sp.count_ops(d) <= 60:
-        simpler = sp.simplify(d)
-        if sp.count_ops(simpler) < sp.count_ops(d):
-            d = simpler
-    result = Derivative(
-        program.output,
-        wrt,
-        order,
-        sp.sstr(d, full_prec=False),
-        sp.latex(d, full_prec=False),
+    d = budget.run(
+        lambda: without_derivatives(sp.diff(full, symbol(wrt), order)), default=_CUT, essential=True
     )
+    notes, seconds = [], f"{budget.seconds:g} s"
+    if d is not None and d is not _CUT:
+        simpler = budget.run(lambda: _simpler(sp, d), default=_CUT)
+        if simpler is _CUT:
+            notes.append(
+                f"Simplifying took longer than the symbolic budget ({seconds}); the formula is "
+                "shown as differentiated, not simplified."
+            )
+        else:
+            d = simpler
+    text = (None, None)
+    if d is not None and d is not _CUT:
+        text = budget.run(
+            lambda: (sp.sstr(d, full_prec=False), sp.latex(d, full_prec=False)),
+            default=(None, None),
+            essential=True,
+        )
+    if text[0] is None:
+        notes.append(
+            "No formula: SymPy cannot differentiate this expression in closed form."
+            if d is None
+            else f"No formula: deriving it took longer than the symbolic budget ({seconds})."
+        )
+    result = Derivative(program.output, wrt, order, *text, notes=notes)
     if point is not None:
         result.point = dict(point)
         # A derivative that is infinite at the point (sqrt at 0) is shown as inf; NumPy's
         # divide-by-zero warning would only repeat it (as cr.explain).
         with np.errstate(all="ignore"):
             result.value = _engine_value(program, wrt, order, point)
-        from chainrule.explain.core import _at_point
+        if text[0] is not None:
+            from chainrule.explain.core import _at_point
 
-        subs = {symbol(k): float(v) for k, v in point.items()}
-        result.symbolic_value = _at_point(sp, d, subs)
+            subs = {symbol(k): float(v) for k, v in point.items()}
+            result.symbolic_value = budget.run(
+                lambda: _at_point(sp, d, subs), default=None, essential=True
+            )
+            if result.symbolic_value is None:
+                notes.append(
+                    "The formula gives no real number at this point (or was not evaluated "
+                    "within the symbolic budget), so it is not checked; the value is the "
+                    "engine's."
+                )
+        else:
+            notes.append("The value is the engine's, not checked against a formula.")
     return result
+
+
+_CUT = object()  # a step the symbolic budget cut short
+
+
+def _simpler(sp, d):
+    """``simplify(d)`` if it is shorter; big formulas are left as they are (simplify's
+    time grows fast with size, and nobody reads them)."""
+    if sp.count_ops(d) > 60:
+        return d
+    simpler = sp.simplify(d)
+    return simpler if sp.count_ops(simpler) < sp.count_ops(d) else d
 
 
 def _engine_value(program: Program, wrt: str, order: int, point: dict) -> float:

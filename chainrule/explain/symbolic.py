@@ -19,7 +19,15 @@ from collections.abc import Mapping
 from chainrule.explain.nodes import BinOp, Call, Const, Name, Neg, Node, Num
 from chainrule.ops import expression_functions
 
-__all__ = ["to_sympy", "symbol", "number", "program_to_sympy", "require_sympy", "have_sympy"]
+__all__ = [
+    "to_sympy",
+    "symbol",
+    "number",
+    "program_to_sympy",
+    "require_sympy",
+    "have_sympy",
+    "without_derivatives",
+]
 
 
 def have_sympy() -> bool:
@@ -101,3 +109,35 @@ def program_to_sympy(program, expand: bool = False) -> dict:
     for name, d in program.definitions.items():
         out[name] = to_sympy(d.expr, out if expand else None)
     return out
+
+
+def without_derivatives(expr):
+    """``expr`` with the derivatives SymPy leaves unevaluated worked out, or None if any
+    remain (an unevaluated ``Derivative`` is never shown as a result).
+
+    SymPy differentiates ``sign(u)`` only when it can tell that ``u`` is real: elsewhere
+    ``d sign(u)/dx = 2·δ(u)·du/dx`` is applied here, SymPy's own rule for real ``u``
+    (``δ(u) = 0`` wherever ``u ≠ 0``, where the engine's ``sign'`` is 0 too).
+    """
+    sp = require_sympy()
+    if expr is None or not expr.has(sp.Derivative):
+        return expr
+
+    def sign_rule(der):
+        out = der.expr
+        for v, n in der.variable_count:
+            for _ in range(n):
+                if isinstance(out, sp.sign):
+                    u = out.args[0]
+                    out = 2 * sp.DiracDelta(u) * sp.diff(u, v)
+                else:
+                    out = sp.diff(out, v)
+        return out
+
+    for _ in range(3):  # a rule's result may hold sign(...) to differentiate again
+        expr = expr.replace(
+            lambda e: isinstance(e, sp.Derivative) and isinstance(e.expr, sp.sign), sign_rule
+        )
+        if not expr.has(sp.Derivative):
+            return expr
+    return None
