@@ -159,11 +159,16 @@ def differentiate(
             result.symbolic_value = budget.run(
                 lambda: _at_point(sp, d, subs), default=None, essential=True
             )
-            if result.symbolic_value is None:
+            if result.symbolic_value is None and math.isfinite(result.value):
                 notes.append(
                     "The formula gives no real number at this point (or was not evaluated "
                     "within the symbolic budget), so it is not checked; the value is the "
                     "engine's."
+                )
+            elif result.symbolic_value is None:
+                notes.append(
+                    "Not finite at this point: the function is not differentiable here (or "
+                    "only in a limit); this value is not checked."
                 )
         else:
             notes.append("The value is the engine's, not checked against a formula.")
