@@ -573,6 +573,9 @@ class Tensor:
     def __itruediv__(self, other):
         return self._inplace_arith("div_ (/=)", np.true_divide, _api.divide, other)
 
+    def __imod__(self, other):
+        return self._inplace_arith("remainder_ (%=)", np.remainder, _api.remainder, other)
+
     def __ipow__(self, other):
         return self._inplace_arith("pow_ (**=)", np.power, _api.power, other)
 
@@ -623,6 +626,12 @@ class Tensor:
 
     def __rtruediv__(self, other):
         return _binary['divide'](other, self)
+
+    def __mod__(self, other):
+        return _api.remainder(self, other)
+
+    def __rmod__(self, other):
+        return _api.remainder(other, self)
 
     def __pow__(self, other):
         return _api.power(self, other)

@@ -19,6 +19,7 @@ from chainrule.ops import (  # noqa: F401
     nn,  # noqa: F401
     reduce,
     shape,
+    ufuncs,
 )
 
 from chainrule.autodiff.primitive import REGISTRY as _REGISTRY
