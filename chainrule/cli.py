@@ -209,6 +209,18 @@ def _cmd_demo(args) -> int:
     return status
 
 
+def _cmd_serve(args) -> int:
+    from chainrule.serve import run
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be from 0 to 65535, got {args.port}")
+    try:
+        run(args.host, args.port, open_browser=args.open)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def _train_module():
     try:
         from chainrule import train_cli
@@ -305,6 +317,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--plot", metavar="FILE", help="draw them side by side to FILE (.png/.svg/.pdf)")
     p.set_defaults(run=_cmd_activations)
+
+    p = sub.add_parser(
+        "serve",
+        help="the chain-rule explorer and network playground in the browser",
+        description="Serve the explorer, the step-through and the network playground "
+        "(needs the extra: pip install \"chainrule[serve]\").",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    p.add_argument("--open", action="store_true", help="open the page in a web browser")
+    p.set_defaults(run=_cmd_serve)
 
     train = _train_module()
     if train is not None:

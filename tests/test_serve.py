@@ -1,0 +1,301 @@
+"""``chainrule serve``: the server under load and bad input, the playground's models, and
+the chain-rule derivation of a weight's gradient against the engine."""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+pytest.importorskip("starlette", reason="Starlette is not installed (pip install chainrule[serve])")
+pytest.importorskip("uvicorn", reason="uvicorn is not installed (pip install chainrule[serve])")
+httpx = pytest.importorskip("httpx", reason="httpx is not installed (pip install httpx)")
+
+from serve_live import running  # noqa: E402
+
+from chainrule.serve import create_app, is_loopback  # noqa: E402
+from chainrule.serve import explorer as explorer_module  # noqa: E402
+from chainrule.serve.app import MAX_BODY, Settings  # noqa: E402
+from chainrule.serve.derivation import derivative  # noqa: E402
+from chainrule.serve.playground import Limits, Playground, Session  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def server():
+    app = create_app()
+    with running(app) as url:
+        yield url, app
+
+
+def _post(url, body=None, **kw):
+    return httpx.post(url, json=body, timeout=5, **kw)
+
+
+def test_twenty_concurrent_explains_all_correct(server):
+    url, _ = server
+    # One request first: a fresh server's first explain loads SymPy.
+    assert _post(f"{url}/api/explain", {"expression": "x", "point": {"x": 0}}).status_code == 200
+    xs = [0.1 * k - 1.0 for k in range(20)]
+
+    def one(x):
+        r = _post(f"{url}/api/explain", {"expression": "sin(x^2)", "point": {"x": x}})
+        return x, r
+
+    with ThreadPoolExecutor(20) as pool:  # a request not answered in 5 s fails (timeout)
+        answers = list(pool.map(one, xs))
+    for x, r in answers:
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["derivative"] == pytest.approx(2 * x * math.cos(x * x), rel=1e-12, abs=1e-15)
+        assert body["value"] == pytest.approx(math.sin(x * x), rel=1e-12, abs=1e-15)
+        assert body["links"] and body["paths"]
+
+
+def test_bad_requests_get_4xx_and_the_server_keeps_serving(server):
+    url, _ = server
+    big = "x+" * 50_000 + "x"  # a 100 KB expression
+    r = _post(f"{url}/api/explain", {"expression": big, "point": {"x": 1}})
+    assert r.status_code == 413
+    assert f"limit of {MAX_BODY} bytes" in r.json()["error"] or "limit is" in r.json()["error"]
+    cases = [
+        (b"{bad json", 400, "not valid JSON"),
+        (b"[1, 2]", 400, "JSON object"),
+        (b'{"expression": "' + b"x+" * 1500 + b'x"}', 400, "the limit is 2000"),
+        (b'{"expression": "__import__(\'os\')"}', 400, "unknown function"),
+        (b'{"expression": "x.__class__"}', 400, ""),
+        (b'{"expression": "sin(x", "point": {"x": 1}}', 400, ""),
+        (b'{"expression": "log(x)", "point": {"x": "one"}}', 400, "finite number"),
+        (b'{"expression": "x^99999999999"}', 400, ""),
+    ]
+    for data, status, words in cases:
+        r = httpx.post(f"{url}/api/explain", content=data, timeout=5)
+        assert r.status_code == status, (data[:40], r.status_code, r.text)
+        assert words in r.json()["error"]
+    assert httpx.get(f"{url}/api/net/nope/weight?layer=1&i=0&j=0", timeout=5).status_code == 404
+    assert _post(f"{url}/api/net", {"hidden": [1000]}).status_code == 400
+    assert _post(f"{url}/api/net", {"dataset": "../../etc/passwd"}).status_code == 400
+    assert httpx.get(f"{url}/static/..%2F__init__.py", timeout=5).status_code == 404
+    assert httpx.get(f"{url}/static/app.py", timeout=5).status_code == 404
+    # still serving, and still right
+    assert httpx.get(url, timeout=5).status_code == 200
+    r = _post(f"{url}/api/explain", {"expression": "x^3", "point": {"x": 2}})
+    assert r.status_code == 200 and r.json()["derivative"] == pytest.approx(12.0)
+
+
+def test_headers_and_no_external_resources(server):
+    url, app = server
+    r = httpx.get(url, timeout=5)
+    csp = r.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src 'self'" in csp
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert "content-security-policy" in _post(f"{url}/api/explain", {}).headers
+    names = set(re.findall(r'(?:src|href)="/static/([\w.]+)"', r.text))
+    assert {"app.js", "explorer.js", "playground.js", "plot.js", "stepthrough.js"} <= names
+    for name in names:
+        text = httpx.get(f"{url}/static/{name}", timeout=5).text
+        found = set(re.findall(r"https?://[^\s\"')]+", text)) - {"http://www.w3.org/2000/svg"}
+        assert not found, (name, found)
+        assert "<script" not in text or name == "index.html"
+    assert "<script>" not in r.text  # no inline script: the CSP would refuse it
+
+
+def test_other_host_names_are_refused(server):
+    url, _ = server
+    r = httpx.get(url, headers={"host": "attacker.example"}, timeout=5)
+    assert r.status_code == 400
+
+
+def test_explain_time_limit_stops_a_slow_request(monkeypatch):
+    app = create_app(Settings(explain_timeout=0.2))
+    slow = threading.Event()
+
+    def sleepy(*args):
+        slow.wait(2.0)
+        return {}
+
+    monkeypatch.setattr(explorer_module, "explain_payload", sleepy)
+    with running(app) as url:
+        r = _post(f"{url}/api/explain", {"expression": "x"})
+        assert r.status_code == 503
+        assert "longer than 0.2 s" in r.json()["error"]
+        slow.set()
+        monkeypatch.undo()
+        r = _post(f"{url}/api/explain", {"expression": "x*x", "point": {"x": 3}})
+        assert r.status_code == 200 and r.json()["derivative"] == 6.0
+
+
+def test_symbolic_budget_is_passed_when_explain_takes_one(monkeypatch):
+    seen = {}
+
+    def with_budget(program, wrt=None, budget=None, **point):
+        seen["budget"] = budget
+
+    monkeypatch.setattr(explorer_module, "explain", with_budget)
+    explorer_module._explain(explorer_module.parse("x"), "x", {"x": 1.0}, 0.5)
+    assert seen["budget"] == 0.5
+
+
+def test_curve_is_f_and_its_derivative():
+    c = explorer_module.curve_payload("sin(x^2)", {"x": 1.0}, "x")
+    x = np.array(c["x"])
+    assert x[0] == pytest.approx(-1.0) and x[-1] == pytest.approx(3.0)
+    np.testing.assert_allclose(c["f"], np.sin(x**2), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(c["df"], 2 * x * np.cos(x**2), rtol=1e-12, atol=1e-14)
+    c = explorer_module.curve_payload("x*y + 3", {"x": 2.0, "y": 5.0}, "y")
+    np.testing.assert_allclose(c["df"], 2.0)  # d/dy (x*y + 3) = x, whatever y is
+    c = explorer_module.curve_payload("log(x)", {"x": 1.0}, "x")
+    assert c["f"][0] is None and c["df"][-1] == pytest.approx(1 / c["x"][-1])
+
+
+def _train(base, sid, rounds):
+    out = []
+    for _ in range(rounds):
+        r = _post(f"{base}/api/net/{sid}/train", {"steps": 10})
+        assert r.status_code == 200, r.text
+        out = r.json()
+    return out
+
+
+def test_two_sessions_training_at_once_do_not_interfere(server):
+    url, app = server
+    specs = [
+        {"dataset": "moons", "hidden": [6], "activation": "tanh", "seed": 0},
+        {"dataset": "xor", "hidden": [4, 4], "activation": "relu", "lr": 0.1, "seed": 3},
+    ]
+    ids = [_post(f"{url}/api/net", s).json()["id"] for s in specs]
+    assert ids[0] != ids[1]
+    with ThreadPoolExecutor(2) as pool:
+        together = list(pool.map(lambda sid: _train(url, sid, 5), ids))
+    for spec, sid, got in zip(specs, ids, together):
+        alone = Session(spec)  # the same model trained by itself, step by step
+        while alone.steps < got["steps"]:
+            alone.train(got["steps"] - alone.steps)
+        assert got["steps"] == 50
+        w_alone = alone.state()["weights"]
+        assert got["weights"] == w_alone
+        session = app.state.playground.sessions[sid]
+        np.testing.assert_array_equal(
+            session.linears[0].weight.numpy(), alone.linears[0].weight.numpy()
+        )
+        _post(f"{url}/api/net/{sid}/close")
+    assert not set(ids) & set(app.state.playground.sessions)
+
+
+def test_at_most_n_models_and_idle_ones_are_dropped():
+    pg = Playground(Limits(max_jobs=2))
+    a, _ = pg.create({})
+    pg.create({"dataset": "circles"})
+    with pytest.raises(Exception, match="2 networks are training on this server; wait"):
+        pg.create({})
+    pg.close(a)
+    pg.create({"dataset": "spirals", "hidden": [16, 16]})
+    idle = Playground(Limits(max_jobs=2, idle_s=0.0))
+    sid, _ = idle.create({})
+    time.sleep(0.01)
+    with pytest.raises(KeyError, match="gone"):
+        idle.get(sid)
+
+
+def test_model_size_and_settings_are_bounded():
+    for spec, words in [
+        ({"hidden": [8] * 5}, "1 to 4 layer widths"),
+        ({"hidden": [17]}, "each 1 to 16"),
+        ({"samples": 10**6}, "samples must be from"),
+        ({"batch": 0}, "batch must be from"),
+        ({"lr": "fast"}, "lr must be a number"),
+        ({"activation": "gelu"}, "activation must be one of"),
+    ]:
+        with pytest.raises(ValueError, match=words):
+            Session(spec)
+    with pytest.raises(ValueError, match="take a training step first"):
+        Session({}).weight(1, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "activation, module", [("tanh", "Tanh"), ("sigmoid", "Sigmoid"), ("relu", "ReLU")]
+)
+def test_derivation_sums_paths_to_the_engines_gradient(activation, module):
+    cr.set_default_dtype(cr.float64)
+    rng = np.random.default_rng(5)
+    act = getattr(cr.nn, module)
+    model = cr.nn.Sequential(
+        cr.nn.Linear(2, 3), act(), cr.nn.Linear(3, 4), act(), cr.nn.Linear(4, 1)
+    )
+    X, y = rng.normal(size=(10, 2)), rng.integers(0, 2, 10)
+    loss = cr.nn.BCEWithLogitsLoss()(model(cr.tensor(X)).reshape(-1), cr.tensor(y * 1.0))
+    loss.backward()
+    linears = [model[0], model[2], model[4]]
+    Ws = [m.weight.numpy() for m in linears]
+    bs = [m.bias.numpy() for m in linears]
+    for layer, m in enumerate(linears, 1):
+        G = m.weight.grad
+        for j in range(G.shape[0]):
+            for i in range(G.shape[1]):
+                d = derivative(Ws, bs, activation, X, y, layer, i, j)
+                assert d["value"] == pytest.approx(G[j, i], rel=1e-10, abs=1e-15)
+                assert d["paths"] == {1: 4, 2: 1, 3: 1}[layer]  # units of the later layers
+                assert d["value"] == pytest.approx(
+                    sum(p["batch_sum"] for p in d["shown"]) + d["rest"], rel=1e-12, abs=1e-15
+                )
+
+
+def test_session_weight_matches_its_engine_gradient():
+    s = Session({"dataset": "spirals", "hidden": [5, 3], "activation": "sigmoid"})
+    s.train(3)
+    d = s.weight(1, 1, 4)
+    assert d["paths"] == 3 and d["step"] == 3
+    # float64 derivation from the float32 model's weights and batch
+    assert d["value"] == pytest.approx(float(s.linears[0].weight.grad[4, 1]), rel=1e-5, abs=1e-9)
+
+
+def test_loopback_and_the_warning_for_other_hosts(monkeypatch, capsys):
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4")
+    import uvicorn
+
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw))
+    from chainrule.serve import run
+
+    run("0.0.0.0", 9999)
+    assert seen["host"] == "0.0.0.0"
+    assert "warning: serving on 0.0.0.0" in capsys.readouterr().err
+    run()
+    assert seen["host"] == "127.0.0.1"
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_the_command_serves_and_stops():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chainrule", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        assert f"http://127.0.0.1:{port}/" in line
+        for _ in range(100):
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        assert r.status_code == 200 and "chainrule" in r.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
