@@ -65,7 +65,8 @@ def test_bad_requests_get_4xx_and_the_server_keeps_serving(server):
     big = "x+" * 50_000 + "x"  # a 100 KB expression
     r = _post(f"{url}/api/explain", {"expression": big, "point": {"x": 1}})
     assert r.status_code == 413
-    assert f"limit of {MAX_BODY} bytes" in r.json()["error"] or "limit is" in r.json()["error"]
+    assert f"the limit is {MAX_BODY} bytes" in r.json()["error"]
+    assert "at most 2000 characters" in r.json()["error"]
     cases = [
         (b"{bad json", 400, "not valid JSON"),
         (b"[1, 2]", 400, "JSON object"),
@@ -218,6 +219,9 @@ def test_model_size_and_settings_are_bounded():
             Session(spec)
     with pytest.raises(ValueError, match="take a training step first"):
         Session({}).weight(1, 0, 0)
+    s = Session({})
+    s.seconds = 1e9  # its training time is spent: no more steps, and the page is told why
+    assert s.train(10) == 0 and "press Reset" in s.state()["stopped"]
 
 
 @pytest.mark.parametrize(

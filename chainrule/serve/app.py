@@ -107,14 +107,18 @@ def _assets() -> dict[str, tuple[bytes, str]]:
 
 async def _body(request: Request) -> dict:
     """The JSON object of the request, read up to ``MAX_BODY`` bytes."""
+    why = (
+        f"the limit is {MAX_BODY} bytes (an expression may have at most "
+        f"{explorer.MAX_EXPRESSION} characters)"
+    )
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
-        raise _Problem(413, f"the request is {int(declared)} bytes; the limit is {MAX_BODY}")
+        raise _Problem(413, f"the request is too large: {int(declared)} bytes; {why}")
     data = bytearray()
     async for chunk in request.stream():
         data += chunk
         if len(data) > MAX_BODY:
-            raise _Problem(413, f"the request is over the limit of {MAX_BODY} bytes")
+            raise _Problem(413, f"the request is too large: {why}")
     if not data:
         return {}
     try:

@@ -26,6 +26,7 @@ MAX_WIDTH = 16
 MAX_SAMPLES = 600
 MAX_BATCH = 256
 MAX_STEPS = 50_000
+MAX_SECONDS = 300.0  # of training, per model
 STEP_BUDGET_S = 0.25
 IDLE_S = 120.0
 GRID = 40  # decision regions: GRID x GRID predictions
@@ -112,6 +113,7 @@ class Session:
         self.optimizer = cr.optim.SGD(self.model.parameters(), lr=self.lr)
         self.loss_fn = cr.nn.BCEWithLogitsLoss()
         self.steps = 0
+        self.seconds = 0.0  # spent training
         self.history: dict[str, list] = {"at": [], "loss": [], "accuracy": [], "grad_norms": []}
         self.last: dict | None = None  # the last step's batch and weights before the update
         self.lock = threading.Lock()
@@ -156,7 +158,7 @@ class Session:
         """Up to ``steps`` SGD steps within ``STEP_BUDGET_S`` seconds; the number done."""
         done = 0
         start = time.monotonic()
-        while done < steps and self.steps < MAX_STEPS:
+        while done < steps and self.stopped is None:
             self._step()
             done += 1
             if done % 5 == 0 or done == steps:
@@ -165,7 +167,17 @@ class Session:
                 break
         if done and done % 5 and done != steps:
             self._evaluate()
+        self.seconds += time.monotonic() - start
         return done
+
+    @property
+    def stopped(self) -> str | None:
+        """Why this model trains no more (its bounds), or None."""
+        if self.steps >= MAX_STEPS:
+            return f"this network has had its {MAX_STEPS} steps: press Reset for a new one"
+        if self.seconds >= MAX_SECONDS:
+            return f"this network has trained for {MAX_SECONDS:.0f} s: press Reset for a new one"
+        return None
 
     # ----- what the page shows ----------------------------------------------------------------
 
@@ -181,7 +193,7 @@ class Session:
     def state(self, *, with_data: bool = False) -> dict:
         out = {
             "steps": self.steps,
-            "max_steps": MAX_STEPS,
+            "stopped": self.stopped,
             "at": self.history["at"][-400:],
             "loss": self.history["loss"][-400:],
             "accuracy": self.history["accuracy"][-400:],

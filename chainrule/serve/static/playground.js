@@ -50,7 +50,7 @@ var Playground = (function () {
       state = await App.post("/api/net/" + sid + "/train", { steps: steps });
       err(); draw();
       if (selected) derive(selected);
-      if (state.steps >= state.max_steps) { pause(); err("This network has had its " + state.max_steps + " steps; press Reset for a new one."); }
+      if (state.stopped) { pause(); err(state.stopped); }
     } catch (e) { pause(); err(e.message); }
   }
   async function loop() {
