@@ -92,7 +92,7 @@ var Playground = (function () {
   }
 
   function network() {
-    var svg = $("network"), W = 420, H = 320, ws = state.weights;
+    var svg = $("network"), W = +svg.getAttribute("width"), H = +svg.getAttribute("height"), ws = state.weights;
     var widths = [2].concat(ws.map(function (w) { return w.length; }));
     var pos = widths.map(function (n, l) {
       var x = 30 + l * (W - 60) / (widths.length - 1), out = [];
