@@ -137,8 +137,8 @@ def test_explain_time_limit_stops_a_slow_request(monkeypatch):
 def test_symbolic_budget_is_passed_when_explain_takes_one(monkeypatch):
     seen = {}
 
-    def with_budget(program, wrt=None, budget=None, **point):
-        seen["budget"] = budget
+    def with_budget(program, wrt=None, symbolic_budget=None, **point):
+        seen["budget"] = symbolic_budget
 
     monkeypatch.setattr(explorer_module, "explain", with_budget)
     explorer_module._explain(explorer_module.parse("x"), "x", {"x": 1.0}, 0.5)

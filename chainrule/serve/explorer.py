@@ -77,8 +77,8 @@ def _wrt(program, wrt) -> str:
 
 def _explain(program, wrt: str, point: dict, budget: float | None):
     """``explain`` with the symbolic time budget where this chainrule has one."""
-    if budget is not None and "budget" in inspect.signature(explain).parameters:
-        return explain(program, wrt=wrt, budget=budget, **point)
+    if budget is not None and "symbolic_budget" in inspect.signature(explain).parameters:
+        return explain(program, wrt=wrt, symbolic_budget=budget, **point)
     return explain(program, wrt=wrt, **point)
 
 
