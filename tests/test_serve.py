@@ -303,3 +303,11 @@ def test_the_command_serves_and_stops():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_gradient_norms_per_layer_show_a_deep_sigmoid_network_vanishing():
+    s = Session({"dataset": "spirals", "hidden": [8, 8, 8, 8], "activation": "sigmoid"})
+    s.train(1)
+    norms = s.state()["grad_norms"]
+    assert norms == [float(np.linalg.norm(m.weight.grad)) for m in s.linears]
+    assert len(norms) == 5 and norms[0] < norms[-1] / 20  # each σ′ ≤ 1/4 on the way back

@@ -123,7 +123,10 @@ def test_explorer_sin_x_squared(site, tmp_path):
     _derivative(page, f"{2 * math.cos(1.0):.10g}")  # 2x·cos(x²) at 1 = 1.080604612
     assert page.inner_text("[data-testid=derivative]") == "1.080604612"
     links = page.locator("[data-testid=link]")
-    assert links.count() >= 1
+    assert links.count() == 2  # u = x², f = sin(u): df/du = cos(u), du/dx = 2·x
+    rows = [links.nth(k).inner_text() for k in range(2)]
+    assert "df/du" in rows[0] and f"{math.cos(1.0):.10g}" in rows[0]
+    assert "du/dx" in rows[1] and rows[1].split()[-1] == "2"
     assert "1.080604612" in page.inner_text("[data-testid=path-sum]")
     assert page.input_value("[data-testid=wrt]") == "x"
 
