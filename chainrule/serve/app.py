@@ -59,7 +59,7 @@ class Settings:
     ``cr.explain`` (seconds), explain requests worked on at once, playground models."""
 
     explain_timeout: float = 10.0
-    symbolic_budget: float = 1.0
+    symbolic_budget: float = 0.5
     explain_workers: int = 2
     max_jobs: int = 8
     idle_s: float = 120.0
