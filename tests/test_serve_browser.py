@@ -241,6 +241,15 @@ def test_playground_trains_moons_and_explains_a_weight(site, tmp_path):
     _attached(other, "[data-testid=weight-1-0-0]")
     assert other.evaluate("Playground.sid()") not in (None, sid)
     assert other.inner_text("#stepcount") == "0"
-    other.close()
+    other_sid = other.evaluate("Playground.sid()")
+    other.click("[data-testid=train]")
+    other.wait_for_function("() => +document.querySelector('#stepcount').textContent > 0")
+    other.close()  # the page goes away: its model stops and is dropped
+    sessions = app.state.playground.sessions
+    for _ in range(100):
+        if other_sid not in sessions:
+            break
+        time.sleep(0.05)
+    assert other_sid not in sessions
     assert errors == [] and errors2 == [] and outside == []
     page.close()
