@@ -266,16 +266,39 @@ def test_loopback_and_the_warning_for_other_hosts(monkeypatch, capsys):
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4")
     import uvicorn
 
-    seen = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw))
+    seen = []
+    monkeypatch.setattr(
+        uvicorn.Server, "run", lambda self, sockets: seen.append(sockets[0].getsockname())
+    )
     from chainrule.serve import run
 
-    run("0.0.0.0", 9999)
-    assert seen["host"] == "0.0.0.0"
+    run("0.0.0.0", 0)  # bound, then the (stubbed) server would serve on it
+    assert seen[-1][0] == "0.0.0.0"
     assert "warning: serving on 0.0.0.0" in capsys.readouterr().err
-    run()
-    assert seen["host"] == "127.0.0.1"
-    assert "warning" not in capsys.readouterr().err
+    run(port=0)
+    assert seen[-1][0] == "127.0.0.1"
+    captured = capsys.readouterr()
+    assert "warning" not in captured.err
+    assert f"http://127.0.0.1:{seen[-1][1]}/" in captured.out
+
+
+def test_a_port_in_use_is_one_clear_error():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, "-m", "chainrule", "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert f"cannot listen on 127.0.0.1 port {port}" in proc.stderr
+    assert "choose another --port" in proc.stderr
 
 
 def test_the_command_serves_and_stops():

@@ -52,8 +52,12 @@ def is_loopback(host: str) -> bool:
 
 
 def run(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False) -> None:
-    """Serve the app until interrupted (Ctrl-C)."""
+    """Serve the app until interrupted (Ctrl-C). ``port=0`` takes a free port.
+
+    Raises ``ValueError`` (one line) when the address cannot be used, e.g. a port in use.
+    """
     _require()
+    import socket
     import threading
     import webbrowser
 
@@ -71,9 +75,25 @@ def run(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False) -
         )
         settings.allowed_hosts = ()
     app = create_app(settings)
-    shown = f"[{host}]" if ":" in host else host
-    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{port}/"
+    # The socket is bound here, so a port in use is said before any address is printed.
+    address = host.strip("[]")
+    sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((address, port))
+    except OSError as err:
+        sock.close()
+        raise ValueError(
+            f"cannot listen on {host} port {port}: {err.strerror or err}"
+            + ("; another server may be using it: choose another --port" if port else "")
+        ) from None
+    port = sock.getsockname()[1]
+    shown = f"[{address}]" if ":" in address else address
+    url = f"http://{'127.0.0.1' if address in ('0.0.0.0', '::') else shown}:{port}/"
     print(f"chainrule serve: open {url}  (Ctrl-C stops)", flush=True)
     if open_browser:
         threading.Timer(1.0, webbrowser.open, [url]).start()
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    try:
+        uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+    finally:
+        sock.close()
