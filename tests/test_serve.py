@@ -86,6 +86,30 @@ def test_bad_requests_get_4xx_and_the_server_keeps_serving(server):
     assert _post(f"{url}/api/net", {"dataset": "../../etc/passwd"}).status_code == 400
     assert httpx.get(f"{url}/static/..%2F__init__.py", timeout=5).status_code == 404
     assert httpx.get(f"{url}/static/app.py", timeout=5).status_code == 404
+    odd = [
+        {"expression": 5},
+        {"expression": "x", "point": [1]},
+        {"expression": "x", "wrt": [1]},
+        {"expression": "x", "point": {"x": None}},
+        {"expression": "x", "half_width": "wide"},
+        {"expression": "x", "point": {"x": 1e308}},
+        {"expression": "x/0", "point": {"x": 1}},
+    ]
+    for body in odd:
+        for route in ("explain", "curve", "stepthrough"):
+            r = _post(f"{url}/api/{route}", body)
+            assert r.status_code in (200, 400), (route, body, r.status_code, r.text)
+    for spec in [{"hidden": "8"}, {"lr": None}, {"batch": 2.5}, {"hidden": [True]}, {"seed": -1}]:
+        r = _post(f"{url}/api/net", spec)
+        assert r.status_code == 400, (spec, r.text)
+    sid = _post(f"{url}/api/net", {}).json()["id"]
+    for steps in ["x", 0, 10**6, None, True]:
+        r = _post(f"{url}/api/net/{sid}/train", {"steps": steps})
+        assert r.status_code == 400, (steps, r.text)
+    for q in ["", "?layer=1&i=0", "?layer=x&i=0&j=0", "?layer=9&i=0&j=0", "?layer=1&i=5&j=0"]:
+        r = httpx.get(f"{url}/api/net/{sid}/weight{q}", timeout=5)
+        assert r.status_code == 400, (q, r.text)
+    _post(f"{url}/api/net/{sid}/close")
     # still serving, and still right
     assert httpx.get(url, timeout=5).status_code == 200
     r = _post(f"{url}/api/explain", {"expression": "x^3", "point": {"x": 2}})

@@ -167,7 +167,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 return JSONResponse({"error": str(err)}, status_code=429)
             except KeyError as err:
                 return JSONResponse({"error": err.args[0]}, status_code=404)
-            except (ExprError, ValueError, TypeError) as err:
+            except (ExprError, ValueError) as err:
                 return JSONResponse({"error": " ".join(str(err).split())}, status_code=400)
             except RecursionError:
                 return JSONResponse({"error": "the expression is too deeply nested"}, 400)

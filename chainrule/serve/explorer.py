@@ -179,19 +179,22 @@ def curve_payload(text: str, point: dict, wrt: str | None, half_width: float | N
         leaves[name] = Tensor(np.array(values, dtype=np.float64), requires_grad=name == wrt)
     functions = chainrule_functions()
     values = dict(leaves)
-    with np.errstate(all="ignore"):
-        # Outside the domain (log at x <= 0) the curve has gaps (NaN), not an error.
-        for name, d in program.definitions.items():
-            values[name] = evaluate(d.expr, values, functions, check_domain=False)
-        y = values[program.output]
-        if isinstance(y, Tensor) and y.requires_grad:
-            y = y * np.ones_like(xs)  # a constant part broadcasts to every point
-            y.sum().backward()
-            dy = leaves[wrt].grad
-            fy = y.data
-        else:
-            fy = np.broadcast_to(np.asarray(getattr(y, "data", y), np.float64), xs.shape)
-            dy = np.zeros_like(xs)
+    try:
+        with np.errstate(all="ignore"):
+            # Outside the domain (log at x <= 0) the curve has gaps (NaN), not an error.
+            for name, d in program.definitions.items():
+                values[name] = evaluate(d.expr, values, functions, check_domain=False)
+            y = values[program.output]
+            if isinstance(y, Tensor) and y.requires_grad:
+                y = y * np.ones_like(xs)  # a constant part broadcasts to every point
+                y.sum().backward()
+                dy = leaves[wrt].grad
+                fy = y.data
+            else:
+                fy = np.broadcast_to(np.asarray(getattr(y, "data", y), np.float64), xs.shape)
+                dy = np.zeros_like(xs)
+    except ArithmeticError as err:  # a division by a constant zero, in Python floats
+        raise ExprError(f"the curve cannot be computed around the point: {err}") from None
     dy = np.zeros_like(xs) if dy is None else np.asarray(dy, np.float64)
     return {
         "wrt": wrt,
