@@ -8,7 +8,6 @@ the viz module's graph and step-through page, and the engine (the curve of ``f``
 
 from __future__ import annotations
 
-import inspect
 import math
 import re
 from functools import lru_cache
@@ -76,10 +75,9 @@ def _wrt(program, wrt) -> str:
 
 
 def _explain(program, wrt: str, point: dict, budget: float | None):
-    """``explain`` with the symbolic time budget where this chainrule has one."""
-    if budget is not None and "symbolic_budget" in inspect.signature(explain).parameters:
-        return explain(program, wrt=wrt, symbolic_budget=budget, **point)
-    return explain(program, wrt=wrt, **point)
+    """``explain`` within a symbolic time budget (seconds; None: explain's default): a
+    formula SymPy cannot simplify in time is shown unsimplified, with a note, never a hang."""
+    return explain(program, wrt=wrt, symbolic_budget=budget, **point)
 
 
 def explain_payload(text: str, point: dict, wrt: str | None, budget: float | None = None):
