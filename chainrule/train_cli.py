@@ -295,11 +295,6 @@ def _run(args) -> int:
     }
     cr.manual_seed(args.seed)
     model = build_model(config)
-    batch_size = args.batch_size
-    if getattr(args, "distributed", False):  # a share of each batch on every process
-        from chainrule.distributed.launch import distributed_train_setup
-
-        model, batch_size = distributed_train_setup(model, args.batch_size)
     optimizer = _optimizer(opt_name, model.parameters(), lr, regression)
     n_params = sum(p.size for p in model.parameters())
     print(
@@ -307,6 +302,11 @@ def _run(args) -> int:
         f"{X.shape[1]} features; {args.model} with {n_params} parameters, "
         f"{opt_name} lr={lr:g}, {epochs} epochs of batch {args.batch_size}"
     )
+    batch_size = args.batch_size
+    if getattr(args, "distributed", False):  # a share of each batch on every process
+        from chainrule.distributed.launch import distributed_train_setup
+
+        model, batch_size = distributed_train_setup(model, args.batch_size)
 
     start = time.perf_counter()
     with _blas_threads(args.threads):

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "benchmarks" / "suite.py"
 
@@ -31,3 +33,15 @@ def test_suite_quick_writes_the_results_table(tmp_path):
     float(cells[2].replace(",", ""))  # chainrule's number
     float(cells[3].replace(",", ""))  # NumPy's number
     assert "All cases agreed with the reference" in text
+
+
+def test_distributed_benchmark_quick_prints_its_tables():
+    pytest.importorskip("mpi4py", reason="pip install 'chainrule[distributed]'")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "distributed.py"), "--quick"],
+        capture_output=True, text=True, timeout=180, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| w1 | 2 | 128 |")]
+    assert len(rows) == 1  # 2 ranks, W1 MLP, 128 samples each
+    assert "| w1 (strong) | 64 | 4 |" in proc.stdout and "| w1 (weak) | 64 | 256 |" in proc.stdout
