@@ -57,7 +57,7 @@ def _train_argv(args) -> list[str]:
     for dest, value in vars(args).items():
         if dest in ("command", "run", "ranks", "distributed") or dest.startswith("_"):
             continue
-        if value is None or value is False:
+        if value is None or value is False or callable(value):
             continue
         option = "--" + dest.replace("_", "-")
         argv += [option] if value is True else [option, str(value)]
