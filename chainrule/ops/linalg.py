@@ -442,7 +442,7 @@ def _det_jvp(tangents, ans, args, xp, params):
 
 det = Primitive(
     "det", lambda a: np.linalg.det(a), _det_vjp, _det_jvp,
-    formulas=("adj(A)ᵀ = det(A)·A⁻ᵀ",), symbolic=None,
+    formulas=("det(A)·A⁻ᵀ",), symbolic=None,
     samples=lambda rng: [((normal(rng, 3, 3) + 2 * np.eye(3),), {}),
                          ((normal(rng, 2, 2, 2) + 2 * np.eye(2),), {})],
     doc="Determinant.  dL/dA = g·adj(A)ᵀ = g·det(A)·A⁻ᵀ; exact at singular A too "
@@ -520,7 +520,7 @@ def _solve_jvp(tangents, ans, args, xp, params):
 
 solve = Primitive(
     "solve", _solve_forward, _solve_vjp, _solve_jvp,
-    formulas=("-A⁻ᵀg·xᵀ", "A⁻ᵀ·g"), symbolic=None,
+    formulas=("-(A⁻ᵀ · g) · ansᵀ", "A⁻ᵀ · g"), symbolic=None,
     samples=lambda rng: [((normal(rng, 3, 3) + 3 * np.eye(3), normal(rng, 3)), {}),
                          ((normal(rng, 3, 3) + 3 * np.eye(3), normal(rng, 3, 2)), {}),
                          ((normal(rng, 4, 3, 3) + 3 * np.eye(3), normal(rng, 3)), {}),

@@ -75,7 +75,7 @@ linear_prim = Primitive(
     _linear_forward,
     _linear_vjp,
     _linear_jvp,
-    formulas=("wᵀ", "x", "1"),
+    formulas=("g · w", "gᵀ · x", "Σ_batch g"),
     symbolic=None,
     samples=lambda rng: [
         ((normal(rng, 5, 3), normal(rng, 4, 3), normal(rng, 4)), {}),
@@ -83,7 +83,8 @@ linear_prim = Primitive(
         ((normal(rng, 3), normal(rng, 2, 3)), {}),
     ],
     saves_ans=False,
-    doc="y = x @ w.T + b (b optional), the dense layer.  dy/dx = w, dy/dw = x, dy/db = 1.",
+    doc="y = x @ w.T + b (b optional), the dense layer.  dL/dx = g·w, dL/dw = gᵀ·x, "
+        "dL/db = g summed over the batch.",
 )
 
 

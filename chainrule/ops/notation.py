@@ -13,11 +13,13 @@ The notation, as :func:`evaluate_formula` reads it:
   ``∂L/∂y`` (one name: ``values["∂L/∂y"]``); constants ``π``/``pi`` and ``e``;
 * ``+ - − * / ^ **``; ``⊙`` and ``*`` multiply elementwise; superscripts ``x²``, ``x³``,
   ``tan²(x)`` (= ``tan(x)²``), ``x^(2/3)``; ``√x`` and ``√(...)``;
-* ``a · b`` is the product a textbook means: a matrix product when both operands are
-  arrays of one or more dimensions (a 1-D operand is a row vector ``1 × n``, as a batch of
-  one), and plain multiplication when either is a number (0-d);
-* ``Aᵀ`` swaps the last two axes (a 1-D vector becomes a column ``n × 1``); ``A⁻¹`` is the
-  inverse and ``A⁻ᵀ`` the inverse transposed (the last two axes of a stack of matrices);
+* ``a · b`` is the product a textbook means: plain multiplication when either is a number
+  (0-d); else NumPy's matrix product (a stack of matrices is a stack of products; a 1-D
+  vector is a row on the left, a column on the right), except that a transposed vector
+  times a vector, or a vector times a transposed one, is their outer product (``gᵀ · x``,
+  ``g · bᵀ``);
+* ``Aᵀ`` swaps the last two axes (a 1-D vector becomes a column); ``A⁻¹`` is the inverse
+  and ``A⁻ᵀ`` the inverse transposed (the last two axes of a stack of matrices);
 * ``Σ_batch X`` sums ``X`` over every axis but the last (the batch axes of a dense
   layer); ``X`` is the atom that follows, or a parenthesized group;
 * comparisons ``< > ≤ ≥ <= >=`` (chained: ``a ≤ x ≤ b``; a bound whose value is None is
@@ -39,7 +41,8 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-__all__ = ["evaluate_formula", "print_formula", "FormulaError"]
+__all__ = ["evaluate_formula", "print_formula", "FormulaError", "rule_values", "rule_formula",
+           "ARGUMENT_LETTERS"]
 
 
 class FormulaError(ValueError):
@@ -137,22 +140,35 @@ def _to_python(text: str, names: dict[str, str]) -> str:
     return out
 
 
-def _as_row(a):
-    return a.reshape(1, -1) if a.ndim == 1 else a
+class _Column(np.ndarray):
+    """A transposed 1-D vector: an ``n × 1`` column that remembers it was a vector."""
+
+
+def _vector(a) -> np.ndarray | None:
+    """The vector behind ``a`` if it is a 1-D array or a transposed one, else None."""
+    if isinstance(a, _Column) and a.ndim == 2 and a.shape[1] == 1:
+        return np.asarray(a)[:, 0]
+    return a if a.ndim == 1 else None
 
 
 def _product(a, b):
-    """``a · b``: a matrix product of arrays (1-D ones as rows), else multiplication."""
-    a, b = np.asarray(a), np.asarray(b)
+    """``a · b``: multiplication with a number, the outer product of a vector and a
+    transposed vector, else NumPy's matrix product."""
+    a, b = np.asanyarray(a), np.asanyarray(b)
     if a.ndim == 0 or b.ndim == 0:
-        return a * b
-    return np.matmul(_as_row(a), _as_row(b))
+        return np.asarray(a) * np.asarray(b)
+    va, vb = _vector(a), _vector(b)
+    if va is not None and vb is not None and (isinstance(a, _Column) or isinstance(b, _Column)):
+        return np.multiply.outer(va, vb)
+    return np.matmul(np.asarray(a), np.asarray(b))
 
 
 def _transpose(a):
-    a = np.asarray(a)
+    a = np.asanyarray(a)
+    if isinstance(a, _Column):
+        return np.asarray(a)[:, 0]
     if a.ndim < 2:
-        return a.reshape(-1, 1)
+        return np.asarray(a).reshape(-1, 1).view(_Column)
     return np.swapaxes(a, -1, -2)
 
 
@@ -274,13 +290,18 @@ def evaluate_formula(text: str, values: Mapping[str, object], *,
 
     with np.errstate(all="ignore"):
         result = ev(tree)
+    if isinstance(result, _Column):
+        result = np.asarray(result)
     if shape is not None:
         result = _sum_to_shape(np.asarray(result), tuple(shape))
     return result
 
 
 def _sum_to_shape(a: np.ndarray, shape: tuple) -> np.ndarray:
-    """``a`` summed over the axes broadcasting added or stretched, down to ``shape``."""
+    """``a`` summed over the axes broadcasting added or stretched, down to ``shape`` (one
+    with as many elements, a vector written as a column, is only reshaped)."""
+    if a.size == int(np.prod(shape)) and a.ndim != len(shape):
+        return a.reshape(shape)
     extra = a.ndim - len(shape)
     if extra > 0:
         a = a.sum(axis=tuple(range(extra)))
@@ -295,8 +316,33 @@ def _sum_to_shape(a: np.ndarray, shape: tuple) -> np.ndarray:
 # ----- formulas derived from a SymPy form ----------------------------------------------------
 
 #: The letters rules use for a primitive's arguments, by their number (``x, y``: the first
-#: and second argument; a dense layer's ``x, w, b``).
+#: and second argument; a dense layer's ``x, w, b``); derived formulas use these.
 LETTERS = {1: ("x",), 2: ("x", "y"), 3: ("x", "w", "b")}
+
+#: Every letter a displayed rule may use for an argument, by the number of arguments, with
+#: the argument it names (``a, b`` of a matrix product, ``A`` of a matrix function); in a
+#: rule, ``g`` is the upstream gradient ``∂L/∂ans`` and ``ans`` the primitive's output.
+ARGUMENT_LETTERS = {
+    1: {"x": 0, "A": 0},
+    2: {"x": 0, "a": 0, "A": 0, "y": 1, "b": 1, "w": 1},
+    3: {"x": 0, "w": 1, "b": 2},
+}
+
+
+def rule_values(arity: int, args, ans, g, params=None) -> dict:
+    """The values of the names a displayed rule of a primitive may use: its argument
+    letters (:data:`ARGUMENT_LETTERS`), ``ans``, ``g`` and its keyword parameters."""
+    values = {letter: args[i] for letter, i in ARGUMENT_LETTERS.get(arity, {}).items()
+              if i < len(args)}
+    return {**values, **(params or {}), "ans": ans, "g": g}
+
+
+def rule_formula(formula: str) -> str:
+    """A displayed rule as the whole VJP: a local derivative ``d`` (no ``g`` in it) sends
+    ``g · (d)``, elementwise for an elementwise function; a rule with ``g`` is already one."""
+    if re.search(r"(?<![\w∂])g(?![A-Za-z0-9_])", formula):
+        return formula
+    return f"g · ({formula})"
 
 
 def derived_formulas(symbolic: Callable, arity: int, given: tuple = ()) -> Callable[[], tuple]:
