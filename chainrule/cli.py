@@ -13,6 +13,7 @@ line and a caret under the position, for syntax errors) and exit status 2.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import sys
@@ -58,7 +59,14 @@ def _cmd_explain(args) -> int:
     from chainrule.explain.core import explain
 
     split = "auto" if args.split is None else args.split
+    descent = _descent_options(args)
     e = explain(args.expression, wrt=args.wrt, split=split, **_point(args.at))
+    if descent is not None:
+        text = e.to_text() + "\n\n" + e.descend(*descent).to_text()
+        if args.format != "text" or args.output:
+            raise UsageError("--lr shows gradient descent as text: leave out --format and -o")
+        print(text)
+        return 0 if e.agrees else 1
     render = {
         "text": e.to_text,
         "markdown": e.to_markdown,
@@ -75,6 +83,33 @@ def _cmd_explain(args) -> int:
     else:
         print(render())
     return 0 if e.agrees else 1
+
+
+def _descent_options(args) -> tuple[float, int] | None:
+    """``(lr, steps)`` from ``--lr``/``--steps``, checked; None without ``--lr``."""
+    from chainrule.explain.descend import MAX_STEPS, check_descent
+
+    if args.lr is None:
+        if args.steps is not None:
+            raise UsageError("--steps needs --lr (the learning rate η), as in --lr 0.5 --steps 3")
+        return None
+    from chainrule.explain.expr import parse_constant
+
+    try:
+        lr = parse_constant(args.lr)
+    except ValueError:
+        raise UsageError(f"--lr must be a positive finite number, got {args.lr!r}") from None
+    try:
+        steps = 1 if args.steps is None else int(args.steps)
+    except ValueError:
+        raise UsageError(
+            f"--steps must be a whole number from 1 to {MAX_STEPS}, got {args.steps!r}"
+        ) from None
+    if not (math.isfinite(lr) and lr > 0):
+        raise UsageError(f"--lr must be a positive finite number, got {args.lr!r}")
+    if not 1 <= steps <= MAX_STEPS:
+        raise UsageError(f"--steps must be a whole number from 1 to {MAX_STEPS}, got {steps}")
+    return check_descent(lr, steps)
 
 
 def _picture(e, args) -> int:
@@ -260,6 +295,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="split composites into their chain (sin(x^2): u = x², f = sin(u)); default: "
         "split when no quantity is named, --split also inside named ones, --no-split never",
+    )
+    p.add_argument(
+        "--lr",
+        metavar="η",
+        help="then take gradient-descent steps w ← w − η·dL/dw (η a positive number)",
+    )
+    p.add_argument(
+        "--steps", metavar="N", help="how many gradient-descent steps (1 to 1000; default 1)"
     )
     p.add_argument(
         "--format",

@@ -118,7 +118,30 @@ def explain(f, /, wrt=None, split="auto", *, symbolic_budget=None, **point) -> E
     # Derivatives outside their domain (d/dy x^y at x < 0) come out as NaN and are shown
     # as such; NumPy's warnings about them would only repeat it.
     with np.errstate(all="ignore"):
-        return _Builder(out, inputs, output_name, wrt, program, point, budget).build()
+        e = _Builder(out, inputs, output_name, wrt, program, point, budget).build()
+    if tensors is None and all(np.size(point[n]) == 1 for n in wrt if n in point):
+        e.evaluator = _evaluator(f if program is None else program, wrt)
+    return e
+
+
+def _evaluator(f, wrt: tuple[str, ...]):
+    """``evaluate(point) -> (output, {name: derivative})`` from the engine alone (no
+    formulas): what gradient descent needs at each new point."""
+    from chainrule.autodiff.backward import grad as engine_grad
+
+    def evaluate(point: dict):
+        with np.errstate(all="ignore"):
+            if isinstance(f, Program):
+                out, inputs, _ = _trace_program(f, point)
+            else:
+                out, inputs, _ = _trace_function(f, point)
+            value = float(out.data.reshape(()))
+            if not out.requires_grad:
+                return value, {n: 0.0 for n in wrt}
+            grads = engine_grad(out, [inputs[n] for n in wrt], allow_unused=True)
+        return value, {n: 0.0 if g is None else float(g.data) for n, g in zip(wrt, grads)}
+
+    return evaluate
 
 
 def _all_scalar(out: Tensor) -> bool:

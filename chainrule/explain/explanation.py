@@ -213,6 +213,8 @@ class Explanation:
     source: str | None = None
     paths_truncated: bool = False
     notes: list[str] = field(default_factory=list)
+    #: ``evaluate(point) -> (output, {input: derivative})``, for :meth:`descend`.
+    evaluator: object = field(default=None, repr=False, compare=False)
 
     @property
     def derivative(self):
@@ -228,6 +230,30 @@ class Explanation:
     def agrees(self) -> bool:
         """Whether every symbolic value matched the engine's (see ``checks``)."""
         return all(c.ok for c in self.checks)
+
+    def descend(self, lr: float, steps: int = 1):
+        """Gradient descent from the explained point: ``steps`` steps ``w ← w − lr·∂L/∂w``
+        for every input ``w`` in ``wrt``, each with its numbers and the output before and
+        after (a :class:`~chainrule.explain.descend.Descent`; ``print`` it).
+
+        ``lr`` must be a positive finite number and ``steps`` a whole number from 1 to
+        1000 (``ValueError`` otherwise).
+
+        >>> import chainrule as cr
+        >>> e = cr.explain("L = (y - sigmoid(w*x+b))^2", wrt="w", w=0.5, x=1.5, b=0.1, y=1)
+        >>> print(e.descend(0.5))
+        Gradient descent with learning rate η = 0.5:
+          w ← w − η·dL/dw = 0.5 − 0.5·(−0.188438626) = 0.594219313
+          L: 0.08966003617 → 0.07325123912 (down)
+        """
+        from chainrule.explain.descend import descend
+
+        if self.evaluator is None:
+            raise ValueError(
+                "descend: only an explanation of numbers given at the point can take "
+                "gradient-descent steps (for a network, use cr.optim.SGD)"
+            )
+        return descend(self.evaluator, self.output, self.wrt, self.point, lr, steps)
 
     def to_dict(self) -> dict:
         return {
