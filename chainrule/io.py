@@ -40,9 +40,17 @@ Guarantees
 * **Atomic.** The archive is written to a temporary file in the destination's directory,
   flushed to disk, then moved over the destination with :func:`os.replace`. A crash or an
   error mid-write leaves the old file (or no file) in place, never a half-written one.
+  A new file gets the mode ``open()`` would give it (``0o666`` less the umask); an
+  overwritten file keeps its mode; saving to a symbolic link writes (atomically) to the
+  file it points to and keeps the link.
 * **Any extension.** ``np.savez`` appends ``.npz`` to file *names*; we hand it an open file
   instead, so ``cr.save(obj, "model.ckpt")`` writes exactly ``model.ckpt``.
 * **Clear failures.** A truncated, corrupt or foreign file raises ``ValueError`` naming it.
+* **Bounded.** Containers nest at most :data:`MAX_DEPTH` levels (``save`` refuses deeper
+  ones, or a container that holds itself, with a ``ValueError``).  ``load`` reads the
+  header first and checks all of it before building anything; it refuses archive members
+  the header does not name and never inflates a member beyond the size its declared dtype
+  and shape give (see :mod:`chainrule._archive`).
 """
 
 from __future__ import annotations
@@ -50,15 +58,18 @@ from __future__ import annotations
 import errno
 import json
 import os
-import tempfile
+import secrets
+import stat
 import zipfile
 from typing import Any
 
 import numpy as np
 
-__all__ = ["save", "load", "FORMAT_VERSION"]
+__all__ = ["save", "load", "FORMAT_VERSION", "MAX_DEPTH"]
 
 FORMAT_VERSION = 1
+#: Containers (dict, list, tuple) nest at most this deep in a saved object.
+MAX_DEPTH = 100
 _HEADER = "__chainrule__"
 _FORMAT = "chainrule"
 
@@ -92,8 +103,14 @@ class _Encoder:
         self.arrays[ref] = arr
         return ref
 
-    def encode(self, obj: Any, keypath: str = "") -> dict:
+    def encode(self, obj: Any, keypath: str = "", depth: int = 0) -> dict:
         # bool before int: bool is a subclass of int.
+        if depth > MAX_DEPTH:
+            raise ValueError(
+                f"cr.save: containers nested deeper than {MAX_DEPTH} levels at "
+                f"{_path_str(keypath)[:120]}... (a list or dict that contains itself?); "
+                f"chainrule saves at most {MAX_DEPTH} levels"
+            )
         if obj is None:
             return {"t": "none"}
         if isinstance(obj, bool):
@@ -129,11 +146,14 @@ class _Encoder:
                         f"cr.save: dict key {k!r} of type {type(k).__name__} at "
                         f"{_path_str(keypath)}: only str and int keys can be saved"
                     )
-                values.append(self.encode(v, f"{keypath}[{k!r}]"))
+                values.append(self.encode(v, f"{keypath}[{k!r}]", depth + 1))
             return {"t": "dict", "k": keys, "v": values}
         if isinstance(obj, list | tuple):
             kind = "list" if isinstance(obj, list) else "tuple"
-            return {"t": kind, "v": [self.encode(v, f"{keypath}[{i}]") for i, v in enumerate(obj)]}
+            return {
+                "t": kind,
+                "v": [self.encode(v, f"{keypath}[{i}]", depth + 1) for i, v in enumerate(obj)],
+            }
         raise TypeError(
             f"cr.save: cannot save an object of type {type(obj).__name__} at "
             f"{_path_str(keypath)}: supported are dict, list, tuple, NumPy arrays and scalars, "
@@ -177,25 +197,23 @@ def save(obj: Any, path: str | os.PathLike, *, compress: bool = False) -> None:
     members = {_HEADER: np.frombuffer(header.encode("utf-8"), dtype=np.uint8)}
     members.update(encoder.arrays)
 
-    directory = os.path.dirname(os.path.abspath(path))
-    # The temporary file beside ``path`` is ours; an error about it must name the user's path.
-    if os.path.isdir(path):
-        raise IsADirectoryError(errno.EISDIR, "cr.save: the path is a directory; give a file "
-                                "name inside it", path)
-    try:
-        fd, tmp = tempfile.mkstemp(
-            dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp"
+    # Through a symbolic link, the file it points to is replaced (the link stays).
+    target = os.path.realpath(path) if os.path.islink(path) else path
+    if os.path.isdir(target):
+        raise IsADirectoryError(
+            errno.EISDIR, "cr.save: the path is a directory; give a file name inside it", path
         )
-    except OSError as exc:
-        why = ("the directory does not exist; create it first"
-               if isinstance(exc, FileNotFoundError) else exc.strerror or str(exc))
-        raise type(exc)(exc.errno, f"cr.save: cannot write {path!r}: {why}") from None
+    fd, tmp = _create_temp(target, path)
     try:
         with os.fdopen(fd, "wb") as f:
             (np.savez_compressed if compress else np.savez)(f, **members)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        try:  # an overwritten file keeps its mode (the new one has open()'s)
+            os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
+        except FileNotFoundError:
+            pass
+        os.replace(tmp, target)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -204,64 +222,125 @@ def save(obj: Any, path: str | os.PathLike, *, compress: bool = False) -> None:
         raise
 
 
+def _create_temp(target: str, path: str) -> tuple[int, str]:
+    """A new file beside ``target``, created as ``open(..., "wb")`` would create it (mode
+    ``0o666`` less the umask; ``tempfile.mkstemp`` would give ``0o600``)."""
+    directory = os.path.dirname(os.path.abspath(target))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = os.path.join(
+            directory, f".{os.path.basename(target)}.{secrets.token_hex(6)}.tmp"
+        )
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            # The temporary file is ours; an error about it must name the user's path.
+            why = (
+                "the directory does not exist; create it first"
+                if isinstance(exc, FileNotFoundError)
+                else exc.strerror or str(exc)
+            )
+            raise type(exc)(exc.errno, f"cr.save: cannot write {path!r}: {why}") from None
+
+
+_KINDS = ("ndarray", "scalar", "tensor")
+
+
 class _Decoder:
-    def __init__(self, arrays: dict[str, np.ndarray], name: str) -> None:
-        self.arrays = arrays
+    """Checks a header's whole node tree (:meth:`check`), then builds the object from it
+    and the arrays read for it (:meth:`decode`)."""
+
+    def __init__(self, name: str) -> None:
         self.name = name
-        self.used: set[str] = set()
+        self.arrays: dict[str, np.ndarray] = {}
 
     def bad(self, why: str) -> ValueError:
         return ValueError(f"cr.load: {self.name} is not a valid chainrule file: {why}")
 
-    def decode(self, node: Any) -> Any:
-        if not isinstance(node, dict) or "t" not in node:
-            raise self.bad(f"malformed header node {node!r:.80}")
+    def check(self, root: Any) -> dict[str, tuple[np.dtype, tuple]]:
+        """Every node well formed, without recursion; returns ``{ref: (dtype, shape)}``
+        of the arrays the header names (each at most once)."""
+        refs: dict[str, tuple[np.dtype, tuple]] = {}
+        stack = [(root, 0)]
+        while stack:
+            node, depth = stack.pop()
+            if depth > MAX_DEPTH:
+                raise self.bad(f"containers nested deeper than {MAX_DEPTH} levels")
+            if not isinstance(node, dict) or not isinstance(node.get("t"), str):
+                raise self.bad(f"malformed header node {node!r:.80}")
+            t, v = node["t"], node.get("v")
+            if t == "none":
+                continue
+            if t == "bool" and isinstance(v, bool):
+                continue
+            if t == "int" and isinstance(v, int) and not isinstance(v, bool):
+                continue
+            if t == "str" and isinstance(v, str):
+                continue
+            if t == "float" and isinstance(v, str):
+                try:
+                    float(v)
+                except ValueError:
+                    raise self.bad(f"float node holds {v!r:.40}") from None
+                continue
+            if t in ("list", "tuple", "dict") and isinstance(v, list):
+                if t == "dict":
+                    keys = node.get("k")
+                    if not isinstance(keys, list) or len(keys) != len(v):
+                        raise self.bad("dict with different numbers of keys and values")
+                    for k in keys:
+                        self._key(k)
+                stack.extend((item, depth + 1) for item in v)
+                continue
+            if t == "array":
+                ref, dtype, shape = self._array_node(node)
+                if ref in refs:
+                    raise self.bad(f"the header names member {ref!r} twice")
+                refs[ref] = (dtype, shape)
+                continue
+            raise self.bad(f"malformed {t!r:.20} node {node!r:.80}")
+        return refs
+
+    def _array_node(self, node: dict) -> tuple[str, np.dtype, tuple]:
+        ref, shape = node.get("ref"), node.get("shape")
+        if not isinstance(ref, str) or not ref.isidentifier() or ref == _HEADER:
+            raise self.bad(f"array node with member name {ref!r:.40}")
+        if not isinstance(shape, list) or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape
+        ):
+            raise self.bad(f"array {ref!r} with shape {shape!r:.80}")
+        try:
+            dtype = np.dtype(node.get("dtype"))
+        except (TypeError, ValueError):
+            raise self.bad(f"array {ref!r} with dtype {node.get('dtype')!r:.40}") from None
+        if dtype.hasobject or dtype.kind == "V":
+            raise self.bad(f"array {ref!r} with dtype {dtype} (would need pickle)")
+        kind = node.get("kind", "ndarray")
+        if kind not in _KINDS or (kind == "scalar" and shape):
+            raise self.bad(f"array {ref!r} of kind {kind!r:.40} and shape {shape!r:.40}")
+        if not isinstance(node.get("requires_grad", False), bool):
+            raise self.bad(f"array {ref!r} with requires_grad {node['requires_grad']!r:.20}")
+        return ref, dtype, tuple(shape)
+
+    def decode(self, node: dict) -> Any:
+        """The object of a node :meth:`check` passed (recursion bounded by ``MAX_DEPTH``)."""
         t = node["t"]
         if t == "none":
             return None
-        if t == "bool":
-            return bool(node["v"])
-        if t == "int":
-            if not isinstance(node["v"], int):
-                raise self.bad(f"int node holds {node['v']!r:.40}")
-            return int(node["v"])
+        if t in ("bool", "int", "str"):
+            return node["v"]
         if t == "float":
-            try:
-                return float(node["v"])
-            except (TypeError, ValueError) as e:
-                raise self.bad(f"float node holds {node['v']!r:.40}") from e
-        if t == "str":
-            return str(node["v"])
+            return float(node["v"])
         if t == "dict":
-            keys = [self._key(k) for k in node["k"]]
-            if len(keys) != len(node["v"]):
-                raise self.bad("dict with different numbers of keys and values")
-            return {k: self.decode(v) for k, v in zip(keys, node["v"], strict=True)}
+            return {
+                self._key(k): self.decode(v) for k, v in zip(node["k"], node["v"], strict=True)
+            }
         if t in ("list", "tuple"):
             items = [self.decode(v) for v in node["v"]]
             return items if t == "list" else tuple(items)
-        if t == "array":
-            return self._array(node)
-        raise self.bad(f"unknown node type {t!r}")
-
-    def _key(self, k: Any) -> str | int:
-        if isinstance(k, list) and len(k) == 2 and k[0] == "s" and isinstance(k[1], str):
-            return k[1]
-        if isinstance(k, list) and len(k) == 2 and k[0] == "i" and isinstance(k[1], int):
-            return k[1]
-        raise self.bad(f"malformed dict key {k!r:.80}")
-
-    def _array(self, node: dict) -> Any:
-        ref = node["ref"]
-        if ref not in self.arrays:
-            raise self.bad(f"the header names member {ref!r}, which the archive lacks")
-        arr = self.arrays[ref]
-        self.used.add(ref)
-        if arr.dtype.str != node["dtype"] or list(arr.shape) != list(node["shape"]):
-            raise self.bad(
-                f"member {ref!r} has dtype {arr.dtype.str} and shape {arr.shape}, but the "
-                f"header says {node['dtype']} and {tuple(node['shape'])}"
-            )
+        arr = self.arrays[node["ref"]]
         kind = node.get("kind", "ndarray")
         if kind == "scalar":
             return arr[()]
@@ -271,18 +350,34 @@ class _Decoder:
             return tensor(arr, requires_grad=bool(node.get("requires_grad", False)))
         return arr
 
+    def _key(self, k: Any) -> str | int:
+        if isinstance(k, list) and len(k) == 2 and k[0] == "s" and isinstance(k[1], str):
+            return k[1]
+        if (
+            isinstance(k, list)
+            and len(k) == 2
+            and k[0] == "i"
+            and isinstance(k[1], int)
+            and not isinstance(k[1], bool)
+        ):
+            return k[1]
+        raise self.bad(f"malformed dict key {k!r:.80}")
+
 
 def load(path: str | os.PathLike) -> Any:
     """Load what :func:`save` wrote to ``path``.
 
     Arrays come back as NumPy arrays (with their saved dtype and shape), Tensors as Tensors,
-    tuples as tuples. Never unpickles anything.
+    tuples as tuples. Never unpickles anything.  The header is read and checked first;
+    an array member is inflated only up to the size its declared dtype and shape give.
 
     Raises:
         FileNotFoundError: if ``path`` does not exist.
         ValueError: naming the file, if it is truncated, corrupt, not an ``.npz`` archive,
             or an archive that chainrule did not write (or a newer format version).
     """
+    from chainrule import _archive
+
     path = os.fsdecode(path)
     name = repr(path)
     if not os.path.exists(path):
@@ -293,34 +388,36 @@ def load(path: str | os.PathLike) -> Any:
             f"cr.load: {name} is not a valid chainrule file: not an .npz (zip) archive "
             "(truncated, corrupt, or written by something else)"
         )
+    decoder = _Decoder(name)
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            if not isinstance(npz, np.lib.npyio.NpzFile):
-                raise ValueError("not an .npz archive")
-            files = list(npz.files)
-            if _HEADER not in files:
-                raise ValueError("an .npz archive without a chainrule header (a foreign file)")
-            # Read every member now: zip checks each member's CRC as it is read, so a
-            # damaged file fails here, inside the try, rather than later in user code.
-            arrays = {k: npz[k] for k in files}
-            for k, v in arrays.items():
-                if not isinstance(v, np.ndarray):  # a zip member that is not an .npy file
-                    raise ValueError(f"archive member {k!r} is not a NumPy array")
+        with zipfile.ZipFile(path) as zf:
+            members = _archive.member_names(zf, _HEADER)
+            header = _archive.read_header(zf, members.pop(_HEADER))
+            root = _check_header(header, decoder)
+            refs = decoder.check(root)
+            for member in members:
+                if member not in refs:
+                    raise decoder.bad(f"archive member {member!r:.80} is not named by the header")
+            for ref, (dtype, shape) in refs.items():
+                if ref not in members:
+                    raise decoder.bad(f"the header names member {ref!r}, which the archive lacks")
+                decoder.arrays[ref] = _archive.read_member(zf, members[ref], dtype, shape)
     except FileNotFoundError:
         raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as e:
-        raise ValueError(f"cr.load: {name} is not a valid chainrule file: {e}") from e
-    except Exception as e:  # e.g. a zip whose members are not .npy: anything is corruption
-        raise ValueError(f"cr.load: {name} is not a valid chainrule file: {e!r}") from e
+    except _archive.BadArchive as e:
+        raise decoder.bad(str(e)) from e
+    except ValueError as e:
+        if str(e).startswith("cr.load:"):
+            raise
+        raise decoder.bad(str(e)) from e
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError, RuntimeError) as e:
+        raise decoder.bad(str(e) or repr(e)) from e
+    except Exception as e:  # noqa: BLE001 - zlib.error, NotImplementedError, ...: corruption
+        raise decoder.bad(repr(e)) from e
+    return decoder.decode(root)
 
-    raw = arrays.pop(_HEADER)
-    decoder = _Decoder(arrays, name)
-    if raw.dtype != np.uint8 or raw.ndim != 1:
-        raise decoder.bad("the header member is not a byte string")
-    try:
-        header = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise decoder.bad(f"the header is not valid JSON ({e})") from e
+
+def _check_header(header: Any, decoder: _Decoder) -> Any:
     if not isinstance(header, dict) or header.get("format") != _FORMAT or "root" not in header:
         raise decoder.bad("the header does not describe a chainrule file")
     version = header.get("version")
@@ -328,9 +425,4 @@ def load(path: str | os.PathLike) -> Any:
         raise decoder.bad(
             f"format version {version!r}; this chainrule reads versions 1 to {FORMAT_VERSION}"
         )
-    try:
-        return decoder.decode(header["root"])
-    except ValueError:
-        raise
-    except (KeyError, TypeError, AttributeError) as e:
-        raise decoder.bad(f"malformed header ({e!r})") from e
+    return header["root"]
