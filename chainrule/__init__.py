@@ -9,6 +9,7 @@ from chainrule.autodiff.graph import enable_grad, is_grad_enabled, no_grad, set_
 from chainrule.autodiff.primitive import REGISTRY as primitives
 from chainrule.numpy_api import *  # noqa: F403  (the NumPy-named functions)
 from chainrule.numpy_api import __all__ as _api_names
+from chainrule.numpy_more import *  # noqa: F403  (more of NumPy, built from the above)
 from chainrule.tensor import Tensor
 
 # --- transforms ---

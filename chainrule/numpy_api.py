@@ -18,11 +18,12 @@ import numpy as np
 from numpy.exceptions import AxisError
 
 import chainrule.tensor as _tensor_module
+from chainrule import linalg_api
 from chainrule.autodiff.graph import DEFAULT_MODE, STATE
 from chainrule.ops import arithmetic, elementwise, index, reduce
+from chainrule.ops import linalg as linalg_ops
 from chainrule.ops import method_names as _registered_methods
 from chainrule.ops import numpy_functions as _registered_functions
-from chainrule.ops import linalg as linalg_ops
 from chainrule.ops import shape as shape_ops
 from chainrule.ops.reduce import normalize_axes
 from chainrule.tensor import (  # noqa: F401  (re-exported)
@@ -270,9 +271,10 @@ def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:
     """Vector or matrix norm with ``numpy.linalg.norm``'s ``ord`` and ``axis``.
 
     Vector ords: None/2 (Euclidean), 1, inf, -inf, 0 (count, no gradient) and any p.
-    Matrix ords (2-D input or two axes): None/'fro', 1, -1, inf, -inf; 'nuc' and 2/-2
-    (singular values) raise ``ValueError``. As NumPy, an ``ord`` with ``axis=None`` needs a
-    1-D or 2-D input, and ``axis`` names one or two axes (``ValueError`` otherwise);
+    Matrix ords (2-D input or two axes): None/'fro', 1, -1, inf, -inf, and from the singular
+    values 2 (largest), -2 (smallest) and 'nuc' (their sum). As NumPy, an ``ord`` with
+    ``axis=None`` needs a 1-D or 2-D input, and ``axis`` names one or two axes
+    (``ValueError`` otherwise);
     ``ord=None, axis=None`` is the Euclidean norm of all the elements.
     """
     x = _operand(x)
@@ -300,11 +302,18 @@ def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:
             row = reduce.sum(elementwise.abs(x), axis=a1, keepdims=True)
             pick = max if ord == np.inf else min
             out = pick(row, axis=a0, keepdims=True)
+        elif ord in (2, -2, "nuc"):
+            moved = transpose(x, [i for i in range(ndim) if i not in (a0, a1)] + [a0, a1])
+            s = linalg_api.svdvals(moved)  # (batch..., k), descending
+            out = (reduce.sum(s, axis=-1) if ord == "nuc" else
+                   s[..., 0] if ord == 2 else s[..., -1])
+            if not keepdims:
+                return out
+            return reshape(out, tuple(1 if i in (a0, a1) else n
+                                      for i, n in enumerate(np.shape(_data(x)))))
         else:
-            raise ValueError(
-                f"norm: matrix ord={ord!r} needs singular values, which chainrule does not "
-                "differentiate; use ord='fro', 1, -1, inf or -inf"
-            )
+            raise ValueError(f"norm: invalid matrix norm order {ord!r}; use None, 'fro', "
+                             "'nuc', 1, -1, 2, -2, inf or -inf")
         return out if keepdims else reshape(out, _drop(out.shape, (a0, a1)))
     if len(axes) != 1 and axis is not None:
         raise ValueError(f"norm: axis={axis!r} must be an int or a pair of ints")
@@ -607,18 +616,35 @@ def outer(a, b) -> Tensor:
     return arithmetic.multiply(reshape(_operand(a), (-1, 1)), reshape(_operand(b), (1, -1)))
 
 
+def _sublist(labels) -> str:
+    try:
+        letters = linalg_ops.EINSUM_LETTERS
+        return "".join("..." if lab is Ellipsis else letters[operator.index(lab)]
+                       for lab in labels)
+    except (TypeError, IndexError):
+        raise ValueError(f"einsum: a sublist holds integers 0..51 and Ellipsis, got "
+                         f"{labels!r}") from None
+
+
+def _sublists_to_subscripts(args) -> tuple[str, list]:
+    """NumPy's interleaved form (operand, sublist, operand, sublist, ..., [output]) as a
+    subscripts string and the operands."""
+    operands = list(args[0::2])
+    terms = [_sublist(sub) for sub in args[1::2]]
+    out = _sublist(operands.pop()) if len(args) % 2 else None  # odd: the output sublist last
+    if len(terms) != len(operands):
+        raise ValueError("einsum: the interleaved form needs one sublist per operand")
+    return ",".join(terms) + ("" if out is None else "->" + out), operands
+
+
 def einsum(subscripts: str, *operands, optimize=False) -> Tensor:
     """Einstein summation with NumPy's subscripts (including '...').
 
     ``optimize`` is accepted for NumPy code and ignored: the operands are contracted in
     NumPy's default order (the same result, perhaps slower for long chains of operands).
     """
-    if not isinstance(subscripts, str):
-        raise TypeError(
-            "einsum: the first argument must be the subscripts string, as in "
-            f"cr.einsum('ij,jk->ik', a, b); got {type(subscripts).__name__} (NumPy's "
-            "interleaved operand/sublist form is not supported)"
-        )
+    if not isinstance(subscripts, str):  # NumPy's form einsum(a, [0, 1], b, [1, 2], [0, 2])
+        subscripts, operands = _sublists_to_subscripts((subscripts, *operands))
     operands = [_operand(o) for o in operands]
     terms, out = linalg_ops.parse_einsum(subscripts, [np.shape(_data(o)) for o in operands])
     return linalg_ops.einsum(*operands, subscripts=",".join(terms) + "->" + out)
@@ -731,7 +757,19 @@ def arange(start=None, stop=None, step=1, dtype=None, requires_grad: bool = Fals
 
 def linspace(start, stop, num: int = 50, dtype=None, requires_grad: bool = False, *,
              endpoint: bool = True) -> Tensor:
-    """``num`` evenly spaced values from start to stop (inclusive unless ``endpoint=False``)."""
+    """``num`` evenly spaced values from start to stop (inclusive unless ``endpoint=False``).
+
+    With a Tensor ``start`` or ``stop`` the result is ``start + (stop - start)·t`` for the
+    fixed fractions t, so it is differentiable in the endpoints (as in JAX and autograd)."""
+    if isinstance(start, Tensor) or isinstance(stop, Tensor):
+        if requires_grad:
+            raise ValueError("linspace: requires_grad= is for constant endpoints; a Tensor "
+                             "endpoint already carries its gradient")
+        fractions = np.linspace(0.0, 1.0, num, endpoint=endpoint)
+        start, stop = _operand(start), _operand(stop)
+        out = arithmetic.add(start, arithmetic.multiply(arithmetic.subtract(stop, start),
+                                                        fractions))
+        return out if dtype is None else astype(out, dtype)
     return _finish(np.linspace(start, stop, num, endpoint=endpoint, dtype=_float_dtype(dtype)),
                    requires_grad)
 
@@ -793,12 +831,17 @@ def rand(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 class linalg:  # noqa: N801  (a namespace, as numpy.linalg)
-    """``cr.linalg``: inv, det, solve, norm (differentiable)."""
+    """``cr.linalg``: inv, det, solve, norm, and the decompositions eigh, eigvalsh, eig,
+    eigvals, svd, svdvals, cholesky, slogdet, qr, pinv (all differentiable)."""
 
     inv = staticmethod(linalg_ops.inv)
     det = staticmethod(linalg_ops.det)
     solve = staticmethod(linalg_ops.solve)
     norm = staticmethod(norm)
+
+
+for _name, _fn in linalg_api.FUNCTIONS.items():
+    setattr(linalg, _name, staticmethod(_fn))
 
 
 pi = math.pi
@@ -836,7 +879,8 @@ ARRAY_FUNCTIONS = {n: globals()[n] for n in (
     "clip ravel").split()}
 
 #: ``np.linalg`` functions that run ``cr.linalg``'s.
-LINALG_FUNCTIONS = {n: getattr(linalg, n) for n in ("inv", "det", "solve", "norm")}
+LINALG_FUNCTIONS = {n: getattr(linalg, n) for n in ("inv", "det", "solve", "norm",
+                                                    *linalg_api.FUNCTIONS)}
 
 #: Tensor methods: the primitives declared ``method=True``, and these functions.
 METHODS = _registered_methods() + (

@@ -15,12 +15,14 @@ import numpy as np
 from chainrule.autodiff.graph import DEFAULT_MODE, STATE, guard_saved_output
 from chainrule.autodiff.versions import VersionCounter
 
-float32 = np.dtype(np.float32)
-float64 = np.dtype(np.float64)
-int64 = np.dtype(np.int64)
-bool_ = np.dtype(np.bool_)
+# NumPy's scalar types, as ``np.float32`` (``cr.float32(1.5)``, ``t.dtype == cr.float32``,
+# ``t.dtype.type is cr.float32``).
+float32 = np.float32
+float64 = np.float64
+int64 = np.int64
+bool_ = np.bool_
 
-_default_dtype = [float32]
+_default_dtype = [np.dtype(float32)]
 
 
 def get_default_dtype() -> np.dtype:
@@ -702,26 +704,28 @@ class Tensor:
         return self.reshape(*shape)
 
 
-def _method(name):
+def _method(name, fn=None):
     def method(self, *args, **kwargs):
         if "dim" in kwargs:
             raise TypeError(
                 f"{name}() takes NumPy's axis=, not PyTorch's dim=: use x.{name}(axis=...)"
             )
-        return getattr(_api, name)(self, *args, **kwargs)
+        return (fn or getattr(_api, name))(self, *args, **kwargs)
 
     method.__name__ = name
     method.__doc__ = f"Method form of ``cr.{name}(x, ...)``."
     return method
 
 
-def add_methods(names) -> None:
+def add_methods(names, functions: dict | None = None) -> None:
     """Give Tensor the method form of each function named (``t.exp()`` is ``cr.exp(t)``).
 
     The NumPy surface calls this with the names its tables list (the primitives declared
-    ``method=True``, and its own functions such as ``sum``), since it sits above Tensor."""
+    ``method=True``, and its own functions such as ``sum``), since it sits above Tensor;
+    ``functions`` maps names to the functions when they are not in the NumPy surface's
+    own module."""
     for name in names:
-        setattr(Tensor, name, _method(name))
+        setattr(Tensor, name, _method(name, None if functions is None else functions[name]))
 
 # NumPy functions that write into their first argument.
 _NUMPY_IN_PLACE = frozenset({"copyto", "fill_diagonal", "put", "put_along_axis", "place",

@@ -11,8 +11,11 @@ Names inside rules are short and always mean the same thing:
 Importing this package registers every primitive in ``chainrule.autodiff.primitive.REGISTRY``.
 """
 
+from chainrule.autodiff.primitive import REGISTRY as _REGISTRY
 from chainrule.ops import (  # noqa: F401
     arithmetic,
+    cumulative,
+    decompositions,
     elementwise,
     index,
     linalg,
@@ -21,8 +24,6 @@ from chainrule.ops import (  # noqa: F401
     shape,
     ufuncs,
 )
-
-from chainrule.autodiff.primitive import REGISTRY as _REGISTRY
 
 
 def expression_functions() -> dict:
