@@ -658,16 +658,55 @@ def nan_to_num(x, copy: bool = True, nan: float = 0.0, posinf=None, neginf=None)
     return _api.where(np.isneginf(data), small, out)
 
 
+# ----- complex-number helpers on real arrays ---------------------------------------------------
+
+
+def _real_operand(x, who: str):
+    x = _operand(x)
+    if np.iscomplexobj(_data(x)):
+        raise TypeError(f"{who}: chainrule's arrays are real; got a complex array")
+    return x
+
+
+def real(x):
+    """The real part: x itself for real x (d/dx = 1)."""
+    return _real_operand(x, "real")
+
+
+def conjugate(x):
+    """The complex conjugate: x itself for real x (d/dx = 1)."""
+    return _real_operand(x, "conjugate")
+
+
+conj = conjugate
+
+
+def imag(x) -> Tensor:
+    """The imaginary part: zeros for real x (a constant, gradient 0)."""
+    data = np.asarray(_data(_real_operand(x, "imag")))
+    return Tensor(np.zeros_like(data, dtype=np.result_type(data, np.float32)
+                                if data.dtype.kind != "f" else data.dtype))
+
+
+def angle(x, deg: bool = False) -> Tensor:
+    """The argument of each number: 0 for x ≥ 0 and π (180 with ``deg``) for x < 0 on real
+    input; piecewise constant, so its gradient is 0."""
+    data = np.asarray(_data(_real_operand(x, "angle")))
+    return Tensor(np.asarray(np.angle(data, deg=deg)))
+
+
 #: The NumPy functions here that run for ``np.<name>(tensor)`` (NumPy's dispatch).
 ARRAY_FUNCTIONS = {name: globals()[name] for name in (
     "atleast_1d atleast_2d atleast_3d vstack hstack dstack column_stack append array_split "
     "vsplit hsplit dsplit flip flipud fliplr rot90 roll moveaxis rollaxis diagonal trace diag "
     "triu tril tensordot inner kron cross take_along_axis sort partition diff cumsum cumprod "
-    "gradient select nan_to_num").split()}
+    "gradient select nan_to_num real imag conjugate angle").split()}
 
 #: The ones that are also Tensor methods, as NumPy's ndarray has them (not ``sort`` and
 #: ``partition``, which sort an ndarray in place).
-METHODS = ("diagonal", "trace", "cumsum", "cumprod")
+METHODS = ("diagonal", "trace", "cumsum", "cumprod", "conj", "conjugate")
+
+ARRAY_FUNCTIONS["conj"] = conjugate
 
 __all__ = sorted(ARRAY_FUNCTIONS) + ["row_stack", "r_", "c_"]
 

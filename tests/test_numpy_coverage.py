@@ -271,3 +271,16 @@ def test_einsum_sublist_form_and_linspace_endpoints():
     i = np.arange(5.0)
     np.testing.assert_allclose([lo.grad.item(), hi.grad.item()],
                                [np.sum(i * (1 - i / 4)), np.sum(i * i / 4)])
+
+
+def test_complex_helpers_on_real_input():
+    x = cr.tensor([1.5, -2.0, 0.0], dtype=cr.float64, requires_grad=True)
+    assert cr.real(x) is x and cr.conj(x) is x and x.conjugate() is x
+    np.testing.assert_array_equal(cr.imag(x).data, np.imag(x.data))
+    np.testing.assert_array_equal(cr.angle(x).data, np.angle(x.data))
+    np.testing.assert_array_equal(cr.angle(x, deg=True).data, np.angle(x.data, deg=True))
+    g = cr.grad(lambda v: cr.sum(cr.real(v) * 2 + cr.imag(v) + cr.angle(v)))(x.data)
+    np.testing.assert_array_equal(g, [2.0, 2.0, 2.0])
+    assert isinstance(np.real(x), cr.Tensor)
+    with pytest.raises(TypeError, match="real"):
+        cr.imag(np.array([1 + 2j]))
