@@ -12,9 +12,10 @@ parameter's whole local gradient ``dL_r/dw`` (every use of ``w`` in the model ha
 share by then) and keeps it. One more identity node, made before the gates and feeding all
 of them, runs after every gate: it packs the gradients into flat contiguous buckets (in
 reverse parameter order, about ``bucket_mb`` MB each), averages each bucket with one MPI
-``Allreduce``, and writes the means into ``.grad``. The engine accumulates leaf gradients
-only at the end of the sweep and has no per-parameter "gradient ready" hook, so the
-reductions run after the backward computation rather than overlapping it.
+``Allreduce``, and writes the means into ``.grad``. The engine has no per-parameter
+"gradient ready" hook, and the gates are made before the model runs, so the sweep reaches
+them after the whole backward computation: the reductions follow it rather than overlap
+it.
 """
 
 from __future__ import annotations
@@ -78,8 +79,7 @@ def _make_buckets(params: list, bucket_bytes: int) -> list[_Bucket]:
 class _Round:
     """The gradients of one forward pass, collected by its gates during backward."""
 
-    def __init__(self, ddp: DistributedDataParallel) -> None:
-        self.ddp = ddp
+    def __init__(self) -> None:
         self.grads: dict[int, np.ndarray] = {}
 
 
@@ -163,7 +163,6 @@ class DistributedDataParallel(Module):
     # --- forward: parameters read through gates ------------------------------------------
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        out = None
         if comm.world_size() == 1 or not self._sync or not is_grad_enabled() or not self._params:
             out = self.module(*args, **kwargs)
         else:
@@ -173,7 +172,7 @@ class DistributedDataParallel(Module):
         return out
 
     def _gated_forward(self, *args: Any, **kwargs: Any) -> Any:
-        rnd = _Round(self)
+        rnd = _Round()
         # The anchor's node is made first, so the sweep reaches it after every gate.
         start = self._anchor_prim(self._anchor, _round=rnd)
         gates = {
