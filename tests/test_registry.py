@@ -289,7 +289,7 @@ def test_every_displayed_matrix_rule_evaluates_to_the_engines_gradient(name, k, 
         shape = np.shape(args[i])
         expected = sum_to_shape(np.asarray(sent[i]), shape, np)
         text = rule_formula(prim.formulas[i])
-        shown = evaluate_formula(text, values, shape=shape)
+        shown = evaluate_formula(text, values, shape=shape, elementwise=prim.elementwise)
         np.testing.assert_allclose(shown, expected, rtol=1e-9, atol=1e-12,
                                    err_msg=f"{name}: displayed rule {text!r} for argument {i}")
 

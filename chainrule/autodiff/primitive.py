@@ -23,6 +23,8 @@ A primitive has
   :func:`chainrule.ops.notation.evaluate_formula` reads (``"x > 0"``; None: everywhere);
 * ``ref`` — an independent implementation (plain NumPy, the textbook definition) that the
   registry tests compare the forward with;
+* ``elementwise`` — whether it acts element by element (its formulas are then local
+  derivatives multiplied elementwise: ``·`` in them is not a matrix product);
 * ``saves_args``, ``saves_ans``, ``reads`` — which values its VJP reads (the arguments, the
   output; ``reads[i]``: the arguments the VJP for argument ``i`` reads). Only those are
   guarded against in-place changes, so they must be declared exactly (a registry test
@@ -93,6 +95,7 @@ class Primitive:
         "expr",
         "domain",
         "ref",
+        "elementwise",
         "samples",
         "saves_args",
         "saves_ans",
@@ -127,6 +130,7 @@ class Primitive:
         expr: str | None = None,
         domain: str | None = None,
         ref: Callable | None = None,
+        elementwise: bool = False,
     ):
         self.name = name
         self.forward = forward
@@ -139,6 +143,7 @@ class Primitive:
         self.expr = expr
         self.domain = domain
         self.ref = ref
+        self.elementwise = elementwise
         self.samples = samples
         self.saves_args = saves_args
         self.saves_ans = saves_ans
@@ -552,7 +557,7 @@ def elementwise(
 
     prim = Primitive(name, forward, vjp, jvp, formulas=formulas, symbolic=symbolic,
                      samples=samples, saves_args=saves_args, saves_ans=saves_ans, reads=reads,
-                     doc=doc, **declaration)
+                     doc=doc, elementwise=True, **declaration)
     if len(derivatives) == 1:
         prim.derivative = derivatives[0]
     return prim

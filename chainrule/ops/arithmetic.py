@@ -33,6 +33,7 @@ add = Primitive(
     "add", np.add, _add_vjp, _add_jvp,
     formulas=("1", "1"), symbolic=lambda sp, x, y: x + y,
     samples=_broadcasting_pairs, saves_args=False, saves_ans=False, numpy="add",
+    ref=lambda x, y: x + y,
     doc="x + y elementwise, with broadcasting.  d/dx = 1, d/dy = 1.",
 )
 
@@ -52,6 +53,7 @@ subtract = Primitive(
     "subtract", np.subtract, _sub_vjp, _sub_jvp,
     formulas=("1", "-1"), symbolic=lambda sp, x, y: x - y,
     samples=_broadcasting_pairs, saves_args=False, saves_ans=False, numpy="subtract",
+    ref=lambda x, y: x - y,
     doc="x - y elementwise.  d/dx = 1, d/dy = -1.",
 )
 
@@ -60,6 +62,7 @@ multiply = elementwise(
     (lambda x, y, ans, xp: y, lambda x, y, ans, xp: x),
     formulas=("y", "x"), symbolic=lambda sp, x, y: x * y,
     samples=_broadcasting_pairs, saves_ans=False, reads=((1,), (0,)), numpy="multiply",
+    ref=lambda x, y: x * y,
     doc="x * y elementwise.  d/dx = y, d/dy = x.",
 )
 
@@ -73,6 +76,7 @@ divide = elementwise(
     ],
     reads=((1,), (1,)),  # -x/y² is computed as -ans/y: x itself is never read
     numpy=("divide", "true_divide"),
+    ref=lambda x, y: x / y,
     doc="x / y elementwise.  d/dx = 1/y, d/dy = -x/y².",
 )
 
@@ -113,6 +117,7 @@ power = elementwise(
         ((normal(rng, 2, 3), 3.0), {}),
     ],
     numpy="power",
+    ref=lambda x, y: np.exp(y * np.log(x)) if np.all(np.asarray(x) > 0) else x**y,
     doc="x ** y elementwise.  d/dx = y·x^(y-1), d/dy = x^y·log(x).",
 )
 
@@ -120,6 +125,7 @@ negative = linear(
     "negative", np.negative, lambda g, x, xp: -g,
     formulas=("-1",), symbolic=lambda sp, x: -x,
     samples=lambda rng: [((normal(rng, 3, 4),), {})],
+    ref=lambda x: 0 - x,
     numpy="negative", doc="-x.  d/dx = -1.",
 )
 
@@ -128,6 +134,7 @@ copy = linear(
     formulas=("1",), symbolic=lambda sp, x: x,
     samples=lambda rng: [((normal(rng, 3),), {})],
     numpy="copy",
+    ref=lambda x: x + 0,
     doc="A copy of x in the graph (the identity).  d/dx = 1.",
 )
 
@@ -147,5 +154,6 @@ astype = Primitive(
     formulas=("1",), symbolic=lambda sp, x, dtype: x,
     samples=lambda rng: [((normal(rng, 3),), {"dtype": np.float64})],
     saves_args=False, saves_ans=False,
+    ref=lambda x, dtype: np.array(x, dtype=dtype),
     doc="x cast to dtype; the gradient is cast back to x's dtype.",
 )

@@ -185,6 +185,7 @@ arctan2 = elementwise(
     samples=lambda rng: [((normal(rng, 3, 4), positive(rng, 3, 4)), {}),
                          ((normal(rng, 3, 1), -positive(rng, 1, 4)), {})],
     numpy="arctan2",
+    ref=lambda y, x: np.angle(x + 1j * y),
     doc="The angle of the point (x, y).  d/dy = x/(x²+y²), d/dx = -y/(x²+y²).",
 )
 
@@ -204,6 +205,7 @@ maximum = elementwise(
     samples=lambda rng: [((normal(rng, 3, 4), normal(rng, 3, 4) + 0.05), {}),
                          ((normal(rng, 3, 1), normal(rng, 1, 4) + 0.05), {})],
     numpy="maximum", method=True,
+    ref=lambda x, y: np.where(x >= y, x, y),
     doc="Elementwise maximum; at ties each side gets half the gradient (as PyTorch).",
 )
 
@@ -216,6 +218,7 @@ minimum = elementwise(
     samples=lambda rng: [((normal(rng, 3, 4), normal(rng, 3, 4) + 0.05), {}),
                          ((normal(rng, 3, 1), normal(rng, 1, 4) + 0.05), {})],
     numpy="minimum", method=True,
+    ref=lambda x, y: np.where(x <= y, x, y),
     doc="Elementwise minimum; at ties each side gets half the gradient (as PyTorch).",
 )
 
@@ -248,6 +251,8 @@ clip = Primitive(
     samples=lambda rng: [((away_from_zero(rng, 3, 4),), {"a_min": -0.15, "a_max": 0.15}),
                          ((normal(rng, 5) + 0.05,), {"a_min": 0.0, "a_max": None})],
     saves_ans=False,
+    ref=lambda x, a_min, a_max: np.minimum(np.maximum(
+        x, -np.inf if a_min is None else a_min), np.inf if a_max is None else a_max),
     doc="x limited to [a_min, a_max]; gradient 1 inside (bounds included, as PyTorch), 0 out.",
 )
 
@@ -281,5 +286,6 @@ where = Primitive(
     samples=lambda rng: [((normal(rng, 3, 4) > 0, normal(rng, 3, 4), normal(rng, 3, 4)), {}),
                          ((normal(rng, 3, 1) > 0, normal(rng, 1, 4), normal(rng, 3, 4)), {})],
     nondiff_args=(0,), saves_ans=False,
+    ref=lambda c, x, y: c * x + (1 - c) * y,
     doc="Elements of x where cond is true, else of y.  d/dx = cond, d/dy = not cond.",
 )

@@ -6,6 +6,7 @@ Repeated indices accumulate in the gradient (``np.add.at``), as PyTorch does.
 import numpy as np
 
 from chainrule.autodiff.primitive import Primitive, call, linear
+from chainrule.ops import references
 from chainrule.ops.samples import normal
 
 
@@ -33,6 +34,7 @@ getitem = linear(
         ((normal(rng, 4, 5),), {"index": (Ellipsis, None, slice(None, None, 2))}),
         ((normal(rng, 3, 4),), {"index": normal(np.random.default_rng(1), 3, 4) > 0}),
     ],
+    ref=lambda x, index: x[index],
     doc="x[index], basic or advanced; repeated indices accumulate in the gradient.",
 )
 
@@ -54,6 +56,7 @@ index_add = linear(
         ((normal(rng, 4),), {"shape": (5, 3), "index": (np.array([0, 1, 1, 4]), 2)}),
         ((normal(rng, 2, 3),), {"shape": (4, 3), "index": (slice(1, 3),)}),
     ],
+    ref=references.index_add,
     doc="Zeros of shape with g added at index (scatter-add): the adjoint of getitem.",
 )
 
@@ -87,5 +90,6 @@ index_put = Primitive(
     samples=lambda rng: [((normal(rng, 4, 3), normal(rng, 3)), {"index": (1,)}),
                          ((normal(rng, 4, 3), normal(rng, 2, 1)), {"index": (slice(0, 2),)})],
     saves_args=False, saves_ans=False,
+    ref=references.index_put,
     doc="x with x[index] = v (out of place); behind ``x[index] = v`` on Tensors.",
 )

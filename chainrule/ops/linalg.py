@@ -10,6 +10,7 @@ import string
 import numpy as np
 
 from chainrule.autodiff.primitive import Primitive, call
+from chainrule.ops import references
 from chainrule.ops.samples import normal
 
 
@@ -96,6 +97,7 @@ matmul = Primitive(
         ((normal(rng, 2, 1, 3, 4), normal(rng, 3, 4, 2)), {}),
     ],
     saves_ans=False, numpy="matmul", method=True,
+    ref=references.matmul,
     doc="Matrix product a @ b (NumPy semantics).  dL/da = g·bᵀ, dL/db = aᵀ·g.",
 )
 
@@ -243,6 +245,7 @@ einsum = Primitive(
         ((normal(rng, 2, 3, 4), normal(rng, 4, 5)), {"subscripts": "...j,jk->...k"}),
     ],
     saves_ans=False,
+    ref=lambda *ops, subscripts: np.einsum(subscripts, *ops),
     doc="Einstein summation (NumPy's subscripts, '...' included).",
 )
 
@@ -262,6 +265,7 @@ inv = Primitive(
     samples=lambda rng: [((normal(rng, 3, 3) + 3 * np.eye(3),), {}),
                          ((normal(rng, 2, 3, 3) + 3 * np.eye(3),), {})],
     saves_args=False,
+    ref=lambda a: np.linalg.solve(a, np.broadcast_to(np.eye(a.shape[-1]), a.shape)),
     doc="Matrix inverse.  d(A⁻¹) = -A⁻¹ dA A⁻¹, so dL/dA = -A⁻ᵀ g A⁻ᵀ.",
 )
 
@@ -445,6 +449,7 @@ det = Primitive(
     formulas=("det(A)·A⁻ᵀ",), symbolic=None,
     samples=lambda rng: [((normal(rng, 3, 3) + 2 * np.eye(3),), {}),
                          ((normal(rng, 2, 2, 2) + 2 * np.eye(2),), {})],
+    ref=lambda a: np.exp(np.linalg.slogdet(a)[1]) * np.linalg.slogdet(a)[0],
     doc="Determinant.  dL/dA = g·adj(A)ᵀ = g·det(A)·A⁻ᵀ; exact at singular A too "
         "(the adjugate, from the SVD).",
 )
@@ -527,6 +532,7 @@ solve = Primitive(
                          ((normal(rng, 2, 3, 3) + 3 * np.eye(3), normal(rng, 1, 3, 2)), {}),
                          ((normal(rng, 3, 3) + 3 * np.eye(3), normal(rng, 2, 3, 2)), {}),
                          ((normal(rng, 2, 3, 3) + 3 * np.eye(3), normal(rng, 3, 2)), {})],
+    ref=references.solve,
     doc="x with A x = b (NumPy 2's shapes: b is a vector only when 1-D).  "
         "dL/db = A⁻ᵀ g, dL/dA = -(A⁻ᵀ g) xᵀ.",
 )

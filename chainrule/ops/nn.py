@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 from chainrule.autodiff.primitive import Primitive, call, elementwise, linear
+from chainrule.ops import references
 from chainrule.ops.samples import normal, positive
 
 # ----- linear: x @ w.T + b --------------------------------------------------------------------
@@ -83,6 +84,7 @@ linear_prim = Primitive(
         ((normal(rng, 3), normal(rng, 2, 3)), {}),
     ],
     saves_ans=False,
+    ref=lambda x, w, b=None: np.einsum("...i,oi->...o", x, w) + (0.0 if b is None else b),
     doc="y = x @ w.T + b (b optional), the dense layer.  dL/dx = g·w, dL/dw = gᵀ·x, "
         "dL/db = g summed over the batch.",
 )
@@ -205,6 +207,7 @@ unfold = linear(
     _unfold_transpose,
     formulas=("copy of each window (im2col)",),
     samples=_unfold_samples,
+    ref=references.unfold,
     doc="im2col: every kernel window of an (N, C, H, W) batch as a row, "
     "shape (N*oh*ow, C*kh*kw). Linear; its adjoint is fold.",
 )
@@ -215,6 +218,7 @@ fold = linear(
     _fold_transpose,
     formulas=("sum over the windows that cover each pixel (col2im)",),
     samples=_fold_samples,
+    ref=references.fold,
     doc="col2im: the adjoint of unfold; adds each row back onto its window.",
 )
 
@@ -241,6 +245,7 @@ erf = elementwise(
     symbolic=lambda sp, x: sp.erf(x),
     samples=lambda rng: [((normal(rng, 3, 4),), {}), ((normal(rng),), {})],
     saves_ans=False,
+    ref=references.erf,
     doc="The error function erf(x) = 2/√π ∫₀ˣ exp(-t²) dt.  d/dx = 2/√π·exp(-x²).",
 )
 
@@ -272,6 +277,7 @@ binary_cross_entropy = elementwise(
         ((positive(rng, 5, low=0.05, high=0.95), positive(rng, 1, low=0.0, high=1.0)), {}),
     ],
     saves_ans=False,
+    ref=lambda p, y: -(y * np.log(p) + (1 - y) * np.log(1 - p)),
     doc="-(y log p + (1 - y) log(1 - p)), each log clamped at -100 (PyTorch's BCE). "
     "d/dp = (p - y)/max(p(1 - p), 1e-12), d/dy = log(1 - p) - log(p).",
 )

@@ -26,7 +26,7 @@ The notation, as :func:`evaluate_formula` reads it:
   absent, so a comparison with it holds), ``and``, ``or``, ``not`` and
   ``a if cond else b`` elementwise; ``σ`` is the logistic sigmoid;
 * functions: those of the expression language (``exp log sqrt sin ... sigmoid relu``),
-  ``sign``, ``det``, and any passed in ``functions``.
+  ``sign``, ``floor``, ``ceil``, ``det``, and any passed in ``functions``.
 
 Nothing here runs user text as Python: the text is rewritten into Python syntax, parsed
 with :mod:`ast`, and only a whitelist of node types is evaluated.
@@ -197,7 +197,7 @@ def _base_functions() -> dict[str, Callable]:
     from chainrule.ops import expression_functions
 
     fns: dict[str, Callable] = {name: p.forward for name, p in expression_functions().items()}
-    fns.update(sign=np.sign, sqrt=np.sqrt, det=np.linalg.det,
+    fns.update(sign=np.sign, sqrt=np.sqrt, floor=np.floor, ceil=np.ceil, det=np.linalg.det,
                _sum_batch=_sum_batch, softmax=lambda x: np.exp(x) / np.exp(x).sum())
     return fns
 

@@ -10,6 +10,7 @@ import numpy as np
 from numpy.exceptions import AxisError
 
 from chainrule.autodiff.primitive import Primitive, call, linear
+from chainrule.ops import references
 from chainrule.ops.samples import distinct, normal, positive
 
 
@@ -62,7 +63,7 @@ def _reduction_samples(rng, draw=normal):
     ]
 
 
-def reduction(name, forward, weights, *, formula, samples, doc):
+def reduction(name, forward, weights, *, formula, samples, doc, ref=None):
     """Declare a reduction from its local derivative alone, as ``elementwise`` does.
 
     ``weights(x, ans, axis, keepdims, xp)`` is ``d ans / d x`` for each element of x (shaped
@@ -81,7 +82,7 @@ def reduction(name, forward, weights, *, formula, samples, doc):
         return xp.sum(tangents[0] * w, axis=axis, keepdims=keepdims)
 
     return Primitive(name, forward, vjp, jvp, formulas=(formula,), symbolic=None,
-                     samples=samples, doc=doc)
+                     samples=samples, doc=doc, ref=ref)
 
 
 def _sum_forward(x, axis=None, keepdims=False):
@@ -93,6 +94,7 @@ sum = linear(
     lambda g, x, xp, axis=None, keepdims=False: xp.broadcast_to(
         expand(g, x, axis, keepdims, xp), x.shape),
     formulas=("1",), symbolic=None, samples=_reduction_samples,
+    ref=references.sum,
     doc="Sum over axis.  d/dx_i = 1 for every element.",
 )
 
@@ -112,6 +114,8 @@ mean = linear(
     lambda g, x, xp, axis=None, keepdims=False: xp.broadcast_to(
         expand(g, x, axis, keepdims, xp) / _count(x.shape, axis), x.shape),
     formulas=("1/n",), symbolic=None, samples=_reduction_samples,
+    ref=lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims)
+    / (x.size / np.sum(x, axis=axis, keepdims=keepdims).size),
     doc="Mean over axis.  d/dx_i = 1/n.",
 )
 
@@ -161,11 +165,12 @@ prod = reduction(
         ((np.array([[1.5, 0.0, 2.0, -0.5], [0.0, 1.2, 0.0, 0.8],
                     [0.0, 0.0, 0.0, 1.1], [0.9, 1.3, -0.7, 1.4]]),), {"axis": 1}),
         ((np.array([[0.0, 1.5], [2.0, 0.0], [0.5, -1.2]]),), {"axis": None})],
+    ref=references.prod,
     doc="Product over axis.  d/dx_i = product of the other elements (exact with zeros).",
 )
 
 
-def _extreme(name, forward, np_fn):
+def _extreme(name, forward, np_fn, ref):
     def share(x, ans, axis, keepdims, xp):
         """1/k on each of the k elements that attain the extreme, 0 elsewhere."""
         ansk = expand(ans, x, axis, keepdims, xp)
@@ -174,16 +179,18 @@ def _extreme(name, forward, np_fn):
 
     return reduction(
         name, forward, share, formula=f"1 at the {name}imum (shared among ties)",
-        samples=lambda rng: _reduction_samples(rng, distinct),
+        samples=lambda rng: _reduction_samples(rng, distinct), ref=ref,
         doc=f"{name.capitalize()}imum over axis; ties share the gradient equally "
             f"(as PyTorch's {np_fn}).",
     )
 
 
 max = _extreme("max", lambda x, axis=None, keepdims=False: np.max(x, axis, keepdims=keepdims),
-               "amax")
+               "amax", lambda x, axis=None, keepdims=False: np.amax(x, axis=axis,
+                                                                     keepdims=keepdims))
 min = _extreme("min", lambda x, axis=None, keepdims=False: np.min(x, axis, keepdims=keepdims),
-               "amin")
+               "amin", lambda x, axis=None, keepdims=False: -np.amax(-x, axis=axis,
+                                                                      keepdims=keepdims))
 
 
 def _max_kept(x, axis):
@@ -211,6 +218,7 @@ def _lse_weights(x, ans, axis, keepdims, xp):
 logsumexp = reduction(
     "logsumexp", _logsumexp_forward, _lse_weights, formula="softmax(x)",
     samples=_reduction_samples,
+    ref=references.logsumexp,
     doc="log(sum(exp(x))) over axis, stable for any magnitude.  d/dx = softmax(x).",
 )
 
@@ -227,6 +235,8 @@ def _l2_direction(x, ans, axis, keepdims, xp):
 
 l2norm = reduction(
     "l2norm", _l2norm_forward, _l2_direction, formula="x/‖x‖", samples=_reduction_samples,
+    ref=lambda x, axis=None, keepdims=False: np.sqrt(np.sum(x**2, axis=axis,
+                                                               keepdims=keepdims)),
     doc="Euclidean (Frobenius) norm over axis.  d/dx = x/‖x‖ (0 at x = 0).",
 )
 
@@ -246,6 +256,7 @@ softmax = Primitive(
     samples=lambda rng: [((normal(rng, 3, 4),), {"axis": -1}),
                          ((normal(rng, 3, 4),), {"axis": 0})],
     saves_args=False, numpy="softmax", method=True,
+    ref=references.softmax,
     doc="exp(x)/sum(exp(x)) over axis, stable for any magnitude.  ds_i/dx_j = s_i(δ_ij - s_j).",
 )
 
@@ -264,6 +275,7 @@ log_softmax = Primitive(
     samples=lambda rng: [((normal(rng, 3, 4),), {"axis": -1}),
                          ((normal(rng, 3, 4),), {"axis": 0})],
     saves_args=False, numpy="log_softmax", method=True,
+    ref=lambda x, axis=-1: np.log(references.softmax(x, axis)),
     doc="x - logsumexp(x) over axis, stable.  d/dx_j = δ_ij - softmax(x)_j.",
 )
 

@@ -16,6 +16,7 @@ reshape = linear(
     samples=lambda rng: [((normal(rng, 3, 4),), {"shape": (2, 6)}),
                          ((normal(rng, 2, 3, 2),), {"shape": (-1,)})],
     view=True,  # NumPy reshapes without a copy where it can
+    ref=lambda x, shape: x.reshape(shape),
     doc="The same elements in a new shape.",
 )
 
@@ -36,6 +37,7 @@ transpose = linear(
     samples=lambda rng: [((normal(rng, 3, 4),), {"axes": None}),
                          ((normal(rng, 2, 3, 4),), {"axes": (1, 2, 0)})],
     view=True,
+    ref=lambda x, axes=None: x.transpose(axes),
     doc="Axes permuted (reversed when axes is None).",
 )
 
@@ -46,6 +48,7 @@ broadcast_to = linear(
     formulas=("1 (copies summed back)",), symbolic=None,
     samples=lambda rng: [((normal(rng, 3, 1),), {"shape": (2, 3, 4)})],
     view=True,  # a read-only view: in-place changes of it are refused
+    ref=lambda x, shape: x + np.zeros(shape),
     doc="x repeated along broadcast axes; the gradient sums over the copies.",
 )
 
@@ -81,6 +84,7 @@ concatenate = Primitive(
     samples=lambda rng: [((normal(rng, 2, 3), normal(rng, 1, 3), normal(rng, 4, 3)), {"axis": 0}),
                          ((normal(rng, 2, 3), normal(rng, 2, 2)), {"axis": -1})],
     saves_args=False, saves_ans=False,
+    ref=lambda *xs, axis=0: np.concatenate(xs, axis=axis),
     doc="Arrays joined along an existing axis; each gets back its slice of the gradient.",
 )
 
@@ -100,5 +104,6 @@ pad = linear(
     "pad", _pad_forward, _pad_back,
     formulas=("1 inside, 0 on the padding",), symbolic=None,
     samples=lambda rng: [((normal(rng, 3, 4),), {"pad_width": ((1, 2), (0, 1))})],
+    ref=lambda x, pad_width: np.pad(x, pad_width),
     doc="x surrounded by zeros; the gradient is the inner slice.",
 )
