@@ -325,3 +325,15 @@ def test_the_old_dense_layer_rule_would_have_failed():
     with pytest.raises((ValueError, AssertionError)):
         np.testing.assert_allclose(evaluate_formula(rule_formula("wᵀ"), values, shape=x.shape),
                                    g @ w)
+
+
+def test_the_api_reference_lists_every_primitive_as_declared():
+    from pathlib import Path
+
+    from chainrule.ops import reference_page
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "functions.md"
+    assert page.read_text(encoding="utf-8") == reference_page(), (
+        "docs/functions.md is out of date: run python -m chainrule.ops > docs/functions.md")
+    for name in REGISTRY:
+        assert f"| `{name}` |" in page.read_text(encoding="utf-8")

@@ -42,3 +42,31 @@ def numpy_functions() -> dict:
 def method_names() -> list:
     """The primitives that Tensors have as methods (``t.exp()``), from ``method=True``."""
     return [p.numpy[0] if p.numpy else p.name for p in _REGISTRY.values() if p.method]
+
+
+def reference_page() -> str:
+    """The API reference's list of differentiable primitives, in Markdown, generated from
+    the registry (``docs/functions.md``; regenerate with ``python -m chainrule.ops``)."""
+    rows = [
+        "# Differentiable primitives",
+        "",
+        "Generated from chainrule's registry by `python -m chainrule.ops > docs/functions.md`;"
+        " a test keeps it in sync. Each primitive is declared once, in `chainrule/ops/`."
+        " *NumPy names*: the functions `cr.<name>` (and `np.<name>(t)` where NumPy has a ufunc"
+        " or function of that name); *method*: `t.<name>()`; *explain*: its name in the"
+        " expression language of `cr.explain` and `chainrule explain/diff`, with its domain;"
+        " *rule*: the derivative the explainer displays, per argument (`g` is the upstream"
+        " gradient). Functions written from these (`var`, `std`, `norm`, `stack`, ...) are in"
+        " the README.",
+        "",
+        "| primitive | NumPy names | method | explain | rule | what it is |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, p in sorted(_REGISTRY.items()):
+        names = ", ".join(f"`{n}`" for n in p.numpy) or "—"
+        expr = "—" if p.expr is None else f"`{p.expr}`" + (f" ({p.domain})" if p.domain else "")
+        rule = "; ".join(f"`{f}`" for f in p.formulas if f) or "—"
+        doc = " ".join(p.doc.split()).replace("|", "\\|")
+        rows.append(f"| `{name}` | {names} | {'yes' if p.method else '—'} | {expr} | "
+                    f"{rule.replace('|', chr(92) + '|')} | {doc} |")
+    return "\n".join(rows) + "\n"
