@@ -17,7 +17,8 @@ The notation, as :func:`evaluate_formula` reads it:
   (0-d); else NumPy's matrix product (a stack of matrices is a stack of products; a 1-D
   vector is a row on the left, a column on the right), except that a transposed vector
   times a vector, or a vector times a transposed one, is their outer product (``gᵀ · x``,
-  ``g · bᵀ``);
+  ``g · bᵀ``), and a stack of numbers times a stack of matrices of that stack shape
+  multiplies each matrix by its number (``g · A⁻ᵀ`` for a batch of determinants);
 * ``Aᵀ`` swaps the last two axes (a 1-D vector becomes a column); ``A⁻¹`` is the inverse
   and ``A⁻ᵀ`` the inverse transposed (the last two axes of a stack of matrices);
 * ``Σ_batch X`` sums ``X`` over every axis but the last (the batch axes of a dense
@@ -157,6 +158,12 @@ def _product(a, b):
     a, b = np.asanyarray(a), np.asanyarray(b)
     if a.ndim == 0 or b.ndim == 0:
         return np.asarray(a) * np.asarray(b)
+    # A stack of numbers times a stack of matrices of the same stack shape (g · A⁻ᵀ for a
+    # batched det): each matrix times its number.
+    if a.ndim >= 1 and b.ndim >= 2 and a.shape == b.shape[:-2]:
+        return np.asarray(a)[..., None, None] * np.asarray(b)
+    if b.ndim >= 1 and a.ndim >= 2 and b.shape == a.shape[:-2]:
+        return np.asarray(a) * np.asarray(b)[..., None, None]
     va, vb = _vector(a), _vector(b)
     if va is not None and vb is not None and (isinstance(a, _Column) or isinstance(b, _Column)):
         return np.multiply.outer(va, vb)
