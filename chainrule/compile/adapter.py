@@ -62,8 +62,18 @@ class Callee:
 _CALLEES: dict = {}
 
 
-def _global_name(name: str) -> str:
-    return "f_" + re.sub(r"\W", "_", name)
+_NAMES: dict = {}  # global name in generated code -> the function it stands for
+
+
+def _global_name(name: str, fn=None) -> str:
+    """``f_<name>``, unique per function (two helpers of one name get ``_2``...)."""
+    base = "f_" + re.sub(r"\W", "_", name)
+    candidate, k = base, 1
+    while candidate in _NAMES and _NAMES[candidate] is not fn:
+        k += 1
+        candidate = f"{base}_{k}"
+    _NAMES[candidate] = fn
+    return candidate
 
 
 def of_primitive(prim) -> Callee:
@@ -79,7 +89,7 @@ def of_primitive(prim) -> Callee:
         if prim.name in ("add", "subtract", "multiply", "divide", "power", "negative"):
             math_form = template
     else:
-        name = _global_name(prim.name)
+        name = _global_name(prim.name, fwd)
         template = None
         math_form = None
         if prim.name == "copy":
@@ -96,6 +106,16 @@ def of_numpy(fn) -> Callee:
     if callee is None:
         name = getattr(fn, "__name__", "fn")
         callee = Callee(fn, "np." + name, None, _MATH.get(name), label=name)
+        _CALLEES[fn] = callee
+    return callee
+
+
+def of_function(fn) -> Callee:
+    """The Callee for a pure helper marked with ``effects.traced_function``."""
+    callee = _CALLEES.get(fn)
+    if callee is None:
+        name = _global_name(fn.__name__.lstrip("_"), fn)
+        callee = Callee(fn, name, None, None, label=fn.__name__)
         _CALLEES[fn] = callee
     return callee
 

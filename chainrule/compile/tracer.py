@@ -288,6 +288,22 @@ class Tracer:
             self.last_grad[k] = t._grad
         return result
 
+    def run_function(self, fn, args, kwargs):
+        """Run the pure ``fn`` now and record it as one op (see effects.traced_function)."""
+        specs = [self.spec(a) for a in args]
+        kspecs = {k: self.spec(v) for k, v in kwargs.items()}
+        STATE.compile_tracer = None
+        try:
+            result = fn(*args, **kwargs)
+        finally:
+            STATE.compile_tracer = self
+        if not isinstance(result, np.ndarray):
+            raise TraceError(f"cr.compile: {fn.__qualname__} must return one array when "
+                             f"traced, got {type(result).__name__}")
+        var = self.new_var(result, "op")
+        self._append(Op(adapter.of_function(fn), specs, kspecs, var))
+        return result
+
     def output(self, leaf):
         """The spec of one output leaf, and how to give it back."""
         if isinstance(leaf, Tensor):

@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from chainrule import numpy_api as api
+from chainrule.compile.effects import effect, traced_function
 from chainrule.nn.losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -136,9 +137,30 @@ def dropout(x, p: float = 0.5, training: bool = True):
     data = x.data if isinstance(x, Tensor) else np.asarray(x)
     if p == 1.0:
         return x * np.zeros_like(data)
-    keep = _random_state().random(data.shape) >= p
-    mask = keep.astype(data.dtype) / np.asarray(1.0 - p, dtype=data.dtype)
-    return x * mask
+    return x * _dropout_mask(data.shape, p, data.dtype)
+
+
+@effect("a fresh dropout mask from chainrule's generator")
+def _dropout_mask(shape: tuple, p: float, dtype) -> np.ndarray:
+    """Keep each element with probability 1 - p, scaled by 1 / (1 - p) (compiled code draws
+    a fresh mask on every call, in the eager order)."""
+    keep = _random_state().random(shape) >= p
+    return keep.astype(dtype) / np.asarray(1.0 - p, dtype=dtype)
+
+
+@traced_function
+def _max_mask(flat, widths, k, s, p, d) -> np.ndarray:
+    """One-hot of each window's first maximum. The argmax is found on -inf-padded windows,
+    so padding is never chosen; the values are then taken from the (zero-padded) recorded
+    windows through this mask."""
+    raw = flat.data if isinstance(flat, Tensor) else np.asarray(flat)
+    if widths is not None:
+        raw = np.pad(raw, widths, constant_values=-np.inf)
+    windows = _ops._unfold_forward(raw, pad_value=-np.inf, kernel_size=k, stride=s,
+                                   padding=p, dilation=d)
+    mask = np.zeros(windows.shape, dtype=raw.dtype)
+    mask[np.arange(len(mask)), np.argmax(windows, axis=1)] = 1
+    return mask
 
 
 def linear(x, weight, bias=None):
@@ -252,21 +274,18 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bo
     eh = max(0, (oh - 1) * s[0] + d[0] * (k[0] - 1) + 1 - (h + 2 * p[0]))
     ew = max(0, (ow - 1) * s[1] + d[1] * (k[1] - 1) + 1 - (w + 2 * p[1]))
     flat = api.reshape(x, (n * c, 1, h, w))
-    raw = flat.data if isinstance(flat, Tensor) else np.asarray(flat)
+    widths = None
     if eh or ew:
         # Asymmetric padding: pad explicitly (zeros on the recorded path, -inf for the
         # argmax), then take the windows without further padding.
         widths = ((0, 0), (0, 0), (p[0], p[0] + eh), (p[1], p[1] + ew))
+        mask = _max_mask(flat, widths, k, s, (0, 0), d)
         flat = api.pad(flat, widths)
-        raw = np.pad(raw, widths, constant_values=-np.inf)
         p = (0, 0)
+    else:
+        mask = _max_mask(flat, None, k, s, p, d)
     geo = dict(kernel_size=k, stride=s, padding=p, dilation=d)
     cols = _ops.unfold(flat, **geo)  # (N*C*oh*ow, kh*kw)
-    # The argmax is found on -inf-padded windows, so padding is never chosen; the values are
-    # then taken from the (zero-padded) recorded windows through the mask.
-    windows = _ops._unfold_forward(raw, pad_value=-np.inf, **geo)
-    mask = np.zeros(windows.shape, dtype=raw.dtype)
-    mask[np.arange(len(mask)), np.argmax(windows, axis=1)] = 1
     out = api.sum(cols * mask, axis=1)
     # Rows of `cols` run over (n*c, oh, ow): a reshape puts them back as (N, C, oh, ow).
     return api.reshape(out, (n, c, oh, ow))

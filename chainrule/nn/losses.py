@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule import numpy_api as api
+from chainrule.compile.effects import traced_function
 from chainrule.nn.module import Module
 from chainrule.ops import nn as _ops
 from chainrule.tensor import Tensor
@@ -89,7 +90,7 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     d = input - _as_target(target, input)
     a = api.abs(d)
-    loss = api.where(_array(a) < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
+    loss = api.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
     return _reduce(loss, reduction)
 
 
@@ -132,23 +133,13 @@ def _weighted_pick(name, logp, y, weight, ignore_index, reduction, label_smoothi
     unbatched = len(shape) == 1
     if unbatched:
         logp = api.reshape(logp, (1, shape[0]))
-        y = y.reshape(1)
         shape = tuple(logp.shape)
     n_classes = shape[1]
     dtype = logp.dtype
     w = np.ones(n_classes, dtype) if weight is None else _array(weight).astype(dtype)
     if w.shape != (n_classes,):
         raise ValueError(f"{name}: weight must have shape ({n_classes},), got {w.shape}")
-    valid = y != ignore_index
-    y_safe = np.where(valid, y, 0)
-    # one-hot along the class axis (axis 1), for targets of any extra dimensions
-    onehot = np.moveaxis(np.eye(n_classes, dtype=dtype)[y_safe], -1, 1)
-    wy = np.where(valid, w[y_safe], 0).astype(dtype)  # w[y_n], 0 if ignored
-    class_w = w.reshape((1, n_classes) + (1,) * (len(shape) - 2))
-    coef = (1.0 - label_smoothing) * onehot * np.expand_dims(wy, 1)
-    if label_smoothing:
-        coef = coef + (label_smoothing / n_classes) * class_w * np.expand_dims(valid, 1)
-    coef = coef.astype(dtype)
+    coef = _pick_coefficients(y, w, len(shape), ignore_index, label_smoothing, unbatched)
     if not np.all(np.isfinite(_array(logp))):
         # A log-probability of -inf (a masked logit) that the loss does not use must add 0,
         # not 0 * -inf = nan: PyTorch picks the target entries instead of multiplying.
@@ -159,12 +150,42 @@ def _weighted_pick(name, logp, y, weight, ignore_index, reduction, label_smoothi
     total = api.sum(per_sample)
     if reduction == "sum":
         return total
-    denom = wy.sum()
-    if denom == 0:
-        # Every target ignored (or of weight 0): the mean is 0/0 = nan, but the gradient is 0,
-        # as PyTorch's -- dividing by 0 would send inf * 0 = nan back to the logits.
-        return total * 0.0 + np.asarray(np.nan, dtype=dtype)
-    return total / np.asarray(denom, dtype=dtype)
+    # Every target ignored (or of weight 0): the mean is 0/0 = nan, but the gradient is 0,
+    # as PyTorch's -- dividing by 0 would send inf * 0 = nan back to the logits.
+    denom = _mean_denominator(y, w, ignore_index, unbatched)
+    none = api.equal(denom, 0)
+    return api.where(none, np.asarray(np.nan, dtype=dtype),
+                     total / api.where(none, np.asarray(1, dtype=dtype), denom))
+
+
+def _targets(y, ignore_index, unbatched):
+    y = y.data if isinstance(y, Tensor) else np.asarray(y)
+    y = y.reshape(1) if unbatched else y
+    valid = y != ignore_index
+    return np.where(valid, y, 0), valid
+
+
+@traced_function
+def _pick_coefficients(y, w, ndim, ignore_index, label_smoothing, unbatched) -> np.ndarray:
+    """coef[n, c]: (1 - eps) w[y_n] onehot(y_n)_c + (eps / C) w[c], 0 where y_n is ignored
+    (a function of the labels: compiled code recomputes it for each batch)."""
+    n_classes, dtype = len(w), w.dtype
+    y_safe, valid = _targets(y, ignore_index, unbatched)
+    # one-hot along the class axis (axis 1), for targets of any extra dimensions
+    onehot = np.moveaxis(np.eye(n_classes, dtype=dtype)[y_safe], -1, 1)
+    wy = np.where(valid, w[y_safe], 0).astype(dtype)  # w[y_n], 0 if ignored
+    class_w = w.reshape((1, n_classes) + (1,) * (ndim - 2))
+    coef = (1.0 - label_smoothing) * onehot * np.expand_dims(wy, 1)
+    if label_smoothing:
+        coef = coef + (label_smoothing / n_classes) * class_w * np.expand_dims(valid, 1)
+    return coef.astype(dtype)
+
+
+@traced_function
+def _mean_denominator(y, w, ignore_index, unbatched) -> np.ndarray:
+    """sum_n w[y_n] over the targets not ignored (the mean's denominator, PyTorch's)."""
+    y_safe, valid = _targets(y, ignore_index, unbatched)
+    return np.asarray(np.where(valid, w[y_safe], 0).astype(w.dtype).sum())
 
 
 def _check_smoothing(name, label_smoothing):

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from chainrule.compile.effects import effect
 from chainrule.tensor import Tensor, to_array
 
 __all__ = ["Module", "Parameter"]
@@ -280,6 +281,7 @@ class Module:
             p.requires_grad_(requires_grad)
         return self
 
+    @effect("module.zero_grad()")
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's ``.grad`` (to None, or to zeros)."""
         for p in self.parameters():

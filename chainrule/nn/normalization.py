@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule import numpy_api as api
+from chainrule.compile.effects import effect
 from chainrule.nn.module import Module, Parameter
 from chainrule.tensor import Tensor, get_default_dtype
 
@@ -85,8 +86,10 @@ class BatchNorm1d(Module):
                 self._update_running(mean, var, count)
             xhat = centered / api.sqrt(var + self.eps)
         else:
-            mean = self.running_mean.data.reshape(bshape)
-            std = np.sqrt(self.running_var.data.reshape(bshape) + self.eps)
+            # Through Tensor functions (no graph: buffers do not require grad), so that
+            # compiled code reads the running statistics on every call.
+            mean = api.reshape(self.running_mean, bshape)
+            std = api.sqrt(api.reshape(self.running_var, bshape) + self.eps)
             xhat = (x - mean) / std
         if self.weight is not None:
             xhat = xhat * api.reshape(self.weight, bshape)
@@ -94,6 +97,7 @@ class BatchNorm1d(Module):
             xhat = xhat + api.reshape(self.bias, bshape)
         return xhat
 
+    @effect("BatchNorm running statistics, updated in place")
     def _update_running(self, mean, var, count: int) -> None:
         self.num_batches_tracked.data[...] += 1
         m = self.momentum

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.compile.effects import effect
 from chainrule.tensor import Tensor
 
 __all__ = ["Optimizer"]
@@ -151,6 +152,7 @@ class Optimizer:
             if key in group:
                 _check_non_negative(name, key.replace("_", " "), group[key])
 
+    @effect("optimizer.zero_grad()")
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all optimized parameters (to ``None`` by default, as
         PyTorch; ``set_to_none=False`` fills them with zeros instead)."""
@@ -163,6 +165,7 @@ class Optimizer:
                 else:
                     _grad_array(p)[...] = 0
 
+    @effect("optimizer.step(): the update, in place, from each .grad")
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient, in place.
 
