@@ -95,6 +95,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="BLAS threads (default 1: fastest for small networks; needs "
         "threadpoolctl, installed with scikit-learn; 0 leaves NumPy's default)",
     )
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="run each training step as generated code (cr.compile): same updates, faster",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
         "--distributed",
@@ -322,6 +327,7 @@ def _run(args) -> int:
             seed=args.seed,
             progress=not args.no_progress,
             track_gradients=bool(args.grad_flow),
+            compile=args.compile,
         )
         pred = predict(model, Xte)
     elapsed = time.perf_counter() - start

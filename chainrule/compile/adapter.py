@@ -46,17 +46,22 @@ _MATH = {
 class Callee:
     """What an Op calls, and how generated code writes the call."""
 
-    __slots__ = ("fn", "name", "template", "math", "pure", "label", "formulas", "prim")
+    __slots__ = ("fn", "name", "template", "math", "pure", "label", "prim")
 
-    def __init__(self, fn, name, template=None, math=None, label=None, formulas=(), prim=None):
+    def __init__(self, fn, name, template=None, math=None, label=None, prim=None):
         self.fn = fn
         self.name = name
         self.template = template
         self.math = math
         self.pure = True
         self.label = label or name
-        self.formulas = formulas
         self.prim = prim
+
+    @property
+    def formulas(self) -> tuple:
+        """The primitive's displayed local derivatives (read only for ``.source``: some are
+        derived by SymPy on first use)."""
+        return tuple(self.prim.formulas) if self.prim is not None else ()
 
 
 _CALLEES: dict = {}
@@ -94,8 +99,7 @@ def of_primitive(prim) -> Callee:
         math_form = None
         if prim.name == "copy":
             name, template, math_form = "np.array", None, "{0}"
-    callee = Callee(fwd, name, template, math_form, label=prim.name,
-                    formulas=tuple(prim.formulas), prim=prim)
+    callee = Callee(fwd, name, template, math_form, label=prim.name, prim=prim)
     _CALLEES[prim] = callee
     return callee
 

@@ -38,17 +38,23 @@ _RETRACE_WARNING_AFTER = 4  # re-traces (after the first trace) before the one-t
 class Entry:
     """One trace: its generated function and what a replay needs."""
 
-    __slots__ = ("fn", "source", "states", "out_def", "single", "labels", "eager")
+    __slots__ = ("fn", "_source", "states", "out_def", "single", "labels", "eager")
 
     def __init__(self, fn, source, states, out_def, labels, eager=False):
         self.fn = fn
-        self.source = source
+        self._source = source  # the text, or a function making it (with the comments)
         self.states = states
         self.out_def = out_def
         self.single = out_def is not None and out_def.num_leaves == 1 and \
             out_def.kind == "leaf"
         self.labels = labels
         self.eager = eager
+
+    @property
+    def source(self) -> str:
+        if callable(self._source):
+            self._source = self._source()
+        return self._source
 
 
 class CacheInfo(tuple):
@@ -279,12 +285,19 @@ class Compiled:
                 if text:
                     comments[id(ins)] = text
         use_math = codegen.math_dialect_fits(instrs, tracer.inputs, outputs)
-        source, namespace = codegen.generate(self._name, instrs, tracer.inputs, outputs,
-                                             comments, use_math)
+        inputs = list(tracer.inputs)
+        # The code runs without comments; .source adds them when it is first read (some
+        # formulas are derived by SymPy, too slow for every trace).
+        source, namespace = codegen.generate(self._name, instrs, inputs, outputs, {}, use_math)
         code = builtins.compile(source, f"<cr.compile {self._name}>", "exec")
         exec(code, namespace)
         fn = namespace[self._name]
-        entry = Entry(fn, source, list(tracer.states), out_def, labels)
+
+        def commented():
+            text = {k: str(v) for k, v in comments.items()}
+            return codegen.generate(self._name, instrs, inputs, outputs, text, use_math)[0]
+
+        entry = Entry(fn, commented, list(tracer.states), out_def, labels)
         # The first call's result is the traced (eager) run's, given back as replays do.
         first = []
         for (kind, spec), leaf in zip(outputs, out_leaves):

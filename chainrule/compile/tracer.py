@@ -217,7 +217,8 @@ class Tracer:
 
         return listener
 
-    def _link_comment(self, node, contributions) -> str:
+    def _link_comment(self, node, contributions):
+        """The comment's parts now (names as traced); its text when ``.source`` is read."""
         callee = adapter.of_primitive(node.prim)
         out = self.by_array.get(id(node.out))
         out_name = out.name if out is not None else "out"
@@ -228,14 +229,9 @@ class Tracer:
                 names.append(v.name if v is not None else self.const(a).name)
             else:
                 names.append(repr(a))
-        links = []
-        for i, c in enumerate(contributions):
-            if c is None or node.parents[i] is None:
-                continue
-            links.append(f"d{out_name}/d{names[i]} = "
-                         f"{adapter.link_formula(callee, i, names)}")
-        call = f"{out_name} = {node.prim.name}({', '.join(names)})"
-        return f"chain rule through {call}: " + "; ".join(links)
+        links = [i for i, c in enumerate(contributions)
+                 if c is not None and node.parents[i] is not None]
+        return LinkComment(callee, out_name, names, links)
 
     # ----- grads and effects ---------------------------------------------------------------
     def sync_grads(self) -> None:
@@ -330,6 +326,24 @@ class Tracer:
             "static argument (cr.compile(f, static_argnums=(i,))), or run this function "
             "eagerly with cr.compile(f, fallback=True)."
         )
+
+
+class LinkComment:
+    """``chain rule through v3 = sin(v1): dv3/dv1 = cos(v1)``, formatted when shown."""
+
+    __slots__ = ("callee", "out", "names", "links")
+
+    def __init__(self, callee, out: str, names: list, links: list):
+        self.callee = callee
+        self.out = out
+        self.names = names
+        self.links = links
+
+    def __str__(self) -> str:
+        parts = [f"d{self.out}/d{self.names[i]} = "
+                 f"{adapter.link_formula(self.callee, i, self.names)}" for i in self.links]
+        call = f"{self.out} = {self.callee.label}({', '.join(self.names)})"
+        return f"chain rule through {call}: " + "; ".join(parts)
 
 
 def current():
