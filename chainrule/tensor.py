@@ -177,6 +177,8 @@ class Tensor:
         arr = to_array(data, dtype)
         if isinstance(data, (Tensor, np.ndarray)):
             arr = arr.copy()
+            if not DEFAULT_MODE[0] and STATE.compile_tracer is not None:
+                STATE.compile_tracer.created(data, arr)  # a copy of a traced value
         self.data = arr
         self._grad = None
         self._requires_grad = False

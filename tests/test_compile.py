@@ -231,3 +231,16 @@ def test_no_memory_growth_over_many_calls():
     tracemalloc.stop()
     growth = sum(s.size_diff for s in after.compare_to(before, "filename"))
     assert growth < 50_000, f"memory grew by {growth} bytes over 10,000 calls"
+
+
+def test_a_leaf_created_inside_from_the_input_follows_the_input():
+    def f(x0):
+        x = cr.tensor(x0, requires_grad=True)
+        y = cr.sum(cr.sin(x) * x)
+        y.backward()
+        return y, x.grad
+
+    c = cr.compile(f)
+    for seed in range(3):
+        x0 = np.random.default_rng(seed).standard_normal(5)
+        _close(c(x0), f(x0))

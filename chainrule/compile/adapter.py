@@ -124,7 +124,9 @@ def of_function(fn) -> Callee:
     return callee
 
 
+# A fresh buffer: never shared by two values (not a common subexpression).
 COPY = Callee(np.array, "np.array", None, "{0}", label="copy")
+COPY.pure = False
 
 
 def globals_for(callees) -> dict:

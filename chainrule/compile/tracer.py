@@ -192,6 +192,13 @@ class Tracer:
         var = self.new_var(dst, "op")
         self._append(Op(adapter.COPY, [self.spec(src)], {}, var))
 
+    def created(self, src, arr: np.ndarray) -> None:
+        """A new Tensor's array ``arr`` is a copy of ``src`` (``cr.tensor(x)`` inside)."""
+        spec = self.spec(src)
+        if isinstance(spec, Var):
+            var = self.new_var(arr, "op")
+            self._append(Op(adapter.COPY, [spec], {"dtype": self.const(arr.dtype)}, var))
+
     def inplace(self, target: Tensor, value) -> None:
         """``target``'s values were overwritten by ``value`` (an in-place op)."""
         spec = self.spec(target)
