@@ -56,7 +56,9 @@ def math_dialect_fits(instrs, inputs, outputs) -> bool:
         if v.shape != () or v.dtype != _F64:
             return False
     for ins in instrs:
-        if type(ins) is not Op or ins.fn.math is None or ins.params:
+        if type(ins) is not Op or ins.fn.math is None:
+            return False
+        if ins.params and ins.fn is not adapter.COPY:  # a copy's dtype= is float64 here
             return False
         if ins.out.shape != () or ins.out.dtype not in (_F64, np.dtype(bool)):
             return False
@@ -96,6 +98,9 @@ def generate(name: str, instrs: list, inputs: list, outputs: list, comments: dic
         for v in walk(spec):
             if isinstance(v, Var):
                 last_use[v.n] = len(instrs)
+    dies_at: dict = {}
+    for n, last in last_use.items():
+        dies_at.setdefault(last, set()).add(n)
 
     lines = [f"def {name}(A, T, S):"]
     for i, v in enumerate(inputs):
@@ -147,7 +152,7 @@ def generate(name: str, instrs: list, inputs: list, outputs: list, comments: dic
             else:
                 value = f"_tensor({arg(ins.value)})"
             lines.append(f"    {ins.holder}._grad = {value}")
-        dead = [n for n, last in last_use.items() if last == i]
+        dead = dies_at.get(i, ())
         big = [v.name for v in _vars_of(ins) if v.n in dead and v.kind == "op"
                and _size(v.shape) >= _DEL_MIN_SIZE]
         if big and not use_math:
