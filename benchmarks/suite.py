@@ -36,13 +36,14 @@ MARK = "@@BENCH-RESULT@@ "
 
 SYSTEMS = {  # name -> (label, module whose presence makes the system available)
     "chainrule": ("chainrule", "chainrule"),
+    "compiled": ("chainrule compiled", "chainrule"),  # cr.compile: traced once, replayed
     "numpy": ("hand-written NumPy", "numpy"),
     "torch": ("PyTorch eager", "torch"),
     "jax": ("JAX jit", "jax"),
     "autograd": ("autograd", "autograd"),
     "micrograd": ("micrograd", "micrograd"),
 }
-PEERS = [s for s in SYSTEMS if s != "chainrule"]
+PEERS = [s for s in SYSTEMS if s not in ("chainrule", "compiled")]
 
 
 @dataclass
@@ -84,7 +85,8 @@ def rows() -> list[Row]:
         out.append(Row(
             f"w1_b{batch}", "W1 MLP {dims} f32, SGD step, batch {batch}", "w1",
             {"batch": batch, "dims": W1_DIMS}, {"batch": qbatch, "dims": W1_DIMS_QUICK},
-            {"chainrule": NN, "numpy": {}, "torch": NN, "jax": {}, "autograd": {}}, "ms",
+            {"chainrule": NN, "compiled": NN, "numpy": {}, "torch": NN, "jax": {},
+             "autograd": {}}, "ms",
             timing=(1.5, 5, 3), target=("ratio", "torch", 1.0)))
         out.append(Row(
             f"w1_b{batch}_raw", "W1 same, batch {batch}, raw tensors (no nn/optim)", "w1",
@@ -93,23 +95,24 @@ def rows() -> list[Row]:
     out.append(Row(
         "w2", "W2 {n_ops} chained elementwise ops, float64[{size}], fwd+bwd", "w2",
         {"n_ops": 200, "size": 16}, {"n_ops": 20, "size": 16},
-        {"chainrule": {}, "numpy": {}, "torch": {}, "autograd": {}}, "µs/op",
+        {"chainrule": {}, "compiled": {}, "numpy": {}, "torch": {}, "autograd": {}}, "µs/op",
         timing=(1.0, 10, 5), per="n_ops", target=("abs", None, 2.5)))
     out.append(Row(
         "w3", "W3 scalar MLP {sizes} tanh, one sample, fwd+bwd, one object per scalar", "w3",
         {"sizes": [3, 16, 16, 1]}, {"sizes": [3, 4, 4, 1]},
-        {"chainrule": {}, "torch": {}, "autograd": {}, "micrograd": {}}, "ms",
+        {"chainrule": {}, "compiled": {}, "torch": {}, "autograd": {}, "micrograd": {}}, "ms",
         timing=(1.0, 5, 3), target=("ratio", "micrograd", 0.5)))
     out.append(Row(
         "w3v", "W3 same MLP, vectorised (matrix-vector), one sample, fwd+bwd", "w3",
         {"sizes": [3, 16, 16, 1], "variant": "vector"},
         {"sizes": [3, 4, 4, 1], "variant": "vector"},
-        {"chainrule": {}, "numpy": {}, "torch": {}, "jax": {}, "autograd": {}}, "µs",
+        {"chainrule": {}, "compiled": {}, "numpy": {}, "torch": {}, "jax": {},
+         "autograd": {}}, "µs",
         timing=(0.5, 20, 10)))
     out.append(Row(
         "w4", "W4 chain y = y·1.0001 + 0.0001, N = {n}, fwd+bwd", "w4",
         {"n": 100_000}, {"n": 1_000},
-        {"chainrule": {}, "torch": {}, "autograd": {}, "micrograd": {}}, "ms",
+        {"chainrule": {}, "compiled": {}, "torch": {}, "autograd": {}, "micrograd": {}}, "ms",
         timing=(0.0, 1, 0), target=("ratio", "torch", 0.5)))
     out.append(Row(
         "w4_1e6", "W4 same chain, N = {n} (chainrule only: does it run?)", "w4",

@@ -111,6 +111,7 @@ def render(table_rows, systems, results, meta, system_names) -> str:
     _best_section(add, table_rows, systems, results, quick, cols, label)
     _floor_section(add, table_rows, results, quick)
     _w4_section(add, table_rows, results, quick)
+    _compiled_section(add, table_rows, results, quick, label)
     _w5_section(add, table_rows, results, quick)
     _correctness_section(add, table_rows, results)
     _spread_section(add, table_rows, results, quick, label)
@@ -258,6 +259,57 @@ def _w4_section(add, table_rows, results, quick):
         for n in lines:
             add(n)
         add("")
+
+
+# cr.compile's targets: (workload key, peer, bound), all on medians.
+COMPILED_TARGETS = [
+    ("w2", "numpy", 1.15), ("w3", "micrograd", 0.1), ("w3v", "jax", 1.2),
+    ("w1_b32", "torch", 0.75), ("w1_b32", "jax", 1.35), ("w1_b256", "jax", 1.05),
+    ("w4", "torch", 0.05),
+]
+
+
+def _compiled_section(add, table_rows, results, quick, label):
+    """chainrule compiled against its targets, with the first call's (compile) time."""
+    by_key = {r.key: r for r in table_rows}
+    if not any("compiled" in results.get(k, {}) for k in by_key):
+        return
+    add("## chainrule compiled (`cr.compile`) against its targets")
+    add("")
+    add("Steady state: the median replay of the compiled step. Compile: the first call "
+        "(trace, which runs the step eagerly, + code generation + Python's `compile`).")
+    add("")
+    add("| workload | compiled | eager chainrule | target | measured | met | compile (first call) |")
+    add("|---|---:|---:|---|---:|---|---:|")
+    for key, peer, bound in COMPILED_TARGETS:
+        row = by_key.get(key)
+        if row is None or "compiled" not in results.get(key, {}):
+            continue
+        params = row.quick if quick else row.full
+        res = results[key]
+        mine = median_of(row, res["compiled"], params)
+        base = median_of(row, res.get("chainrule", []), params)
+        theirs = median_of(row, res.get(peer, []), params) if peer in res else float("nan")
+        ratio = mine / theirs if theirs == theirs else float("nan")
+        measured = f"{ratio:.2f}× {label[peer]}" if ratio == ratio else "n/a"
+        met = "n/a" if ratio != ratio else ("yes" if ratio <= bound else "**no**")
+        firsts = [r["extra"]["compile_s"] for r in res["compiled"]
+                  if r.get("extra", {}).get("compile_s") is not None]
+        first = f"{np.median(firsts):.3g} s" if firsts else "n/a"
+        add(f"| {row.title(params)} | {mine:.4g} {row.unit} | {base:.4g} {row.unit} | "
+            f"≤ {bound}× {label[peer]} | {measured} | {met} | {first} |")
+    row = by_key.get("w4")
+    if row is not None and "compiled" in results.get("w4", {}):
+        params = row.quick if quick else row.full
+        firsts = [r["extra"]["compile_s"] for r in results["w4"]["compiled"]
+                  if r.get("extra", {}).get("compile_s") is not None]
+        base = median_of(row, results["w4"].get("chainrule", []), params)
+        if firsts and base == base:
+            first_ms = float(np.median(firsts)) * 1e3
+            ok = "yes" if first_ms <= 3 * base else "**no**"
+            add(f"| {row.title(params)}, first call | {first_ms:.4g} ms | {base:.4g} ms | "
+                f"≤ 3× eager chainrule | {first_ms / base:.2f}× | {ok} | |")
+    add("")
 
 
 def _w5_section(add, table_rows, results, quick):

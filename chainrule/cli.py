@@ -13,6 +13,7 @@ line and a caret under the position, for syntax errors) and exit status 2.
 from __future__ import annotations
 
 import argparse
+import inspect
 import math
 import os
 import re
@@ -58,6 +59,8 @@ def _point(items: list[str] | None) -> dict[str, float]:
 def _cmd_explain(args) -> int:
     from chainrule.explain.core import explain
 
+    if args.format == "code":
+        return _expression_code(args)
     split = "auto" if args.split is None else args.split
     descent = _descent_options(args)
     e = explain(args.expression, wrt=args.wrt, split=split, **_point(args.at))
@@ -110,6 +113,49 @@ def _descent_options(args) -> tuple[float, int] | None:
     if not 1 <= steps <= MAX_STEPS:
         raise UsageError(f"--steps must be a whole number from 1 to {MAX_STEPS}, got {steps}")
     return check_descent(lr, steps)
+
+
+def _expression_code(args) -> int:
+    """``--format code``: ``cr.compile(cr.value_and_grad(f)).source`` for the expression."""
+    from chainrule.autodiff.transforms import value_and_grad
+    from chainrule.compile import compile as compile_
+    from chainrule.explain.evaluate import chainrule_functions, evaluate_program
+    from chainrule.explain.expr import parse
+    from chainrule.numpy_api import named
+    from chainrule.tensor import Tensor
+
+    program = parse(args.expression)
+    point = _point(args.at)
+    inputs = list(program.inputs)
+    wrt = [w.strip() for w in (args.wrt or ",".join(inputs)).split(",") if w.strip()]
+    unknown = [w for w in wrt if w not in inputs]
+    if unknown or not wrt:
+        raise UsageError(f"--wrt {','.join(unknown) or '(none)'}: not an input of the "
+                         f"expression (its inputs: {', '.join(inputs) or 'none'})")
+
+    def f(*values):
+        def bind(name, value, known):
+            implicit = program.definitions[name].implicit
+            return value if implicit or not isinstance(value, Tensor) else named(value, name)
+
+        out = evaluate_program(program, dict(zip(inputs, values)), chainrule_functions(),
+                               bind=bind)
+        return out[program.output]
+
+    f.__name__ = program.output if program.output.isidentifier() else "f"
+    # The generated code calls the inputs by their names in the expression.
+    f.__signature__ = inspect.Signature(
+        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_ONLY) for n in inputs])
+    argnums = tuple(inputs.index(w) for w in wrt)
+    compiled = compile_(value_and_grad(f, argnums=argnums if len(argnums) > 1 else argnums[0]))
+    compiled(*[float(point.get(name, 1.0)) for name in inputs])
+    text = compiled.source.rstrip("\n")
+    if args.output:
+        _write(args.output, text + "\n")
+        print(f"wrote {args.output}")
+    else:
+        print(text)
+    return 0
 
 
 def _picture(e, args) -> int:
@@ -307,7 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--format",
         default="text",
-        choices=["text", "markdown", "latex", "dot", "json", "html", "svg", "png"],
+        choices=["text", "markdown", "latex", "dot", "json", "html", "svg", "png", "code"],
+        help="code: the value and the derivative as the straight-line Python that "
+        "cr.compile generates, each backward line under its chain-rule link",
     )
     p.add_argument(
         "-o",

@@ -665,6 +665,8 @@ def named(x, name: str):
     x.name = name
     if x._node is not None:
         x._node.name = name
+    if not DEFAULT_MODE[0] and STATE.compile_tracer is not None:
+        STATE.compile_tracer.name(x.data, name)  # compiled code calls the value `name`
     return x
 
 

@@ -244,3 +244,33 @@ def test_a_leaf_created_inside_from_the_input_follows_the_input():
     for seed in range(3):
         x0 = np.random.default_rng(seed).standard_normal(5)
         _close(c(x0), f(x0))
+
+
+def test_named_quantities_name_the_code_and_their_cotangents():
+    def pressure(t):
+        g = cr.named(0.5 * 9.8 * t**2, "g")
+        h = cr.named(4000 - g, "h")
+        return cr.named(101325 * cr.exp(-0.0001 * h), "P")
+
+    c = cr.compile(cr.value_and_grad(pressure))
+    _close(c(10.0), cr.value_and_grad(pressure)(10.0))
+    src = c.source
+    assert "    h = 4000 - g" in src and "    P = " in src
+    assert "g_h = " in src  # dP/dh's cotangent is called g_h
+    assert "# chain rule through h = subtract(4000, g): dh/dg = -1" in src
+
+
+def test_explain_format_code_prints_the_compiled_derivative(capsys):
+    from chainrule import cli
+
+    expr = "P = 101325*exp(-0.0001*h); h = 4000 - g; g = 0.5*9.8*t**2"
+    assert cli.main(["explain", expr, "--wrt", "t", "--at", "t=10", "--format", "code"]) == 0
+    code = capsys.readouterr().out
+    assert code.startswith("def P(A, T, S):")
+    assert "t = float(A[0])" in code and "math.exp" in code and "# chain rule through" in code
+    namespace = {"np": np, "math": __import__("math"), "_array": np.asarray}
+    exec(code, namespace)
+    value, grad = namespace["P"]([10.0], [], [])
+    _close((value, grad), cr.value_and_grad(
+        lambda t: 101325 * cr.exp(-0.0001 * (4000 - 0.5 * 9.8 * t**2)))(10.0))
+    assert cli.main(["explain", "sin(x)", "--wrt", "z", "--format", "code"]) == 2

@@ -20,8 +20,10 @@ written back (``SetGrad``) before any effect and at the end.
 
 from __future__ import annotations
 
+import keyword
 import linecache
 import os
+import re
 import sys
 
 import numpy as np
@@ -42,6 +44,8 @@ from chainrule.compile.program import (
 )
 from chainrule.tensor import Tensor
 
+# Names the generated code uses itself (v12, g7, np, S...): a cr.named name never takes one.
+_GENERATED = re.compile(r"^([vgpce]\d+|A|T|S|np|math|_tensor|_array|f_\w*|fx\d+|in_\w*)$")
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -81,6 +85,7 @@ class Tracer:
         self.comments: dict[int, str] = {}  # instruction index -> chain-rule comment
         self.group_start = None
         self.effects_ran = 0
+        self.names: set = set()  # names given with cr.named
 
     # ----- values --------------------------------------------------------------------------
     def new_var(self, value, kind: str, prefix: str = "v", index=None) -> Var:
@@ -192,6 +197,18 @@ class Tracer:
         var = self.new_var(dst, "op")
         self._append(Op(adapter.COPY, [self.spec(src)], {}, var))
 
+    def name(self, arr, name: str) -> None:
+        """``cr.named(x, "h")``: the generated code calls x's value ``h``."""
+        var = self.by_array.get(id(arr))
+        if var is None or var.kind != "op":
+            return
+        ident = re.sub(r"\W", "_", name)
+        if not ident.isidentifier() or keyword.iskeyword(ident) or _GENERATED.match(ident) \
+                or ident in self.names:
+            ident = f"{ident}_{var.n}" if ident.isidentifier() else var.name
+        self.names.add(ident)
+        var.name = ident
+
     def created(self, src, arr: np.ndarray) -> None:
         """A new Tensor's array ``arr`` is a copy of ``src`` (``cr.tensor(x)`` inside)."""
         spec = self.spec(src)
@@ -217,8 +234,18 @@ class Tracer:
                     instr = self.instrs[i]
                     if type(instr) is Op:
                         instr.group = start
-                        instr.out.name = "g" + instr.out.name[1:]
+                        if instr.out.name[0] == "v":
+                            instr.out.name = "g" + instr.out.name[1:]
                 self.comments[start] = self._link_comment(node, contributions)
+            # The cotangent dL/dh of a named quantity h is called g_h.
+            out = self.by_array.get(id(node.out))
+            gv = self.by_array.get(id(getattr(g, "data", g)))
+            if out is not None and out.name in self.names and gv is not None \
+                    and gv.kind == "op" and gv.name[0] == "g" and gv.name[1:].isdigit():
+                name = f"g_{out.name}"
+                if name not in self.names:
+                    self.names.add(name)
+                    gv.name = name
             if user is not None:
                 user(node, g, contributions)
 
