@@ -279,7 +279,8 @@ def _compiled_section(add, table_rows, results, quick, label):
     add("Steady state: the median replay of the compiled step. Compile: the first call "
         "(trace, which runs the step eagerly, + code generation + Python's `compile`).")
     add("")
-    add("| workload | compiled | eager chainrule | target | measured | met | compile (first call) |")
+    add("| workload | compiled | eager chainrule | target | measured | met "
+        "| compile (first call) |")
     add("|---|---:|---:|---|---:|---|---:|")
     for key, peer, bound in COMPILED_TARGETS:
         row = by_key.get(key)

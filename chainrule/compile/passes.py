@@ -16,8 +16,8 @@ import numpy as np
 
 from chainrule.compile.program import (
     Const,
-    Lit,
     Effect,
+    Lit,
     Op,
     SetGrad,
     TensorOf,
