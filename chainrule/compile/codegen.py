@@ -56,6 +56,10 @@ def math_dialect_fits(instrs, inputs, outputs) -> bool:
         if v.shape != () or v.dtype != _F64:
             return False
     for ins in instrs:
+        if type(ins) is SetGrad and (ins.value is None or (
+                isinstance(ins.value, Var) and ins.value.shape == ()
+                and ins.value.dtype == _F64)):
+            continue  # a scalar parameter's gradient: a new 0-d array, as eager gives
         if type(ins) is not Op or ins.fn.math is None:
             return False
         if ins.params and ins.fn is not adapter.COPY:  # a copy's dtype= is float64 here
@@ -63,13 +67,14 @@ def math_dialect_fits(instrs, inputs, outputs) -> bool:
         if ins.out.shape != () or ins.out.dtype not in (_F64, np.dtype(bool)):
             return False
         for s in walk(ins.args):
-            if isinstance(s, Var) and s.kind == "state":
+            if isinstance(s, Var) and s.kind == "state" and (
+                    s.shape != () or s.dtype != _F64):
                 return False
             if isinstance(s, Const) and not (
                     isinstance(s.value, np.ndarray) and s.value.shape == ()
                     and s.value.dtype == _F64):
                 return False
-    return all(kind in ("array", "tensor", "literal") for kind, _ in outputs)
+    return all(kind in ("array", "tensor", "literal", "holder") for kind, _ in outputs)
 
 
 def generate(name: str, instrs: list, inputs: list, outputs: list, comments: dict,
@@ -112,7 +117,8 @@ def generate(name: str, instrs: list, inputs: list, outputs: list, comments: dic
     states += [v for _, spec in outputs for v in walk(spec)
                if isinstance(v, Var) and v.kind == "state" and v not in states]
     for v in states:
-        lines.append(f"    {v.name} = S[{v.index}].data  # state: {describe_var(v)}")
+        read = f"float(S[{v.index}].data)" if use_math else f"S[{v.index}].data"
+        lines.append(f"    {v.name} = {read}  # state: {describe_var(v)}")
     if any(type(ins) is not Op or ins.group is None for ins in instrs):
         lines.append("    # forward")
     in_backward = False
@@ -147,7 +153,7 @@ def generate(name: str, instrs: list, inputs: list, outputs: list, comments: dic
         elif type(ins) is SetGrad:
             if ins.value is None:
                 value = "None"
-            elif ins.copy:
+            elif ins.copy or use_math:
                 value = f"_tensor(np.array({arg(ins.value)}))"
             else:
                 value = f"_tensor({arg(ins.value)})"
