@@ -120,21 +120,41 @@ class SetGrad:
         self.copy = copy
 
 
-def walk(spec):
-    """Every Var/Const/Lit inside a nest of specs (tuples, lists, dicts, slices)."""
-    if isinstance(spec, (Var, Const, Lit)):
-        yield spec
-    elif isinstance(spec, TensorOf):
-        yield spec.var
-    elif isinstance(spec, (tuple, list)):
+_ATOMS = (Var, Const, Lit)
+
+
+def walk(spec) -> list:
+    """Every Var/Const/Lit inside a nest of specs (tuples, lists, dicts, slices), in order.
+
+    A list, not a generator: this runs a few times per instruction of graphs of a million
+    instructions, and the common case (a flat list of atoms) needs no recursion."""
+    t = type(spec)
+    if t is Var or t is Const or t is Lit:
+        return [spec]
+    out: list = []
+    _collect(spec, out)
+    return out
+
+
+def _collect(spec, out: list) -> None:
+    t = type(spec)
+    if t is Var or t is Const or t is Lit:
+        out.append(spec)
+    elif t is tuple or t is list:
         for s in spec:
-            yield from walk(s)
-    elif isinstance(spec, dict):
+            ts = type(s)
+            if ts is Var or ts is Const or ts is Lit:
+                out.append(s)
+            else:
+                _collect(s, out)
+    elif t is dict:
         for s in spec.values():
-            yield from walk(s)
-    elif isinstance(spec, slice):
+            _collect(s, out)
+    elif t is TensorOf:
+        out.append(spec.var)
+    elif t is slice:
         for s in (spec.start, spec.stop, spec.step):
-            yield from walk(s)
+            _collect(s, out)
 
 
 def render(spec) -> str:
