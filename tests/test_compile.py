@@ -274,3 +274,40 @@ def test_explain_format_code_prints_the_compiled_derivative(capsys):
     _close((value, grad), cr.value_and_grad(
         lambda t: 101325 * cr.exp(-0.0001 * (4000 - 0.5 * 9.8 * t**2)))(10.0))
     assert cli.main(["explain", "sin(x)", "--wrt", "z", "--format", "code"]) == 2
+
+
+def test_in_place_updates_inside_are_replayed():
+    def make():
+        w = cr.tensor(np.ones((3, 2)), requires_grad=True)
+        params = [w]
+
+        def step(x):
+            loss = cr.sum((x @ params[0]) ** 2)
+            loss.backward()
+            with cr.no_grad():
+                p = params[0]
+                p -= 0.01 * p.grad  # SGD by hand, in place
+                p.grad = None
+            return loss
+        return w, step
+
+    w1, eager_step = make()
+    w2, step = make()
+    compiled = cr.compile(step)
+    r = np.random.default_rng(4)
+    for _ in range(4):
+        x = r.standard_normal((4, 3))
+        _close(compiled(cr.tensor(x)), eager_step(cr.tensor(x)))
+        _close(w2, w1)
+        assert w2.grad is None
+    assert "np.copyto" in compiled.source
+
+    def g(x):
+        y = x * 2
+        y[0] = 7.0
+        return y.reshape(-1) + 1
+
+    cg = cr.compile(g)
+    for _ in range(2):
+        x = r.standard_normal(3)
+        _close(cg(cr.tensor(x)), g(cr.tensor(x)))
