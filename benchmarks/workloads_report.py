@@ -292,7 +292,7 @@ def _compiled_section(add, table_rows, results, quick, label):
         base = median_of(row, res.get("chainrule", []), params)
         theirs = median_of(row, res.get(peer, []), params) if peer in res else float("nan")
         ratio = mine / theirs if theirs == theirs else float("nan")
-        measured = f"{ratio:.2f}× {label[peer]}" if ratio == ratio else "n/a"
+        measured = f"{ratio:.3g}× {label[peer]}" if ratio == ratio else "n/a"
         met = "n/a" if ratio != ratio else ("yes" if ratio <= bound else "**no**")
         firsts = [r["extra"]["compile_s"] for r in res["compiled"]
                   if r.get("extra", {}).get("compile_s") is not None]
