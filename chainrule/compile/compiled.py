@@ -104,7 +104,7 @@ class Compiled:
         self._warned = False
         self._modules = None
         self._latest: Entry | None = None
-        self._name = _identifier(getattr(fn, "__name__", "compiled"))
+        self._name = _identifier(getattr(fn, "__name__", None) or type(fn).__name__.lower())
         try:
             self._arg_names = list(inspect.signature(fn).parameters)
         except (TypeError, ValueError):
