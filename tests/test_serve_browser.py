@@ -118,10 +118,15 @@ def _derivative(page, expected: str):
 def test_explorer_sin_x_squared(site, tmp_path):
     url, _, context = site
     page, errors, outside = _open(context, url + "/")
-    page.fill("[data-testid=expression]", "sin(x^2)")
+    page.wait_for_selector("[data-testid=link]")
+    page.fill("[data-testid=expression]", "")
+    page.type("[data-testid=expression]", "sin(x", delay=200)  # typed as a person types
+    page.wait_for_function("() => document.querySelector('#explain-error').textContent !== ''")
+    page.type("[data-testid=expression]", "^2)", delay=200)
     page.fill("[data-testid=point-x]", "1")
     _derivative(page, f"{2 * math.cos(1.0):.10g}")  # 2x·cos(x²) at 1 = 1.080604612
     assert page.inner_text("[data-testid=derivative]") == "1.080604612"
+    assert page.inner_text("#explain-error") == ""
     links = page.locator("[data-testid=link]")
     assert links.count() == 2  # u = x², f = sin(u): df/du = cos(u), du/dx = 2·x
     rows = [links.nth(k).inner_text() for k in range(2)]
@@ -191,6 +196,9 @@ def test_playground_trains_moons_and_explains_a_weight(site, tmp_path):
     url, app, context = site
     page, errors, outside = _open(context, url + "/?tab=playground")
     _attached(page, "[data-testid=weight-1-0-0]")
+    page.fill("[data-testid=layers]", "8,99")  # out of range: said on the page
+    page.dispatch_event("[data-testid=layers]", "change")
+    assert "each 1 to 16" in page.inner_text("#net-error")
     page.select_option("[data-testid=dataset]", "moons")
     page.fill("[data-testid=layers]", "8")
     page.dispatch_event("[data-testid=layers]", "change")

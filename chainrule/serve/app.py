@@ -5,7 +5,9 @@ the app is made: no request reads a file), ``POST /api/explain|curve|stepthrough
 explorer) and ``/api/net...`` (the playground's models).
 
 Safety: JSON bodies are capped at ``MAX_BODY`` bytes (413 with a message above it), bad
-JSON and bad input get 400 with a message, every explain runs in a worker thread under a
+JSON and bad input get 400 with a message (an expression that does not parse or cannot be
+evaluated is answered 200 with ``{"error": message}``, since the page sends one as the user
+types), every explain runs in a worker thread under a
 time limit (503 with a message when it is exceeded; the symbolic work itself has a budget,
 so the thread finishes soon after), at most ``max_jobs`` playground models exist at once
 (429: wait), and every response carries a Content-Security-Policy that allows only this
@@ -167,7 +169,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 return JSONResponse({"error": str(err)}, status_code=429)
             except KeyError as err:
                 return JSONResponse({"error": err.args[0]}, status_code=404)
-            except (ExprError, ValueError) as err:
+            except ExprError as err:
+                # Well-formed, but the expression cannot be explained (yet: the person is
+                # typing). The page shows the message; a 4xx would also be logged by the
+                # browser as a failed load at every keystroke.
+                return JSONResponse({"error": " ".join(str(err).split())})
+            except ValueError as err:
                 return JSONResponse({"error": " ".join(str(err).split())}, status_code=400)
             except RecursionError:
                 return JSONResponse({"error": "the expression is too deeply nested"}, 400)

@@ -31,6 +31,14 @@ MAX_EXPRESSION = 2000
 CURVE_POINTS = 161
 
 
+class RequestError(ValueError):
+    """A request the page would never send (wrong types): answered with a 400.
+
+    What a person types into the expression box is judged by the parser instead, and its
+    errors (:class:`~chainrule.explain.errors.ExprError`) are shown as they type.
+    """
+
+
 def _finite(v):
     """A float for JSON, or None where it is not finite (JSON has no nan or inf)."""
     try:
@@ -41,7 +49,9 @@ def _finite(v):
 
 
 def _program(text: str):
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
+        raise RequestError(f"the expression must be a string, got {type(text).__name__}")
+    if not text.strip():
         raise ExprError("type an expression, e.g. sin(x^2)")
     if len(text) > MAX_EXPRESSION:
         raise ExprError(
@@ -52,12 +62,12 @@ def _program(text: str):
 
 def _point(program, point) -> dict[str, float]:
     if not isinstance(point, dict):
-        raise ExprError('the point must map each input to a number, e.g. {"x": 1}')
+        raise RequestError('the point must map each input to a number, e.g. {"x": 1}')
     out = {}
     for name in program.inputs:
         v = point.get(name, 1.0)
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-            raise ExprError(f"the value of {name} must be a finite number, got {v!r}")
+            raise RequestError(f"the value of {name} must be a finite number, got {v!r}")
         out[name] = float(v)
     return out
 
@@ -70,7 +80,9 @@ def _wrt(program, wrt) -> str:
     ):
         return program.inputs[0]
     if wrt not in program.inputs:
-        raise ExprError(f"'{wrt}' is not an input (inputs: {', '.join(program.inputs) or 'none'})")
+        raise RequestError(
+            f"'{wrt}' is not an input (inputs: {', '.join(program.inputs) or 'none'})"
+        )
     return wrt
 
 
@@ -169,7 +181,7 @@ def curve_payload(text: str, point: dict, wrt: str | None, half_width: float | N
     x0 = at[wrt]
     r = half_width if half_width else max(2.0, 0.5 * abs(x0))
     if not (isinstance(r, int | float) and 0 < r <= 1e6):
-        raise ExprError(f"the plot's half width must be a number from 0 to 1e6, got {r!r}")
+        raise RequestError(f"the plot's half width must be a number from 0 to 1e6, got {r!r}")
     xs = np.linspace(x0 - r, x0 + r, CURVE_POINTS)
     leaves = {}
     for name in program.inputs:

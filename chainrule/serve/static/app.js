@@ -6,7 +6,7 @@ var App = (function () {
     if (body !== undefined) { init.headers["content-type"] = "application/json"; init.body = JSON.stringify(body); }
     var r = await fetch(url, init), data;
     try { data = await r.json(); } catch (e) { data = { error: r.status + " " + r.statusText }; }
-    if (!r.ok) { var err = new Error(data.error || r.statusText); err.status = r.status; throw err; }
+    if (!r.ok || data.error) { var err = new Error(data.error || r.statusText); err.status = r.status; throw err; }
     return data;
   }
   var current = null;

@@ -11,10 +11,9 @@ var Playground = (function () {
   function err(text) { $("net-error").textContent = text || ""; }
 
   function spec() {
-    var hidden = $("layers").value.split(",").map(function (s) { return parseInt(s.trim(), 10); })
-      .filter(function (n) { return !isNaN(n); });
+    var hidden = $("layers").value.split(",").map(function (s) { return Number(s.trim()); });
     return { dataset: $("dataset").value, hidden: hidden, activation: $("activation").value,
-             lr: parseFloat($("lr").value), batch: parseInt($("batch").value, 10) };
+             lr: Number($("lr").value), batch: Number($("batch").value) };
   }
 
   // A new model for the settings; one at a time (a second call waits for the first).
@@ -23,7 +22,17 @@ var Playground = (function () {
     if (!resetting) resetting = makeModel().finally(function () { resetting = null; });
     return resetting;
   }
+  // The page's own checks, so that typing a setting out of range asks no request.
+  function invalid(sp) {
+    if (!sp.hidden.length || sp.hidden.length > 4 || sp.hidden.some(function (n) { return !Number.isInteger(n) || n < 1 || n > 16; }))
+      return "hidden layers: 1 to 4 widths, each 1 to 16, separated by commas (e.g. 8,8)";
+    if (!(sp.lr > 0 && sp.lr <= 10)) return "learning rate: a number above 0, at most 10";
+    if (!(Number.isInteger(sp.batch) && sp.batch >= 1 && sp.batch <= 256)) return "batch size: a whole number from 1 to 256";
+    return null;
+  }
   async function makeModel() {
+    var problem = invalid(spec());
+    if (problem) { pause(); err(problem); return; }
     pause();
     close();
     selected = null;
