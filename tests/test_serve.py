@@ -193,6 +193,8 @@ def test_curve_is_f_and_its_derivative():
     np.testing.assert_allclose(c["df"], 2 * x * np.cos(x**2), rtol=1e-12, atol=1e-14)
     c = explorer_module.curve_payload("x*y + 3", {"x": 2.0, "y": 5.0}, "y")
     np.testing.assert_allclose(c["df"], 2.0)  # d/dy (x*y + 3) = x, whatever y is
+    c = explorer_module.curve_payload("x^2", {"x": 1e300}, "x")  # typed huge: no 400
+    assert c["f"][0] is None and c["df"][0] == pytest.approx(2e300)
     c = explorer_module.curve_payload("log(x)", {"x": 1.0}, "x")
     assert c["f"][0] is None and c["df"][-1] == pytest.approx(1 / c["x"][-1])
 

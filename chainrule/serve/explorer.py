@@ -179,7 +179,7 @@ def curve_payload(text: str, point: dict, wrt: str | None, half_width: float | N
     at = _point(program, point)
     wrt = _wrt(program, wrt)
     x0 = at[wrt]
-    r = half_width if half_width else max(2.0, 0.5 * abs(x0))
+    r = half_width if half_width else min(max(2.0, 0.5 * abs(x0)), 1e6)
     if not (isinstance(r, int | float) and 0 < r <= 1e6):
         raise RequestError(f"the plot's half width must be a number from 0 to 1e6, got {r!r}")
     xs = np.linspace(x0 - r, x0 + r, CURVE_POINTS)
