@@ -206,6 +206,13 @@ var Playground = (function () {
   $("train").addEventListener("click", train);
   $("pause").addEventListener("click", pause);
   $("step").addEventListener("click", function () { pause(); advance(1); });
+  document.querySelectorAll(".preset").forEach(function (b) {
+    b.addEventListener("click", function () {
+      var p = b.dataset.preset.split("|");
+      $("dataset").value = p[0]; $("layers").value = p[1]; $("activation").value = p[2]; $("lr").value = p[3];
+      changed();
+    });
+  });
   $("reset").addEventListener("click", function () { made = null; reset(); });
   ["dataset", "activation", "layers", "lr", "batch"].forEach(function (id) {
     $(id).addEventListener("change", changed);
