@@ -3,7 +3,7 @@
 var Explorer = (function () {
   var $ = function (id) { return document.getElementById(id); };
   var state = { expr: "sin(x^2)", point: {}, wrt: null, inputs: [] };
-  var last = null, seq = 0, shown = 0, busy = false, pending = false, curveData = null;
+  var base = [], last = null, seq = 0, shown = 0, busy = false, pending = false, curveData = null;
 
   function num(v) {  // 10 significant digits, as the command line prints
     if (v === null || v === undefined) return "undefined";
@@ -105,7 +105,7 @@ var Explorer = (function () {
       tr.appendChild(el("td", { class: "mono" }, lk.formula || ""));
       tr.appendChild(el("td", { class: "num" }, num(lk.value)));
       tr.addEventListener("mouseenter", function () { light([lk.edge]); });
-      tr.addEventListener("mouseleave", function () { light([]); });
+      tr.addEventListener("mouseleave", function () { light(base); });
       tb.appendChild(tr);
     });
     var box = $("paths"); box.textContent = "";
@@ -114,13 +114,16 @@ var Explorer = (function () {
       var row = el("div", { class: "path", "data-testid": "path" },
         "path " + (i + 1) + ": " + p.links.join(" · ") + " = " + nums + " = " + num(p.value));
       row.addEventListener("mouseenter", function () { light(p.edges); row.classList.add("on"); });
-      row.addEventListener("mouseleave", function () { light([]); row.classList.remove("on"); });
+      row.addEventListener("mouseleave", function () { light(base); row.classList.remove("on"); });
       box.appendChild(row);
     });
     var sum = d.paths.map(function (p) { return paren(num(p.value)); }).join(" + ");
     box.appendChild(el("div", { class: "pathsum", "data-testid": "path-sum" },
       d.label + " = " + (d.paths.length > 1 ? "sum over " + d.paths.length + " paths = " + sum + " = " : "") + num(d.derivative)));
     $("graph").innerHTML = d.svg;  // drawn by the server from escaped text
+    // One path: it is the derivative, lit from the start; several: hover one to light it.
+    base = d.paths.length === 1 ? d.paths[0].edges : [];
+    light(base);
     if (d.notes.length) $("fvalue").textContent += "  — " + d.notes.join(" ");
   }
   function light(edges) {
