@@ -358,7 +358,7 @@ logabsdet = Primitive(
         xp.expand_dims(xp.expand_dims(g, -1), -1) * _mT(call(inv, xp, args[0]), xp),),
     lambda tangents, ans, args, xp, params: xp.sum(
         _mT(call(inv, xp, args[0]), xp) * tangents[0], axis=(-2, -1)),
-    formulas=("g·A⁻ᵀ",), symbolic=None, saves_ans=False,
+    formulas=("A⁻ᵀ",), symbolic=None, saves_ans=False,
     samples=lambda rng: [((normal(rng, 3, 3) + 2 * np.eye(3),), {}),
                          ((normal(rng, 2, 3, 3) - 2 * np.eye(3),), {})],
     ref=lambda a: np.log(np.abs(np.linalg.det(a))),
@@ -460,7 +460,9 @@ def _pinv_jvp(tangents, ans, args, xp, params):
 
 pinv = Primitive(
     "pinv", _pinv_forward, _pinv_vjp, _pinv_jvp,
-    formulas=("−Pᵀ g Pᵀ + (I − AP) gᵀ P Pᵀ + Pᵀ P gᵀ (I − PA)",), symbolic=None,
+    # −Pᵀ g Pᵀ + (I − A P) gᵀ P Pᵀ + Pᵀ P gᵀ (I − P A), P = ans, multiplied out
+    formulas=("-ansᵀ · g · ansᵀ + gᵀ · ans · ansᵀ - A · ans · gᵀ · ans · ansᵀ"
+              " + ansᵀ · ans · gᵀ - ansᵀ · ans · gᵀ · ans · A",), symbolic=None,
     samples=lambda rng: [((normal(rng, 4, 3),), {"rtol": 1e-12}),
                          ((normal(rng, 3, 4),), {"rtol": 1e-12}),
                          ((normal(rng, 2, 3, 3),), {"rtol": 1e-12})],
