@@ -190,7 +190,8 @@ def _remainder_samples(rng):
 remainder = elementwise(
     "remainder", np.remainder,
     (lambda x, y, ans, xp: xp.ones_like(ans), _remainder_dy),
-    formulas=("1", "-floor(x/y)"), symbolic=None,  # SymPy cannot differentiate Mod
+    # written with g: remainder has no SymPy form, so its rules are read as array rules
+    formulas=("g", "-g ⊙ floor(x/y)"), symbolic=None,  # SymPy cannot differentiate Mod
     samples=_remainder_samples, numpy=("remainder", "mod"), saves_ans=True,
     ref=lambda x, y: x - y * np.floor(x / y),
     doc="x mod y with the sign of y (Python's %).  d/dx = 1, d/dy = -floor(x/y).",
