@@ -134,3 +134,38 @@ def test_train_cli_compile_trains_the_same_model(capsys):
     compiled = capsys.readouterr().out.splitlines()[-1]
     assert eager.split("(")[0] == compiled.split("(")[0]  # the same test accuracy line
     assert "test accuracy" in compiled
+
+
+@pytest.mark.parametrize("clip", ["norm", "value"])
+def test_gradient_clipping_inside_a_compiled_step(clip):
+    def run(compiled):
+        cr.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
+        opt = cr.optim.SGD(model.parameters(), lr=0.5)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = cr.mean((model(x) - y) ** 2)
+            loss.backward()
+            if clip == "norm":
+                norm = nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+            else:
+                nn.utils.clip_grad_value_(model.parameters(), 0.01)
+                norm = loss
+            opt.step()
+            return loss, norm
+
+        f = cr.compile(step) if compiled else step
+        r = np.random.default_rng(2)
+        out = []
+        for _ in range(6):
+            x = cr.tensor(r.standard_normal((8, 4)).astype(np.float32) * 3)
+            y = cr.tensor(r.standard_normal((8, 1)).astype(np.float32) * 3)
+            out.append([float(np.asarray(v.data)) for v in f(x, y)])
+        return np.array(out), model.state_dict()
+
+    eager, eager_state = run(False)
+    compiled, state = run(True)
+    np.testing.assert_allclose(compiled, eager, rtol=1e-6, atol=1e-6)
+    for name in eager_state:
+        np.testing.assert_allclose(state[name], eager_state[name], rtol=1e-6, atol=1e-6)

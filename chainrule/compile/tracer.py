@@ -293,9 +293,17 @@ class Tracer:
         self.sync_grads()
 
         def tensor_spec(a):
+            """Tensors stay Tensors: a parameter (state) is passed as the live object, a
+            traced value as a new Tensor around its array on each replay."""
             if isinstance(a, Tensor):
                 s = self.spec(a)
+                if isinstance(s, Var) and s.kind == "state":
+                    return self.const(a)
                 return TensorOf(s) if isinstance(s, Var) else s
+            if isinstance(a, (list, tuple)):
+                return type(a)(tensor_spec(x) for x in a)
+            if isinstance(a, dict):
+                return {k: tensor_spec(v) for k, v in a.items()}
             return self.spec(a)
 
         specs = [tensor_spec(a) for a in args]

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from chainrule.compile.effects import effect
 from chainrule.tensor import Tensor, get_default_dtype, make
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector"]
@@ -34,6 +35,13 @@ def clip_grad_norm_(
     gradient is multiplied in place by ``max_norm / (total + 1e-6)``, as PyTorch.
     Returns the total norm before clipping, as a 0-d tensor (as PyTorch).
     """
+    if not (hasattr(parameters, "data") and hasattr(parameters, "grad")):
+        parameters = list(parameters)  # a generator: compiled code calls this again
+    return _clip_grad_norm(parameters, max_norm, norm_type, error_if_nonfinite)
+
+
+@effect("clip_grad_norm_: the gradients scaled in place")
+def _clip_grad_norm(parameters, max_norm, norm_type, error_if_nonfinite) -> Tensor:
     grads = _grads(parameters)
     if not grads:
         return make(np.zeros((), dtype=get_default_dtype()))
@@ -59,6 +67,13 @@ def clip_grad_norm_(
 
 def clip_grad_value_(parameters: Iterable, clip_value: float) -> None:
     """Clip every gradient entry into ``[-clip_value, clip_value]`` in place."""
+    if not (hasattr(parameters, "data") and hasattr(parameters, "grad")):
+        parameters = list(parameters)
+    _clip_grad_value(parameters, clip_value)
+
+
+@effect("clip_grad_value_: the gradients clipped in place")
+def _clip_grad_value(parameters, clip_value: float) -> None:
     for g in _grads(parameters):
         np.clip(g, -clip_value, clip_value, out=g)
 
