@@ -42,6 +42,8 @@ def _point(items: list[str] | None) -> dict[str, float]:
 
     point: dict[str, float] = {}
     for item in items or []:
+        # "x = 3" reads as "x=3": blanks around "=" are allowed.
+        item = re.sub(r"\s*=\s*", "=", item)
         for part in item.replace(",", " ").split():
             name, sep, value = part.partition("=")
             name = name.strip()
@@ -56,11 +58,44 @@ def _point(items: list[str] | None) -> dict[str, float]:
     return point
 
 
+#: ``-o FILE``: the format its extension names, unless ``--format`` says otherwise.
+_FORMATS = {
+    ".html": "html",
+    ".htm": "html",
+    ".svg": "svg",
+    ".png": "png",
+    ".md": "markdown",
+    ".tex": "latex",
+    ".json": "json",
+    ".dot": "dot",
+    ".gv": "dot",
+    ".txt": "text",
+}
+
+
+def _format(args) -> str:
+    """The output format: ``--format``, else the extension of ``-o FILE``, else text."""
+    if args.format is not None:
+        return args.format
+    if args.output:
+        ext = os.path.splitext(args.output)[1].lower()
+        if ext not in _FORMATS:
+            known = " ".join(sorted(set(_FORMATS)))
+            raise UsageError(
+                f"cannot tell the format of {args.output!r} from its extension (known: "
+                f"{known}); say it with --format"
+            )
+        return _FORMATS[ext]
+    return "text"
+
+
 def _cmd_explain(args) -> int:
     from chainrule.explain.core import explain
 
+    args.format = _format(args)
     if args.format == "code":
         return _expression_code(args)
+
     split = "auto" if args.split is None else args.split
     descent = _descent_options(args)
     e = explain(args.expression, wrt=args.wrt, split=split, **_point(args.at))
@@ -315,11 +350,22 @@ def _run_train(train, args) -> int:
     return 0 if status is None else int(status)
 
 
+def _version() -> str:
+    """The installed package's version (from its metadata)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("chainrule")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree
+        return "(not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="chainrule",
         description="Derivatives by the chain rule, shown: every link as a formula and a number.",
     )
+    parser.add_argument("--version", action="version", version=f"chainrule {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser(
@@ -352,10 +398,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--format",
-        default="text",
+        default=None,
         choices=["text", "markdown", "latex", "dot", "json", "html", "svg", "png", "code"],
-        help="code: the value and the derivative as the straight-line Python that "
-        "cr.compile generates, each backward line under its chain-rule link",
+        help="output format (default: from the extension of -o FILE, else text); code: the "
+        "value and the derivative as the straight-line Python that cr.compile generates, "
+        "each backward line under its chain-rule link",
     )
     p.add_argument(
         "-o",

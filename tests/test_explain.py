@@ -217,7 +217,7 @@ def test_backward_pass_of_a_small_network_step_by_step():
     assert ops == ["mean", "power", "subtract", "matmul", "tanh", "add", "matmul"]
     matmul = e.backward[3]
     assert matmul.output == "yhat" and matmul.arguments == ("h", "W2")
-    assert matmul.rules[1] == "∂L/∂W2 = hᵀ · (∂L/∂yhat)"
+    assert matmul.rules[1] == "∂L/∂W2 = hᵀ · ∂L/∂yhat"
     assert matmul.upstream_shape == (4, 1)
     assert matmul.upstream_norm == pytest.approx(np.linalg.norm(d_yhat))
     assert matmul.sent[1][1] == (5, 1)
@@ -225,7 +225,7 @@ def test_backward_pass_of_a_small_network_step_by_step():
     add = e.backward[5]
     assert add.sent[1] == ("b1", (5,), pytest.approx(np.linalg.norm(expected["b1"])))
     text = e.to_text()
-    assert "yhat = matmul(h, W2)" in text and "∂L/∂W2 = hᵀ · (∂L/∂yhat)" in text
+    assert "yhat = h·W2" in text and "∂L/∂W2 = hᵀ · ∂L/∂yhat" in text
     assert "Backward pass, step by step (7 steps" in text
     assert "| 4 | `yhat = matmul(h, W2)`" in e.to_markdown()
 
@@ -426,19 +426,15 @@ def test_a_module_names_the_parameters_to_differentiate_by():
     model = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.Tanh(), cr.nn.Linear(4, 1))
     loss_fn = cr.nn.MSELoss()
     e = explain(lambda: loss_fn(model(cr.tensor(X)), cr.tensor(Y)), wrt=model)
-    assert e.wrt == ("0.weight", "0.bias", "2.weight", "2.bias")
+    assert e.wrt == ("W1", "b1", "W2", "b2")  # the k-th dense layer's are Wk and bk
+    assert e.network.aliases == {"W1": "0.weight", "b1": "0.bias", "W2": "2.weight", "b2": "2.bias"}
     # The same gradients by hand: y = tanh(X W1ᵀ + b1) W2ᵀ + b2, L = mean((y - Y)²).
     W1, b1 = model[0].weight.numpy(), model[0].bias.numpy()
     W2, b2 = model[2].weight.numpy(), model[2].bias.numpy()
     h = np.tanh(X @ W1.T + b1)
     d_y = 2 * (h @ W2.T + b2 - Y) / Y.size
     d_pre = (d_y @ W2) * (1 - h**2)
-    expected = {
-        "0.weight": d_pre.T @ X,
-        "0.bias": d_pre.sum(0),
-        "2.weight": d_y.T @ h,
-        "2.bias": d_y.sum(0),
-    }
+    expected = {"W1": d_pre.T @ X, "b1": d_pre.sum(0), "W2": d_y.T @ h, "b2": d_y.sum(0)}
     for name, g in expected.items():
         np.testing.assert_allclose(e.derivatives[name], g, rtol=1e-5, atol=1e-7)
     assert all(p.grad is None for p in model.parameters())  # nothing accumulated

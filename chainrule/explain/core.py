@@ -33,6 +33,7 @@ from chainrule.explain.graph import (
     replay_symbolic,
     replay_value,
 )
+from chainrule.explain.network import network_view
 from chainrule.explain.pretty import (
     factor_like,
     latex,
@@ -82,8 +83,9 @@ def explain(f, /, wrt=None, split="auto", *, symbolic_budget=None, **point) -> E
     time are shown as differentiated, and a note says so.  No number depends on it.
     """
     budget = Budget(symbolic_budget)  # a bad value is refused before any work
+    aliases: dict[str, str] = {}
     if hasattr(wrt, "named_parameters"):
-        wrt = dict(wrt.named_parameters())
+        wrt, aliases = _parameter_names(wrt)
     if isinstance(wrt, Tensor):
         wrt = [wrt]
     if isinstance(wrt, (list, tuple)) and wrt and all(isinstance(w, Tensor) for w in wrt):
@@ -121,6 +123,8 @@ def explain(f, /, wrt=None, split="auto", *, symbolic_budget=None, **point) -> E
         e = _Builder(out, inputs, output_name, wrt, program, point, budget).build()
     if tensors is None and all(np.size(point[n]) == 1 for n in wrt if n in point):
         e.evaluator = _evaluator(f if program is None else program, wrt)
+    if e.network is not None:
+        e.network.aliases = {k: v for k, v in aliases.items() if k in e.wrt}
     return e
 
 
@@ -142,6 +146,30 @@ def _evaluator(f, wrt: tuple[str, ...]):
         return value, {n: 0.0 if g is None else float(g.data) for n, g in zip(wrt, grads)}
 
     return evaluate
+
+
+def _parameter_names(module) -> tuple[dict, dict[str, str]]:
+    """A module's parameters by the names a textbook gives them: the weight and bias of
+    the k-th dense layer (a module with ``in_features`` and ``out_features``) are ``Wk``
+    and ``bk``; others keep the module's names.  Returns ``(params, {new: module name})``."""
+    layer_of: dict[str, int] = {}
+    modules = module.named_modules() if hasattr(module, "named_modules") else []
+    for name, m in modules:
+        if hasattr(m, "in_features") and hasattr(m, "out_features"):
+            layer_of[name] = len(layer_of) + 1
+    params, aliases = {}, {}
+    for full, p in module.named_parameters():
+        owner, _, attr = full.rpartition(".")
+        k = layer_of.get(owner)
+        name = full
+        if k is not None and attr in ("weight", "bias"):
+            name = f"{'W' if attr == 'weight' else 'b'}{k}"
+        if name in params:
+            name = full
+        params[name] = p
+        if name != full:
+            aliases[name] = full
+    return params, aliases
 
 
 def _all_scalar(out: Tensor) -> bool:
@@ -306,7 +334,8 @@ class _Builder:
         self.budget = Budget() if budget is None else budget
         # Links whose formula was cut short by the budget, or cannot be checked.
         self.unsimplified, self.no_formula, self.unevaluable = [], [], []
-        self.output_name = output_name or "f"
+        # A network's loss is L, as in every text on backpropagation; a formula's output f.
+        self.output_name = output_name or ("f" if _all_scalar(out) else "L")
         self.point = {k: (v.data if isinstance(v, Tensor) else v) for k, v in point.items()}
         if out.data.size != 1:
             raise ValueError(
@@ -342,6 +371,13 @@ class _Builder:
         quantities = self._quantities(adjoint, value)
         paths, truncated = self._paths(links) if self.scalar else ([], False)
         checks = self._checks(links, paths, derivs) if self.scalar else []
+        network = None
+        if self.scalar:
+            backward = backward_steps(c, sweep)
+        else:
+            backward, checks, network = network_view(
+                c, sweep, adjoint, self.wrt, self.inputs, max(self.rtol, 1e-6)
+            )
         for chk in checks:
             if not chk.ok:
                 warnings.warn(
@@ -359,8 +395,9 @@ class _Builder:
             quantities=quantities,
             steps=links,
             paths=paths,
-            backward=backward_steps(c, sweep),
+            backward=backward,
             checks=checks,
+            network=network,
             point={k: _as_value(v) for k, v in self.point.items()},
             scalar=self.scalar,
             source=self.program.source if self.program is not None else None,

@@ -213,6 +213,9 @@ class Explanation:
     source: str | None = None
     paths_truncated: bool = False
     notes: list[str] = field(default_factory=list)
+    #: For a network: the forward pass, parameter names, gradient norms per layer
+    #: (a :class:`~chainrule.explain.network.NetworkView`), else None.
+    network: object = None
     #: ``evaluate(point) -> (output, {input: derivative})``, for :meth:`descend`.
     evaluator: object = field(default=None, repr=False, compare=False)
 
@@ -270,6 +273,8 @@ class Explanation:
             "checks": [c.to_dict() for c in self.checks],
             "agrees": self.agrees,
             "notes": list(self.notes),
+            "headline": self.headline,
+            "network": None if self.network is None else self.network.to_dict(),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -320,7 +325,25 @@ class Explanation:
     def __str__(self) -> str:
         return self.to_text()
 
+    @property
+    def headline(self) -> str:
+        """What was computed, in one line: ``∂L/∂W1, ∂L/∂b1, ... at L = 0.783``."""
+        from chainrule.explain.render import _num
+
+        d = "d" if len(self.wrt) == 1 and self.scalar else "∂"
+        names = ", ".join(f"{d}{self.output}/{d}{w}" for w in self.wrt)
+        if len(self.wrt) > 6:
+            names = ", ".join(f"{d}{self.output}/{d}{w}" for w in self.wrt[:5]) + ", ..."
+        return f"{names} at {self.output} = {_num(self.value)}"
+
     def __repr__(self) -> str:
+        if not self.scalar:
+            ok = sum(c.ok for c in self.checks)
+            return (
+                f"<Explanation {self.headline}: {len(self.backward)} backward steps, "
+                f"{ok} of {len(self.checks)} rule checks ok>"
+            )
         d = self.derivative
         shown = {k: _plain(v) for k, v in d.items()} if isinstance(d, dict) else _plain(d)
-        return f"<Explanation d{self.output}/d{','.join(self.wrt)} = {shown}>"
+        text = f"<Explanation d{self.output}/d{','.join(self.wrt)} = {shown}>"
+        return text if len(text) <= 300 else f"<Explanation {self.headline}>"

@@ -30,10 +30,12 @@ from __future__ import annotations
 import ast
 import difflib
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from chainrule.explain.errors import ExprError, ExprSyntaxError, split_lines
+from chainrule.explain.mathtext import translate
 from chainrule.explain.nodes import (
     ALIASES,
     CONSTANTS,
@@ -183,9 +185,10 @@ class Program:
 class _Source:
     """The text given to ``ast``, and the way back from its positions to the user's text.
 
-    Two rewrites happen before parsing: ``^`` becomes ``**`` (Python's ``^`` is a bitwise
-    operator that binds looser than ``+``), and leading blanks are removed from each line
-    (so that indented triple-quoted strings work).  ``colmap`` undoes both.
+    Two rewrites happen before parsing: mathematical notation becomes the parser's ASCII
+    (:func:`chainrule.explain.mathtext.translate`: ``^`` is ``**``, ``·`` is ``*``, ``t²``
+    is ``t**2``, ...), and leading blanks are removed from each line (so that indented
+    triple-quoted strings work).  ``colmap`` undoes both.
     """
 
     def __init__(self, text: str):
@@ -194,13 +197,10 @@ class _Source:
         for raw in split_lines(text):
             stripped = raw.lstrip(" \t\r\f")
             start = len(raw) - len(stripped)
-            out, cmap = [], []
-            for i, ch in enumerate(stripped):
-                rep = "**" if ch == "^" else ch
-                out.append(rep)
-                cmap.extend([start + i] * len(rep))
+            python, cols = translate(stripped)
+            cmap = [start + c for c in cols]
             cmap.append(len(raw))
-            lines.append("".join(out))
+            lines.append(python)
             self.colmap.append(cmap)
         self.lines = lines
         self.python = "\n".join(lines)
@@ -220,6 +220,20 @@ class _Source:
         line = self.lines[lineno - 1].encode("utf-8")
         char_col = len(line[: getattr(node, "col_offset", 0)].decode("utf-8", errors="replace"))
         return self.position(lineno, char_col)
+
+
+def _hint(message: str, src: _Source, line: int | None, col: int | None) -> str:
+    """The parser's message with a hint that fits the mistake."""
+    text = src.text.splitlines()[line - 1] if line and line <= len(src.text.splitlines()) else ""
+    if re.search(r"\d\s*(deg|°)", text):
+        return message + " (angles are in radians: write 30*pi/180 for 30°)"
+    if "invalid decimal literal" in message:
+        return message + " (write '2*x', not '2x')"
+    called = "|".join(sorted(FUNCTIONS + tuple(ALIASES), key=len, reverse=True))
+    m = re.search(rf"\b({called})\s+([A-Za-z0-9_(])", text)
+    if m:
+        return message + f" (call a function with brackets: {m.group(1)}(...), not '{m.group(0)}')"
+    return message
 
 
 def _fail(cls, message, src: _Source, line=None, col=None):
@@ -303,9 +317,7 @@ def parse(text: str, output: str | None = None) -> Program:
         tree = ast.parse(src.python, mode="exec")
     except SyntaxError as err:
         line, col = src.position(err.lineno, (err.offset or 1) - 1)
-        message = err.msg or "invalid syntax"
-        if "invalid decimal literal" in message:
-            message += " (write '2*x', not '2x')"
+        message = _hint(err.msg or "invalid syntax", src, line, col)
         raise _fail(ExprSyntaxError, message, src, line, col) from None
     except (ValueError, RecursionError, MemoryError, OverflowError) as err:
         raise _fail(
@@ -362,7 +374,10 @@ class _Converter:
             if op is None:
                 spelled = _OP_SPELLING.get(type(node.op), type(node.op).__name__)
                 raise self.fail(node, f"operator '{spelled}' is not allowed; use + - * / ** ^")
-            return BinOp(op, self.expr(node.left), self.expr(node.right), **self.pos(node))
+            left, right = self.expr(node.left), self.expr(node.right)
+            if op == "**" and isinstance(left, Const) and left.name == "e":
+                return Call("exp", right, **self.pos(node))  # e^x is exp(x)
+            return BinOp(op, left, right, **self.pos(node))
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.USub):
                 return Neg(self.expr(node.operand), **self.pos(node))

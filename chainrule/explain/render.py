@@ -77,6 +77,8 @@ def to_text(e) -> str:
     lines: list[str] = []
     if e.source:
         lines += [_source(e), ""]
+    if not e.scalar:
+        return "\n".join(lines + [f"Computed {e.headline}", ""] + _tensor_text(e))
     lines.append(f"At {_point(e)}:" if _point(e) else "Values:")
     rows = []
     for q in e.quantities.values():
@@ -85,8 +87,6 @@ def to_text(e) -> str:
         left = f"{q.name} = {q.definition}" if q.definition else q.name
         rows.append((left, _num(q.value)))
     lines += _aligned(rows)
-    if not e.scalar:
-        return "\n".join(lines + [""] + _tensor_text(e))
     for wrt in e.wrt:
         paths = [p for p in e.paths if p.wrt == wrt]
         lines.append("")
@@ -167,6 +167,12 @@ def _wrt_text(e, wrt: str, paths) -> list[str]:
 
 
 def _check_text(e) -> str:
+    if not e.scalar and e.checks and all(c.ok for c in e.checks):
+        n = len(e.checks)
+        return (
+            f"Check: {'each of the ' + str(n) + ' rules' if n > 1 else 'the rule'} shown, "
+            "evaluated over its step's arrays, agrees with the engine's gradient."
+        )
     if not e.checks:
         return "Check: no symbolic formula to compare with (the numbers are the engine's)."
     bad = [c for c in e.checks if not c.ok]
@@ -181,12 +187,27 @@ def _check_text(e) -> str:
 
 
 def _tensor_text(e) -> list[str]:
-    out = [
+    net = e.network
+    out: list[str] = []
+    if net is not None and net.aliases:
+        out.append(
+            "Parameters: " + ", ".join(f"{k} = {v} {_shape_text(e.quantities[k].value)}"
+                                       for k, v in net.aliases.items() if k in e.quantities)
+        )
+    if net is not None and net.forward:
+        out += ["", "Forward pass:"]
+        out += _aligned([(d, f"shape {s}" if s != "scalar" else _num(e.value))
+                         for d, s in net.forward], sep="    ")
+    out += [
+        "",
         f"Backward pass, step by step ({len(e.backward)} steps, from {e.output} back to "
-        "the inputs; u1, u2, ... are unnamed intermediate results):"
+        "the parameters; each rule is evaluated over the step's arrays and compared with "
+        "the engine's gradient):",
     ]
     for s in e.backward:
         call = f"{s.output} = {s.op}({', '.join(s.arguments)})"
+        if net is not None:
+            call = next((d for d, _ in net.forward if d.startswith(f"{s.output} = ")), call)
         out.append(
             f"  {s.index:>2}. {call}    ∂{e.output}/∂{s.output}: shape "
             f"{s.upstream_shape}, norm {s.upstream_norm:.6g}"
@@ -195,8 +216,38 @@ def _tensor_text(e) -> list[str]:
             if sent is not None:
                 out.append(f"        {rule}   -> shape {sent[1]}, norm {sent[2]:.6g}")
     out += ["", "Gradients:"]
-    out += _aligned([(_total(e, w), _num(e.derivatives[w])) for w in e.wrt])
+    out += _aligned([(f"∂{e.output}/∂{w}", _num(e.derivatives[w])) for w in e.wrt])
+    if net is not None and net.layers:
+        out += ["", "Gradient norms, layer by layer (input side first):"]
+        rows = []
+        for r in net.layers:
+            left = f"layer {r.layer}: ‖∂{e.output}/∂{r.weight}‖ = {r.weight_norm:.4g}"
+            if r.bias:
+                left += f", ‖∂{e.output}/∂{r.bias}‖ = {r.bias_norm:.4g}"
+            if r.ratio is not None:
+                left += f"; ratio to layer {r.layer + 1}: {r.ratio:.3g}"
+            if r.flag:
+                left += f"  <- {r.flag.upper()} gradients"
+            rows.append("  " + left)
+        out += rows
+        flags = [r for r in net.layers if r.flag]
+        if flags:
+            out.append(
+                "  (a ratio under 1e-3 between consecutive layers: vanishing gradients, the "
+                "earlier layer barely learns; over 1e3 or not finite: exploding)"
+            )
+        else:
+            out.append("  (no vanishing (< 1e-3) or exploding (> 1e3) ratio between layers)")
+    if net is not None and net.unchecked:
+        out += ["", "Shown but not checked (a rule the evaluator cannot read):"]
+        out += [f"  {r}" for r in net.unchecked]
+    out += ["", _check_text(e)]
     return out
+
+
+def _shape_text(v) -> str:
+    shape = np.shape(v)
+    return "(" + "×".join(map(str, shape)) + ")" if shape else ""
 
 
 # ----- Markdown and LaTeX --------------------------------------------------------------------

@@ -20,16 +20,13 @@ import numpy as np
 
 from chainrule.autodiff.backward import sum_to_shape
 from chainrule.explain.explanation import BackwardStep
+from chainrule.ops.notation import ARGUMENT_LETTERS
 from chainrule.tensor import Tensor
 
 __all__ = ["backward_steps", "rule_text"]
 
 # The letters the primitives' formulas use for their arguments, by number of arguments.
-_LETTERS = {
-    1: {"x": 0, "A": 0},
-    2: {"x": 0, "a": 0, "A": 0, "y": 1, "b": 1},
-    3: {"x": 0, "w": 1, "b": 2},
-}
+_LETTERS = ARGUMENT_LETTERS
 _TOKEN = re.compile(r"(?<![A-Za-z_])(ans|[a-zA-Z])(?![A-Za-z_0-9])")
 
 

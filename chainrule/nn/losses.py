@@ -52,6 +52,19 @@ def _reduce(loss, reduction: str):
     return loss
 
 
+def _explained_as_one_step(loss, kind: str, input, target, reduction: str):
+    """Mark ``loss`` so that ``cr.explain`` shows the operations that compute it as one
+    step with the rule a textbook gives (``∂L/∂z = (softmax(z) − onehot(y))/N`` for
+    cross-entropy, ``(2/N)·(ŷ − y)`` for the mean squared error); returns ``loss``."""
+    node = getattr(loss, "_node", None)
+    start = input._node if isinstance(input, Tensor) and input._node is not None else input
+    if node is not None and reduction in ("mean", "sum") and isinstance(input, Tensor):
+        if start is input and not input.requires_grad:
+            return loss
+        node.explain_loss = (kind, start, np.asarray(_array(target)), reduction)
+    return loss
+
+
 def _check_same_shape(name: str, input, target) -> None:
     if tuple(input.shape) != tuple(np.shape(_array(target))):
         raise ValueError(
@@ -72,7 +85,7 @@ def mse_loss(input, target, reduction: str = "mean"):
     _check_reduction("mse_loss", reduction)
     _check_same_shape("mse_loss", input, target)
     d = input - _as_target(target, input)
-    return _reduce(d * d, reduction)
+    return _explained_as_one_step(_reduce(d * d, reduction), "mse", input, target, reduction)
 
 
 def l1_loss(input, target, reduction: str = "mean"):
@@ -225,9 +238,14 @@ def cross_entropy(
             probs = probs * w.reshape((n_classes,) + (1,) * (len(input.shape) - axis - 1))
         return _reduce(-api.sum(logp * probs, axis=axis), reduction)
     y = _class_targets("cross_entropy", input, target, ignore_index)
-    return _weighted_pick(
+    loss = _weighted_pick(
         "cross_entropy", logp, y, weight, ignore_index, reduction, label_smoothing
     )
+    if weight is None and not label_smoothing and len(input.shape) == 2 and np.all(
+        y != ignore_index
+    ):
+        _explained_as_one_step(loss, "cross_entropy", input, y, reduction)
+    return loss
 
 
 def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"):
