@@ -52,7 +52,7 @@ def test_the_small_network_reads_as_a_textbook_and_every_rule_is_checked():
         "∂L/∂a1 = ∂L/∂z2 · W2",
         "∂L/∂W2 = (∂L/∂z2)ᵀ · a1",
         "∂L/∂b2 = Σ_batch ∂L/∂z2",
-        "∂L/∂z1 = ∂L/∂a1 ⊙ (1 − tanh(z1)²)",
+        "∂L/∂z1 = ∂L/∂a1 ⊙ (1 − tanh²(z1))",
         "∂L/∂W1 = (∂L/∂z1)ᵀ · X",
         "∂L/∂b1 = Σ_batch ∂L/∂z1",
     ]

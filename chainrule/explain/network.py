@@ -109,6 +109,8 @@ def rule_text(formula: str, out: str, args: tuple[str, ...], index: int, loss: s
         return tok
 
     text = _TOKEN.sub(sub, formula).replace("-", "−")
+    # tanh(z1)² is written tanh²(z1), as a textbook does (the evaluator reads both).
+    text = re.sub(r"\b([A-Za-z]\w*)\(([^()]*)\)([²³])", r"\1\3(\2)", text)
     if has_g:
         return text
     text = text.strip()
