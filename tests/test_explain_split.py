@@ -199,3 +199,10 @@ def test_cli_split_and_no_split():
         "--split",
     )
     assert "dP/dt = dP/du · du/dh · dh/dg · dg/dt" in done.stdout
+
+
+def test_html_typesets_each_link_formula_offline_with_mathml():
+    page = explain("sigmoid(w*x+b)", wrt="w", w=0.5, x=1.5, b=0.1).to_html()
+    assert '<math xmlns="http://www.w3.org/1998/Math/MathML" aria-label="σ(z)·(1 − σ(z))">' in page
+    assert "<mi>σ</mi>" in page
+    assert "<script src" not in page and "<link" not in page  # nothing fetched

@@ -376,6 +376,18 @@ class _Raw(str):
     """A table cell already written as HTML."""
 
 
+def _formula_cell(link):
+    """A link's formula typeset by the browser (MathML, no network needed), with the
+    textbook text as its accessible label; plain text where there is no MathML."""
+    if not link.mathml:
+        return link.formula or ""
+    label = html.escape(link.formula or "", quote=True)
+    return _Raw(
+        f'<td><math xmlns="http://www.w3.org/1998/Math/MathML" aria-label="{label}">'
+        f"{link.mathml}</math></td>"
+    )
+
+
 def _heading(e) -> str:
     inputs = [q for q in e.quantities.values() if q.role == "input"]
     at = ", ".join(f"{q.name} = {_num(q.value)}" for q in inputs if np.size(q.value) == 1)
@@ -439,7 +451,7 @@ def explanation_html(e, *, title: str | None = None, fragment: bool = False) -> 
         parts.append(
             _table(
                 ["link", "formula", "value"],
-                [[lk.label, lk.formula or "", _num(lk.value)] for lk in e.steps],
+                [[lk.label, _formula_cell(lk), _num(lk.value)] for lk in e.steps],
             )
         )
     if e.paths:
