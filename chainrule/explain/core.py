@@ -14,16 +14,13 @@ the two are compared at the point.
 
 from __future__ import annotations
 
-import inspect
 import math
 import warnings
 from collections.abc import Mapping
 
 import numpy as np
 
-from chainrule.autodiff.graph import topological_order, tracing
 from chainrule.explain.budget import Budget
-from chainrule.explain.evaluate import chainrule_functions, evaluate_program
 from chainrule.explain.explanation import Check, Explanation, Link, Path, Quantity
 from chainrule.explain.expr import Program, parse
 from chainrule.explain.graph import (
@@ -46,6 +43,16 @@ from chainrule.explain.pretty import (
 from chainrule.explain.split import check_split, split_graph, split_program
 from chainrule.explain.steps import backward_steps
 from chainrule.explain.symbolic import have_sympy, require_sympy, without_derivatives
+from chainrule.explain.trace import (
+    _all_scalar,
+    _evaluator,
+    _given_leaves,
+    _graph_leaves,
+    _parameter_names,
+    _trace_function,
+    _trace_program,
+    _wrt,
+)
 from chainrule.tensor import Tensor
 
 __all__ = ["explain", "MAX_PATHS"]
@@ -126,206 +133,6 @@ def explain(f, /, wrt=None, split="auto", *, symbolic_budget=None, **point) -> E
     if e.network is not None:
         e.network.aliases = {k: v for k, v in aliases.items() if k in e.wrt}
     return e
-
-
-def _evaluator(f, wrt: tuple[str, ...]):
-    """``evaluate(point) -> (output, {name: derivative})`` from the engine alone (no
-    formulas): what gradient descent needs at each new point."""
-    from chainrule.autodiff.backward import grad as engine_grad
-
-    def evaluate(point: dict):
-        with np.errstate(all="ignore"):
-            if isinstance(f, Program):
-                out, inputs, _ = _trace_program(f, point)
-            else:
-                out, inputs, _ = _trace_function(f, point)
-            value = float(out.data.reshape(()))
-            if not out.requires_grad:
-                return value, {n: 0.0 for n in wrt}
-            grads = engine_grad(out, [inputs[n] for n in wrt], allow_unused=True)
-        return value, {n: 0.0 if g is None else float(g.data) for n, g in zip(wrt, grads)}
-
-    return evaluate
-
-
-def _parameter_names(module) -> tuple[dict, dict[str, str]]:
-    """A module's parameters by the names a textbook gives them: the weight and bias of
-    the k-th dense layer (a module with ``in_features`` and ``out_features``) are ``Wk``
-    and ``bk``; others keep the module's names.  Returns ``(params, {new: module name})``."""
-    layer_of: dict[str, int] = {}
-    modules = module.named_modules() if hasattr(module, "named_modules") else []
-    for name, m in modules:
-        if hasattr(m, "in_features") and hasattr(m, "out_features"):
-            layer_of[name] = len(layer_of) + 1
-    params, aliases = {}, {}
-    for full, p in module.named_parameters():
-        owner, _, attr = full.rpartition(".")
-        k = layer_of.get(owner)
-        name = full
-        if k is not None and attr in ("weight", "bias"):
-            name = f"{'W' if attr == 'weight' else 'b'}{k}"
-        if name in params:
-            name = full
-        params[name] = p
-        if name != full:
-            aliases[name] = full
-    return params, aliases
-
-
-def _all_scalar(out: Tensor) -> bool:
-    """Whether every value in the graph of ``out`` is a single number (splitting is for
-    scalar chains; a network's steps are shown by the backward pass instead)."""
-    if out._node is None:
-        return False
-    order = topological_order([out._node])
-    return all(np.size(n.out) == 1 for n in order) and all(
-        np.size(p.data) == 1 for n in order for p in n.parents if isinstance(p, Tensor)
-    )
-
-
-def _wrt(wrt, inputs: dict) -> tuple[str, ...]:
-    if wrt is None:
-        names = tuple(inputs)
-    elif isinstance(wrt, str):
-        names = tuple(w.strip() for w in wrt.split(",") if w.strip())
-    else:
-        names = tuple(wrt)
-    for name in names:
-        if name not in inputs:
-            raise ValueError(
-                f"explain: wrt={name!r} is not an input (inputs: {', '.join(inputs) or 'none'})"
-            )
-    if not names:
-        raise ValueError("explain: there is no input to differentiate by")
-    return names
-
-
-def _given_leaves(tensors: Mapping, inputs: dict) -> dict[str, Tensor]:
-    """``wrt={name: tensor}``: leaves of the user's graph (parameters), used as they are."""
-    for name, t in tensors.items():
-        if not isinstance(t, Tensor) or not t.requires_grad or not t.is_leaf:
-            raise ValueError(
-                f"explain: wrt[{name!r}] must be a leaf Tensor that requires grad "
-                "(a parameter), got "
-                + (
-                    repr(t)[:60]
-                    if not isinstance(t, Tensor)
-                    else "a tensor that "
-                    + ("is not a leaf" if t.requires_grad else "does not require grad")
-                )
-            )
-        if name in inputs:
-            raise ValueError(f"explain: {name!r} is both in the point and in wrt")
-    return dict(tensors)
-
-
-def _graph_leaves(out: Tensor) -> dict[str, Tensor]:
-    """Every leaf that requires grad in the graph of ``out``, named by ``.name`` or ``p1,
-    p2, ...`` in the order the forward pass met them."""
-    leaves: dict[int, Tensor] = {}
-    for node in topological_order([out._node]):
-        for p in node.parents:
-            if isinstance(p, Tensor) and id(p) not in leaves:
-                leaves[id(p)] = p
-    named: dict[str, Tensor] = {}
-    for i, t in enumerate(leaves.values(), start=1):
-        name = t.name or f"p{i}"
-        while name in named:
-            name += "'"
-        named[name] = t
-    return named
-
-
-def _leaf(name: str, value) -> Tensor:
-    """A fresh leaf that requires grad; Python numbers become float64 (not float32)."""
-    if isinstance(value, Tensor):
-        arr = value.data
-    elif isinstance(value, (str, bytes)) or value is None:
-        raise TypeError(f"explain: the value of '{name}' must be a number, got {value!r:.40}")
-    else:
-        arr = np.asarray(value)
-        if arr.dtype.kind in "iub" or not isinstance(value, np.ndarray):
-            arr = arr.astype(np.float64)
-    if arr.dtype.kind in "iub":
-        arr = arr.astype(np.float64)
-    if arr.dtype.kind != "f":
-        raise TypeError(f"explain: the value of '{name}' must be real, got dtype {arr.dtype}")
-    leaf = Tensor(arr)
-    leaf.requires_grad = True
-    leaf.name = name
-    return leaf
-
-
-def _trace_program(program: Program, point: dict):
-    import chainrule.numpy_api as api
-
-    inputs = {name: _leaf(name, point[name]) for name in program.inputs if name in point}
-
-    def bind(name, value, values):
-        if not isinstance(value, Tensor):
-            value = Tensor(np.asarray(value, dtype=np.float64))  # a constant: no graph
-        elif any(value is v for v in values.values()):
-            value = api.copy(value)  # "y = x": a quantity of its own, not an alias of x
-        return api.named(value, name)
-
-    values = evaluate_program(program, {**point, **inputs}, chainrule_functions(), bind=bind)
-    return values[program.output], inputs, program.output
-
-
-def _trace_function(f, point: dict):
-    import chainrule.numpy_api as api
-
-    try:
-        sig = inspect.signature(f)
-    except (TypeError, ValueError):
-        sig = None
-    args, kwargs, inputs = [], {}, {}
-    if sig is not None:
-        has_var_kw = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
-        known = {
-            n for n, p in sig.parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-        }
-        for name in point:
-            if name not in known and not has_var_kw:
-                raise ValueError(
-                    f"explain: {name!r} is not a parameter of {getattr(f, '__name__', 'f')} "
-                    f"(parameters: {', '.join(known) or 'none'})"
-                )
-        for name, p in sig.parameters.items():
-            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-                continue
-            if name not in point:
-                if p.default is p.empty:
-                    raise ValueError(
-                        f"explain: no value for '{name}' at the point: give one, as in "
-                        f"cr.explain(f, {name}=1.0)"
-                    )
-                continue
-            inputs[name] = _leaf(name, point[name])
-            if p.kind is p.POSITIONAL_ONLY:
-                args.append(inputs[name])
-            else:
-                kwargs[name] = inputs[name]
-        for name in point:
-            if name not in inputs:
-                inputs[name] = kwargs[name] = _leaf(name, point[name])
-    else:
-        inputs = {name: _leaf(name, v) for name, v in point.items()}
-        kwargs = dict(inputs)
-    # A point outside the domain is reported by check_domain, naming the quantity;
-    # NumPy's own warnings would only repeat it less clearly.
-    with np.errstate(all="ignore"), tracing():
-        out = f(*args, **kwargs)
-    if not isinstance(out, Tensor):
-        out = Tensor(np.asarray(out, dtype=np.float64))
-    elif out.requires_grad and out._node is None:
-        out = api.copy(out)  # f returned an input: give the output a node of its own
-    name = out._node.name if out._node is not None and out._node.name else None
-    return out, inputs, name
-
-
-def _fmt(v) -> str:
-    return f"{float(v):.10g}"
 
 
 class _Builder:
