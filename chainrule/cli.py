@@ -249,7 +249,7 @@ def _cmd_diff(args) -> int:
             else rf"\frac{{d{r.function}}}{{d{r.wrt}}} = {r.latex}"
         )
     else:
-        print(f"{r.label} = {r.formula}")
+        print(f"{r.label} = {r.pretty or r.formula}")
     if point is not None:
         at = ", ".join(f"{k} = {number(v)}" for k, v in point.items())
         print(f"at {at}: {r.label} = {number(r.value)}")

@@ -55,7 +55,7 @@ def test_diff(capsys):
     status, out, _ = run(capsys, "diff", "x**2*sin(x)", "--wrt", "x", "--order", "2", "--at", "x=0")
     assert status == 0
     assert out.splitlines() == [
-        "d^2f/dx^2 = -x**2*sin(x) + 4*x*cos(x) + 2*sin(x)",
+        "d^2f/dx^2 = 4·x·cos(x) + 2·sin(x) − x²·sin(x)",
         "at x = 0: d^2f/dx^2 = 0",
     ]
     status, out, _ = run(capsys, "diff", "y = x^3", "--format", "latex")

@@ -15,6 +15,7 @@ import numpy as np
 
 from chainrule.explain.errors import ExprError
 from chainrule.explain.expr import Program, parse
+from chainrule.explain.pretty import pretty
 
 __all__ = ["differentiate", "Derivative", "MAX_ORDER"]
 
@@ -38,6 +39,8 @@ class Derivative:
     symbolic_value: float | None = None
     #: What the formula could not give (budget run out, not evaluable at the point).
     notes: list = field(default_factory=list)
+    #: The formula in textbook notation (``−x²·sin(x) + 4·x·cos(x)``), as the CLI prints it.
+    pretty: str | None = None
 
     @property
     def agrees(self) -> bool:
@@ -132,11 +135,11 @@ def differentiate(
             )
         else:
             d = simpler
-    text = (None, None)
+    text = (None, None, None)
     if d is not None and d is not _CUT:
         text = budget.run(
-            lambda: (sp.sstr(d, full_prec=False), sp.latex(d, full_prec=False)),
-            default=(None, None),
+            lambda: (sp.sstr(d, full_prec=False), sp.latex(d, full_prec=False), pretty(d)),
+            default=(None, None, None),
             essential=True,
         )
     if text[0] is None:
@@ -145,7 +148,7 @@ def differentiate(
             if d is None
             else f"No formula: deriving it took longer than the symbolic budget ({seconds})."
         )
-    result = Derivative(program.output, wrt, order, *text, notes=notes)
+    result = Derivative(program.output, wrt, order, *text[:2], notes=notes, pretty=text[2])
     if point is not None:
         result.point = dict(point)
         # A derivative that is infinite at the point (sqrt at 0) is shown as inf; NumPy's

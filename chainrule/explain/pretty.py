@@ -190,8 +190,11 @@ def _printers():
 
             coeff, rest = expr.as_coeff_Mul()
             factors = sp.Mul.make_args(rest)
-            if any(f.is_Pow and f.exp.is_Number and f.exp < 0 for f in factors) or (
-                coeff < 0 and coeff != -1
+            fraction = coeff.is_Rational and not coeff.is_Integer  # x/2, not 1/2·x
+            if (
+                fraction
+                or any(f.is_Pow and f.exp.is_Number and f.exp < 0 for f in factors)
+                or (coeff < 0 and coeff != -1)
             ):
                 return super()._print_Mul(expr).replace("*", "·")
 
