@@ -87,7 +87,7 @@ class Graph:
 
     @property
     def source(self) -> str:
-        """The DOT text (alias of :attr:`dot`, as the ``graphviz`` package names it)."""
+        """The DOT text (alias of ``dot``, as the ``graphviz`` package names it)."""
         return self.dot
 
     def pipe(self, format: str = "svg") -> bytes:
