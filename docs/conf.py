@@ -115,6 +115,7 @@ API_PAGES = [
     ("compile", "cr.compile", "chainrule.compile", "Trace once, replay generated code."),
     ("distributed", "cr.distributed", "chainrule.distributed", "Several processes (MPI)."),
     ("io", "cr.save and cr.load", "chainrule.io", "Checkpoints, never pickle."),
+    ("serve", "chainrule.serve", "chainrule.serve", "The browser explorer (extra ``serve``)."),
     ("testing", "cr.testing", "chainrule.testing", "Gradient checks."),
 ]
 
