@@ -378,6 +378,11 @@ def _compiled_step(model, loss_fn, optimizer):
     return compile_(training_step)
 
 
+def _epoch_line(epoch: int, epochs: int, record: dict[str, float]) -> str:
+    shown = "  ".join(f"{k} {v:.4f}" for k, v in record.items() if k not in ("lr", "time"))
+    return f"epoch {epoch + 1}/{epochs}  {shown}  ({record['time']:.1f} s)"
+
+
 def _params(model) -> list:
     return list(model.parameters()) if hasattr(model, "parameters") else []
 
@@ -440,7 +445,7 @@ def fit(
     val_data=None,
     metrics: Sequence[str] | None = ("accuracy",),
     scheduler=None,
-    progress: bool = True,
+    progress: bool | str = True,
     *,
     batch_size: int = 32,
     seed: int | None = 0,
@@ -459,8 +464,10 @@ def fit(
             ``batch_size``; training data shuffled with ``seed``).
         metrics: names from ``accuracy``, ``mse``, ``mae``, ``r2``, or functions
             ``(outputs, targets) -> float`` on NumPy arrays.
-        progress: a tqdm bar with the loss and metrics: a notebook widget in Jupyter, a
-            text bar on a terminal; none when stderr is neither or tqdm is not installed.
+        progress: ``True``: a tqdm bar with the loss and metrics, a notebook widget in
+            Jupyter, a text bar on a terminal; none when stderr is neither or tqdm is not
+            installed. ``"epochs"``: one line per epoch on standard output, wherever it
+            goes (scripts, logs). ``False``: nothing.
         start_epoch: resume a run: epochs ``start_epoch..epochs-1`` are trained, and seeded
             loaders shuffle as they would have (with the model and optimizer restored from a
             checkpoint, training continues exactly as the uninterrupted run).
@@ -495,14 +502,18 @@ def fit(
     guard = _LastGood(params)
     gradient_norms = _GradientNorms(model) if track_gradients else None
     n_batches = len(train_loader)
-    show = progress and (parallel is None or parallel.is_main)
+    if progress not in (True, False, "epochs"):
+        raise ValueError(f"fit: progress must be True, False or 'epochs', got {progress!r}")
+    main = parallel is None or parallel.is_main
     if compile and parallel is not None:
         raise ValueError(
             "fit: compile=True does not work with a DistributedDataParallel model (its "
             "gradient all-reduce happens outside the traced step); train it uncompiled"
         )
     compiled_step = _compiled_step(model, loss_fn, optimizer) if compile else None
-    bar = _progress_bar(max(0, epochs - start_epoch) * n_batches, show, "training")
+    bar = _progress_bar(
+        max(0, epochs - start_epoch) * n_batches, progress is True and main, "training"
+    )
     try:
         for epoch in range(start_epoch, epochs):
             t0 = time.perf_counter()
@@ -581,6 +592,8 @@ def fit(
             history._record(epoch, record)
             if gradient_norms is not None:
                 gradient_norms.record(history)
+            if progress == "epochs" and main:
+                print(_epoch_line(epoch, epochs, record), flush=True)
             if bar is not None:
                 shown = {k: f"{v:.4f}" for k, v in record.items() if k not in ("lr", "time")}
                 bar.set_postfix(epoch=f"{epoch + 1}/{epochs}", **shown)

@@ -220,3 +220,15 @@ def test_plots_leave_matplotlib_global_state_alone(tmp_path):
     assert matplotlib.rcParams._get_backend_or_none() == backend
     assert plt.get_fignums() == figures  # nothing registered with pyplot
     assert h.plot()._repr_png_()[:8] == PNG  # Jupyter's display of a figure
+
+
+def test_fit_prints_one_line_per_epoch(capsys):
+    X, y = _data()
+    model = _deep(nn.ReLU, depth=2)
+    opt = optim.Adam(model.parameters())
+    h = fit(model, nn.CrossEntropyLoss(), opt, (X, y), 3, val_data=(X, y), progress="epochs")
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"]
+    assert f"val_accuracy {h.val_accuracy[-1]:.4f}" in lines[-1]
+    with pytest.raises(ValueError, match="progress must be True, False or 'epochs'"):
+        fit(model, nn.CrossEntropyLoss(), opt, (X, y), 1, progress="bar")
