@@ -7,57 +7,23 @@ consumers, and its node holds none to it, so graphs are freed by reference count
 
 from __future__ import annotations
 
-import inspect
 import numbers
 
 import numpy as np
 
 from chainrule.autodiff.graph import DEFAULT_MODE, STATE, guard_saved_output
 from chainrule.autodiff.versions import VersionCounter
-
-# NumPy's scalar types, as ``np.float32`` (``cr.float32(1.5)``, ``t.dtype == cr.float32``,
-# ``t.dtype.type is cr.float32``).
-float32 = np.float32
-float64 = np.float64
-int64 = np.int64
-bool_ = np.bool_
-
-_default_dtype = [np.dtype(float32)]
-
-
-def get_default_dtype() -> np.dtype:
-    """The dtype that Python floats and lists of floats become (float32 unless changed)."""
-    return _default_dtype[0]
-
-
-def set_default_dtype(dtype) -> None:
-    """Set the dtype for Python floats: ``cr.set_default_dtype(cr.float64)``."""
-    dt = as_dtype(dtype)
-    if dt.kind != "f":
-        raise TypeError(f"set_default_dtype: expected a floating dtype, got {dt}")
-    _default_dtype[0] = dt
-
-
-def as_dtype(dtype) -> np.dtype:
-    """Validate and normalise a dtype argument (NumPy dtypes, their names, Python types)."""
-    try:
-        dt = np.dtype(dtype)
-    except TypeError as exc:
-        raise TypeError(
-            f"unknown dtype {dtype!r} (type {type(dtype).__name__}); use cr.float32, "
-            "cr.float64, cr.int64 or cr.bool_"
-        ) from exc
-    if dt.kind not in "fiub":
-        raise TypeError(f"unsupported dtype {dt}: chainrule tensors hold float, int or bool")
-    return dt
-
-
-def _check_can_require_grad(dtype: np.dtype) -> None:
-    if dtype.kind != "f":
-        raise TypeError(
-            f"only floating-point tensors can require gradients, got dtype {dtype}; "
-            "create it with dtype=cr.float32 or cr.float64"
-        )
+from chainrule.dtypes import (  # noqa: F401  (re-exported: chainrule.tensor's names)
+    _check_can_require_grad,
+    _default_dtype,
+    as_dtype,
+    bool_,
+    float32,
+    float64,
+    get_default_dtype,
+    int64,
+    set_default_dtype,
+)
 
 
 def to_array(data, dtype=None) -> np.ndarray:
@@ -124,54 +90,14 @@ class Tensor:
     __array_priority__ = 1000
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        """``np.sin(t)``, ``ndarray * t``: NumPy's ufuncs on Tensors run chainrule's function
-        of the same name, so the result stays differentiable."""
-        fn = _api.UFUNCS.get(ufunc.__name__)  # by NumPy's own names (absolute, divide, ...)
-        if method != "__call__" or kwargs or fn is None:
-            what = f"np.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
-            extra = f" with {', '.join(kwargs)}=" if kwargs else ""
-            raise TypeError(
-                f"{what}{extra} does not work on chainrule Tensors; use chainrule's function "
-                "(cr.sum, cr.exp, ...) or convert with t.numpy() (which has no gradient)"
-            )
-        return fn(*inputs)
+        """``np.sin(t)``, ``ndarray * t``: chainrule's function of the same name runs (see
+        :func:`chainrule.numpy_api.dispatch.array_ufunc`)."""
+        return _api.array_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
-        """``np.sum(t)``, ``np.linalg.inv(t)``, ``np.concatenate([t, u])``, ...: NumPy
-        functions that chainrule also defines run chainrule's (differentiable) version;
-        others see plain arrays, but a floating result from a Tensor that requires grad is
-        an error (its gradient would be silently lost)."""
-        name = func.__name__
-        if func.__module__ == "numpy.linalg":
-            fn = _api.LINALG_FUNCTIONS.get(name)
-        else:
-            fn = _api.ARRAY_FUNCTIONS.get(name)
-        if fn is not None:
-            unknown = _unknown_keywords(fn, kwargs)
-            if unknown:
-                raise TypeError(
-                    f"np.{name} on a chainrule Tensor runs cr.{name}, which does not take "
-                    f"{', '.join(k + '=' for k in unknown)}; call it without, or pass "
-                    "t.detach() to use NumPy's (no gradient)"
-                )
-            return fn(*args, **kwargs)
-        if name in _NUMPY_IN_PLACE and args and isinstance(args[0], Tensor):
-            raise TypeError(
-                f"np.{name} would change a Tensor's values behind its version counter (a "
-                "backward that saved them could not tell); use the Tensor's own in-place "
-                "operations: t[index] = v, t.copy_(src), t.fill_(v)"
-            )
-        result = func._implementation(*_arrays_in(args), **_arrays_in(kwargs))
-        if (_has_floating_array(result) and STATE.grad_enabled
-                and _any_requires_grad((args, kwargs))):
-            # Shapes, indices, booleans carry no gradient; floating values would, silently.
-            qualified = ("np.linalg." if func.__module__ == "numpy.linalg" else "np.") + name
-            raise TypeError(
-                f"{qualified} has no differentiable chainrule version, and a Tensor that "
-                "requires grad is among its arguments: the gradient would be lost. Use a "
-                "chainrule function, or pass t.detach() to compute without a gradient"
-            )
-        return result
+        """``np.sum(t)``, ``np.linalg.inv(t)``, ...: chainrule's differentiable version runs
+        (see :func:`chainrule.numpy_api.dispatch.array_function`)."""
+        return _api.array_function(func, args, kwargs)
 
     def __init__(self, data, dtype=None, requires_grad: bool = False):
         arr = to_array(data, dtype)
@@ -728,68 +654,6 @@ def add_methods(names, functions: dict | None = None) -> None:
     own module."""
     for name in names:
         setattr(Tensor, name, _method(name, None if functions is None else functions[name]))
-
-# NumPy functions that write into their first argument.
-_NUMPY_IN_PLACE = frozenset({"copyto", "fill_diagonal", "put", "put_along_axis", "place",
-                             "putmask"})
-
-
-_ACCEPTED: dict = {}  # function -> the keyword names it takes (None: any)
-
-
-def _unknown_keywords(fn, kwargs: dict) -> list[str]:
-    """The keyword arguments that ``fn`` does not accept (NumPy's ``out=``, ``where=``...);
-    one given as None means NumPy's default and is let through."""
-    if not kwargs:
-        return []
-    if fn not in _ACCEPTED:
-        try:
-            parameters = inspect.signature(fn).parameters
-        except (TypeError, ValueError):
-            parameters = None
-        if parameters is not None and any(
-                p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-            parameters = None
-        _ACCEPTED[fn] = None if parameters is None else frozenset(parameters)
-    accepted = _ACCEPTED[fn]
-    if accepted is None:
-        return []
-    unknown = [k for k in kwargs if k not in accepted]
-    for k in unknown:
-        if kwargs[k] is None:
-            del kwargs[k]
-    return [k for k in unknown if k in kwargs]
-
-
-def _has_floating_array(result) -> bool:
-    """Whether a NumPy result holds floating values (an array, a scalar, or one inside a
-    tuple such as ``np.linalg.svd``'s or ``np.histogram``'s)."""
-    if isinstance(result, (tuple, list)):
-        return any(_has_floating_array(r) for r in result)
-    return isinstance(result, (np.ndarray, np.floating)) and result.dtype.kind == "f"
-
-
-def _any_requires_grad(obj) -> bool:
-    """Whether a Tensor that requires grad is in (nested) arguments."""
-    if isinstance(obj, Tensor):
-        return obj._requires_grad
-    if isinstance(obj, (list, tuple)):
-        return any(_any_requires_grad(o) for o in obj)
-    if isinstance(obj, dict):
-        return any(_any_requires_grad(o) for o in obj.values())
-    return False
-
-
-def _arrays_in(obj):
-    """Tensors inside (nested) arguments replaced by their arrays, for NumPy itself."""
-    if isinstance(obj, Tensor):
-        return obj.data
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_arrays_in(o) for o in obj)
-    if isinstance(obj, dict):
-        return {k: _arrays_in(v) for k, v in obj.items()}
-    return obj
-
 
 def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
     """Create a leaf tensor from a number, nested list, NumPy array or Tensor (copied).

@@ -343,3 +343,28 @@ def test_the_api_reference_lists_every_primitive_as_declared():
         "docs/functions.md is out of date: run python -m chainrule.ops > docs/functions.md")
     for name in REGISTRY:
         assert f"| `{name}` |" in page.read_text(encoding="utf-8")
+
+
+def test_the_numpy_surface_exports_by_name_and_leaks_nothing():
+    import types
+
+    api = cr.numpy_api
+    assert len(api.__all__) == len(set(api.__all__))
+    for name in api.__all__:
+        value = getattr(api, name)
+        assert not isinstance(value, types.ModuleType), name
+        assert not name.startswith("_") and not name.isupper(), name
+    for leak in ("os", "warnings", "sys", "STATE", "DEFAULT_MODE"):
+        assert not hasattr(cr, leak), leak
+    # the random generator's room, re-exported as before
+    assert cr.manual_seed is cr.random.manual_seed and cr.randn is cr.random.randn
+
+
+def test_the_rooms_of_the_surface_and_the_registry_are_small():
+    from pathlib import Path
+
+    root = Path(cr.__file__).parent
+    for path in [*root.glob("numpy_api/*.py"), *root.glob("ops/*.py"), root / "random.py",
+                 root / "dtypes.py"]:
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        assert lines <= 600, f"{path.relative_to(root)} has {lines} lines"

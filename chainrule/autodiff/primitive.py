@@ -30,8 +30,8 @@ A primitive has
   guarded against in-place changes, so they must be declared exactly (a registry test
   checks it);
 * ``derivative(x, ans, xp)`` — only for one-argument elementwise primitives (declared with
-  :func:`elementwise`): the derivative their VJP ``g · d(x)`` is made of, which the
-  plain backward sweep applies directly (one call less per node). None otherwise.
+  :func:`chainrule.ops.declare.elementwise`): the derivative their VJP ``g · d(x)`` is made
+  of, which the plain backward sweep applies directly (one call less per node). None otherwise.
 
 Rules compute with the namespace ``xp`` they are given: NumPy on raw arrays in an ordinary
 backward pass, :mod:`chainrule.numpy_api` on Tensors when the backward pass is itself
@@ -488,108 +488,3 @@ def call(prim: Primitive, xp, *args, **params):
     if xp is np:
         return prim.forward(*args, **params)
     return prim(*args, **params)
-
-
-# ----- declaration helpers -------------------------------------------------------------------
-
-
-def elementwise(
-    name: str,
-    forward: Callable,
-    derivatives: Sequence[Callable],
-    *,
-    formulas: Sequence[str] | Callable[[], Sequence[str]],
-    symbolic: Callable | None = None,
-    samples: Callable | None = None,
-    saves_args: bool = True,
-    saves_ans: bool = True,
-    reads: Sequence[Sequence[int]] | None = None,
-    doc: str | None = None,
-    **declaration,
-) -> Primitive:
-    """Declare an elementwise primitive from its partial derivatives alone.
-
-    ``derivatives[i](*args, ans, xp)`` is ``d ans / d args[i]`` elementwise; then
-    ``vjp_i = g * d_i`` and ``jvp = sum_i t_i * d_i`` for free (broadcast shapes are summed
-    back by the engine). ``declaration``: the other keywords of :class:`Primitive`
-    (``numpy``, ``method``, ``expr``, ``domain``, ``ref``).
-    """
-    derivatives = tuple(derivatives)
-    if len(derivatives) == 1:
-        (d0,) = derivatives
-
-        def vjp(g, ans, args, needs, xp, params):
-            return (g * d0(args[0], ans, xp),)
-
-        def jvp(tangents, ans, args, xp, params):
-            return tangents[0] * d0(args[0], ans, xp)
-
-    elif len(derivatives) == 2:
-        d0, d1 = derivatives
-
-        def vjp(g, ans, args, needs, xp, params):
-            x, y = args
-            return (g * d0(x, y, ans, xp) if needs[0] else None,
-                    g * d1(x, y, ans, xp) if needs[1] else None)
-
-        def jvp(tangents, ans, args, xp, params):
-            x, y = args
-            tx, ty = tangents
-            if ty is None:
-                return tx * d0(x, y, ans, xp)
-            if tx is None:
-                return ty * d1(x, y, ans, xp)
-            return tx * d0(x, y, ans, xp) + ty * d1(x, y, ans, xp)
-
-    else:
-
-        def vjp(g, ans, args, needs, xp, params):
-            return [g * d(*args, ans, xp) if need else None for d, need in zip(derivatives, needs)]
-
-        def jvp(tangents, ans, args, xp, params):
-            out = None
-            for d, t in zip(derivatives, tangents):
-                if t is None:
-                    continue
-                term = t * d(*args, ans, xp)
-                out = term if out is None else out + term
-            return out
-
-    prim = Primitive(name, forward, vjp, jvp, formulas=formulas, symbolic=symbolic,
-                     samples=samples, saves_args=saves_args, saves_ans=saves_ans, reads=reads,
-                     doc=doc, elementwise=True, **declaration)
-    if len(derivatives) == 1:
-        prim.derivative = derivatives[0]
-    return prim
-
-
-def linear(
-    name: str,
-    forward: Callable,
-    transpose: Callable,
-    *,
-    formulas: Sequence[str],
-    symbolic: Callable | None = None,
-    samples: Callable | None = None,
-    view: bool = False,
-    doc: str | None = None,
-    **declaration,
-) -> Primitive:
-    """Declare a primitive linear in its single argument.
-
-    Its JVP is the primitive applied to the tangent; ``transpose(g, x, xp, **params)`` is
-    the adjoint (the VJP), which may read the input's shape but not its values, so an
-    in-place change of the input never invalidates it.
-    """
-    prim: Primitive
-
-    def vjp(g, ans, args, needs, xp, params):
-        return (transpose(g, args[0], xp, **params),)
-
-    def jvp(tangents, ans, args, xp, params):
-        return call(prim, xp, tangents[0], **params)
-
-    prim = Primitive(name, forward, vjp, jvp, formulas=formulas, symbolic=symbolic,
-                     samples=samples, saves_args=False, saves_ans=False, view=view, doc=doc,
-                     **declaration)
-    return prim

@@ -1,9 +1,9 @@
 """Safe arithmetic on Python floats for the expression language's constants.
 
 Each operation checks its domain before computing, and the size of its result (a power's
-before computing it), so that ``1/0``, ``log(-1)``, ``(-8)**(1/3)`` or ``9**387420489`` raise a clear
-:class:`~chainrule.explain.errors.ExprError` instead of ``ZeroDivisionError``, a complex
-number, or minutes of big-integer arithmetic.
+before computing it), so that ``1/0``, ``log(-1)``, ``(-8)**(1/3)`` or ``9**387420489``
+raise a clear :class:`~chainrule.explain.errors.ExprError` instead of
+``ZeroDivisionError``, a complex number, or minutes of big-integer arithmetic.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from chainrule.autodiff.primitive import Primitive, call, elementwise, linear
+from chainrule.autodiff.primitive import Primitive, call
+from chainrule.ops.declare import elementwise, linear
 from chainrule.ops.samples import normal, positive
 
 

@@ -9,7 +9,8 @@ that every spacing and ``edge_order`` NumPy accepts has its exact adjoint.
 
 import numpy as np
 
-from chainrule.autodiff.primitive import call, linear
+from chainrule.autodiff.primitive import call
+from chainrule.ops.declare import linear
 from chainrule.ops.samples import normal, positive
 
 

@@ -10,8 +10,8 @@ import functools
 
 import numpy as np
 
-from chainrule.autodiff.primitive import Primitive, call, elementwise
-from chainrule.ops.declare import unary
+from chainrule.autodiff.primitive import Primitive, call
+from chainrule.ops.declare import elementwise, unary
 from chainrule.ops.notation import derived_formulas
 from chainrule.ops.samples import away_from_zero, normal, positive, unit
 

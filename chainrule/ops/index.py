@@ -5,8 +5,9 @@ Repeated indices accumulate in the gradient (``np.add.at``), as PyTorch does.
 
 import numpy as np
 
-from chainrule.autodiff.primitive import Primitive, call, linear
+from chainrule.autodiff.primitive import Primitive, call
 from chainrule.ops import references
+from chainrule.ops.declare import linear
 from chainrule.ops.samples import normal
 
 

@@ -23,8 +23,9 @@ import math
 
 import numpy as np
 
-from chainrule.autodiff.primitive import Primitive, call, elementwise, linear
+from chainrule.autodiff.primitive import Primitive, call
 from chainrule.ops import references
+from chainrule.ops.declare import elementwise, linear
 from chainrule.ops.samples import normal, positive
 
 # ----- linear: x @ w.T + b --------------------------------------------------------------------

@@ -365,7 +365,7 @@ def derived_formulas(symbolic: Callable, arity: int, given: tuple = ()) -> Calla
         except ImportError:  # pragma: no cover - sympy is in the 'explain' extra
             sp = None
         out = []
-        for i, letter in enumerate(LETTERS[arity]):
+        for i in range(len(LETTERS[arity])):
             if i < len(given) and given[i]:
                 out.append(given[i])
             elif sp is None:

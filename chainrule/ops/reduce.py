@@ -9,8 +9,9 @@ import operator
 import numpy as np
 from numpy.exceptions import AxisError
 
-from chainrule.autodiff.primitive import Primitive, call, linear
+from chainrule.autodiff.primitive import Primitive, call
 from chainrule.ops import references
+from chainrule.ops.declare import linear
 from chainrule.ops.samples import distinct, normal, positive
 
 

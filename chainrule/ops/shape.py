@@ -6,7 +6,8 @@ cotangent back (reshape back, inverse permutation, slice out, ...).
 
 import numpy as np
 
-from chainrule.autodiff.primitive import Primitive, call, linear
+from chainrule.autodiff.primitive import Primitive, call
+from chainrule.ops.declare import linear
 from chainrule.ops.samples import normal
 
 reshape = linear(

@@ -12,8 +12,8 @@ import math
 
 import numpy as np
 
-from chainrule.autodiff.primitive import call, elementwise
-from chainrule.ops.declare import unary
+from chainrule.autodiff.primitive import call
+from chainrule.ops.declare import elementwise, unary
 from chainrule.ops.elementwise import _tie_split, sigmoid
 from chainrule.ops.notation import derived_formulas
 from chainrule.ops.samples import away_from_zero, normal, positive, unit
