@@ -379,6 +379,13 @@ def compile(fn=None, *, static_argnums=(), fallback: bool = False):  # noqa: A00
     Python control flow that depends on a traced value (``if t > 0``, ``float(t)``) raises
     a ``TypeError`` naming the line, unless ``fallback=True`` (then that call runs eagerly,
     with a one-time warning). Plain array inputs give plain array results.
+
+    What is traced is what goes through chainrule's functions. Code that takes a traced
+    tensor's ``.data`` and computes on it with NumPy directly is invisible to the trace:
+    its result is replayed as the constant it was on the first call (as a closed-over array
+    is under ``jax.jit``). chainrule's own layers, losses and optimizers mark such code
+    (``chainrule.compile.effects``), so it runs again on every call. Compiled results carry
+    no graph: call ``backward()`` inside the compiled function.
     """
     if fn is None:
         return lambda f: Compiled(f, static_argnums=static_argnums, fallback=fallback)
