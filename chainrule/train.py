@@ -388,17 +388,30 @@ def _params(model) -> list:
 
 
 class _LastGood:
-    """A copy of the weights that last gave a finite loss, so a diverging run can be undone."""
+    """The weights that last gave a finite loss, and the optimizer's state then (Adam's
+    moments, step counts, learning rates), so a diverging run is undone as a whole:
+    resuming continues from a state the run really was in, not a mix."""
 
-    def __init__(self, params: list) -> None:
+    def __init__(self, params: list, optimizer) -> None:
         self.params = params
         self.saved = [p.data.copy() for p in params]
+        # Optimizers without state_dict/load_state_dict (a user's own) keep their state.
+        self.optimizer = (
+            optimizer
+            if hasattr(optimizer, "state_dict") and hasattr(optimizer, "load_state_dict")
+            else None
+        )
+        self.optimizer_state = self._optimizer_state()
         self.where: tuple[int, int] | None = None
         self.pending: list | None = None
+
+    def _optimizer_state(self):
+        return None if self.optimizer is None else self.optimizer.state_dict()
 
     def update(self, epoch: int, batch: int) -> None:
         for s, p in zip(self.saved, self.params, strict=True):
             np.copyto(s, p.data)
+        self.optimizer_state = self._optimizer_state()  # a copy (state_dict copies arrays)
         self.where = (epoch, batch)
 
     def snapshot(self) -> None:
@@ -417,6 +430,8 @@ class _LastGood:
         for s, p in zip(self.saved, self.params, strict=True):
             np.copyto(p.data, s)
             p.mark_modified("fit (restoring the last good weights)")
+        if self.optimizer is not None:
+            self.optimizer.load_state_dict(self.optimizer_state)
 
 
 def _data_parallel(model):
@@ -485,8 +500,13 @@ def fit(
 
     Raises:
         FloatingPointError: when the loss becomes nan or infinite; the message names the epoch
-            and batch, the model keeps the last weights that gave a finite loss, and the
-            history so far is attached as ``error.history``.
+            and batch, the model keeps the last weights that gave a finite loss and the
+            optimizer its state at that point (both restored: resuming continues from a
+            state the run was really in), and the history so far is attached as
+            ``error.history``.
+
+    On every exit (the end, an error, ``KeyboardInterrupt``) the model is left in the
+    mode it was in before (``train()`` or ``eval()``).
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"fit: epochs must be a non-negative integer, got {epochs!r}")
@@ -499,7 +519,8 @@ def fit(
     metric_fns = _resolve_metrics(metrics)
     history = History()
     params = _params(model)
-    guard = _LastGood(params)
+    guard = _LastGood(params, optimizer)
+    was_training = getattr(model, "training", None)
     gradient_norms = _GradientNorms(model) if track_gradients else None
     n_batches = len(train_loader)
     if progress not in (True, False, "epochs"):
@@ -602,6 +623,8 @@ def fit(
     finally:
         if bar is not None:
             bar.close()
+        if isinstance(was_training, bool) and hasattr(model, "train"):
+            model.train(was_training)  # on every exit: the end, an error, Ctrl-C
     return history
 
 

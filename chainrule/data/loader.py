@@ -187,7 +187,6 @@ class DataLoader:
         self.drop_last = bool(drop_last)
         self.seed = seed
         self.epoch = 0
-        self._converted: tuple[np.ndarray, ...] | None = None
 
     def __len__(self) -> int:
         n = len(self.dataset) if self.sampler is None else len(self.sampler)
@@ -211,27 +210,21 @@ class DataLoader:
             rng = np.random.default_rng(_global_seed())
         return rng.permutation(n)
 
-    def _arrays(self) -> tuple[np.ndarray, ...]:
-        # Convert a TensorDataset's arrays once, not once per batch.
-        if self._converted is None or any(
-            c.shape != a.shape for c, a in zip(self._converted, self.dataset.arrays, strict=True)
-        ):
-            self._converted = tuple(
-                np.ascontiguousarray(a, dtype=_target_dtype(a.dtype)) for a in self.dataset.arrays
-            )
-        return self._converted
-
     def __iter__(self) -> Iterator[Any]:
         order = self._order()
         self.epoch += 1
         n = len(order)
         stop = n - n % self.batch_size if self.drop_last else n
         fast = isinstance(self.dataset, TensorDataset)
-        arrays = self._arrays() if fast else None
         for start in range(0, stop, self.batch_size):
             idx = order[start : start + self.batch_size]
             if fast:
-                yield tuple(make(a[idx]) for a in arrays)
+                # The dataset's current arrays, converted batch by batch (a cached converted
+                # copy would go stale when the arrays are changed in place).
+                yield tuple(
+                    make(np.asarray(a[idx], dtype=_target_dtype(a.dtype)))
+                    for a in self.dataset.arrays
+                )
             else:
                 yield _convert(_collate([self.dataset[int(i)] for i in idx]))
 

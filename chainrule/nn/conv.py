@@ -70,10 +70,11 @@ class Conv2d(Module):
 
     def forward(self, x):
         shape = tuple(x.shape)
-        if len(shape) != 4 or shape[1] != self.in_channels:
+        if len(shape) not in (3, 4) or shape[-3] != self.in_channels:
             raise ValueError(
                 f"Conv2d({self.in_channels} -> {self.out_channels}) expects input of shape "
-                f"(N, {self.in_channels}, H, W), got {shape}"
+                f"(N, {self.in_channels}, H, W) or unbatched ({self.in_channels}, H, W), "
+                f"got {shape}"
             )
         return F.conv2d(
             x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups

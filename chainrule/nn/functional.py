@@ -150,16 +150,19 @@ def _dropout_mask(shape: tuple, p: float, dtype) -> np.ndarray:
 
 @traced_function
 def _max_mask(flat, widths, k, s, p, d) -> np.ndarray:
-    """One-hot of each window's first maximum. The argmax is found on -inf-padded windows,
-    so padding is never chosen; the values are then taken from the (zero-padded) recorded
-    windows through this mask."""
+    """Boolean mask of the element PyTorch's max pooling picks in each window (see
+    :func:`_window_choice`); all False for a window of padding alone."""
     raw = flat.data if isinstance(flat, Tensor) else np.asarray(flat)
+    real = np.ones(raw.shape, bool)  # where the input is (not padding)
     if widths is not None:
         raw = np.pad(raw, widths, constant_values=-np.inf)
-    windows = _ops._unfold_forward(raw, pad_value=-np.inf, kernel_size=k, stride=s,
-                                   padding=p, dilation=d)
-    mask = np.zeros(windows.shape, dtype=raw.dtype)
-    mask[np.arange(len(mask)), np.argmax(windows, axis=1)] = 1
+        real = np.pad(real, widths, constant_values=False)
+    geo = dict(kernel_size=k, stride=s, padding=p, dilation=d)
+    windows = _ops._unfold_forward(raw, pad_value=-np.inf, **geo)
+    inside = _ops._unfold_forward(real, pad_value=False, **geo)
+    mask = np.zeros(windows.shape, dtype=bool)
+    rows = np.flatnonzero(inside.any(axis=1))
+    mask[rows, _window_choice(windows[rows], inside[rows])] = True
     return mask
 
 
@@ -183,10 +186,16 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
 
     Computed as ``unfold`` (im2col) followed by one ``linear``: each output position's window
     becomes a row, and the kernel a matrix. ``x``: (N, C, H, W); ``weight``:
-    (O, C / groups, kh, kw); ``padding`` an int, a pair, or ``"same"``/``"valid"``.
+    (O, C / groups, kh, kw); ``padding`` an int, a pair, or ``"same"``/``"valid"``.  An
+    unbatched input (C, H, W) gives an unbatched output, as in PyTorch.
     """
+    if getattr(x, "ndim", None) == 3:
+        out = conv2d(api.expand_dims(x, 0), weight, bias, stride, padding, dilation, groups)
+        return out[0]
     if x.ndim != 4:
-        raise ValueError(f"conv2d: expected input of shape (N, C, H, W), got {tuple(x.shape)}")
+        raise ValueError(
+            f"conv2d: expected input of shape (N, C, H, W) or (C, H, W), got {tuple(x.shape)}"
+        )
     if weight.ndim != 4:
         raise ValueError(f"conv2d: expected weight of shape (O, C, kh, kw), got {weight.shape}")
     n, c, h, w = x.shape
@@ -250,6 +259,22 @@ def _pool_out_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -
     return out
 
 
+def _window_choice(windows: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """The column PyTorch's max pooling picks in each row of ``windows`` (row-major
+    scan, ``if val > best or isnan(val)``, starting from the first element inside the
+    input with best = -inf): the first maximum, the last NaN, or the first inside."""
+    nan = np.isnan(windows) & inside
+    scores = np.where(inside & ~nan, windows, -np.inf)
+    pick = np.argmax(scores, axis=1)
+    rows = np.arange(len(pick))
+    flat = scores[rows, pick] == -np.inf  # nothing above -inf: the first element inside
+    pick[flat] = np.argmax(inside[flat], axis=1)
+    has_nan = nan.any(axis=1)
+    last_nan = nan.shape[1] - 1 - np.argmax(nan[:, ::-1], axis=1)
+    pick[has_nan] = last_nan[has_nan]
+    return pick
+
+
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False):
     """Maximum over each window, as PyTorch's ``max_pool2d`` (implicit -inf padding).
 
@@ -257,11 +282,22 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bo
     (padded) input and run past its end, where it sees only -inf; a window that would start
     in the right padding is dropped (PyTorch's rule).
 
-    The gradient goes to the first maximum of each window (PyTorch's choice at ties). Built
-    from ``unfold``: the windows as rows, times a one-hot mask of each row's argmax, summed.
+    Each window's output is one of its elements, chosen as PyTorch's CPU kernel does, and
+    the gradient goes to it: the first maximum (ties); if the window holds NaN, the last
+    NaN (the output is NaN); if it holds only -inf, its first element inside the input
+    (never the padding); a window that holds only padding gives -inf and no gradient
+    (PyTorch 2.13 reads out of bounds there).  Built from ``unfold``: the windows as rows,
+    one element picked per row by indexing (so ``inf`` and ``-inf`` pass through exactly;
+    a one-hot product would give ``inf * 0 = nan``).  An unbatched input (C, H, W) gives
+    an unbatched output.
     """
+    if getattr(x, "ndim", None) == 3:
+        out = max_pool2d(api.expand_dims(x, 0), kernel_size, stride, padding, dilation, ceil_mode)
+        return out[0]
     if x.ndim != 4:
-        raise ValueError(f"max_pool2d: expected input (N, C, H, W), got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"max_pool2d: expected input (N, C, H, W) or (C, H, W), got shape {tuple(x.shape)}"
+        )
     k = _pair(kernel_size, "kernel_size")
     s = k if stride is None else _pair(stride, "stride")
     p, d = _pair(padding, "padding"), _pair(dilation, "dilation")
@@ -286,6 +322,9 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bo
         mask = _max_mask(flat, None, k, s, p, d)
     geo = dict(kernel_size=k, stride=s, padding=p, dilation=d)
     cols = _ops.unfold(flat, **geo)  # (N*C*oh*ow, kh*kw)
-    out = api.sum(cols * mask, axis=1)
+    # The element picked in each window, by indexing through a boolean mask (no product:
+    # inf * 0 would be nan); a window of padding alone picks nothing and gives -inf.
+    out = api.sum(api.where(mask, cols, 0.0), axis=1)
+    out = api.where(api.any(mask, axis=1), out, -np.inf)
     # Rows of `cols` run over (n*c, oh, ow): a reshape puts them back as (N, C, oh, ow).
     return api.reshape(out, (n, c, oh, ow))

@@ -33,7 +33,9 @@ def clip_grad_norm_(
     ``total = ||(||g_1||, ..., ||g_k||)||_p`` (the p-norm of all gradient entries as one
     vector; ``norm_type=inf`` for the largest magnitude). If ``total > max_norm``, every
     gradient is multiplied in place by ``max_norm / (total + 1e-6)``, as PyTorch.
-    Returns the total norm before clipping, as a 0-d tensor (as PyTorch).
+    Returns the total norm before clipping, as a 0-d tensor (as PyTorch).  A NaN in any
+    gradient makes the total NaN: ``error_if_nonfinite=True`` raises, otherwise every
+    gradient becomes NaN (PyTorch's behaviour); an infinite total scales them by 0.
     """
     if not (hasattr(parameters, "data") and hasattr(parameters, "grad")):
         parameters = list(parameters)  # a generator: compiled code calls this again
@@ -46,8 +48,15 @@ def _clip_grad_norm(parameters, max_norm, norm_type, error_if_nonfinite) -> Tens
     if not grads:
         return make(np.zeros((), dtype=get_default_dtype()))
     norm_type = float(norm_type)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and nan are results here
+        return _clip_by_norm(grads, max_norm, norm_type, error_if_nonfinite)
+
+
+def _clip_by_norm(grads: list, max_norm: float, norm_type: float, error_if_nonfinite: bool):
     if norm_type == math.inf:
-        total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
+        # np.max, not Python's max: a NaN anywhere makes the total NaN, as in PyTorch
+        # (Python's max(3.0, nan) is 3.0 but max(nan, 3.0) is nan).
+        total = float(np.max([np.max(np.abs(g)) if g.size else 0.0 for g in grads]))
     else:
         total = float(
             sum(float(np.sum(np.abs(g.astype(np.float64)) ** norm_type)) for g in grads)
@@ -59,7 +68,9 @@ def _clip_grad_norm(parameters, max_norm, norm_type, error_if_nonfinite) -> Tens
             f"{total}; set error_if_nonfinite=False to clip anyway"
         )
     coef = max_norm / (total + 1e-6)
-    if coef < 1.0:
+    # A NaN total (no error asked for) makes every gradient NaN, as PyTorch's multiply by
+    # clamp(nan, max=1) does: a NaN must not pass silently as "nothing to clip".
+    if coef < 1.0 or math.isnan(coef):
         for g in grads:
             g *= coef
     return make(np.asarray(total, dtype=np.result_type(*grads)))
