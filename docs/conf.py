@@ -241,6 +241,10 @@ def _resolve(app, env, node, contnode):
     if node.get("refdomain") != "py":
         return None
     target = node["reftarget"].lstrip("~.")
+    if not re.fullmatch(r"[\w.]+", target):
+        # Prose that napoleon took for a property's type ("What was computed, in one
+        # line: ..."): no name, so nothing to resolve.
+        return contnode
     module = node.get("py:module") or ""
     cls = node.get("py:class") or ""
     for candidate in (target, f"{module}.{target}", f"{module}.{cls}.{target}"):
