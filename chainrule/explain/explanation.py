@@ -213,8 +213,8 @@ class Explanation:
     source: str | None = None
     paths_truncated: bool = False
     notes: list[str] = field(default_factory=list)
-    #: For a network: the forward pass, parameter names, gradient norms per layer
-    #: (a :class:`~chainrule.explain.network.NetworkView`), else None.
+    #: The forward pass, parameter names and gradient norms per layer of a network
+    #: (a :class:`~chainrule.explain.network.NetworkView`); None for anything else.
     network: object = None
     #: ``evaluate(point) -> (output, {input: derivative})``, for :meth:`descend`.
     evaluator: object = field(default=None, repr=False, compare=False)
@@ -327,7 +327,7 @@ class Explanation:
 
     @property
     def headline(self) -> str:
-        """What was computed, in one line: ``∂L/∂W1, ∂L/∂b1, ... at L = 0.783``."""
+        """One line saying what was computed, such as ``∂L/∂W1, ∂L/∂b1, ... at L = 0.783``."""
         from chainrule.explain.render import _num
 
         d = "d" if len(self.wrt) == 1 and self.scalar else "∂"
