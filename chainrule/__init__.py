@@ -38,3 +38,38 @@ from chainrule.io import load, save
 
 # --- pictures ---
 from chainrule import viz
+
+
+def _answer_dim() -> None:
+    """Every NumPy-named function that takes ``axis=`` answers PyTorch's ``dim=`` with it
+    (primitives answer in the engine's argument check, ``autodiff.primitive``)."""
+    import inspect
+
+    from chainrule import numpy_more
+    from chainrule.habits import refuse_dim
+
+    # A primitive's own function stays itself (cr.add is the primitive's function); it
+    # answers dim= in the engine's argument check.
+    own = {id(p.function) for p in primitives.values()}
+    names = [*_api_names, *getattr(numpy_more, "__all__", ())]
+    for name in names:
+        fn = globals().get(name)
+        if (
+            inspect.isfunction(fn)
+            and id(fn) not in own
+            and "axis" in inspect.signature(fn).parameters
+            and "dim" not in inspect.signature(fn).parameters
+        ):
+            globals()[name] = refuse_dim(name, fn)
+
+
+_answer_dim()
+
+
+def __getattr__(name: str):
+    # Only names not found: a PyTorch function without a twin gets chainrule's way.
+    from chainrule.habits import MODULE_HINTS, hint_error
+
+    if name in MODULE_HINTS:
+        raise hint_error("module 'chainrule'", name, MODULE_HINTS)
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

@@ -631,6 +631,14 @@ class Tensor:
         """Alias of :meth:`reshape`, for PyTorch habits."""
         return self.reshape(*shape)
 
+    def __getattr__(self, name: str):
+        # Only reached when the normal lookup fails: a PyTorch name gets chainrule's way.
+        from chainrule.habits import TENSOR_HINTS, hint_error
+
+        if name in TENSOR_HINTS:
+            raise hint_error("Tensor", name, TENSOR_HINTS)
+        raise AttributeError(f"'Tensor' object has no attribute {name!r}")
+
 
 def _method(name, fn=None):
     def method(self, *args, **kwargs):

@@ -474,6 +474,12 @@ def _forward_error(prim: Primitive, vals, exc: Exception) -> Exception:
     """The forward's own error, prefixed with the op's name and its inputs' shapes."""
     shapes = ", ".join(_describe(v) for v in vals)
     message = f"{prim.name}: {exc} (inputs: {shapes})"
+    if isinstance(exc, TypeError) and "keyword argument 'dim'" in str(exc):
+        # PyTorch's habit: every NumPy-named function says it (see chainrule.habits).
+        message = (
+            f"cr.{prim.name}() takes NumPy's axis=, not PyTorch's dim=: use "
+            f"cr.{prim.name}(x, axis=...)"
+        )
     try:
         return type(exc)(message)
     except TypeError:  # an exception class with a different constructor (NumPy's own)

@@ -13,6 +13,7 @@ import numpy as np
 
 from chainrule import numpy_api as api
 from chainrule.compile.effects import effect, traced_function
+from chainrule.habits import axis_alias
 from chainrule.nn.losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -110,14 +111,15 @@ def softplus(x, beta: float = 1.0, threshold: float = 20.0):
     return api.where(x * beta > threshold, x, soft)
 
 
-def softmax(x, axis: int = -1):
-    """exp(x_i) / sum_j exp(x_j) along ``axis``."""
-    return api.softmax(x, axis=axis)
+def softmax(x, axis: int | None = None, dim: int | None = None):
+    """exp(x_i) / sum_j exp(x_j) along ``axis`` (default the last; ``dim`` is PyTorch's
+    name for it)."""
+    return api.softmax(x, axis=axis_alias(axis, dim, "softmax"))
 
 
-def log_softmax(x, axis: int = -1):
-    """x_i - logsumexp(x) along ``axis``."""
-    return api.log_softmax(x, axis=axis)
+def log_softmax(x, axis: int | None = None, dim: int | None = None):
+    """x_i - logsumexp(x) along ``axis`` (default the last; ``dim`` is PyTorch's name)."""
+    return api.log_softmax(x, axis=axis_alias(axis, dim, "log_softmax"))
 
 
 def _random_state() -> np.random.Generator:

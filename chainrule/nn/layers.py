@@ -229,11 +229,13 @@ class Softplus(Module):
 
 
 class Softmax(Module):
-    """Softmax along ``axis`` (default the last)."""
+    """Softmax along ``axis`` (default the last; ``dim`` is PyTorch's name for it)."""
 
-    def __init__(self, axis: int = -1) -> None:
+    def __init__(self, axis: int | None = None, dim: int | None = None) -> None:
+        from chainrule.habits import axis_alias
+
         super().__init__()
-        self.axis = axis
+        self.axis = axis_alias(axis, dim, type(self).__name__)
 
     def forward(self, x):
         return F.softmax(x, self.axis)

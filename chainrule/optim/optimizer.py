@@ -85,6 +85,11 @@ class Optimizer:
         self.state = _ParamState()
         self.param_groups: list[dict[str, Any]] = []
         self._scratch: dict[int, np.ndarray] = {}
+        if callable(getattr(params, "parameters", None)) and not _is_tensor_like(params):
+            raise TypeError(
+                f"{name} got the model ({type(params).__name__}), not its parameters: pass "
+                f"model.parameters(), as in {name}(model.parameters(), lr=...)"
+            )
         if _is_tensor_like(params):
             raise TypeError(
                 f"{name}: params must be an iterable of Tensors or of dicts, got a single "
