@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from chainrule.autodiff.errors import missing_rule
 from chainrule.autodiff.graph import (
     FREED_MESSAGE,
     LAST_INPLACE,
@@ -27,7 +28,7 @@ from chainrule.autodiff.graph import (
     no_grad,
 )
 from chainrule.autodiff.graph import topological_order as _toposort
-from chainrule.autodiff.primitive import missing_rule
+from chainrule.autodiff.namespace import recorded
 from chainrule.autodiff.refcount import unshared
 from chainrule.tensor import Tensor, make
 
@@ -144,7 +145,7 @@ def step(node: Node, g, needs=None, tensor_mode: bool = False):
     prim = node.prim
     parents = node.parents
     if tensor_mode:
-        xp = _api
+        xp = recorded()
         ans = make(node.out, node)
         ans._tangent = node.out_tangent
         rule_args = _rule_inputs(node)
@@ -538,5 +539,3 @@ def grad(
             out.append(g if isinstance(g, Tensor) else make(np.array(g)))
     return tuple(out)
 
-
-from chainrule import numpy_api as _api  # noqa: E402  (the differentiable namespace)

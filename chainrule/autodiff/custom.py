@@ -47,7 +47,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from chainrule.autodiff.primitive import MissingRuleError, Primitive, missing_rule
+from chainrule.autodiff.errors import MissingRuleError, missing_rule
+from chainrule.autodiff.primitive import Primitive
 from chainrule.tensor import Tensor, make
 
 __all__ = ["primitive", "defvjp", "defjvp", "CustomPrimitive", "MissingRuleError"]

@@ -15,14 +15,16 @@ import contextlib
 
 import numpy as np
 
+from chainrule.autodiff.errors import missing_rule
 from chainrule.autodiff.graph import STATE
-from chainrule.autodiff.primitive import missing_rule
+from chainrule.autodiff.namespace import recorded
 from chainrule.tensor import Tensor, make
 
 
 def push_tangents(prim, out: Tensor, args, params) -> None:
     """Give ``out`` its tangent at every active level where some argument has one."""
     levels = STATE.jvp_levels
+    xp = recorded()
     result = None
     for level in levels:
         tangents = []
@@ -46,15 +48,15 @@ def push_tangents(prim, out: Tensor, args, params) -> None:
         try:
             ans = make(out.data, out._node)
             ans._tangent = {lv: tv for lv, tv in (out._tangent or {}).items() if lv in outer}
-            tout = prim.jvp(tangents, ans, args, _api, params)
+            tout = prim.jvp(tangents, ans, args, xp, params)
             if tout is None:
                 continue
             if not isinstance(tout, Tensor):
                 tout = make(np.asarray(tout))
             if tout.shape != out.shape:
-                tout = _api.broadcast_to(tout, out.shape)
+                tout = xp.broadcast_to(tout, out.shape)
             if tout.dtype != out.dtype:
-                tout = _api.astype(tout, out.dtype)
+                tout = xp.astype(tout, out.dtype)
         finally:
             STATE.jvp_levels = saved
         if result is None:
@@ -81,7 +83,7 @@ def jvp_level():
 def seed(x: Tensor, tangent: Tensor, level: int) -> Tensor:
     """``x`` again (an identity op if it is in a graph) carrying ``tangent`` at ``level``."""
     if x.requires_grad:
-        t = _api.copy(x)
+        t = recorded().copy(x)
     else:
         t = make(x.data)
         t._vcl = x._vc
@@ -99,5 +101,3 @@ def tangent_of(y: Tensor, level: int):
         return y._tangent.get(level)
     return None
 
-
-from chainrule import numpy_api as _api  # noqa: E402

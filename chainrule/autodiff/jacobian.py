@@ -16,6 +16,7 @@ import numpy as np
 
 from chainrule.autodiff import forward as _forward
 from chainrule.autodiff.graph import STATE, tracing
+from chainrule.autodiff.namespace import recorded
 from chainrule.autodiff.pytree import tree_flatten, tree_paths, tree_unflatten
 from chainrule.autodiff.transform_utils import (
     _Args,
@@ -50,8 +51,7 @@ def jacobian_call(f, args: tuple, kwargs: dict, argnums, mode: str):
 def _assemble(pieces: list, axis: int, shape: tuple):
     """Stack rows/columns into one block of ``shape``, differentiably when they are live."""
     if any(_live(p) for p in pieces) or STATE.compile_tracer is not None:
-        from chainrule import numpy_api as api
-
+        api = recorded()
         return api.reshape(api.stack(pieces, axis=axis), shape)
     arrays = [p.data if isinstance(p, Tensor) else p for p in pieces]
     if not arrays:

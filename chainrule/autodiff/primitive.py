@@ -45,34 +45,15 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from chainrule.autodiff.errors import MissingRuleError, missing_rule  # noqa: F401 (re-exported)
+from chainrule.autodiff.forward import push_tangents
 from chainrule.autodiff.graph import DEFAULT_MODE, STATE, guard_saved_output, new_node
+from chainrule.autodiff.namespace import recorded
 from chainrule.autodiff.versions import VersionCounter, new_counter
 from chainrule.tensor import Tensor, make
 
 REGISTRY: dict[str, Primitive] = {}
 
-
-class MissingRuleError(NotImplementedError):
-    """A primitive was differentiated in a mode for which it declares no rule.
-
-    A ``NotImplementedError`` (hence a ``RuntimeError``): the primitive works, but nobody told
-    the engine its derivative for that mode.
-    """
-
-
-_MODES = {
-    "vjp": ("VJP", "reverse mode (backward, grad, vjp, jacobian(mode='rev'))", "cr.defvjp"),
-    "jvp": ("JVP", "forward mode (jvp, jacobian(mode='fwd'), hessian, hvp)", "cr.defjvp"),
-}
-
-
-def missing_rule(prim: Primitive, rule: str) -> MissingRuleError:
-    """The error for differentiating ``prim`` in a mode it has no ``rule`` ("vjp"/"jvp") for."""
-    label, mode, how = _MODES[rule]
-    return MissingRuleError(
-        f"primitive {prim.name!r} has no {label} rule, so {mode} cannot differentiate it; "
-        f"declare one with {how}({prim.name}, rule)"
-    )
 
 _ndarray = np.ndarray
 _SEQUENCES = (list, tuple)
@@ -210,9 +191,7 @@ class Primitive:
         ``np.asarray`` would drop the graph.
         """
         if any(type(a) in _SEQUENCES for a in args):
-            from chainrule.numpy_api import _operand
-
-            args = tuple(_operand(a) for a in args)
+            args = tuple(as_operand(a) for a in args)
         args, vals, parents = _operands(args)
         levels = STATE.jvp_levels
         recording = STATE.grad_enabled
@@ -240,8 +219,6 @@ class Primitive:
         if tracer is not None:  # cr.compile is tracing this thread (never the default mode)
             tracer.record(self, args, params, out)
         if levels:
-            from chainrule.autodiff.forward import push_tangents
-
             push_tangents(self, t, args, params)
         return t
 
@@ -370,6 +347,21 @@ class Primitive:
             t._node = node
             t._requires_grad = True
         return t
+
+
+def _holds_tensor(obj) -> bool:
+    if isinstance(obj, Tensor):
+        return True
+    return type(obj) in _SEQUENCES and any(_holds_tensor(o) for o in obj)
+
+
+def as_operand(x):
+    """``x`` as one array operand: a (nested) list or tuple that holds Tensors is stacked
+    into one Tensor, differentiably (``np.sum([a, b])`` reads the list as the array
+    ``[a, b]``; an ``np.asarray`` of it would drop the graph). Anything else as it is."""
+    if type(x) in _SEQUENCES and _holds_tensor(x):
+        return recorded().stack([as_operand(o) for o in x])
+    return x
 
 
 def _operands(args: tuple) -> tuple:

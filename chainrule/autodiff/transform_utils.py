@@ -18,6 +18,7 @@ import numpy as np
 from chainrule.autodiff import backward as _backward
 from chainrule.autodiff import forward as _forward
 from chainrule.autodiff.graph import STATE, Node, enable_grad, tracing
+from chainrule.autodiff.namespace import recorded
 from chainrule.autodiff.pytree import TreeDef, tree_flatten, tree_paths, tree_unflatten
 from chainrule.tensor import Tensor, make
 
@@ -142,9 +143,7 @@ def _fresh_leaf(x, connect: bool) -> Tensor:
     """
     if isinstance(x, Tensor):
         if connect and x.requires_grad:
-            from chainrule.numpy_api import copy
-
-            return copy(x)
+            return recorded().copy(x)
         t = make(x.data)
         if x._tangent:
             t._tangent = dict(x._tangent)
@@ -361,9 +360,7 @@ def _as_cotangent(c, y: Tensor, where):
         if c.shape != y.shape:
             raise ValueError(f"{where} has shape {c.shape} but must have shape {y.shape}")
         if c.data.dtype != y.data.dtype:
-            from chainrule.numpy_api import astype
-
-            c = astype(c, y.data.dtype)
+            c = recorded().astype(c, y.data.dtype)
         return c
     if c is None or isinstance(c, (str, bytes)):
         raise TypeError(f"{where} is {c!r}; expected a number, an array or a Tensor")

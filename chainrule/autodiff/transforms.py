@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 
 from chainrule.autodiff import forward as _forward
 from chainrule.autodiff.graph import tracing
+from chainrule.autodiff.jacobian import jacobian_call
 from chainrule.autodiff.pytree import tree_flatten, tree_paths, tree_unflatten
 from chainrule.autodiff.transform_utils import (
     _any_tensor,
@@ -231,7 +232,6 @@ def jacobian(f: Callable, argnums: int | Sequence[int] = 0, mode: str = "auto"):
     """
     if mode not in ("auto", "rev", "fwd"):
         raise ValueError(f"jacobian: mode must be 'auto', 'rev' or 'fwd', got {mode!r}")
-    from chainrule.autodiff.jacobian import jacobian_call
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):

@@ -42,6 +42,8 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from chainrule.ops.tables import expression_functions
+
 __all__ = ["evaluate_formula", "print_formula", "FormulaError", "rule_values", "rule_formula",
            "ARGUMENT_LETTERS"]
 
@@ -201,8 +203,6 @@ _COMPARE = {
 
 
 def _base_functions() -> dict[str, Callable]:
-    from chainrule.ops import expression_functions
-
     fns: dict[str, Callable] = {name: p.forward for name, p in expression_functions().items()}
     fns.update(sign=np.sign, sqrt=np.sqrt, floor=np.floor, ceil=np.ceil, det=np.linalg.det,
                _sum_batch=_sum_batch, softmax=lambda x: np.exp(x) / np.exp(x).sum())

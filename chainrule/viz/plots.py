@@ -16,6 +16,8 @@ import pathlib
 import numpy as np
 
 from chainrule._figure import new_figure
+from chainrule.autodiff.graph import no_grad
+from chainrule.tensor import Tensor, tensor
 from chainrule.viz._files import write_atomic
 
 __all__ = ["plot_function", "plot_decision_regions", "plot_training", "save_figure"]
@@ -193,8 +195,6 @@ def _formulas(program, wrt: str, order: int) -> dict[int, str]:
 
 
 def _predict_classes(model, points: np.ndarray) -> np.ndarray:
-    import chainrule as cr
-
     dtype = np.float32
     params = list(model.parameters()) if hasattr(model, "parameters") else []
     if params:
@@ -204,10 +204,10 @@ def _predict_classes(model, points: np.ndarray) -> np.ndarray:
         model.eval()  # dropout and batch norm as at test time
     try:
         chunks = []
-        with cr.no_grad():
+        with no_grad():
             for start in range(0, len(points), 8192):
-                out = model(cr.tensor(points[start : start + 8192].astype(dtype)))
-                chunks.append(np.asarray(out.data if isinstance(out, cr.Tensor) else out))
+                out = model(tensor(points[start : start + 8192].astype(dtype)))
+                chunks.append(np.asarray(out.data if isinstance(out, Tensor) else out))
     finally:
         if training:
             model.train()

@@ -1,0 +1,180 @@
+"""The package's layers, bottom to top, and the imports between them (DESIGN.md).
+
+Every import of a chainrule module, at the top of a file or inside a function (they run
+all the same, only later), is read from the source with ``ast``. A module may import
+from its own layer or from layers below it, never from a layer above, and the imports
+must not form a cycle. Where a rule must bend, the import is listed in ``BENDS`` with
+the reason; each listed import must still exist (the list only shrinks), and with the
+listed imports left out, the graph must have no cycle and no upward import.
+"""
+
+import ast
+import pathlib
+
+import pytest
+
+import chainrule
+
+PACKAGE = pathlib.Path(chainrule.__file__).parent
+
+# Bottom to top; a module belongs to the layer of its longest matching prefix.
+LAYERS = [
+    # The engine's core: graph, nodes and modes, version counters, pytrees, reference counts.
+    ("engine core", ["chainrule.autodiff.graph", "chainrule.autodiff.versions",
+                     "chainrule.autodiff.refcount", "chainrule.autodiff.pytree",
+                     "chainrule.autodiff.errors"]),
+    ("tensor", ["chainrule.tensor"]),
+    # The rest of the engine (Primitive and its recording, the sweeps, forward mode,
+    # transforms) creates and reads Tensors, so it sits on tensor.py, not under it: see
+    # the first bend below.
+    ("engine", ["chainrule.autodiff"]),
+    ("ops", ["chainrule.ops"]),
+    ("NumPy surface", ["chainrule.numpy_api", "chainrule.random", "chainrule.linalg"]),
+    ("compile", ["chainrule.compile"]),
+    ("testing", ["chainrule.testing"]),
+    ("explain", ["chainrule.explain"]),
+    ("learning", ["chainrule.nn", "chainrule.optim", "chainrule.data", "chainrule.datasets",
+                  "chainrule.train", "chainrule.io", "chainrule.distributed",
+                  "chainrule._figure"]),
+    ("viz", ["chainrule.viz"]),
+    ("serve", ["chainrule.serve"]),
+    ("package", ["chainrule"]),  # chainrule/__init__.py: the public names, from all above
+    ("commands", ["chainrule.cli", "chainrule.train_cli", "chainrule.__main__"]),
+]
+
+# (importer, imported) -> why the layer rule bends there.
+BENDS = {
+    # DESIGN.md puts all of autodiff/ under tensor.py. The engine's recording and sweeps
+    # make and read Tensors, so they sit on tensor.py (the layer "engine" above). The bend
+    # left is the other way: a Tensor's public `backward()` starts the reverse sweep.
+    ("chainrule.tensor", "chainrule.autodiff.backward"):
+        "Tensor.backward() is the public entry to the reverse sweep, which makes Tensors",
+    # Recorded rules (create_graph=True, forward mode) compute with chainrule's own NumPy
+    # namespace on Tensors: DESIGN.md's idea 2 ("with create_graph=True, xp is chainrule
+    # itself"). The engine reaches it in one place, at run time.
+    ("chainrule.autodiff.namespace", "chainrule.numpy_api"):
+        "rules recorded on Tensors compute with the NumPy surface (xp), which is above",
+    # cr.compile guards the state of the modules and optimizers a function reaches.
+    ("chainrule.compile.guards", "chainrule.nn.module"):
+        "compiled functions guard the parameters of the nn.Modules they reach",
+    # Explanation.to_html()/_repr_html_ (Jupyter) render with viz.
+    ("chainrule.explain.explanation", "chainrule.viz.html"):
+        "Explanation.to_html() and Jupyter's _repr_html_ render the step-through page",
+}
+
+
+def _modules() -> dict:
+    mods = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        mods[".".join(parts)] = path
+    return mods
+
+
+def _imports(mods: dict) -> set:
+    """(importer, imported module, line) for every import of a chainrule module."""
+
+    def resolve(name):
+        while name and name not in mods:
+            name = name.rpartition(".")[0]
+        return name
+
+    edges = set()
+    for mod, path in mods.items():
+        package = mod.split(".") if path.name == "__init__.py" else mod.split(".")[:-1]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package[: len(package) - node.level + 1]
+                    source = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    source = node.module or ""
+                # `from chainrule import numpy_api` imports the module chainrule.numpy_api
+                targets = [f"{source}.{a.name}" if f"{source}.{a.name}" in mods else source
+                           for a in node.names]
+            else:
+                continue
+            for target in targets:
+                if target.split(".")[0] == "chainrule" and resolve(target) != mod:
+                    edges.add((mod, resolve(target), node.lineno))
+    return edges
+
+
+def _layer(mod: str) -> int:
+    best = None
+    for i, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (mod == prefix or mod.startswith(prefix + ".")) and (
+                    best is None or len(prefix) > best[1]):
+                best = (i, len(prefix))
+    assert best is not None, f"{mod} belongs to no layer: add it to LAYERS (DESIGN.md)"
+    return best[0]
+
+
+MODULES = _modules()
+EDGES = _imports(MODULES)
+
+
+def test_every_module_has_a_layer():
+    for mod in MODULES:
+        _layer(mod)
+
+
+def test_no_import_goes_up_a_layer():
+    up = sorted(f"{a} ({LAYERS[_layer(a)][0]}) imports {b} ({LAYERS[_layer(b)][0]}), line {n}"
+                for a, b, n in EDGES
+                if _layer(b) > _layer(a) and (a, b) not in BENDS)
+    assert not up, "imports that go up a layer:\n" + "\n".join(up)
+
+
+def test_imports_form_no_cycle():
+    graph: dict = {}
+    for a, b, _ in EDGES:
+        if (a, b) not in BENDS:
+            graph.setdefault(a, set()).add(b)
+    cycle = _find_cycle(graph)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+@pytest.mark.parametrize("bend", sorted(BENDS), ids=lambda b: f"{b[0]}->{b[1]}")
+def test_each_bend_is_still_needed(bend):
+    # A bend that is gone must leave the list, so the list says what is true.
+    assert any((a, b) == bend for a, b, _ in EDGES), f"{bend} no longer imports: remove it"
+
+
+def _find_cycle(graph: dict):
+    """One cycle of the directed graph as a list of nodes (first repeated last), or None."""
+    state: dict = {}  # 1: on the current path, 2: done
+    for start in sorted(graph):
+        if state.get(start):
+            continue
+        path = [start]
+        iters = [iter(sorted(graph.get(start, ())))]
+        state[start] = 1
+        while path:
+            nxt = next(iters[-1], None)
+            if nxt is None:
+                state[path.pop()] = 2
+                iters.pop()
+            elif state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            elif not state.get(nxt):
+                state[nxt] = 1
+                path.append(nxt)
+                iters.append(iter(sorted(graph.get(nxt, ()))))
+    return None
+
+
+def test_the_cycle_finder_finds_cycles():
+    assert _find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _find_cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) is None
+
+
+def test_imports_inside_functions_are_read_too():
+    # The walk must see an import inside a function body (a lazy import is still one).
+    assert ("chainrule.tensor", "chainrule.autodiff.backward") in {
+        (a, b) for a, b, _ in EDGES}
