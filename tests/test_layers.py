@@ -32,7 +32,9 @@ LAYERS = [
     ("NumPy surface", ["chainrule.numpy_api", "chainrule.random", "chainrule.linalg"]),
     ("compile", ["chainrule.compile"]),
     ("testing", ["chainrule.testing"]),
-    ("explain", ["chainrule.explain"]),
+    # testing/expressions.py draws random expressions of explain's language (and parses
+    # them), for explain's own tests: it belongs with explain, not under it.
+    ("explain", ["chainrule.explain", "chainrule.testing.expressions"]),
     ("learning", ["chainrule.nn", "chainrule.optim", "chainrule.data", "chainrule.datasets",
                   "chainrule.train", "chainrule.io", "chainrule.distributed",
                   "chainrule._figure"]),
