@@ -393,19 +393,7 @@ class Tensor:
         recording = STATE.grad_enabled
         self._check_writable(opname)
         if recording and self._requires_grad:
-            if self._node is None:
-                raise RuntimeError(
-                    f"{opname}: a leaf tensor that requires grad cannot be changed in place "
-                    "while gradients are recorded; do it inside `with cr.no_grad():` (as "
-                    "optimizers do) or change a copy"
-                )
-            vc = self._vcl
-            if vc is not None and vc.owned:  # a view of such a leaf (or it)
-                raise RuntimeError(
-                    f"{opname}: this tensor is a view of a leaf tensor that requires grad (it "
-                    "shares its memory), so changing it in place would change the leaf; do it "
-                    "inside `with cr.no_grad():` or change a copy (y = x.clone())"
-                )
+            self._check_not_a_leaf(opname)
         old = make(self.data.copy() if recording else self.data, self._node)
         tracer = STATE.compile_tracer
         if recording and tracer is not None:
@@ -419,6 +407,44 @@ class Tensor:
             # still sees the right `ans` after self's buffer is overwritten.
             previous.out = old.data if recording else self.data.copy()
         result = compute(old)
+        self._check_inplace_result(opname, result, recording)
+        np.copyto(self.data, result.data, casting="same_kind")
+        if tracer is not None:
+            tracer.inplace(self, result)
+        self.mark_modified(opname)
+        if previous is not None and previous.out_guards:
+            # The previous node kept a snapshot above: its saved output is still right.
+            for guard in previous.out_guards:
+                if guard[0] is self._vcl:
+                    guard[1] = self._vcl.version
+        if recording and result._node is not None:
+            node = result._node
+            node.out = self.data
+            self._node = node
+            self._requires_grad = True
+        self._tangent = result._tangent
+        return self
+
+    def _check_not_a_leaf(self, opname: str) -> None:
+        """Refuse a recorded in-place change of a leaf that requires grad, or of a view of
+        one (it would change the leaf): PyTorch refuses them too."""
+        if self._node is None:
+            raise RuntimeError(
+                f"{opname}: a leaf tensor that requires grad cannot be changed in place "
+                "while gradients are recorded; do it inside `with cr.no_grad():` (as "
+                "optimizers do) or change a copy"
+            )
+        vc = self._vcl
+        if vc is not None and vc.owned:  # a view of such a leaf (or it)
+            raise RuntimeError(
+                f"{opname}: this tensor is a view of a leaf tensor that requires grad (it "
+                "shares its memory), so changing it in place would change the leaf; do it "
+                "inside `with cr.no_grad():` or change a copy (y = x.clone())"
+            )
+
+    def _check_inplace_result(self, opname: str, result: Tensor, recording: bool) -> None:
+        """The new values ``result`` can replace self's: same shape, a dtype that casts,
+        and no other live tensor shows this memory if the change is recorded."""
         vc = self._vcl
         if recording and result._node is not None and vc is not None and (
                 vc.shown_by_another(self)):
@@ -445,22 +471,6 @@ class Tensor:
                 f"{opname}: in-place result has shape {result.data.shape}, but the tensor has "
                 f"shape {self.data.shape}"
             )
-        np.copyto(self.data, result.data, casting="same_kind")
-        if tracer is not None:
-            tracer.inplace(self, result)
-        self.mark_modified(opname)
-        if previous is not None and previous.out_guards:
-            # The previous node kept a snapshot above: its saved output is still right.
-            for guard in previous.out_guards:
-                if guard[0] is self._vcl:
-                    guard[1] = self._vcl.version
-        if recording and result._node is not None:
-            node = result._node
-            node.out = self.data
-            self._node = node
-            self._requires_grad = True
-        self._tangent = result._tangent
-        return self
 
     def _check_writable(self, opname: str) -> None:
         if not self.data.flags.writeable:

@@ -3,7 +3,10 @@
 Every import of a chainrule module, at the top of a file or inside a function (they run
 all the same, only later), is read from the source with ``ast``. A module may import
 from its own layer or from layers below it, never from a layer above, and the imports
-must not form a cycle. Where a rule must bend, the import is listed in ``BENDS`` with
+must not form a cycle. A module that writes into another at run time
+(``other._private = ...``, ``other._table.update(...)``) makes that other depend on it:
+such a link counts as an import of the writer by the written module. Where a rule must
+bend, the import is listed in ``BENDS`` with
 the reason; each listed import must still exist (the list only shrinks), and with the
 listed imports left out, the graph must have no cycle and no upward import.
 """
@@ -39,8 +42,10 @@ LAYERS = [
                   "chainrule.train", "chainrule.io", "chainrule.distributed",
                   "chainrule._figure"]),
     ("viz", ["chainrule.viz"]),
+    ("package", ["chainrule"]),  # chainrule/__init__.py: the public names, from all below
+    # The web app and the commands use the public package (the playground runs user code
+    # with `cr` in scope).
     ("serve", ["chainrule.serve"]),
-    ("package", ["chainrule"]),  # chainrule/__init__.py: the public names, from all above
     ("commands", ["chainrule.cli", "chainrule.train_cli", "chainrule.__main__"]),
 ]
 
@@ -56,6 +61,10 @@ BENDS = {
     # itself"). The engine reaches it in one place, at run time.
     ("chainrule.autodiff.namespace", "chainrule.numpy_api"):
         "rules recorded on Tensors compute with the NumPy surface (xp), which is above",
+    # numpy_api is generated from the registry after Tensor exists, and hands Tensor the
+    # functions behind its operators and NumPy dispatch (a run-time link, see _writes).
+    ("chainrule.tensor", "chainrule.numpy_api"):
+        "Tensor's operators and __array_function__ use the NumPy surface, set by it",
     # cr.compile guards the state of the modules and optimizers a function reaches.
     ("chainrule.compile.guards", "chainrule.nn.module"):
         "compiled functions guard the parameters of the nn.Modules they reach",
@@ -106,6 +115,43 @@ def _imports(mods: dict) -> set:
     return edges
 
 
+def _writes(mods: dict) -> set:
+    """(written module, writer, line) for every run-time write of one chainrule module into
+    another's private names: an assignment ``alias._name = ...``, ``setattr(alias, ...)``,
+    or a call ``alias._name.method(...)``, where ``alias`` is an imported chainrule module."""
+    links = set()
+    for mod, path in mods.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        aliases = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    if a.name in mods and a.name != mod:
+                        aliases[a.asname or a.name] = a.name
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                for a in node.names:
+                    full = f"{node.module}.{a.name}"
+                    if full in mods and full != mod:
+                        aliases[a.asname or a.name] = full
+        for node in ast.walk(tree):
+            target = None
+            if isinstance(node, (ast.Assign, ast.AugAssign)):
+                for t in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                    if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name):
+                        target = t.value.id
+            elif isinstance(node, ast.Call):
+                f = node.func
+                if isinstance(f, ast.Name) and f.id == "setattr" and node.args and isinstance(
+                        node.args[0], ast.Name):
+                    target = node.args[0].id
+                elif (isinstance(f, ast.Attribute) and isinstance(f.value, ast.Attribute)
+                      and f.value.attr.startswith("_") and isinstance(f.value.value, ast.Name)):
+                    target = f.value.value.id
+            if target in aliases:
+                links.add((aliases[target], mod, node.lineno))
+    return links
+
+
 def _layer(mod: str) -> int:
     best = None
     for i, (_, prefixes) in enumerate(LAYERS):
@@ -118,7 +164,7 @@ def _layer(mod: str) -> int:
 
 
 MODULES = _modules()
-EDGES = _imports(MODULES)
+EDGES = _imports(MODULES) | _writes(MODULES)
 
 
 def test_every_module_has_a_layer():
@@ -174,6 +220,11 @@ def _find_cycle(graph: dict):
 def test_the_cycle_finder_finds_cycles():
     assert _find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _find_cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) is None
+
+
+def test_run_time_writes_into_another_module_are_read_too():
+    # numpy_api sets tensor._api: Tensor then depends on numpy_api, though nothing imports.
+    assert ("chainrule.tensor", "chainrule.numpy_api") in {(a, b) for a, b, _ in _writes(MODULES)}
 
 
 def test_imports_inside_functions_are_read_too():
