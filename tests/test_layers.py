@@ -32,7 +32,8 @@ LAYERS = [
     # the first bend below.
     ("engine", ["chainrule.autodiff"]),
     ("ops", ["chainrule.ops"]),
-    ("NumPy surface", ["chainrule.numpy_api", "chainrule.random", "chainrule.linalg"]),
+    ("NumPy surface", ["chainrule.numpy_api", "chainrule.numpy_more", "chainrule.linalg_api",
+                       "chainrule.random", "chainrule.linalg"]),
     ("compile", ["chainrule.compile"]),
     ("testing", ["chainrule.testing"]),
     # testing/expressions.py draws random expressions of explain's language (and parses
