@@ -47,7 +47,8 @@ LAYERS = [
     # The web app and the commands use the public package (the playground runs user code
     # with `cr` in scope).
     ("serve", ["chainrule.serve"]),
-    ("commands", ["chainrule.cli", "chainrule.train_cli", "chainrule.__main__"]),
+    ("commands", ["chainrule.cli", "chainrule.train_cli", "chainrule.__main__",
+                  "chainrule.ops.__main__"]),  # python -m chainrule.ops writes the docs page
 ]
 
 # (importer, imported) -> why the layer rule bends there.

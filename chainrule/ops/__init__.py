@@ -11,6 +11,7 @@ Names inside rules are short and always mean the same thing:
 Importing this package registers every primitive in ``chainrule.autodiff.primitive.REGISTRY``.
 """
 
+from chainrule.autodiff.primitive import REGISTRY as _REGISTRY
 from chainrule.ops import (  # noqa: F401
     arithmetic,
     cumulative,
@@ -23,7 +24,6 @@ from chainrule.ops import (  # noqa: F401
     shape,
     ufuncs,
 )
-from chainrule.autodiff.primitive import REGISTRY as _REGISTRY
 from chainrule.ops.tables import expression_functions, method_names, numpy_functions  # noqa: F401
 
 
