@@ -26,7 +26,7 @@ LAYERS = [
     ("engine core", ["chainrule.autodiff.graph", "chainrule.autodiff.versions",
                      "chainrule.autodiff.refcount", "chainrule.autodiff.pytree",
                      "chainrule.autodiff.errors"]),
-    ("tensor", ["chainrule.tensor"]),
+    ("tensor", ["chainrule.tensor", "chainrule.dtypes"]),
     # The rest of the engine (Primitive and its recording, the sweeps, forward mode,
     # transforms) creates and reads Tensors, so it sits on tensor.py, not under it: see
     # the first bend below.
@@ -67,6 +67,10 @@ BENDS = {
     # functions behind its operators and NumPy dispatch (a run-time link, see _writes).
     ("chainrule.tensor", "chainrule.numpy_api"):
         "Tensor's operators and __array_function__ use the NumPy surface, set by it",
+    # NumPy's __array_ufunc__/__array_function__ for Tensors look up the surface's
+    # functions by name; the package (numpy_api/__init__.py) is where they all are.
+    ("chainrule.numpy_api.dispatch", "chainrule.numpy_api"):
+        "NumPy dispatch on Tensors finds any function of the surface, in the package",
     # cr.compile guards the state of the modules and optimizers a function reaches.
     ("chainrule.compile.guards", "chainrule.nn.module"):
         "compiled functions guard the parameters of the nn.Modules they reach",
