@@ -26,7 +26,9 @@ LAYERS = [
     ("engine core", ["chainrule.autodiff.graph", "chainrule.autodiff.versions",
                      "chainrule.autodiff.refcount", "chainrule.autodiff.pytree",
                      "chainrule.autodiff.errors"]),
-    ("tensor", ["chainrule.tensor", "chainrule.dtypes"]),
+    # habits.py (answers to other libraries' spellings, dim= for axis=) imports nothing of
+    # chainrule; Tensor's attribute errors and nn use it.
+    ("tensor", ["chainrule.tensor", "chainrule.dtypes", "chainrule.habits"]),
     # The rest of the engine (Primitive and its recording, the sweeps, forward mode,
     # transforms) creates and reads Tensors, so it sits on tensor.py, not under it: see
     # the first bend below.
