@@ -6,7 +6,7 @@ linear in its argument from its transpose; both take the keywords of
 ``domain``, ``ref``, ...).
 
 :func:`unary` declares a function of one argument from its derivative alone: the VJP
-``g · d`` and the JVP ``t · d`` come from :func:`chainrule.autodiff.primitive.elementwise`,
+``g · d`` and the JVP ``t · d`` come from :func:`elementwise`,
 the displayed formula from ``sympy.diff`` of its SymPy form (unless a textbook formula is
 given), and the NumPy name, Tensor method and expression-language entry from the
 keywords. Adding a scalar function is one such declaration, e.g. ``log1p`` in
