@@ -230,7 +230,12 @@ def run_worker(spec: dict, env: dict, timeout: float) -> dict:
 
 
 def available(system: str) -> bool:
-    return importlib.util.find_spec(SYSTEMS[system][1]) is not None
+    module = SYSTEMS[system][1]
+    if module == "chainrule":
+        # The workers run the checkout this script sits in (PYTHONPATH=ROOT, child_env),
+        # whether or not chainrule is installed, or installed from elsewhere.
+        return (ROOT / "chainrule" / "__init__.py").is_file()
+    return importlib.util.find_spec(module) is not None
 
 
 def main(argv=None) -> int:

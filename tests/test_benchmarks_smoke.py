@@ -4,6 +4,7 @@ No timing is asserted (timings belong in benchmarks/RESULTS.md, not in tests); o
 every case computes what the float64 reference computes and that the table is written.
 """
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "benchmarks" / "suite.py"
+# The scripts run the checkout under test, not whatever chainrule is installed (if any).
+ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(
+    [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
 
 
 def test_suite_quick_writes_the_results_table(tmp_path):
@@ -19,7 +23,7 @@ def test_suite_quick_writes_the_results_table(tmp_path):
     proc = subprocess.run(
         [sys.executable, str(SUITE), "--quick", "--rounds", "1", "--systems", "chainrule,numpy",
          "--workloads", "w1_b32,w1_b32_raw,w2,w3,w3v,w4", "--output", str(out)],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
+        capture_output=True, text=True, timeout=120, cwd=ROOT, env=ENV,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     text = out.read_text()
@@ -39,7 +43,7 @@ def test_distributed_benchmark_quick_prints_its_tables():
     pytest.importorskip("mpi4py", reason="pip install 'chainrule[distributed]'")
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "distributed.py"), "--quick"],
-        capture_output=True, text=True, timeout=180, cwd=ROOT,
+        capture_output=True, text=True, timeout=180, cwd=ROOT, env=ENV,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     rows = [line for line in proc.stdout.splitlines() if line.startswith("| w1 | 2 | 128 |")]
