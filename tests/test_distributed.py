@@ -56,7 +56,7 @@ def test_alone_ddp_changes_nothing():
     ddp = cr.nn.parallel.DistributedDataParallel(model)
     assert ddp.module is model
     assert list(ddp.state_dict()) == ["module." + k for k in model.state_dict()]
-    x = cr.tensor(np.random.default_rng(0).normal(size=(5, 3)))
+    x = cr.tensor(np.random.default_rng(0).normal(size=(5, 3)), dtype=cr.float32)
     ddp(x).sum().backward()
     plain(x).sum().backward()
     for p, q in zip(model.parameters(), plain.parameters()):

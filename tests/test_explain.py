@@ -422,6 +422,7 @@ def test_many_paths_are_listed_up_to_a_limit():
 def test_a_module_names_the_parameters_to_differentiate_by():
     rng = np.random.default_rng(1)
     X, Y = rng.normal(size=(5, 3)), rng.normal(size=(5, 1))
+    cr.set_default_dtype(cr.float64)  # a float64 model for float64 data
     cr.manual_seed(0)
     model = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.Tanh(), cr.nn.Linear(4, 1))
     loss_fn = cr.nn.MSELoss()

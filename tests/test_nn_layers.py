@@ -84,7 +84,7 @@ def test_shared_parameter_counted_once():
     # the forward pass still applies it twice.
     assert [name for name, _ in model.named_children()] == ["0", "1"]
     assert list(model.children()) == [lin, model[1]]
-    x = np.array([[0.5, -1.0, 2.0]], dtype=np.float32)
+    x = np.array([[0.5, -1.0, 2.0]])
     w, b = lin.weight.numpy(), lin.bias.numpy()
     once = np.tanh(x @ w.T + b)
     np.testing.assert_allclose(model(cr.tensor(x)).data, once @ w.T + b, rtol=1e-6)

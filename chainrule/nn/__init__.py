@@ -6,6 +6,12 @@ optimizer from ``cr.optim`` moves the weights::
     model = cr.nn.Sequential(cr.nn.Linear(64, 64), cr.nn.ReLU(), cr.nn.Linear(64, 10))
     loss = cr.nn.CrossEntropyLoss()(model(x), y)
     loss.backward()
+
+Dtypes are never promoted silently: a layer with parameters refuses an input of another
+dtype (a float64 NumPy array into a float32 model) with a ``TypeError`` naming the fix
+(``x.astype(cr.float32)`` or ``model.to(cr.float64)``), as PyTorch; a loss casts its
+targets to its input's dtype (integer labels for ``BCELoss``). See
+``chainrule.nn.dtype_policy``.
 """
 
 from chainrule.nn import functional, init, parallel, utils

@@ -6,6 +6,7 @@ import numpy as np
 
 from chainrule.nn import functional as F
 from chainrule.nn import init
+from chainrule.nn.dtype_policy import check_input_dtype
 from chainrule.nn.module import Module, Parameter
 from chainrule.tensor import get_default_dtype
 
@@ -76,6 +77,7 @@ class Conv2d(Module):
                 f"(N, {self.in_channels}, H, W) or unbatched ({self.in_channels}, H, W), "
                 f"got {shape}"
             )
+        check_input_dtype(type(self).__name__, x, self.weight, self.bias)
         return F.conv2d(
             x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
         )

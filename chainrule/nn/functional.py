@@ -14,6 +14,7 @@ import numpy as np
 from chainrule import numpy_api as api
 from chainrule.compile.effects import effect, traced_function
 from chainrule.habits import axis_alias
+from chainrule.nn.dtype_policy import check_input_dtype
 from chainrule.nn.losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -176,6 +177,7 @@ def linear(x, weight, bias=None):
             f"linear: input of shape {tuple(x.shape)} has {x.shape[-1] if x.ndim else 0} "
             f"features, but the weight of shape {tuple(weight.shape)} expects {in_features}"
         )
+    check_input_dtype("linear", x, weight, bias)
     if bias is None:
         return _ops.linear_prim(x, weight)
     return _ops.linear_prim(x, weight, bias)
@@ -200,6 +202,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
         )
     if weight.ndim != 4:
         raise ValueError(f"conv2d: expected weight of shape (O, C, kh, kw), got {weight.shape}")
+    check_input_dtype("conv2d", x, weight, bias)
     n, c, h, w = x.shape
     o, cg, kh, kw = weight.shape
     if c != cg * groups:

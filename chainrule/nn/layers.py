@@ -14,6 +14,7 @@ import numpy as np
 from chainrule import numpy_api as api
 from chainrule.nn import functional as F
 from chainrule.nn import init
+from chainrule.nn.dtype_policy import check_input_dtype
 from chainrule.nn.module import Module, Parameter
 from chainrule.tensor import Tensor, get_default_dtype
 
@@ -53,7 +54,8 @@ class Linear(Module):
 
     Initialisation (PyTorch's): W ~ U(-k, k) and b ~ U(-k, k) with k = 1 / sqrt(in_features)
     (that is ``kaiming_uniform_(W, a=sqrt(5))``). The input may have any number of leading
-    (batch) dimensions: (..., in_features) -> (..., out_features).
+    (batch) dimensions: (..., in_features) -> (..., out_features).  The input must have the
+    weight's dtype (``TypeError`` otherwise, as PyTorch; a Python list takes it).
 
     Example::
 
@@ -89,6 +91,7 @@ class Linear(Module):
                 f"Linear({self.in_features} -> {self.out_features}) got input of shape "
                 f"{tuple(x.shape)}: the last dimension must be {self.in_features}"
             )
+        check_input_dtype("Linear", x, self.weight, self.bias)
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:

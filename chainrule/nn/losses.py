@@ -3,6 +3,9 @@
 ``reduction="mean"`` (default) averages the per-element losses, ``"sum"`` adds them,
 ``"none"`` returns them. Class-weighted classification losses average with the weights:
 ``sum_n w[y_n] l_n / sum_n w[y_n]``, as PyTorch does.
+
+A loss computes in its input's dtype: targets, weights and ``pos_weight`` of another dtype
+(integer labels, float64 arrays) are cast to it, never promoting the loss.
 """
 
 from __future__ import annotations
@@ -74,9 +77,11 @@ def _check_same_shape(name: str, input, target) -> None:
 
 
 def _as_target(target, like) -> Tensor | np.ndarray:
-    """Targets do not need gradients: cast arrays to the input's dtype."""
+    """Targets, weights and ``pos_weight`` in the input's dtype (cast, never promoting the
+    loss: see ``chainrule.nn.dtype_policy``); a tensor is cast by ``astype``, which casts
+    a gradient back."""
     if isinstance(target, Tensor):
-        return target
+        return target if target.dtype == like.dtype else target.astype(like.dtype)
     return np.asarray(target, dtype=like.dtype)
 
 

@@ -6,6 +6,7 @@ import numpy as np
 
 from chainrule import numpy_api as api
 from chainrule.compile.effects import effect
+from chainrule.nn.dtype_policy import check_input_dtype
 from chainrule.nn.module import Module, Parameter
 from chainrule.tensor import Tensor, get_default_dtype
 
@@ -69,6 +70,8 @@ class BatchNorm1d(Module):
                 f"BatchNorm1d({self.num_features}) expects input of shape (N, "
                 f"{self.num_features}) or (N, {self.num_features}, L), got {shape}"
             )
+        check_input_dtype(type(self).__name__, x, self.weight, self.bias)
+        check_input_dtype(type(self).__name__, x, self.running_mean)
         axes = (0,) if len(shape) == 2 else (0, 2)
         bshape = (1, shape[1]) if len(shape) == 2 else (1, shape[1], 1)
         use_batch = self.training or not self.track_running_stats
@@ -162,6 +165,7 @@ class LayerNorm(Module):
                 f"LayerNorm({self.normalized_shape}) expects input ending in "
                 f"{self.normalized_shape}, got shape {tuple(x.shape)}"
             )
+        check_input_dtype("LayerNorm", x, self.weight, self.bias)
         axes = tuple(range(-k, 0))
         mean = api.mean(x, axis=axes, keepdims=True)
         centered = x - mean

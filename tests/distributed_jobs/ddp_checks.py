@@ -59,7 +59,7 @@ def equivalence(dtype, make_opt, steps=20, bucket_mb=25):
     start = [p.data.copy() for p in ref.parameters()]
     opt, ref_opt = make_opt(ddp.parameters()), make_opt(ref.parameters())
     rng = np.random.default_rng(7)
-    X = rng.normal(size=(steps * 32, 8))
+    X = rng.normal(size=(steps * 32, 8)).astype(dtype)
     y = rng.integers(0, 4, steps * 32)
     loss_fn = cr.nn.CrossEntropyLoss()
     for k in range(steps):
