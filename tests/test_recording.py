@@ -166,7 +166,8 @@ def _all_cases():
 @pytest.mark.parametrize("name,args,params", _all_cases())
 def test_both_sweeps_give_the_same_gradients(name, args, params):
     # backward() runs the lean array sweep (which inlines step() for one-argument
-    # elementwise nodes); grad(..., inputs) the general one. Through a chain of two
+    # elementwise nodes and for nodes of several arguments); grad(..., inputs) the general
+    # one. Through a chain of two
     # applications (so a node's cotangent comes from another node, not only the seed),
     # both must give the same gradients, to the bit.
     prim = REGISTRY[name]
