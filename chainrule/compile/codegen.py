@@ -33,12 +33,14 @@ from chainrule.compile.program import (
     Write,
     describe,
     render,
+    vars_of,
     walk,
 )
 from chainrule.tensor import make
 
 _DEL_MIN_SIZE = 4096  # temporaries this large are released at their last use
 _F64 = np.dtype(np.float64)
+_BOOL = np.dtype(bool)
 
 
 def _tensor(value):
@@ -55,6 +57,7 @@ def math_dialect_fits(instrs, inputs, outputs) -> bool:
     for v in inputs:
         if v.shape != () or v.dtype != _F64:
             return False
+    scalar_dtypes = (_F64, _BOOL)
     for ins in instrs:
         if type(ins) is SetGrad and (ins.value is None or (
                 isinstance(ins.value, Var) and ins.value.shape == ()
@@ -64,23 +67,26 @@ def math_dialect_fits(instrs, inputs, outputs) -> bool:
             return False
         if ins.params and ins.fn is not adapter.COPY:  # a copy's dtype= is float64 here
             return False
-        if ins.out.shape != () or ins.out.dtype not in (_F64, np.dtype(bool)):
+        if ins.out.shape != () or ins.out.dtype not in scalar_dtypes:
             return False
-        for s in walk(ins.args):
-            if isinstance(s, Var) and s.kind == "state" and (
-                    s.shape != () or s.dtype != _F64):
-                return False
-            if isinstance(s, Const) and not (
-                    isinstance(s.value, np.ndarray) and s.value.shape == ()
-                    and s.value.dtype == _F64):
-                return False
+        for s in ins.args:
+            t = type(s)
+            if t is Var:
+                if s.kind == "state" and (s.shape != () or s.dtype != _F64):
+                    return False
+            elif t is Const:
+                if not (isinstance(s.value, np.ndarray) and s.value.shape == ()
+                        and s.value.dtype == _F64):
+                    return False
+            elif t is not Lit:
+                return False  # a nest of values (a list, a slice): no math form
     return all(kind in ("array", "tensor", "literal", "holder") for kind, _ in outputs)
 
 
 def generate(name: str, instrs: list, inputs: list, outputs: list, comments: dict,
              use_math: bool) -> tuple[str, dict]:
     """The source of the compiled function and the globals it needs."""
-    namespace: dict = {"np": np, "math": math, "_tensor": _tensor, "_array": _array}
+    namespace = base_namespace()
     consts: dict = {}
     callees = set()
 
@@ -92,17 +98,7 @@ def generate(name: str, instrs: list, inputs: list, outputs: list, comments: dic
             return repr(float(spec.value))
         return render(spec)
 
-    # Where each value is used last, so large temporaries can be released.
-    last_use: dict = {}
-    for i, ins in enumerate(instrs):
-        specs = _specs_of(ins)
-        for v in walk(specs):
-            if isinstance(v, Var):
-                last_use[v.n] = i
-    for _, spec in outputs:
-        for v in walk(spec):
-            if isinstance(v, Var):
-                last_use[v.n] = len(instrs)
+    last_use, states = reads(instrs, outputs)
     dies_at: dict = {}
     for n, last in last_use.items():
         dies_at.setdefault(last, set()).add(n)
@@ -110,19 +106,15 @@ def generate(name: str, instrs: list, inputs: list, outputs: list, comments: dic
     lines = [f"def {name}(A, T, S):"]
     for i, v in enumerate(inputs):
         if v.n in last_use:
-            read = f"float(A[{i}])" if use_math else f"A[{i}]"
-            lines.append(f"    {v.name} = {read}  # input: {describe_var(v)}")
-    states = sorted({v.n: v for ins in instrs for v in walk(_specs_of(ins))
-                     if isinstance(v, Var) and v.kind == "state"}.values(), key=lambda v: v.n)
-    states += [v for _, spec in outputs for v in walk(spec)
-               if isinstance(v, Var) and v.kind == "state" and v not in states]
+            lines.append(f"    {v.name} = {input_read(i, use_math)}  # input: "
+                         f"{describe_var(v)}")
     for v in states:
-        read = f"float(S[{v.index}].data)" if use_math else f"S[{v.index}].data"
-        lines.append(f"    {v.name} = {read}  # state: {describe_var(v)}")
+        lines.append(f"    {v.name} = {state_read(v.index, use_math)}  # state: "
+                     f"{describe_var(v)}")
     if any(type(ins) is not Op or ins.group is None for ins in instrs):
         lines.append("    # forward")
     in_backward = False
-    effect_names: dict = {}
+    effect_name = effect_namer(namespace)
     for i, ins in enumerate(instrs):
         comment = comments.get(id(ins))
         if comment is not None:
@@ -132,48 +124,17 @@ def generate(name: str, instrs: list, inputs: list, outputs: list, comments: dic
             lines.append(f"    # {comment}")
         if type(ins) is Op:
             callees.add(ins.fn)
-            lines.append(f"    {ins.out.name} = {_call(ins, arg, use_math)}")
-        elif type(ins) is Write:
-            lines.append(f"    np.copyto({arg(ins.target)}, {arg(ins.value)}, "
-                         "casting='same_kind')  # in place")
-        elif type(ins) is Effect:
-            fname = effect_names.get(id(ins.fn))
-            if fname is None:
-                fname = effect_names[id(ins.fn)] = f"fx{len(effect_names)}"
-                namespace[fname] = ins.fn
-            call_args = [arg(a) for a in ins.args]
-            call_args += [f"{k}={arg(v)}" for k, v in ins.kwargs.items()]
-            call = f"{fname}({', '.join(call_args)})"
-            if ins.out is None:
-                lines.append(f"    {call}  # runs every call: {ins.label}")
-            else:
-                tail = ".data" if ins.out.tensor_out else ""
-                lines.append(f"    {ins.out.name} = {call}{tail}  # runs every call: "
-                             f"{ins.label}")
-        elif type(ins) is SetGrad:
-            if ins.value is None:
-                value = "None"
-            elif ins.copy or use_math:
-                value = f"_tensor(np.array({arg(ins.value)}))"
-            else:
-                value = f"_tensor({arg(ins.value)})"
-            lines.append(f"    {ins.holder}._grad = {value}")
+        target, expr, note = statement(ins, arg, use_math, effect_name)
+        if type(ins) is SetGrad:
+            target = f"{ins.holder}._grad"
+        lines.append(f"    {target} = {expr}{note}" if target else f"    {expr}{note}")
         dead = dies_at.get(i, ())
-        big = [v.name for v in _vars_of(ins) if v.n in dead and v.kind == "op"
+        big = [v.name for v in vars_of(ins) if v.n in dead and v.kind == "op"
                and _size(v.shape) >= _DEL_MIN_SIZE]
         if big and not use_math:
             lines.append(f"    del {', '.join(sorted(set(big)))}")
-    results = []
-    for kind, spec in outputs:
-        if kind == "holder":
-            results.append(spec.value)
-        elif kind == "tensor":
-            results.append(f"_tensor({arg(spec)})" if isinstance(spec, (Var, Const))
-                           else f"_tensor(np.asarray({arg(spec)}))")
-        elif kind == "array":
-            results.append(f"_array({arg(spec)})")
-        else:
-            results.append(arg(spec))
+    results = [spec.value if kind == "holder" else result(kind, spec, arg)
+               for kind, spec in outputs]
     inner = ", ".join(results)
     lines.append(f"    return ({inner}{',' if len(results) == 1 else ''})")
     namespace.update(consts)
@@ -181,20 +142,106 @@ def generate(name: str, instrs: list, inputs: list, outputs: list, comments: dic
     return "\n".join(lines) + "\n", namespace
 
 
-def _specs_of(ins):
-    if type(ins) is Op:
-        return (ins.args, ins.params)
-    if type(ins) is Write:
-        return (ins.target, ins.value)
-    if type(ins) is Effect:
-        return (ins.args, ins.kwargs)
-    if type(ins) is SetGrad:
-        return ins.value
-    return ()
+# ----- pieces shared with the tape (tape.py): one meaning for each instruction ------------
+
+def base_namespace() -> dict:
+    """The globals every compiled program reads."""
+    return {"np": np, "math": math, "_tensor": _tensor, "_array": _array}
 
 
-def _vars_of(ins):
-    return [v for v in walk(_specs_of(ins)) if isinstance(v, Var)]
+def reads(instrs: list, outputs: list) -> tuple[dict, list]:
+    """``(last_use, states)``: Var number -> index of the last instruction reading it
+    (``len(instrs)`` for an output), and the state Vars (parameters, buffers) read, in
+    order. One pass, with the common Op (atoms, no parameters) read inline."""
+    last_use: dict = {}
+    states: dict = {}
+    for i, ins in enumerate(instrs):
+        if type(ins) is Op and not ins.params:
+            for a in ins.args:
+                ta = type(a)
+                if ta is Var:
+                    last_use[a.n] = i
+                    if a.kind == "state":
+                        states[a.n] = a
+                elif ta is not Const and ta is not Lit:
+                    for v in walk(a):
+                        if type(v) is Var:
+                            last_use[v.n] = i
+                            if v.kind == "state":
+                                states[v.n] = v
+        else:
+            for v in vars_of(ins):
+                last_use[v.n] = i
+                if v.kind == "state":
+                    states[v.n] = v
+    ordered = [states[n] for n in sorted(states)]
+    for _, spec in outputs:
+        for v in walk(spec):
+            if isinstance(v, Var):
+                last_use[v.n] = len(instrs)
+                if v.kind == "state" and v.n not in states:
+                    states[v.n] = v
+                    ordered.append(v)
+    return last_use, ordered
+
+
+def input_read(i: int, use_math: bool) -> str:
+    return f"float(A[{i}])" if use_math else f"A[{i}]"
+
+
+def state_read(k: int, use_math: bool) -> str:
+    return f"float(S[{k}].data)" if use_math else f"S[{k}].data"
+
+
+def effect_namer(namespace: dict):
+    """``name(fn)``: the global (``fx0``, ``fx1``...) an effect's function is called by."""
+    names: dict = {}
+
+    def name(fn) -> str:
+        found = names.get(id(fn))
+        if found is None:
+            found = names[id(fn)] = f"fx{len(names)}"
+            namespace[found] = fn
+        return found
+
+    return name
+
+
+def statement(ins, arg, use_math: bool, effect_name) -> tuple:
+    """``(target, expression, note)`` of one instruction: the code computes ``expression``
+    and stores it in ``target`` (None: nothing stored). A SetGrad's target is its holder's
+    ``._grad``, left to the caller (source and tape reach the holder differently)."""
+    t = type(ins)
+    if t is Op:
+        return ins.out.name, _call(ins, arg, use_math), ""
+    if t is Write:
+        return (None, f"np.copyto({arg(ins.target)}, {arg(ins.value)}, casting='same_kind')",
+                "  # in place")
+    if t is Effect:
+        call_args = [arg(a) for a in ins.args]
+        call_args += [f"{k}={arg(v)}" for k, v in ins.kwargs.items()]
+        call = f"{effect_name(ins.fn)}({', '.join(call_args)})"
+        note = f"  # runs every call: {ins.label}"
+        if ins.out is None:
+            return None, call, note
+        return ins.out.name, call + (".data" if ins.out.tensor_out else ""), note
+    if t is SetGrad:
+        if ins.value is None:
+            return None, "None", ""
+        if ins.copy or use_math:
+            return None, f"_tensor(np.array({arg(ins.value)}))", ""
+        return None, f"_tensor({arg(ins.value)})", ""
+    raise TypeError(f"cr.compile: unknown instruction {ins!r}")
+
+
+def result(kind: str, spec, arg) -> str:
+    """The expression giving back one output leaf (not a holder: see the callers)."""
+    if kind == "tensor":
+        return (f"_tensor({arg(spec)})" if isinstance(spec, (Var, Const))
+                else f"_tensor(np.asarray({arg(spec)}))")
+    if kind == "array":
+        return f"_array({arg(spec)})"
+    return arg(spec)
 
 
 def _size(shape) -> int:

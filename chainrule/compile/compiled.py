@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import gc
 import inspect
 import keyword
 import re
@@ -26,12 +27,16 @@ import numpy as np
 
 from chainrule.autodiff.graph import STATE
 from chainrule.autodiff.pytree import tree_flatten, tree_unflatten
-from chainrule.compile import codegen, guards, passes
+from chainrule.compile import codegen, guards, passes, tape
 from chainrule.compile.program import Const, Op, Var
 from chainrule.compile.tracer import TraceError, Tracer
 from chainrule.tensor import Tensor, make
 
 CACHE_SIZE = 8
+# Programs longer than this (statements) run as a flat tape (tape.py), not Python source:
+# Python's compiler and the text itself would cost seconds for each such trace.
+TAPE_ABOVE = 50_000
+BACKENDS = ("auto", "source", "tape")
 _RETRACE_WARNING_AFTER = 4  # re-traces (after the first trace) before the one-time warning
 
 
@@ -87,9 +92,13 @@ class Compiled:
     recently used dropped).
     """
 
-    def __init__(self, fn, static_argnums=(), fallback: bool = False):
+    def __init__(self, fn, static_argnums=(), fallback: bool = False, backend: str = "auto"):
         if not callable(fn):
             raise TypeError(f"cr.compile: expected a function, got {type(fn).__name__}")
+        if backend not in BACKENDS:
+            raise ValueError(f"cr.compile: backend={backend!r} is not one of "
+                             f"{', '.join(map(repr, BACKENDS))}")
+        self.backend = backend
         if isinstance(static_argnums, int):
             static_argnums = (static_argnums,)
         self.fn = fn
@@ -194,6 +203,11 @@ class Compiled:
         for m in self._modules:
             live += [id(p) for p in m.parameters()] + [id(b) for b in m.buffers()]
         tracer = Tracer(live)
+        # A trace builds millions of objects that all stay alive until it ends (the graph,
+        # the program): the cyclic collector would scan them again and again for nothing
+        # (about a third of a long chain's trace), so it waits until the trace is done.
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             result, entry = self._trace(tracer, args, kwargs, labels)
         except TraceError:
@@ -208,6 +222,9 @@ class Compiled:
                 "values, so it runs eagerly (uncompiled) for these arguments",
                 RuntimeWarning, stacklevel=3)
             return self.fn(*args, **kwargs)
+        finally:
+            if collecting:
+                gc.enable()
         self._store(key, entry)
         return result
 
@@ -269,13 +286,8 @@ class Compiled:
         plain = not any_tensor[0]
         outputs = [("array", spec) if kind == "tensor" and plain else (kind, spec)
                    for kind, spec in outputs]
-        values = {v.n: arr for arr in tracer.keep if isinstance(arr, np.ndarray)
-                  for v in [tracer.by_array.get(id(arr))] if v is not None}
-
-        def new_const(value):
-            return tracer.const(value)
-
-        instrs, outputs, _ = passes.simplify(tracer.instrs, outputs, values, new_const)
+        instrs, outputs = passes.simplify(tracer.instrs, outputs, tracer.values,
+                                             tracer.const)
         comments = {}
         done = set()
         for ins in instrs:
@@ -286,16 +298,27 @@ class Compiled:
                     comments[id(ins)] = text
         use_math = codegen.math_dialect_fits(instrs, tracer.inputs, outputs)
         inputs = list(tracer.inputs)
-        # The code runs without comments; .source adds them when it is first read (some
-        # formulas are derived by SymPy, too slow for every trace).
-        source, namespace = codegen.generate(self._name, instrs, inputs, outputs, {}, use_math)
-        code = builtins.compile(source, f"<cr.compile {self._name}>", "exec")
-        exec(code, namespace)
-        fn = namespace[self._name]
+        on_tape = self.backend == "tape" or (self.backend == "auto" and len(instrs) > TAPE_ABOVE)
+        if on_tape:
+            fn = tape.build(instrs, inputs, outputs, use_math)
+        else:
+            # The code runs without comments; .source adds them when it is first read (some
+            # formulas are derived by SymPy, too slow for every trace).
+            source, namespace = codegen.generate(self._name, instrs, inputs, outputs, {},
+                                                 use_math)
+            code = builtins.compile(source, f"<cr.compile {self._name}>", "exec")
+            exec(code, namespace)
+            fn = namespace[self._name]
 
         def commented():
             text = {k: str(v) for k, v in comments.items()}
-            return codegen.generate(self._name, instrs, inputs, outputs, text, use_math)[0]
+            source = codegen.generate(self._name, instrs, inputs, outputs, text, use_math)[0]
+            if on_tape:
+                why = ("backend='tape'" if self.backend == "tape" else
+                       f"over {TAPE_ABOVE} statements: too long for Python's compiler")
+                source = (f"# Run as a flat tape of {len(instrs)} steps ({why});\n"
+                          "# this is the program it runs, written out.\n" + source)
+            return source
 
         entry = Entry(fn, commented, list(tracer.states), out_def, labels)
         # The first call's result is the traced (eager) run's, given back as replays do.
@@ -311,6 +334,7 @@ class Compiled:
                 first.append(leaf)
         tracer.keep.clear()
         tracer.by_array.clear()
+        tracer.values.clear()
         return tree_unflatten(out_def, first), entry
 
     # ----- introspection ----------------------------------------------------------------------
@@ -370,7 +394,8 @@ def _unique(name: str, used: set) -> str:
     return name
 
 
-def compile(fn=None, *, static_argnums=(), fallback: bool = False):  # noqa: A001
+def compile(fn=None, *, static_argnums=(), fallback: bool = False,  # noqa: A001
+            backend: str = "auto"):
     """Trace ``fn`` once per guard set and replay it as generated straight-line code.
 
     ``cr.compile(f)`` or ``@cr.compile`` / ``@cr.compile(static_argnums=(1,))``. Works on
@@ -386,10 +411,16 @@ def compile(fn=None, *, static_argnums=(), fallback: bool = False):  # noqa: A00
     is under ``jax.jit``). chainrule's own layers, losses and optimizers mark such code
     (``chainrule.compile.effects``), so it runs again on every call. Compiled results carry
     no graph: call ``backward()`` inside the compiled function.
+
+    ``backend``: ``"source"`` replays generated Python source; ``"tape"`` a flat list of
+    steps run by one loop (the same operations, without Python's compile step: for very
+    long programs); ``"auto"`` (the default) picks the tape above ``TAPE_ABOVE`` (50,000)
+    statements, the source below.
     """
     if fn is None:
-        return lambda f: Compiled(f, static_argnums=static_argnums, fallback=fallback)
-    return Compiled(fn, static_argnums=static_argnums, fallback=fallback)
+        return lambda f: Compiled(f, static_argnums=static_argnums, fallback=fallback,
+                                  backend=backend)
+    return Compiled(fn, static_argnums=static_argnums, fallback=fallback, backend=backend)
 
 
 __all__ = ["compile", "Compiled", "CacheInfo", "TraceError", "Var"]

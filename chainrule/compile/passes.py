@@ -16,32 +16,19 @@ import numpy as np
 
 from chainrule.compile.program import (
     Const,
-    Effect,
     Lit,
     Op,
     SetGrad,
-    TensorOf,
     Var,
     Write,
     key_of,
+    substitute,
+    substitute_in,
+    vars_of,
     walk,
 )
 
-
-def _substitute(spec, rename: dict):
-    if isinstance(spec, Var):
-        return rename.get(spec.n, spec)
-    if isinstance(spec, TensorOf):
-        v = _substitute(spec.var, rename)
-        return TensorOf(v) if isinstance(v, Var) else v
-    if isinstance(spec, (tuple, list)):
-        return type(spec)(_substitute(s, rename) for s in spec)
-    if isinstance(spec, dict):
-        return {k: _substitute(v, rename) for k, v in spec.items()}
-    if isinstance(spec, slice):
-        return slice(_substitute(spec.start, rename), _substitute(spec.stop, rename),
-                     _substitute(spec.step, rename))
-    return spec
+_IDENTITY_LABELS = ("multiply", "add", "subtract", "divide")
 
 
 def _is_exactly(spec, number) -> bool:
@@ -55,7 +42,7 @@ def _identity(ins):
     """``x * 1``, ``1 * x``, ``x + 0``, ``0 + x``, ``x - 0``, ``x / 1``: x itself, when the
     result has x's shape and dtype (then nothing of the operation remains)."""
     label = ins.fn.label
-    if label not in ("multiply", "add", "subtract", "divide") or len(ins.args) != 2:
+    if label not in _IDENTITY_LABELS or len(ins.args) != 2:
         return None
     a, b = ins.args
     unit = 1 if label in ("multiply", "divide") else 0
@@ -70,109 +57,115 @@ def _identity(ins):
     return None
 
 
-def _all_const(specs) -> bool:
-    return all(not isinstance(s, Var) for s in walk(specs))
+def _all_const(ins: Op) -> bool:
+    if not ins.params:  # the common Op: its arguments are atoms (no recursion needed)
+        for a in ins.args:
+            t = type(a)
+            if t is Var:
+                return False
+            if t is not Const and t is not Lit:
+                return not vars_of(ins)
+        return True
+    return not vars_of(ins)
 
 
 def _elide_copies(instrs: list, outputs: list, values: dict):
     """Drop a copy whose source nothing else reads, when that source is a fresh array of its
     own (not a view, writeable): the copy would only duplicate it. (The engine copies
     gradients so that no two share memory; here none would.)"""
-    uses: dict = {}
-    for ins in instrs:
-        for v in walk(_specs(ins)):
-            if isinstance(v, Var):
-                uses[v.n] = uses.get(v.n, 0) + 1
-    for _, spec in outputs:
-        for v in walk(spec):
-            if isinstance(v, Var):
-                uses[v.n] = uses.get(v.n, 0) + 1
-    rename = {}
-    kept = []
+    copies = {}  # source Var number -> the copies of it that may go
     for ins in instrs:
         if type(ins) is Op and ins.fn.label == "copy" and len(ins.args) == 1:
             src = ins.args[0]
             value = values.get(src.n) if isinstance(src, Var) else None
-            if (isinstance(src, Var) and src.kind == "op" and uses.get(src.n) == 1
+            if (isinstance(src, Var) and src.kind == "op"
                     and isinstance(value, np.ndarray) and value.dtype == ins.out.dtype
                     and (value.ndim == 0 or (value.flags.owndata and value.flags.writeable))):
-                rename[ins.out.n] = src
-                continue
-        kept.append(ins)
-    if not rename:
+                copies.setdefault(src.n, []).append(ins)
+    if not copies:
         return instrs, outputs
+    uses = dict.fromkeys(copies, 0)  # how often each source is read, by anything
+    for ins in instrs:
+        for v in vars_of(ins):
+            if v.n in uses:
+                uses[v.n] += 1
+    for _, spec in outputs:
+        for v in walk(spec):
+            if type(v) is Var and v.n in uses:
+                uses[v.n] += 1
+    gone = {id(c[0]) for n, c in copies.items() if uses[n] == 1}
+    if not gone:
+        return instrs, outputs
+    rename = {}
+    kept = []
+    for ins in instrs:
+        if id(ins) in gone:
+            rename[ins.out.n] = ins.args[0]
+        else:
+            kept.append(ins)
     for ins in kept:
-        if type(ins) is Op:
-            ins.args = _substitute(ins.args, rename)
-            ins.params = _substitute(ins.params, rename)
-        elif type(ins) is Write:
-            ins.target = _substitute(ins.target, rename)
-            ins.value = _substitute(ins.value, rename)
-        elif type(ins) is Effect:
-            ins.args = _substitute(ins.args, rename)
-            ins.kwargs = _substitute(ins.kwargs, rename)
-        elif type(ins) is SetGrad and ins.value is not None:
-            ins.value = _substitute(ins.value, rename)
-    return kept, [(kind, _substitute(spec, rename)) for kind, spec in outputs]
+        substitute_in(ins, rename)
+    return kept, [(kind, substitute(spec, rename)) for kind, spec in outputs]
 
 
-def _specs(ins):
-    if type(ins) is Op:
-        return (ins.args, ins.params)
-    if type(ins) is Write:
-        return (ins.target, ins.value)
-    if type(ins) is Effect:
-        return (ins.args, ins.kwargs)
-    if type(ins) is SetGrad:
-        return ins.value
-    return ()
+def _op_key(ins: Op):
+    """What makes two pure Ops compute the same value: callee, arguments, parameters."""
+    if not ins.params:
+        key = [id(ins.fn), "args"]
+        for s in ins.args:
+            ts = type(s)
+            if ts is Var:
+                key.append(s.n)
+            elif ts is Lit:
+                key.append(("l", type(s.value), s.value))
+            else:
+                key.append(key_of(s))
+        return tuple(key)
+    return (id(ins.fn), "params", key_of(ins.args), key_of(ins.params))
 
 
-def simplify(instrs: list, outputs: list, values: dict, new_const) -> tuple[list, list, dict]:
+def simplify(instrs: list, outputs: list, values: dict, new_const) -> tuple[list, list]:
     """Fold, share and prune. ``values``: Var number -> the array it held at trace time;
-    ``new_const(value)`` makes a hoisted constant. Returns (instructions, outputs, kept
-    index map old -> new for comments)."""
+    ``new_const(value)`` makes a hoisted constant. Returns (instructions, outputs).
+
+    One pass forward (fold, identities, common subexpressions), one over the copies, one
+    backward (dead code); each does a few dictionary operations per instruction, for
+    programs of hundreds of thousands of them."""
     rename: dict = {}
     seen: dict = {}
     # A value later overwritten in place held something else when it was computed.
     written = {v.n for ins in instrs if type(ins) is Write
                for v in walk(ins.target) if isinstance(v, Var)}
     out = []
-    index_map = {}
-    for i, ins in enumerate(instrs):
+    for ins in instrs:
         if type(ins) is Op:
-            ins.args = _substitute(ins.args, rename)
-            ins.params = _substitute(ins.params, rename)
-            if (ins.fn.pure and ins.out.n not in written and ins.out.n in values
-                    and _all_const((ins.args, ins.params))):
-                rename[ins.out.n] = new_const(values[ins.out.n])
+            if rename:
+                substitute_in(ins, rename)
+            fn = ins.fn
+            pure = fn.pure
+            n = ins.out.n
+            if pure and n not in written and n in values and _all_const(ins):
+                rename[n] = new_const(values[n])
                 continue
-            same = _identity(ins)
-            if same is not None:
-                rename[ins.out.n] = same
-                continue
-            if ins.fn.pure:
-                key = (id(ins.fn), key_of(ins.args), key_of(ins.params))
+            if fn.label in _IDENTITY_LABELS:
+                same = _identity(ins)
+                if same is not None:
+                    rename[n] = same
+                    continue
+            if pure:
+                key = _op_key(ins)
                 prev = seen.get(key)
                 if prev is not None:
-                    rename[ins.out.n] = prev
+                    rename[n] = prev
                     continue
                 seen[key] = ins.out
         else:
             seen.clear()
-            if type(ins) is Write:
-                ins.target = _substitute(ins.target, rename)
-                ins.value = _substitute(ins.value, rename)
-            elif type(ins) is Effect:
-                ins.args = _substitute(ins.args, rename)
-                ins.kwargs = _substitute(ins.kwargs, rename)
-            elif type(ins) is SetGrad and ins.value is not None:
-                ins.value = _substitute(ins.value, rename)
-                if isinstance(ins.value, Const):
-                    ins.copy = True
-        index_map[i] = len(out)
+            substitute_in(ins, rename)
+            if type(ins) is SetGrad and isinstance(ins.value, Const):
+                ins.copy = True
         out.append(ins)
-    outputs = [(kind, _substitute(spec, rename)) for kind, spec in outputs]
+    outputs = [(kind, substitute(spec, rename)) for kind, spec in outputs]
     out, outputs = _elide_copies(out, outputs, values)
 
     # Dead code: walk backwards from what must happen.
@@ -181,16 +174,10 @@ def simplify(instrs: list, outputs: list, values: dict, new_const) -> tuple[list
         live.update(v.n for v in walk(spec) if isinstance(v, Var))
     kept = []
     for ins in reversed(out):
-        if type(ins) is Op:
-            if ins.out.n not in live:
-                continue
-            live.update(v.n for v in walk((ins.args, ins.params)) if isinstance(v, Var))
-        elif type(ins) is Write:
-            live.update(v.n for v in walk((ins.target, ins.value)) if isinstance(v, Var))
-        elif type(ins) is Effect:
-            live.update(v.n for v in walk((ins.args, ins.kwargs)) if isinstance(v, Var))
-        elif type(ins) is SetGrad and isinstance(ins.value, Var):
-            live.add(ins.value.n)
+        if type(ins) is Op and ins.out.n not in live:
+            continue
+        for v in vars_of(ins):
+            live.add(v.n)
         kept.append(ins)
     kept.reverse()
-    return kept, outputs, index_map
+    return kept, outputs

@@ -157,19 +157,100 @@ def _collect(spec, out: list) -> None:
             _collect(s, out)
 
 
-def render(spec) -> str:
-    """Python source for a spec."""
-    if isinstance(spec, (Var, Const, Lit, TensorOf)):
-        return repr(spec)
+def specs_of(ins):
+    """The specs an instruction reads (a nest for :func:`walk`)."""
+    t = type(ins)
+    if t is Op:
+        return (ins.args, ins.params)
+    if t is Write:
+        return (ins.target, ins.value)
+    if t is Effect:
+        return (ins.args, ins.kwargs)
+    if t is SetGrad:
+        return ins.value
+    return ()
+
+
+def vars_of(ins) -> list:
+    """The Vars an instruction reads, in order (repeats kept).
+
+    The common instruction, an Op of plain atoms without parameters, is read without
+    recursion: this runs a few times per instruction of graphs of a million of them."""
+    if type(ins) is Op and not ins.params:
+        out = []
+        for s in ins.args:
+            ts = type(s)
+            if ts is Var:
+                out.append(s)
+            elif ts is not Const and ts is not Lit:
+                out += [v for v in walk(s) if type(v) is Var]
+        return out
+    return [v for v in walk(specs_of(ins)) if type(v) is Var]
+
+
+def substitute(spec, rename: dict):
+    """``spec`` with every Var numbered in ``rename`` replaced by what it maps to."""
+    t = type(spec)
+    if t is Var:
+        return rename.get(spec.n, spec)
+    if t is Const or t is Lit:
+        return spec
+    if t is TensorOf:
+        v = substitute(spec.var, rename)
+        return TensorOf(v) if type(v) is Var else v
+    if t is tuple or t is list:
+        return t([rename.get(s.n, s) if type(s) is Var else substitute(s, rename)
+                  for s in spec])
+    if t is dict:
+        return {k: substitute(v, rename) for k, v in spec.items()}
+    if t is slice:
+        return slice(substitute(spec.start, rename), substitute(spec.stop, rename),
+                     substitute(spec.step, rename))
+    return spec
+
+
+def substitute_in(ins, rename: dict) -> None:
+    """Rewrite, in place, what instruction ``ins`` reads through ``rename``."""
+    t = type(ins)
+    if t is Op:
+        if not ins.params:
+            for a in ins.args:  # the common Op: atoms only, none of them renamed?
+                ta = type(a)
+                if (ta is Var and a.n in rename) or (ta is not Var and ta is not Const
+                                                     and ta is not Lit):
+                    break
+            else:
+                return
+        ins.args = substitute(ins.args, rename)
+        if ins.params:
+            ins.params = substitute(ins.params, rename)
+    elif t is Write:
+        ins.target = substitute(ins.target, rename)
+        ins.value = substitute(ins.value, rename)
+    elif t is Effect:
+        ins.args = substitute(ins.args, rename)
+        ins.kwargs = substitute(ins.kwargs, rename)
+    elif t is SetGrad and ins.value is not None:
+        ins.value = substitute(ins.value, rename)
+
+
+def render(spec, atom=repr) -> str:
+    """Python source for a spec; ``atom(x)`` writes each Var, Const and Lit (by default
+    its name or literal)."""
+    if isinstance(spec, (Var, Const, Lit)):
+        return atom(spec)
+    if isinstance(spec, TensorOf):
+        return f"_tensor({atom(spec.var)})"
     if isinstance(spec, tuple):
-        inner = ", ".join(render(s) for s in spec)
+        inner = ", ".join(render(s, atom) for s in spec)
         return f"({inner},)" if len(spec) == 1 else f"({inner})"
     if isinstance(spec, list):
-        return "[" + ", ".join(render(s) for s in spec) + "]"
+        return "[" + ", ".join(render(s, atom) for s in spec) + "]"
     if isinstance(spec, dict):
-        return "{" + ", ".join(f"{k!r}: {render(v)}" for k, v in spec.items()) + "}"
+        return "{" + ", ".join(f"{k!r}: {render(v, atom)}" for k, v in spec.items()) + "}"
     if isinstance(spec, slice):
-        return f"slice({render(spec.start)}, {render(spec.stop)}, {render(spec.step)})"
+        return (f"slice({render(spec.start, atom)}, {render(spec.stop, atom)}, "
+                f"{render(spec.step, atom)})")
     raise TypeError(f"cannot render {spec!r}")
 
 

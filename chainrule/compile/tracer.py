@@ -73,7 +73,8 @@ class Tracer:
         self.live = set(live)
         self.instrs: list = []
         self.by_array: dict[int, Var] = {}
-        self.keep: list = []  # every array seen, alive, so that ids stay unique
+        self.keep: list = []  # every other object seen, alive, so that ids stay unique
+        self.values: dict = {}  # Var number -> the array it held while tracing
         self.consts: dict = {}  # id, or (dtype, shape, bytes) of a small array -> Const
         self.n_consts = 0
         self.states: list[Tensor] = []  # S: tensors read live on each call
@@ -93,7 +94,9 @@ class Tracer:
         arr = value if isinstance(value, np.ndarray) else np.asarray(value)
         var = Var(self.n, f"{prefix}{self.n}", kind, arr.shape, arr.dtype, index)
         self.by_array[id(value)] = var
-        self.keep.append(value)
+        self.values[self.n] = arr  # (keeps it alive: ids stay unique while tracing)
+        if arr is not value:
+            self.keep.append(value)
         return var
 
     def add_input(self, value: np.ndarray, name: str, holder: Tensor | None, position: int):
@@ -179,11 +182,28 @@ class Tracer:
         return len(self.instrs) - 1
 
     def record(self, prim, args, params, out) -> None:
-        """A primitive ran: ``out = prim(*args, **params)``."""
-        specs = [self.spec(a) for a in args]
+        """A primitive ran: ``out = prim(*args, **params)`` (``out``: an ndarray).
+
+        Runs once per traced operation, so it is written out: a Tensor already traced and
+        a Python float (the commonest arguments) are looked up inline rather than through
+        :meth:`spec`, and the output's Var is made here rather than by :meth:`new_var`."""
+        by_array = self.by_array
+        specs = []
+        for a in args:
+            ta = type(a)
+            if ta is Tensor:
+                var = by_array.get(id(a.data))
+                specs.append(var if var is not None else self.spec(a))
+            elif ta is float:
+                specs.append(Lit(a))
+            else:
+                specs.append(self.spec(a))
         pspec = {k: self.spec(v) for k, v in params.items()} if params else {}
-        var = self.new_var(out, "op")
-        self._append(Op(adapter.of_primitive(prim), specs, pspec, var))
+        n = self.n = self.n + 1
+        var = Var(n, f"v{n}", "op", out.shape, out.dtype, None)
+        by_array[id(out)] = var
+        self.values[n] = out  # (keeps it alive: ids stay unique while tracing)
+        self.instrs.append(Op(adapter.of_primitive(prim), specs, pspec, var))
 
     def record_plain(self, np_fn, args, kwargs, out) -> None:
         """A NumPy function without a derivative ran (comparisons, ``sign``, ``argmax``)."""
@@ -237,35 +257,40 @@ class Tracer:
                         if instr.out.name[0] == "v":
                             instr.out.name = "g" + instr.out.name[1:]
                 self.comments[start] = self._link_comment(node, contributions)
-            # The cotangent dL/dh of a named quantity h is called g_h.
-            out = self.by_array.get(id(node.out))
-            gv = self.by_array.get(id(getattr(g, "data", g)))
-            if out is not None and out.name in self.names and gv is not None \
-                    and gv.kind == "op" and gv.name[0] == "g" and gv.name[1:].isdigit():
-                name = f"g_{out.name}"
-                if name not in self.names:
-                    self.names.add(name)
-                    gv.name = name
+            if self.names:
+                self._name_cotangent(node, g)
             if user is not None:
                 user(node, g, contributions)
 
         return listener
 
-    def _link_comment(self, node, contributions):
-        """The comment's parts now (names as traced); its text when ``.source`` is read."""
-        callee = adapter.of_primitive(node.prim)
+    def _name_cotangent(self, node, g) -> None:
+        """The cotangent dL/dh of a named quantity h is called g_h."""
         out = self.by_array.get(id(node.out))
-        out_name = out.name if out is not None else "out"
-        names = []
+        gv = self.by_array.get(id(getattr(g, "data", g)))
+        if out is not None and out.name in self.names and gv is not None \
+                and gv.kind == "op" and gv.name[0] == "g" and gv.name[1:].isdigit():
+            name = f"g_{out.name}"
+            if name not in self.names:
+                self.names.add(name)
+                gv.name = name
+
+    def _link_comment(self, node, contributions):
+        """The comment's parts now (the values, as Vars); its text when ``.source`` is read
+        (then with the names the code gives them)."""
+        by_array = self.by_array
+        out = by_array.get(id(node.out))
+        operands = []
         for a in node.args:
-            if isinstance(a, np.ndarray):
-                v = self.by_array.get(id(a))
-                names.append(v.name if v is not None else self.const(a).name)
+            if type(a) is np.ndarray:
+                v = by_array.get(id(a))
+                operands.append(v if v is not None else self.const(a))
             else:
-                names.append(repr(a))
+                operands.append(Lit(a))
+        parents = node.parents
         links = [i for i, c in enumerate(contributions)
-                 if c is not None and node.parents[i] is not None]
-        return LinkComment(callee, out_name, names, links)
+                 if c is not None and parents[i] is not None]
+        return LinkComment(node.prim, out, operands, links)
 
     # ----- grads and effects ---------------------------------------------------------------
     def sync_grads(self) -> None:
@@ -373,18 +398,21 @@ class Tracer:
 class LinkComment:
     """``chain rule through v3 = sin(v1): dv3/dv1 = cos(v1)``, formatted when shown."""
 
-    __slots__ = ("callee", "out", "names", "links")
+    __slots__ = ("prim", "out", "operands", "links")
 
-    def __init__(self, callee, out: str, names: list, links: list):
-        self.callee = callee
-        self.out = out
-        self.names = names
+    def __init__(self, prim, out, operands: list, links: list):
+        self.prim = prim
+        self.out = out  # the Var of the node's output (None: not traced)
+        self.operands = operands  # Var, Const or Lit per argument
         self.links = links
 
     def __str__(self) -> str:
-        parts = [f"d{self.out}/d{self.names[i]} = "
-                 f"{adapter.link_formula(self.callee, i, self.names)}" for i in self.links]
-        call = f"{self.out} = {self.callee.label}({', '.join(self.names)})"
+        callee = adapter.of_primitive(self.prim)
+        out = self.out.name if self.out is not None else "out"
+        names = [repr(a) for a in self.operands]
+        parts = [f"d{out}/d{names[i]} = {adapter.link_formula(callee, i, names)}"
+                 for i in self.links]
+        call = f"{out} = {callee.label}({', '.join(names)})"
         return f"chain rule through {call}: " + "; ".join(parts)
 
 
