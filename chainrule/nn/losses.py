@@ -94,21 +94,37 @@ def mse_loss(input, target, reduction: str = "mean"):
 
 
 def l1_loss(input, target, reduction: str = "mean"):
-    """Mean absolute error: l = |input - target| (gradient 0 where they are equal)."""
+    """Mean absolute error: l = |input - target|; the gradient sign(input - target) is 0
+    where they are equal and where the difference is NaN (PyTorch's sign(nan) = 0; the
+    loss itself is NaN there)."""
     _check_reduction("l1_loss", reduction)
     _check_same_shape("l1_loss", input, target)
-    return _reduce(api.abs(input - _as_target(target, input)), reduction)
+    d = input - _as_target(target, input)
+    nan = api.isnan(d)
+    # At a NaN the value comes through a detached copy: NaN, with no gradient.
+    loss = api.where(nan, _detached(d), api.abs(api.where(nan, 0.0, d)))
+    return _reduce(loss, reduction)
+
+
+def _detached(x):
+    return x.detach() if isinstance(x, Tensor) else x
 
 
 def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
-    """Huber: l = 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), d = input - target."""
+    """Huber: l = 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), d = input - target.
+
+    Written as l = 0.5 q^2 + delta (|d| - q) with q = min(|d|, delta) (the same values),
+    so that no branch squares an infinite d: a ``where`` between the two formulas would
+    send 0 * inf = nan back from the branch not taken.  dl/dd = clip(d, -delta, delta).
+    """
     _check_reduction("huber_loss", reduction)
     _check_same_shape("huber_loss", input, target)
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     d = input - _as_target(target, input)
     a = api.abs(d)
-    loss = api.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
+    q = api.minimum(a, delta)
+    loss = 0.5 * q * q + delta * (a - q)
     return _reduce(loss, reduction)
 
 
@@ -268,10 +284,11 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
     _check_reduction("binary_cross_entropy", reduction)
     _check_same_shape("binary_cross_entropy", input, target)
     p = _array(input)
-    if p.size and (np.nanmin(p) < 0 or np.nanmax(p) > 1):
+    if p.size and not (np.all(p >= 0) and np.all(p <= 1)):  # NaN fails too, as in PyTorch
+        bad = p[~((p >= 0) & (p <= 1))].flat[0]
         raise ValueError(
-            "binary_cross_entropy: input must be probabilities in [0, 1]; for logits use "
-            "binary_cross_entropy_with_logits (BCEWithLogitsLoss)"
+            f"binary_cross_entropy: input must be probabilities in [0, 1], got {bad}; for "
+            "logits use binary_cross_entropy_with_logits (BCEWithLogitsLoss)"
         )
     # One fused primitive, for PyTorch's numerics at the ends: the value clamps each log at
     # -100, the gradient (p - y) / max(p (1 - p), 1e-12) stays large and finite where p is 0

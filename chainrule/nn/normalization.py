@@ -77,7 +77,13 @@ class BatchNorm1d(Module):
         use_batch = self.training or not self.track_running_stats
         if use_batch:
             count = shape[0] * (shape[2] if len(shape) == 3 else 1)
-            if count <= 1:
+            if count == 0:
+                # An empty batch, as PyTorch: an empty output, the running statistics
+                # unchanged but the batch counted (num_batches_tracked, momentum=None).
+                if self.training and self.track_running_stats:
+                    self._count_empty_batch()
+                return self._affine(x, bshape)
+            if count == 1:
                 raise ValueError(
                     f"BatchNorm1d: expected more than 1 value per channel when training, got "
                     f"input of shape {shape}"
@@ -94,11 +100,19 @@ class BatchNorm1d(Module):
             mean = api.reshape(self.running_mean, bshape)
             std = api.sqrt(api.reshape(self.running_var, bshape) + self.eps)
             xhat = (x - mean) / std
+        return self._affine(xhat, bshape)
+
+    def _affine(self, xhat, bshape):
         if self.weight is not None:
             xhat = xhat * api.reshape(self.weight, bshape)
         if self.bias is not None:
             xhat = xhat + api.reshape(self.bias, bshape)
         return xhat
+
+    @effect("BatchNorm batch count, updated in place")
+    def _count_empty_batch(self) -> None:
+        self.num_batches_tracked.data[...] += 1
+        self.num_batches_tracked.mark_modified("BatchNorm1d running statistics")
 
     @effect("BatchNorm running statistics, updated in place")
     def _update_running(self, mean, var, count: int) -> None:

@@ -263,7 +263,12 @@ softmax = Primitive(
 
 
 def _log_softmax_forward(x, axis=-1):
-    return x - _logsumexp_forward(x, axis=axis, keepdims=True)
+    """(x - m) - log(sum(exp(x - m))), m the maximum (PyTorch's order): x - m is exact for
+    any magnitude, where x - logsumexp(x) rounds 1e300 - (1e300 + log 2) to 0; a row that
+    holds +inf or NaN gives NaN throughout, as softmax does."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shifted = x - _max_kept(x, axis)
+        return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 log_softmax = Primitive(
