@@ -52,6 +52,41 @@ def test_code_that_swallows_the_interruption_is_interrupted_again():
     assert swallowed == [True]
 
 
+needs_cpu_clock = pytest.mark.skipif(
+    not hasattr(__import__("time"), "pthread_getcpuclockid"),
+    reason="no per-thread CPU clock here: the budget is wall-clock time",
+)
+
+
+@needs_cpu_clock
+def test_the_budget_counts_cpu_time_so_waiting_is_not_cut(monkeypatch):
+    """A step that waits (as a thread does on a machine busy with other programs) uses no
+    CPU time of its own, so a CPU budget far smaller than the wait does not cut it (the
+    wall-clock limit, set far away here, is the next test's)."""
+    import time
+
+    monkeypatch.setattr(budget_module, "WALL_FACTOR", 100.0)
+    b = Budget(0.05)
+    assert b.clock is not time.monotonic
+    assert b.run(lambda: time.sleep(0.3) or "done", default="cut") == "done"
+    assert not b.exceeded
+
+
+def test_a_wall_clock_limit_still_bounds_a_step_that_waits(monkeypatch):
+    import time
+
+    monkeypatch.setattr(budget_module, "WALL_FACTOR", 1.0)
+
+    def waits():
+        for _ in range(2000):  # 20 s of short sleeps, each a point to be interrupted at
+            time.sleep(0.01)
+        return "done"
+
+    b = Budget(0.05)
+    assert b.run(waits, default="cut") == "cut"
+    assert b.exceeded
+
+
 def test_no_time_left_means_the_step_is_not_started():
     calls = []
     b = Budget(0.0)

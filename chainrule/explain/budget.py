@@ -6,6 +6,14 @@ from the engine), so symbolic work is optional polish, and each call gets a budg
 seconds for it: work that runs past its deadline is abandoned and the caller falls back
 (the unsimplified formula, or no formula), saying so in a note.
 
+Which clock.  The budget is CPU time of the calling thread (the thread's own CPU clock,
+``pthread_getcpuclockid``; ``time.thread_time`` reads it from inside), so that other
+programs loading the machine do not cut a call short: the same expression gets the same
+formula on a busy machine as on an idle one.  Time the thread spends waiting (for a core,
+for the GIL held by another thread of a server) is not counted, so a wall-clock limit of
+``WALL_FACTOR`` times the CPU limit still bounds every call.  Where a thread's CPU clock
+cannot be read from another thread (Windows, macOS), the budget is wall-clock time.
+
 How a running SymPy call is stopped.  A Python-level timeout cannot stop a computation in
 the same thread, so the choice was between
 
@@ -42,16 +50,22 @@ import time
 
 __all__ = ["Budget", "DEFAULT_SECONDS"]
 
-#: Seconds of symbolic work per explain/diff call, unless the call gives its own
-#: (``symbolic_budget=``) or the environment variable ``CHAINRULE_SYMBOLIC_BUDGET`` is
-#: set.  Formulas that are not simplified within it are shown as differentiated.
+#: Seconds of symbolic work (CPU time of the calling thread) per explain/diff call, unless
+#: the call gives its own (``symbolic_budget=``) or the environment variable
+#: ``CHAINRULE_SYMBOLIC_BUDGET`` is set (seconds of CPU time, e.g. ``2``).  Formulas that
+#: are not simplified within it are shown as differentiated.
 DEFAULT_SECONDS = 0.5
 ENV = "CHAINRULE_SYMBOLIC_BUDGET"
+
+#: Every deadline also holds in wall-clock time, ``WALL_FACTOR`` times later than in CPU
+#: time: a call that waits for a core (or the GIL) still ends, within
+#: ``WALL_FACTOR * (budget + grace)`` seconds (2.5 s by default) of wall-clock time.
+WALL_FACTOR = 2.5
 
 #: After its deadline a call may still derive, print and evaluate its unsimplified
 #: formulas for ``max(GRACE * budget, MIN_GRACE)`` seconds; what is not done by then is
 #: shown without a formula.  A call's symbolic work thus ends within
-#: ``budget + max(GRACE * budget, MIN_GRACE)`` seconds (1 s by default).
+#: ``budget + max(GRACE * budget, MIN_GRACE)`` seconds of CPU time (1 s by default).
 GRACE = 1.0
 MIN_GRACE = 0.5
 
@@ -77,7 +91,9 @@ def _interrupt(thread_id: int, exc) -> None:
 
 
 class Budget:
-    """Seconds of symbolic work for one call, shared by all its steps.
+    """Seconds of symbolic work for one call, shared by all its steps: CPU time of the
+    thread that makes the budget (and runs its steps), bounded in wall-clock time too
+    (see the module's docstring).
 
     ``run(fn)`` calls ``fn()`` and returns its result, or ``default`` if the budget runs
     out first (``fn`` is then stopped; with no time left it is not called).
@@ -103,22 +119,40 @@ class Budget:
             raise ValueError(f"{what} must be a number of seconds >= 0, got {seconds!r}")
         self.seconds = float(seconds)
         _import_lazy_modules()
-        start = time.monotonic()
-        self.deadline = start + self.seconds
-        self.hard_deadline = self.deadline + max(GRACE * self.seconds, MIN_GRACE)
+        self.clock = _thread_clock(threading.get_ident())
+        hard = self.seconds + max(GRACE * self.seconds, MIN_GRACE)
+        cpu, wall = self.clock(), time.monotonic()
+        # (clock deadline, wall-clock deadline): for ordinary steps, and for essential ones
+        self.deadline = (cpu + self.seconds, wall + WALL_FACTOR * self.seconds)
+        self.hard_deadline = (cpu + hard, wall + WALL_FACTOR * hard)
         self.exceeded = False
 
     def run(self, fn, default=None, essential: bool = False):
-        end = self.hard_deadline if essential else self.deadline
-        left = end - time.monotonic()
-        if left <= 0:
+        ends = self.hard_deadline if essential else self.deadline
+        if _time_left(self.clock, ends) <= 0:
             self.exceeded = True
             return default
-        done, value = _run_until(fn, left)
+        done, value = _run_until(fn, self.clock, ends)
         if not done:
             self.exceeded = True
             return default
         return value
+
+
+def _thread_clock(thread_id: int):
+    """A function reading ``thread_id``'s CPU time, from any thread; ``time.monotonic``
+    where the platform has no such clock (the budget is then wall-clock time)."""
+    try:
+        clock_id = time.pthread_getcpuclockid(thread_id)
+        time.clock_gettime(clock_id)
+    except (AttributeError, OSError):  # pragma: no cover - Windows, macOS
+        return time.monotonic
+    return lambda: time.clock_gettime(clock_id)
+
+
+def _time_left(clock, ends) -> float:
+    """Seconds until the first of the deadlines ``(on clock, on the wall clock)``."""
+    return min(ends[0] - clock(), ends[1] - time.monotonic())
 
 
 _LAZY = ("sympy.physics.units", "sympy.physics.units.util")  # simplify() imports them
@@ -144,14 +178,15 @@ def _importing(thread_id: int) -> bool:
     return False
 
 
-def _run_until(fn, seconds: float):
-    """``(True, fn())``, or ``(False, None)`` if ``fn`` was stopped after ``seconds``."""
+def _run_until(fn, clock, ends):
+    """``(True, fn())``, or ``(False, None)`` if ``fn`` was stopped at the deadlines ``ends``
+    (see :func:`_time_left`)."""
     if _PYTHONAPI is None:  # pragma: no cover - not CPython: no way to stop fn
         return True, fn()
     from sympy.core.parameters import global_parameters
 
     saved = (global_parameters.evaluate, global_parameters.distribute)
-    watch = _Watch(threading.get_ident(), seconds)
+    watch = _Watch(threading.get_ident(), clock, ends)
     try:
         try:
             watch.start()
@@ -170,11 +205,14 @@ def _run_until(fn, seconds: float):
 
 
 class _Watch:
-    """A watchdog thread that interrupts ``thread_id`` from ``seconds`` on, until stopped."""
+    """A watchdog thread that interrupts ``thread_id`` from its first deadline on (``ends``,
+    see :func:`_time_left`), until stopped.  It sleeps until the nearer deadline could
+    have come (a thread's CPU time grows no faster than the wall clock), then looks again."""
 
-    def __init__(self, thread_id: int, seconds: float):
+    def __init__(self, thread_id: int, clock, ends):
         self.thread_id = thread_id
-        self.seconds = seconds
+        self.clock = clock
+        self.ends = ends
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._watch, daemon=True, name="chainrule-budget")
 
@@ -182,8 +220,11 @@ class _Watch:
         self.thread.start()
 
     def _watch(self) -> None:
-        wait = self.seconds
-        while not self.stopped.wait(wait):
+        wait = _time_left(self.clock, self.ends)
+        while not self.stopped.wait(max(wait, 0.0)):
+            wait = _time_left(self.clock, self.ends)
+            if wait > 0:
+                continue
             if _importing(self.thread_id):
                 wait = 0.01  # after the import
                 continue

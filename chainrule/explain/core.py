@@ -85,7 +85,7 @@ def explain(f, /, wrt=None, split="auto", *, symbolic_budget=None, **point) -> E
     :class:`~chainrule.explain.errors.ExprError` for expression strings) for bad input or
     a point outside the domain.
 
-    ``symbolic_budget`` is the seconds SymPy may spend on the formulas (default
+    ``symbolic_budget`` is the seconds of CPU time SymPy may spend on the formulas (default
     :data:`chainrule.explain.budget.DEFAULT_SECONDS`); formulas it cannot simplify in
     time are shown as differentiated, and a note says so.  No number depends on it.
     """

@@ -107,7 +107,7 @@ def differentiate(
     """The ``order``-th derivative of the expression ``expr`` (text or :class:`Program`)
     with respect to the input ``wrt``, simplified; with ``point``, also its value there.
 
-    ``symbolic_budget``: seconds SymPy may spend (default
+    ``symbolic_budget``: seconds of CPU time SymPy may spend (default
     :data:`chainrule.explain.budget.DEFAULT_SECONDS`).  A formula not simplified in time
     is given as differentiated; one not even derived in time is None; ``notes`` says so.
     The value at the point is always the engine's.
