@@ -575,12 +575,9 @@ def test_a_primitive_guards_only_the_values_its_rules_read():
 
     # f(x, y, z) = x·y + z: the VJP for x reads y, the one for y reads x, the one for z
     # reads nothing. Only what the gradients being computed read is guarded.
-    def vjp(g, ans, args, needs, xp, params):
-        x, y, _ = args
-        return (g * y if needs[0] else None, g * x if needs[1] else None,
-                g if needs[2] else None)
-
-    f = Primitive("xy_plus_z_for_test", lambda x, y, z: x * y + z, vjp,
+    f = Primitive("xy_plus_z_for_test", lambda x, y, z: x * y + z,
+                  vjp=(lambda g, ans, x, y, z: g * y, lambda g, ans, x, y, z: g * x,
+                       lambda g, ans, x, y, z: g),
                   reads=((1,), (0,), ()), register=False)
     x, y, z = f64([1.0, 2.0]), f64([3.0, 4.0], requires_grad=False), f64([5.0, 6.0])
     out = f(x, y, z)  # x's gradient reads y
@@ -722,7 +719,7 @@ def test_a_gradient_over_foreign_memory_is_copied_into_the_leaf():
 
     foreign = bytearray(np.ones(2).tobytes())  # memory no ndarray owns
     f = Primitive("foreign_grad_for_test", lambda x: x * 2.0,
-                  lambda g, ans, args, needs, xp, params: (np.frombuffer(foreign),),
+                  vjp=lambda g, ans, x: np.frombuffer(foreign),
                   saves_args=False, saves_ans=False, register=False)
     x = f64([1.0, 2.0])
     f(x).sum().backward()

@@ -18,7 +18,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from chainrule.autodiff.errors import missing_rule
 from chainrule.autodiff.graph import (
     FREED_MESSAGE,
     LAST_INPLACE,
@@ -28,7 +27,8 @@ from chainrule.autodiff.graph import (
     no_grad,
 )
 from chainrule.autodiff.graph import topological_order as _toposort
-from chainrule.autodiff.namespace import recorded
+from chainrule.autodiff.namespace import namespace
+from chainrule.autodiff.primitive import pull_back
 from chainrule.autodiff.refcount import unshared
 from chainrule.tensor import Tensor, make
 
@@ -129,11 +129,10 @@ def step(node: Node, g, needs=None, tensor_mode: bool = False):
                  is itself recorded (``create_graph``, forward-over-reverse); otherwise on
                  the saved arrays with NumPy.
 
-    This is the hottest function of a backward pass (it runs once per node; W2 of
-    benchmarks/ times it), hence the shortcut for one-argument elementwise primitives:
-    their VJP is ``g · d(x)`` (``Primitive.derivative``), the same expression as their rule,
-    one call less; and hence a cyclomatic complexity just above the limit of 25 (a helper
-    call per node costs more than the branches).
+    It runs once per node of the recorded and targeted sweeps, and where the plain sweep
+    (:func:`_sweep_arrays`, which writes out its common cases) has something to check;
+    hence the shortcut for one-argument elementwise primitives: their VJP is ``g · d(v)``
+    (``Primitive.derivative``), the same expression as their rule, one call less.
     """
     args = node.args
     if args is None:
@@ -145,12 +144,10 @@ def step(node: Node, g, needs=None, tensor_mode: bool = False):
     prim = node.prim
     parents = node.parents
     if tensor_mode:
-        xp = recorded()
         ans = make(node.out, node)
         ans._tangent = node.out_tangent
         rule_args = _rule_inputs(node)
     else:
-        xp = np
         ans = node.out
         rule_args = args
     n = len(parents)
@@ -159,26 +156,16 @@ def step(node: Node, g, needs=None, tensor_mode: bool = False):
             return _NONE_FLOWS
         derivative = prim.derivative
         if derivative is not None:
-            gi = g * derivative(rule_args[0], ans, xp)  # elementwise: g's shape is x's
+            # elementwise: g's shape is x's
+            gi = g * derivative(ans if prim.derivative_of_ans else rule_args[0])
             x = args[0]
             if gi.dtype is not x.dtype and gi.dtype != x.dtype:
                 gi = gi.astype(x.dtype)
             return (gi,)
         needs = _ONE_NEEDED
     elif needs is None:
-        if n == 2:  # (a generator or comprehension costs a function call per node)
-            needs = (parents[0] is not None, parents[1] is not None)
-        else:
-            needs = tuple([p is not None for p in parents])
-    try:
-        contributions = prim.vjp(g, ans, rule_args, needs, xp, node.params)
-    except TypeError:
-        # Checked only on failure, so the hot loop pays nothing for it.
-        if prim.vjp is None:
-            raise missing_rule(prim, "vjp") from None
-        raise
-    if contributions is None or len(contributions) != n:
-        _bad_rule(prim, contributions, parents)
+        needs = _wanted(parents)
+    contributions = pull_back(prim, g, ans, rule_args, node.params, needs)
     out = contributions  # copied only if an entry must change (most need not)
     i = -1
     for gi in contributions:  # indexing rather than zip: cheaper, once per node
@@ -190,11 +177,19 @@ def step(node: Node, g, needs=None, tensor_mode: bool = False):
             if out is contributions:
                 out = list(contributions)
             if gi.shape != x.shape:
-                gi = sum_to_shape(gi, x.shape, xp)
+                gi = sum_to_shape(gi, x.shape, namespace(gi))
             if gi.dtype != x.dtype:
                 gi = gi.astype(x.dtype)
             out[i] = gi
     return out
+
+
+def _wanted(parents) -> tuple:
+    """Per argument, whether its cotangent is wanted: it leads to something that requires
+    grad (it has a parent)."""
+    if len(parents) == 2:  # (a comprehension costs a function call)
+        return (parents[0] is not None, parents[1] is not None)
+    return tuple([p is not None for p in parents])
 
 
 _ONE_NEEDED = (True,)
@@ -397,7 +392,7 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
                 # with nothing to check: the call costs about 5% of W2 (benchmarks/);
                 # tests/test_recording.py requires the same gradients as from step().
                 x = args[0]
-                gi = g * derivative(x, node.out, np)
+                gi = g * derivative(node.out if node.prim.derivative_of_ans else x)
                 if gi.dtype is not x.dtype and gi.dtype != x.dtype:
                     gi = gi.astype(x.dtype)
             else:
@@ -421,20 +416,19 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
                 # of their own; the call and the second loop cost about 7% of W2
                 # (benchmarks/). tests/test_recording.py requires the same gradients as
                 # from step().
-                prim = node.prim
-                n = len(parents)
-                if n == 2:
-                    needs = (parents[0] is not None, parents[1] is not None)
+                vjp = node.prim.vjp
+                if type(vjp) is tuple and len(parents) == 2 and not node.params:
+                    # pull_back() inlined for two arguments with one rule each (x * y,
+                    # x + 1.0): only the wanted ones run
+                    out = node.out
+                    a, b = args
+                    contributions = (
+                        vjp[0](g, out, a, b) if parents[0] is not None else None,
+                        vjp[1](g, out, a, b) if parents[1] is not None else None,
+                    )
                 else:
-                    needs = tuple([p is not None for p in parents])
-                try:
-                    contributions = prim.vjp(g, node.out, args, needs, np, node.params)
-                except TypeError:
-                    if prim.vjp is None:
-                        raise missing_rule(prim, "vjp") from None
-                    raise
-                if contributions is None or len(contributions) != n:
-                    _bad_rule(prim, contributions, parents)
+                    contributions = pull_back(node.prim, g, node.out, args, node.params,
+                                              _wanted(parents))
             else:
                 contributions = step(node, g)
             i = -1
@@ -471,14 +465,6 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
             node = heappop(heap)[1]
         else:
             node = following
-
-
-def _bad_rule(prim, contributions, parents):
-    raise RuntimeError(
-        f"the VJP rule of {prim.name} returned "
-        f"{'None' if contributions is None else len(contributions)} cotangents "
-        f"for {len(parents)} arguments"
-    )
 
 
 def _accumulate(cot: dict, owned: set, key, g, tensor_mode: bool) -> None:

@@ -48,6 +48,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from chainrule.autodiff.errors import MissingRuleError, missing_rule
+from chainrule.autodiff.namespace import namespace, recorded
 from chainrule.autodiff.primitive import Primitive
 from chainrule.tensor import Tensor, make
 
@@ -108,7 +109,7 @@ def primitive(
     def forward(*args, **params):
         return fn(*args, **params)
 
-    prim = CustomPrimitive(pname, forward, None, None, formulas=formulas, symbolic=symbolic,
+    prim = CustomPrimitive(pname, forward, formulas=formulas, symbolic=symbolic,
                            doc=fn.__doc__ or f"User-defined primitive {pname}.",
                            register=False)
     prim.__wrapped__ = fn
@@ -179,7 +180,10 @@ def defjvp(prim: CustomPrimitive, *rules: Callable):
     return _decorator_or_set(prim, rules, _set_jvp, "defjvp")
 
 
-# ----- adapting the user's rules to the engine's signatures ------------------------------------
+# ----- the user's rules, checked -----------------------------------------------------------------
+# The engine calls every rule, built-in or the user's, as vjp(g, ans, *args, **params) (see
+# chainrule.autodiff.primitive). A user's rule is wrapped only to check what it returns and
+# to bring it into the sweep's currency (the user may compute with cr.* on arrays).
 
 
 def _to_engine(value, xp):
@@ -193,11 +197,13 @@ def _to_engine(value, xp):
 
 def _set_vjp(prim: CustomPrimitive, rules) -> None:
     rules = tuple(rules)
+    prim._user_vjp = rules
+    if len(rules) == 1:
+        (rule,) = rules
 
-    def vjp(g, ans, args, needs, xp, params):
-        n = len(args)
-        if len(rules) == 1:
-            res = rules[0](g, ans, *args, **params)
+        def vjp(g, ans, *args, **params):
+            n = len(args)
+            res = rule(g, ans, *args, **params)
             if n == 1 and not isinstance(res, (tuple, list)):
                 res = (res,)
             if not isinstance(res, (tuple, list)) or len(res) != n:
@@ -206,49 +212,37 @@ def _set_vjp(prim: CustomPrimitive, rules) -> None:
                     f"the VJP rule of {prim.name} must return one cotangent per positional "
                     f"argument ({n}), as a tuple; it returned {got}"
                 )
-        else:
-            if len(rules) != n:
-                raise ValueError(
-                    f"{prim.name} was given {len(rules)} per-argument VJP rules but called "
-                    f"with {n} positional arguments"
-                )
-            res = [rule(g, ans, *args, **params) if need else None
-                   for rule, need in zip(rules, needs)]
-        return [_to_engine(r, xp) if need else None for r, need in zip(res, needs)]
+            xp = namespace(g)
+            return tuple([_to_engine(r, xp) for r in res])
 
-    prim._user_vjp = rules
-    prim.vjp = vjp
+        prim.vjp = vjp
+    else:
+        prim.vjp = tuple(_checked(prim, rule, len(rules), "VJP") for rule in rules)
 
 
-def _zeros_for(arg):
-    data = arg.data if isinstance(arg, Tensor) else np.asarray(arg)
-    dtype = data.dtype if data.dtype.kind == "f" else np.float64
-    return make(np.zeros(data.shape, dtype))
+def _checked(prim: CustomPrimitive, rule: Callable, count: int, label: str) -> Callable:
+    """One of ``count`` per-argument rules, refusing a call with another number of arguments."""
+
+    def each(v, ans, *args, **params):
+        if len(args) != count:
+            raise ValueError(
+                f"{prim.name} was given {count} per-argument {label} rules but called "
+                f"with {len(args)} positional arguments"
+            )
+        return _to_engine(rule(v, ans, *args, **params), namespace(v))
+
+    return each
 
 
 def _set_jvp(prim: CustomPrimitive, rules) -> None:
     rules = tuple(rules)
-
-    def jvp(tangents, ans, args, xp, params):
-        if len(rules) == 1:
-            if len(args) == 1:
-                ts = tangents[0]
-            else:
-                ts = tuple(_zeros_for(a) if t is None else t for t, a in zip(tangents, args))
-            return _to_engine(rules[0](ts, ans, *args, **params), xp)
-        if len(rules) != len(args):
-            raise ValueError(
-                f"{prim.name} was given {len(rules)} per-argument JVP rules but called with "
-                f"{len(args)} positional arguments"
-            )
-        out = None
-        for rule, t in zip(rules, tangents):
-            if t is None:
-                continue
-            term = _to_engine(rule(t, ans, *args, **params), xp)
-            if term is not None:
-                out = term if out is None else out + term
-        return out
-
     prim._user_jvp = rules
-    prim.jvp = jvp
+    if len(rules) == 1:
+        (rule,) = rules
+
+        def jvp(t, ans, *args, **params):
+            return _to_engine(rule(t, ans, *args, **params), recorded())
+
+        prim.jvp = jvp
+    else:
+        prim.jvp = tuple(_checked(prim, rule, len(rules), "JVP") for rule in rules)

@@ -12,6 +12,7 @@ derivatives from being confused with one another).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 import numpy as np
 
@@ -38,8 +39,6 @@ def push_tangents(prim, out: Tensor, args, params) -> None:
             tangents.append(t)
         if not any_tangent:
             continue
-        if prim.jvp is None:
-            raise missing_rule(prim, "jvp")
         for i in prim.nondiff_args:
             tangents[i] = None
         outer = tuple(lv for lv in levels if lv < level)
@@ -48,7 +47,7 @@ def push_tangents(prim, out: Tensor, args, params) -> None:
         try:
             ans = make(out.data, out._node)
             ans._tangent = {lv: tv for lv, tv in (out._tangent or {}).items() if lv in outer}
-            tout = prim.jvp(tangents, ans, args, xp, params)
+            tout = push_forward(prim, tangents, ans, args, params, _zeros_for)
             if tout is None:
                 continue
             if not isinstance(tout, Tensor):
@@ -65,6 +64,37 @@ def push_tangents(prim, out: Tensor, args, params) -> None:
         out._tangent = result
     if result is not None and out._node is not None:
         out._node.out_tangent = result
+
+
+def push_forward(prim, tangents, ans, args, params, zeros: Callable):
+    """The JVP: the tangent of ``ans`` given the arguments' ``tangents`` (None where an
+    argument has none). Per-argument rules run for the arguments with a tangent and their
+    terms are summed; one rule for several arguments gets them all, ``zeros(arg)`` filled
+    in where one has none. Returns None when nothing flows."""
+    jvp = prim.jvp
+    if type(jvp) is tuple:
+        out = None
+        for rule, t in zip(jvp, tangents):
+            if t is None:
+                continue
+            term = rule(t, ans, *args, **params)
+            if term is not None:
+                out = term if out is None else out + term
+        return out
+    if jvp is None:
+        raise missing_rule(prim, "jvp")
+    if len(args) == 1:
+        return jvp(tangents[0], ans, *args, **params)
+    filled = tuple(zeros(a) if t is None else t for t, a in zip(tangents, args))
+    return jvp(filled, ans, *args, **params)
+
+
+def _zeros_for(arg) -> Tensor:
+    """A zero tangent for an argument that has none (a JVP rule for several arguments gets
+    one per argument): the argument's shape, its dtype if floating, else float64."""
+    data = arg.data if isinstance(arg, Tensor) else np.asarray(arg)
+    dtype = data.dtype if data.dtype.kind == "f" else np.float64
+    return make(np.zeros(data.shape, dtype))
 
 
 @contextlib.contextmanager

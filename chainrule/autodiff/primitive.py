@@ -3,11 +3,18 @@
 A primitive has
 
 * ``forward(*arrays, **params) -> ndarray`` — plain NumPy;
-* ``vjp(g, ans, args, needs, xp, params) -> [cotangent or None per argument]`` — the
-  reverse rule: given ``g = dL/d(ans)``, the contribution ``dL/d(arg_i)`` for each ``i``
-  with ``needs[i]`` true;
-* ``jvp(tangents, ans, args, xp, params) -> tangent of ans`` — the forward rule, ``tangents``
-  holding None for arguments with a zero tangent;
+* ``vjp`` — the reverse rule, in the signature users write for ``cr.defvjp``: either one
+  rule ``vjp(g, ans, *args, **params)`` that returns the cotangent ``dL/d(arg_i)`` of every
+  positional argument given ``g = dL/d(ans)`` (a tuple; the value itself for one argument),
+  or a tuple of rules, one per argument, each returning its own argument's cotangent (None
+  for an argument that is never differentiated). The engine runs the per-argument rules of
+  the arguments whose gradient is wanted only (``x @ W``: not the data's), so
+  multi-argument primitives whose cotangents cost work declare one rule per argument;
+* ``jvp`` — the forward rule, likewise: one rule ``jvp(t, ans, *args, **params)`` returning
+  the tangent of ``ans`` (``t`` the argument's tangent; for several arguments a tuple of
+  tangents, zeros where an argument has none), or a tuple of per-argument rules
+  ``jvp_i(t_i, ans, *args, **params)``, each one term of ``sum_i J_i t_i`` (the engine runs
+  those of arguments with a tangent only);
 * ``formulas`` — the displayed rule per argument, for explanations: a local derivative
   (``cos(x)``) or, written with ``g`` for the upstream gradient, the whole VJP
   (``g · bᵀ``); in the notation of :mod:`chainrule.ops.notation`. It may be given as a
@@ -29,14 +36,19 @@ A primitive has
   output; ``reads[i]``: the arguments the VJP for argument ``i`` reads). Only those are
   guarded against in-place changes, so they must be declared exactly (a registry test
   checks it);
-* ``derivative(x, ans, xp)`` — only for one-argument elementwise primitives (declared with
-  :func:`chainrule.ops.declare.elementwise`): the derivative their VJP ``g · d(x)`` is made
-  of, which the plain backward sweep applies directly (one call less per node). None otherwise.
+* ``derivative(v)`` — only for one-argument elementwise primitives (declared with
+  :func:`chainrule.ops.declare.unary`): ``d ans/dx`` as a function of the one value it
+  reads, ``v`` the argument or, where ``derivative_of_ans``, the output; their VJP is
+  ``g · derivative(v)``, which the plain backward sweep applies directly (one call less per
+  node). None otherwise.
 
-Rules compute with the namespace ``xp`` they are given: NumPy on raw arrays in an ordinary
-backward pass, :mod:`chainrule.numpy_api` on Tensors when the backward pass is itself
-recorded (``create_graph=True``) or carries forward-mode tangents. One rule serves both.
-Rules never sum a cotangent back to a broadcast input's shape: the engine does that, once.
+Rules compute with the namespace of the values they are given,
+``xp = namespace(g)`` (:func:`chainrule.autodiff.namespace.namespace`): NumPy on raw arrays
+in an ordinary backward pass, :mod:`chainrule.numpy_api` on Tensors when the backward pass
+is itself recorded (``create_graph=True``) or carries forward-mode tangents. One rule
+serves both; which arguments need a cotangent is the engine's business (it runs the
+per-argument rules it needs). Rules never sum a cotangent back to a broadcast input's
+shape: the engine does that, once.
 """
 
 from __future__ import annotations
@@ -86,6 +98,7 @@ class Primitive:
         "doc",
         "function",
         "derivative",
+        "derivative_of_ans",
         "__weakref__",
     )
 
@@ -93,9 +106,9 @@ class Primitive:
         self,
         name: str,
         forward: Callable,
-        vjp: Callable | None = None,
-        jvp: Callable | None = None,
         *,
+        vjp: Callable | Sequence[Callable | None] | None = None,
+        jvp: Callable | Sequence[Callable | None] | None = None,
         formulas: Sequence[str] | Callable[[], Sequence[str]] = (),
         symbolic: Callable | None = None,
         samples: Callable | None = None,
@@ -141,6 +154,7 @@ class Primitive:
         self.doc = doc or forward.__doc__ or ""
         self.function = _as_function(self)
         self.derivative = None
+        self.derivative_of_ans = False
         if register:
             if name in REGISTRY:
                 raise ValueError(f"a primitive named {name!r} is already registered")
@@ -162,10 +176,13 @@ class Primitive:
         self._formulas = value if callable(value) else tuple(value)
 
     def __setattr__(self, name: str, value) -> None:
-        # `derivative` is the VJP of an elementwise primitive in another form; once the
-        # VJP is replaced, the engine must use the new rule, not the old derivative.
-        if name == "vjp" and getattr(self, "derivative", None) is not None:
-            object.__setattr__(self, "derivative", None)
+        if name in ("vjp", "jvp"):
+            if isinstance(value, list):  # per-argument rules: the engine tests for a tuple
+                value = tuple(value)
+            # `derivative` is the VJP of an elementwise primitive in another form; once
+            # the VJP is replaced, the engine must use the new rule, not the old derivative.
+            if name == "vjp" and getattr(self, "derivative", None) is not None:
+                object.__setattr__(self, "derivative", None)
         object.__setattr__(self, name, value)
 
     def __call__(self, *args, **params):
@@ -481,8 +498,39 @@ def _forward_error(prim: Primitive, vals, exc: Exception) -> Exception:
         return ValueError(message)
 
 
-def call(prim: Primitive, xp, *args, **params):
-    """Apply ``prim`` inside a rule: straight NumPy for raw arrays, recorded for Tensors."""
-    if xp is np:
-        return prim.forward(*args, **params)
-    return prim(*args, **params)
+def call(prim: Primitive, *args, **params):
+    """Apply ``prim`` inside a rule: straight NumPy on raw arrays, recorded when an argument
+    is a Tensor (a recorded sweep, forward mode)."""
+    for a in args:
+        if isinstance(a, Tensor):
+            return prim(*args, **params)
+    return prim.forward(*args, **params)
+
+
+# ----- the VJP rule applied ------------------------------------------------------------------
+# The sweeps inline it for their commonest cases (backward.step, backward._sweep_arrays);
+# everything else that applies a VJP rule (the graph pictures, the tests) calls it. Forward
+# mode applies JVP rules in chainrule.autodiff.forward.push_forward.
+
+
+def pull_back(prim: Primitive, g, ans, args, params, needs) -> Sequence:
+    """The VJP: ``dL/d(arg_i)`` for each argument with ``needs[i]`` (None elsewhere; an entry
+    where ``needs[i]`` is false may also hold a value, to be ignored), from ``g = dL/d(ans)``.
+
+    Per-argument rules run for the wanted arguments only; one rule for all returns every
+    cotangent (a single value for a one-argument primitive)."""
+    vjp = prim.vjp
+    if type(vjp) is tuple:
+        return [rule(g, ans, *args, **params) if need else None
+                for rule, need in zip(vjp, needs)]
+    if vjp is None:
+        raise missing_rule(prim, "vjp")
+    out = vjp(g, ans, *args, **params)
+    if len(args) == 1 and type(out) is not tuple and type(out) is not list:
+        return (out,)
+    if out is None or len(out) != len(args):
+        raise RuntimeError(
+            f"the VJP rule of {prim.name} returned "
+            f"{'None' if out is None else len(out)} cotangents for {len(args)} arguments"
+        )
+    return out

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from chainrule.autodiff.namespace import namespace
 from chainrule.autodiff.primitive import Primitive, call
 from chainrule.ops.declare import elementwise, linear
 from chainrule.ops.samples import normal, positive
@@ -17,21 +18,18 @@ def _broadcasting_pairs(rng, low=None):
     ]
 
 
-def _add_vjp(g, ans, args, needs, xp, params):
-    return (g, g)
+def _identity(g, ans, x, y):
+    """d(x ± y)/dx = 1: the cotangent (or tangent) passes unchanged."""
+    return g
 
 
-def _add_jvp(tangents, ans, args, xp, params):
-    ta, tb = tangents
-    if ta is None:
-        return tb
-    if tb is None:
-        return ta
-    return ta + tb
+def _negated(g, ans, x, y):
+    """d(x - y)/dy = -1."""
+    return -g
 
 
 add = Primitive(
-    "add", np.add, _add_vjp, _add_jvp,
+    "add", np.add, vjp=(_identity, _identity), jvp=(_identity, _identity),
     formulas=("1", "1"), symbolic=lambda sp, x, y: x + y,
     samples=_broadcasting_pairs, saves_args=False, saves_ans=False, numpy="add",
     ref=lambda x, y: x + y,
@@ -39,19 +37,8 @@ add = Primitive(
 )
 
 
-def _sub_vjp(g, ans, args, needs, xp, params):
-    return (g, -g if needs[1] else None)
-
-
-def _sub_jvp(tangents, ans, args, xp, params):
-    ta, tb = tangents
-    if tb is None:
-        return ta
-    return -tb if ta is None else ta - tb
-
-
 subtract = Primitive(
-    "subtract", np.subtract, _sub_vjp, _sub_jvp,
+    "subtract", np.subtract, vjp=(_identity, _negated), jvp=(_identity, _negated),
     formulas=("1", "-1"), symbolic=lambda sp, x, y: x - y,
     samples=_broadcasting_pairs, saves_args=False, saves_ans=False, numpy="subtract",
     ref=lambda x, y: x - y,
@@ -59,8 +46,8 @@ subtract = Primitive(
 )
 
 multiply = elementwise(
-    "multiply", np.multiply,
-    (lambda x, y, ans, xp: y, lambda x, y, ans, xp: x),
+    "multiply", forward=np.multiply,
+    vjp=(lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x),
     formulas=("y", "x"), symbolic=lambda sp, x, y: x * y,
     samples=_broadcasting_pairs, saves_ans=False, reads=((1,), (0,)), numpy="multiply",
     ref=lambda x, y: x * y,
@@ -68,8 +55,8 @@ multiply = elementwise(
 )
 
 divide = elementwise(
-    "divide", np.true_divide,
-    (lambda x, y, ans, xp: 1 / y, lambda x, y, ans, xp: -ans / y),
+    "divide", forward=np.true_divide,
+    vjp=(lambda g, ans, x, y: g / y, lambda g, ans, x, y: g * (-ans / y)),
     formulas=("1/y", "-x/y²"), symbolic=lambda sp, x, y: x / y,
     samples=lambda rng: [
         ((normal(rng, 3, 4), positive(rng, 3, 4)), {}),
@@ -82,35 +69,36 @@ divide = elementwise(
 )
 
 
-def _pow_dbase(x, y, ans, xp):
-    """d(x^y)/dx = y·x^(y-1); 0 where y == 0 (as PyTorch, which avoids 0·inf at x = 0)."""
+def _pow_dbase(g, ans, x, y):
+    """g·d(x^y)/dx = g·y·x^(y-1); 0 where y == 0 (as PyTorch, which avoids 0·inf at x = 0)."""
     if isinstance(y, (int, float)):
         if y == 0:
-            return xp.zeros_like(ans)
+            return g * namespace(g).zeros_like(ans)
         if y == 1:
-            return xp.ones_like(ans)
+            return g * namespace(g).ones_like(ans)
         if y == 2:
-            return 2 * x
-        return y * x ** (y - 1)
-    return xp.where(y == 0, 0.0, y * x ** (y - 1))
+            return g * (2 * x)
+        return g * (y * x ** (y - 1))
+    return g * namespace(g).where(y == 0, 0.0, y * x ** (y - 1))
 
 
-def _pow_dexp(x, y, ans, xp):
-    """d(x^y)/dy = x^y·log(x); at x == 0, 0 where y >= 0 (the limit) and x^y·(-inf) where
-    y < 0, as PyTorch."""
+def _pow_dexp(g, ans, x, y):
+    """g·d(x^y)/dy = g·x^y·log(x); at x == 0, 0 where y >= 0 (the limit) and x^y·(-inf)
+    where y < 0, as PyTorch."""
+    xp = namespace(g)
     if isinstance(x, (int, float)):
         if x > 0:
-            return ans * float(np.log(x))
+            return g * (ans * float(np.log(x)))
         if x == 0:
-            return ans * xp.where(y >= 0, 0.0, -np.inf)
-        return ans * np.nan
+            return g * (ans * xp.where(y >= 0, 0.0, -np.inf))
+        return g * (ans * np.nan)
     zero = x == 0
     safe_x = xp.where(zero, 1.0, x)
-    return ans * xp.where(zero, xp.where(y >= 0, 0.0, -np.inf), xp.log(safe_x))
+    return g * (ans * xp.where(zero, xp.where(y >= 0, 0.0, -np.inf), xp.log(safe_x)))
 
 
 power = elementwise(
-    "power", np.power, (_pow_dbase, _pow_dexp),
+    "power", forward=np.power, vjp=(_pow_dbase, _pow_dexp),
     formulas=("y·x^(y-1)", "x^y·log(x)"), symbolic=lambda sp, x, y: x**y,
     samples=lambda rng: [
         ((positive(rng, 3, 4), normal(rng, 3, 4)), {}),
@@ -123,7 +111,7 @@ power = elementwise(
 )
 
 negative = linear(
-    "negative", np.negative, lambda g, x, xp: -g,
+    "negative", forward=np.negative, vjp=lambda g, ans, x: -g,
     formulas=("-1",), symbolic=lambda sp, x: -x,
     samples=lambda rng: [((normal(rng, 3, 4),), {})],
     ref=lambda x: 0 - x,
@@ -131,7 +119,7 @@ negative = linear(
 )
 
 copy = linear(
-    "copy", np.array, lambda g, x, xp: g,
+    "copy", forward=np.array, vjp=lambda g, ans, x: g,
     formulas=("1",), symbolic=lambda sp, x: x,
     samples=lambda rng: [((normal(rng, 3),), {})],
     numpy="copy",
@@ -144,14 +132,10 @@ def _astype_forward(x, dtype):
     return np.asarray(x).astype(dtype)
 
 
-def _astype_jvp(tangents, ans, args, xp, params):
-    return call(astype, xp, tangents[0], **params)
-
-
 astype = Primitive(
     "astype", _astype_forward,
-    lambda g, ans, args, needs, xp, params: (g,),  # the engine casts back to x's dtype
-    _astype_jvp,
+    vjp=lambda g, ans, x, dtype: g,  # the engine casts back to x's dtype
+    jvp=lambda t, ans, x, dtype: call(astype, t, dtype=dtype),
     formulas=("1",), symbolic=lambda sp, x, dtype: x,
     samples=lambda rng: [((normal(rng, 3),), {"dtype": np.float64})],
     saves_args=False, saves_ans=False,

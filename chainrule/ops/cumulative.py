@@ -9,6 +9,7 @@ that every spacing and ``edge_order`` NumPy accepts has its exact adjoint.
 
 import numpy as np
 
+from chainrule.autodiff.namespace import namespace
 from chainrule.autodiff.primitive import call
 from chainrule.ops.declare import linear
 from chainrule.ops.samples import normal, positive
@@ -18,11 +19,12 @@ def _cumsum_forward(x, axis):
     return np.cumsum(x, axis=axis)
 
 
-def _cumsum_transpose(g, x, xp, axis):
+def _cumsum_transpose(g, ans, x, axis):
+    xp = namespace(g)
     if xp is np:  # the running sum from the end: flip, cumsum, flip
         return np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)
     # recorded: Σ_{j ≥ i} g_j = Σ_j g_j - Σ_{j ≤ i} g_j + g_i, from differentiable ops
-    return xp.sum(g, axis=axis, keepdims=True) - call(cumsum, xp, g, axis=axis) + g
+    return xp.sum(g, axis=axis, keepdims=True) - call(cumsum, g, axis=axis) + g
 
 
 def _cumsum_ref(x, axis):
@@ -33,7 +35,7 @@ def _cumsum_ref(x, axis):
 
 
 cumsum = linear(
-    "cumsum", _cumsum_forward, _cumsum_transpose,
+    "cumsum", forward=_cumsum_forward, vjp=_cumsum_transpose,
     formulas=("Σ_{j ≥ i} g_j",),
     samples=lambda rng: [((normal(rng, 3, 4),), {"axis": 1}),
                          ((normal(rng, 3, 4),), {"axis": 0}),
@@ -53,7 +55,8 @@ def _difference_matrix(n: int, spacing, edge_order: int) -> np.ndarray:
     return np.gradient(np.eye(n), *spacing, axis=0, edge_order=edge_order)
 
 
-def _gradient_transpose(g, x, xp, spacing, axis, edge_order):
+def _gradient_transpose(g, ans, x, spacing, axis, edge_order):
+    xp = namespace(g)
     d = _difference_matrix(x.shape[axis], spacing, edge_order)
     # (Dᵀ g)_j = Σ_i D_ij g_i: with the axis last, that is g @ D
     moved = xp.swapaxes(g, axis, -1)
@@ -74,7 +77,7 @@ def _gradient_ref(x, spacing, axis, edge_order):
 
 
 gradient_along = linear(
-    "gradient", _gradient_forward, _gradient_transpose,
+    "gradient", forward=_gradient_forward, vjp=_gradient_transpose,
     formulas=("Dᵀ·g",),
     samples=lambda rng: [((normal(rng, 6),), {"spacing": (), "axis": 0, "edge_order": 1}),
                          ((normal(rng, 3, 5),), {"spacing": (0.5,), "axis": 1,

@@ -1,19 +1,21 @@
 """Declaration helpers for the ``ops`` families: everything about a primitive, by keyword.
 
-:func:`elementwise` declares a primitive from its partial derivatives, :func:`linear` one
-linear in its argument from its transpose; both take the keywords of
+:func:`elementwise` declares a primitive from its per-argument VJP rules (which are also
+its JVP rules: its Jacobian is diagonal), :func:`linear` one linear in its argument from
+its VJP (its JVP is the primitive applied to the tangent); both take the keywords of
 :class:`~chainrule.autodiff.primitive.Primitive` (``numpy``, ``method``, ``expr``,
-``domain``, ``ref``, ...).
+``domain``, ``ref``, ...). Rules have the signature users write for ``cr.defvjp``,
+``vjp(g, ans, *args, **params)``.
 
 :func:`unary` declares a function of one argument from its derivative alone: the VJP
-``g · d`` and the JVP ``t · d`` come from :func:`elementwise`,
-the displayed formula from ``sympy.diff`` of its SymPy form (unless a textbook formula is
-given), and the NumPy name, Tensor method and expression-language entry from the
+``g · d`` and the JVP ``t · d`` come from :func:`elementwise`, the displayed formula
+from ``sympy.diff`` of its SymPy form (unless a textbook formula is given), and the
+NumPy name, Tensor method and expression-language entry from the
 keywords. Adding a scalar function is one such declaration, e.g. ``log1p`` in
 :mod:`chainrule.ops.elementwise`::
 
     log1p = unary(
-        "log1p", np.log1p, derivative=lambda x, ans, xp: 1 / (1 + x),
+        "log1p", forward=np.log1p, derivative=lambda x: 1 / (1 + x),
         symbolic=lambda sp, x: sp.log(1 + x), expr="log1p", domain="x > -1",
         samples=positive, ref=lambda x: np.log(1 + x),
         doc="log(1 + x), accurate near 0.  d/dx = 1/(1+x).",
@@ -31,14 +33,16 @@ from collections.abc import Callable, Sequence
 from chainrule.autodiff.primitive import Primitive, call
 from chainrule.ops.notation import derived_formulas
 
-# ----- the general helpers: from derivatives, from a transpose --------------------
+# ----- the general helpers: from per-argument rules, from a VJP --------------------------
 
 
 def elementwise(
     name: str,
-    forward: Callable,
-    derivatives: Sequence[Callable],
     *,
+    forward: Callable,
+    vjp: Sequence[Callable] | None = None,
+    derivative: Callable | None = None,
+    uses: str = "x",
     formulas: Sequence[str] | Callable[[], Sequence[str]],
     symbolic: Callable | None = None,
     samples: Callable | None = None,
@@ -48,67 +52,51 @@ def elementwise(
     doc: str | None = None,
     **declaration,
 ) -> Primitive:
-    """Declare an elementwise primitive from its partial derivatives alone.
+    """Declare an elementwise primitive from its per-argument VJP rules.
 
-    ``derivatives[i](*args, ans, xp)`` is ``d ans / d args[i]`` elementwise; then
-    ``vjp_i = g * d_i`` and ``jvp = sum_i t_i * d_i`` for free (broadcast shapes are summed
-    back by the engine). ``declaration``: the other keywords of :class:`Primitive`
-    (``numpy``, ``method``, ``expr``, ``domain``, ``ref``).
+    ``vjp[i](g, ans, *args)`` is ``g · d_i``, with ``d_i = d ans / d args[i]`` elementwise
+    (broadcast shapes are summed back by the engine). An elementwise Jacobian is diagonal,
+    so the same rules applied to a tangent, ``t_i · d_i``, are the terms of the JVP.
+
+    A function of one argument may give its ``derivative(v)`` instead, ``v`` the argument
+    or the output as ``uses`` says (``"x"`` or ``"ans"``): its rule is ``g · d(v)``, and
+    the backward sweep multiplies by ``d(v)`` itself (one call less per node).
+    ``declaration``: the other keywords of :class:`Primitive` (``numpy``, ``method``,
+    ``expr``, ``domain``, ``ref``).
     """
-    derivatives = tuple(derivatives)
-    if len(derivatives) == 1:
-        (d0,) = derivatives
-
-        def vjp(g, ans, args, needs, xp, params):
-            return (g * d0(args[0], ans, xp),)
-
-        def jvp(tangents, ans, args, xp, params):
-            return tangents[0] * d0(args[0], ans, xp)
-
-    elif len(derivatives) == 2:
-        d0, d1 = derivatives
-
-        def vjp(g, ans, args, needs, xp, params):
-            x, y = args
-            return (g * d0(x, y, ans, xp) if needs[0] else None,
-                    g * d1(x, y, ans, xp) if needs[1] else None)
-
-        def jvp(tangents, ans, args, xp, params):
-            x, y = args
-            tx, ty = tangents
-            if ty is None:
-                return tx * d0(x, y, ans, xp)
-            if tx is None:
-                return ty * d1(x, y, ans, xp)
-            return tx * d0(x, y, ans, xp) + ty * d1(x, y, ans, xp)
-
-    else:
-
-        def vjp(g, ans, args, needs, xp, params):
-            return [g * d(*args, ans, xp) if need else None for d, need in zip(derivatives, needs)]
-
-        def jvp(tangents, ans, args, xp, params):
-            out = None
-            for d, t in zip(derivatives, tangents):
-                if t is None:
-                    continue
-                term = t * d(*args, ans, xp)
-                out = term if out is None else out + term
-            return out
-
-    prim = Primitive(name, forward, vjp, jvp, formulas=formulas, symbolic=symbolic,
-                     samples=samples, saves_args=saves_args, saves_ans=saves_ans, reads=reads,
-                     doc=doc, elementwise=True, **declaration)
-    if len(derivatives) == 1:
-        prim.derivative = derivatives[0]
+    if (vjp is None) == (derivative is None):
+        raise TypeError(f"{name}: give either vjp= (one rule per argument) or derivative=")
+    if derivative is not None:
+        vjp = (_rule_from(name, derivative, uses),)
+    rules = tuple(vjp)
+    prim = Primitive(name, forward, vjp=rules, jvp=rules, formulas=formulas,
+                     symbolic=symbolic, samples=samples, saves_args=saves_args,
+                     saves_ans=saves_ans, reads=reads, doc=doc, elementwise=True,
+                     **declaration)
+    if derivative is not None:
+        prim.derivative = derivative
+        prim.derivative_of_ans = uses == "ans"
     return prim
+
+
+def _rule_from(name: str, derivative: Callable, uses: str) -> Callable:
+    """The VJP (and JVP) rule ``g · d(v)`` of a one-argument elementwise function."""
+    if uses == "x":
+        def rule(g, ans, x):
+            return g * derivative(x)
+    elif uses == "ans":
+        def rule(g, ans, x):
+            return g * derivative(ans)
+    else:
+        raise ValueError(f"{name}: uses must be 'x' or 'ans', got {uses!r}")
+    return rule
 
 
 def linear(
     name: str,
-    forward: Callable,
-    transpose: Callable,
     *,
+    forward: Callable,
+    vjp: Callable,
     formulas: Sequence[str],
     symbolic: Callable | None = None,
     samples: Callable | None = None,
@@ -118,19 +106,16 @@ def linear(
 ) -> Primitive:
     """Declare a primitive linear in its single argument.
 
-    Its JVP is the primitive applied to the tangent; ``transpose(g, x, xp, **params)`` is
-    the adjoint (the VJP), which may read the input's shape but not its values, so an
+    Its JVP is the primitive applied to the tangent; ``vjp(g, ans, x, **params)`` is the
+    adjoint, which may read the input's shape but not its values (nor ``ans``), so an
     in-place change of the input never invalidates it.
     """
     prim: Primitive
 
-    def vjp(g, ans, args, needs, xp, params):
-        return (transpose(g, args[0], xp, **params),)
+    def jvp(t, ans, x, **params):
+        return call(prim, t, **params)
 
-    def jvp(tangents, ans, args, xp, params):
-        return call(prim, xp, tangents[0], **params)
-
-    prim = Primitive(name, forward, vjp, jvp, formulas=formulas, symbolic=symbolic,
+    prim = Primitive(name, forward, vjp=vjp, jvp=jvp, formulas=formulas, symbolic=symbolic,
                      samples=samples, saves_args=False, saves_ans=False, view=view, doc=doc,
                      **declaration)
     return prim
@@ -138,8 +123,8 @@ def linear(
 
 def unary(
     name: str,
-    forward: Callable,
     *,
+    forward: Callable,
     derivative: Callable,
     symbolic: Callable,
     samples: Callable,
@@ -154,16 +139,16 @@ def unary(
 ) -> Primitive:
     """A registered elementwise function of one argument.
 
-    ``derivative(x, ans, xp)`` is ``d ans/dx``; ``uses`` says what it reads (``"x"`` or
-    ``"ans"``), so that only an in-place change of *that* makes backward raise.
+    ``derivative(v)`` is ``d ans/dx`` as a function of the one value it reads, ``v`` the
+    argument ``x`` or the output ``ans`` as ``uses`` says (``"x"`` or ``"ans"``), so that
+    only an in-place change of *that* makes backward raise. It computes with
+    ``namespace(v)`` where it needs a function (``lambda x: namespace(x).cos(x)``).
     ``samples(rng, *shape)`` draws arrays where the function is smooth. ``symbolic(sp, x)``
     is the SymPy form; ``formula`` the textbook local derivative, only where SymPy's
     derivative is not how a textbook writes it. ``numpy`` defaults to ``(name,)``.
     """
-    if uses not in ("x", "ans"):
-        raise ValueError(f"{name}: uses must be 'x' or 'ans', got {uses!r}")
     return elementwise(
-        name, forward, (derivative,),
+        name, forward=forward, derivative=derivative, uses=uses,
         formulas=derived_formulas(symbolic, 1, (formula,)), symbolic=symbolic,
         samples=lambda rng: [((samples(rng, 3, 4),), {}), ((samples(rng),), {})],
         saves_args=uses == "x", saves_ans=uses == "ans", doc=doc,

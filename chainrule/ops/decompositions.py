@@ -31,6 +31,7 @@ import warnings
 
 import numpy as np
 
+from chainrule.autodiff.namespace import namespace
 from chainrule.autodiff.primitive import Primitive, call
 from chainrule.ops.linalg import inv, solve
 from chainrule.ops.samples import normal
@@ -140,28 +141,29 @@ def _eigh_parts(packed, n, xp):
     return _split_last(packed, (n, n * n), ((n,), (n, n)), xp)
 
 
-def _eigh_vjp(g, ans, args, needs, xp, params):
-    n = args[0].shape[-1]
+def _eigh_vjp(g, ans, a):
+    xp = namespace(g)
+    n = a.shape[-1]
     w, v = _eigh_parts(ans, n, xp)
     gw, gv = _eigh_parts(g, n, xp)
     vt_gv = xp.matmul(_mT(v, xp), gv)
     f = _pair_weights(w, xp, False, "eigh", (vt_gv,))
     inner = _diag_embed(gw, xp) + f * vt_gv
     gs = xp.matmul(v, xp.matmul(inner, _mT(v, xp)))
-    return (_symmetric_from_lower(gs, xp),)
+    return _symmetric_from_lower(gs, xp)
 
 
-def _eigh_jvp(tangents, ans, args, xp, params):
-    n = args[0].shape[-1]
+def _eigh_jvp(t, ans, a):
+    xp = namespace(t)
+    n = a.shape[-1]
     w, v = _eigh_parts(ans, n, xp)
-    t = tangents[0]
     ts = xp.where(np.tril(np.ones((n, n), dtype=bool)), t, 0.0)
     ts = ts + _mT(xp.where(np.tril(np.ones((n, n), dtype=bool), -1), t, 0.0), xp)
     p = xp.matmul(_mT(v, xp), xp.matmul(ts, v))
     f = _pair_weights(w, xp, False, "eigh", (p,))
     dw = _diag_part(p, xp)
     dv = xp.matmul(v, f * p)
-    return _pack([dw, dv], args[0].shape[:-2], xp)
+    return _pack([dw, dv], a.shape[:-2], xp)
 
 
 def _sym_samples(rng):
@@ -183,7 +185,7 @@ def _eigh_ref(a):
 
 
 eigh = Primitive(
-    "eigh", _eigh_forward, _eigh_vjp, _eigh_jvp,
+    "eigh", _eigh_forward, vjp=_eigh_vjp, jvp=_eigh_jvp,
     formulas=("V (diag(ḡ_w) + F ∘ Vᵀḡ_V) Vᵀ",), symbolic=None,
     samples=_sym_samples, saves_args=True, saves_ans=True, ref=_eigh_ref,
     doc="Eigenvalues w (ascending) and orthonormal eigenvectors V of the symmetric matrix "
@@ -206,8 +208,9 @@ def _svd_parts(packed, m, n, xp):
     return _split_last(packed, (m * k, k, k * n), ((m, k), (k,), (k, n)), xp)
 
 
-def _svd_vjp(g, ans, args, needs, xp, params):
-    m, n = args[0].shape[-2:]
+def _svd_vjp(g, ans, a):
+    xp = namespace(g)
+    m, n = a.shape[-2:]
     u, s, vh = _svd_parts(ans, m, n, xp)
     gu, gs, gvh = _svd_parts(g, m, n, xp)
     v, gv = _mT(vh, xp), _mT(gvh, xp)
@@ -226,14 +229,14 @@ def _svd_vjp(g, ans, args, needs, xp, params):
     if n > m:  # U S⁻¹ gvᵀ (I − VVᵀ)
         gv_perp = gv - xp.matmul(v, vt_gv)
         ga = ga + xp.matmul(u * inv_s, _mT(gv_perp, xp))
-    return (ga,)
+    return ga
 
 
-def _svd_jvp(tangents, ans, args, xp, params):
-    m, n = args[0].shape[-2:]
+def _svd_jvp(t, ans, a):
+    xp = namespace(t)
+    m, n = a.shape[-2:]
     u, s, vh = _svd_parts(ans, m, n, xp)
     v = _mT(vh, xp)
-    t = tangents[0]
     dp = xp.matmul(_mT(u, xp), xp.matmul(t, v))
     s_row, s_col = xp.expand_dims(s, -2), xp.expand_dims(s, -1)
     sym_u = dp * s_row + s_col * _mT(dp, xp)     # dP S + S dPᵀ
@@ -248,7 +251,7 @@ def _svd_jvp(tangents, ans, args, xp, params):
     if n > m:
         ttu = xp.matmul(_mT(t, xp), u)
         dv = dv + (ttu - xp.matmul(v, xp.matmul(vh, ttu))) / s_row
-    return _pack([du, ds, _mT(dv, xp)], args[0].shape[:-2], xp)
+    return _pack([du, ds, _mT(dv, xp)], a.shape[:-2], xp)
 
 
 def _svd_ref(a):
@@ -273,7 +276,7 @@ def _svd_ref(a):
 
 
 svd = Primitive(
-    "svd", _svd_forward, _svd_vjp, _svd_jvp,
+    "svd", _svd_forward, vjp=_svd_vjp, jvp=_svd_jvp,
     formulas=("U (F∘(Uᵀḡ_U − ḡ_Uᵀ U) S + diag(ḡ_s) + S F∘(Vᵀḡ_V − ḡ_Vᵀ V)) Vᵀ + …",),
     symbolic=None,
     samples=lambda rng: [((normal(rng, 4, 3),), {}), ((normal(rng, 3, 4),), {}),
@@ -298,22 +301,23 @@ def _cholesky_forward(a):
     return np.linalg.cholesky(a)
 
 
-def _cholesky_jvp(tangents, ans, args, xp, params):
-    t = tangents[0]
+def _cholesky_jvp(t, ans, a):
+    xp = namespace(t)
     n = t.shape[-1]
     sym = xp.where(np.tril(np.ones((n, n), dtype=bool)), t, 0.0) + \
         _mT(xp.where(np.tril(np.ones((n, n), dtype=bool), -1), t, 0.0), xp)
-    linv_t = call(solve, xp, ans, sym)                       # L⁻¹ dA
-    x = _mT(call(solve, xp, ans, _mT(linv_t, xp)), xp)      # L⁻¹ dA L⁻ᵀ
+    linv_t = call(solve, ans, sym)                       # L⁻¹ dA
+    x = _mT(call(solve, ans, _mT(linv_t, xp)), xp)      # L⁻¹ dA L⁻ᵀ
     return xp.matmul(ans, _phi(x, xp))
 
 
-def _cholesky_vjp(g, ans, args, needs, xp, params):
+def _cholesky_vjp(g, ans, a):
+    xp = namespace(g)
     inner = _phi(xp.matmul(_mT(ans, xp), g), xp)             # Φ(Lᵀ ḡ)
     lt = _mT(ans, xp)
-    left = call(solve, xp, lt, inner)                        # L⁻ᵀ Φ(Lᵀ ḡ)
-    gs = _mT(call(solve, xp, lt, _mT(left, xp)), xp)         # … L⁻¹
-    return (_symmetric_from_lower(gs, xp),)
+    left = call(solve, lt, inner)                        # L⁻ᵀ Φ(Lᵀ ḡ)
+    gs = _mT(call(solve, lt, _mT(left, xp)), xp)         # … L⁻¹
+    return _symmetric_from_lower(gs, xp)
 
 
 def _spd_samples(rng):
@@ -337,7 +341,7 @@ def _cholesky_ref(a):
 
 
 cholesky = Primitive(
-    "cholesky", _cholesky_forward, _cholesky_vjp, _cholesky_jvp,
+    "cholesky", _cholesky_forward, vjp=_cholesky_vjp, jvp=_cholesky_jvp,
     formulas=("L⁻ᵀ Φ(Lᵀ ḡ) L⁻¹",), symbolic=None,
     samples=_spd_samples, saves_args=False, ref=_cholesky_ref,
     doc="Lower-triangular L with A = L Lᵀ (A positive definite; NumPy reads its lower "
@@ -352,12 +356,18 @@ def _logabsdet_forward(a):
     return np.linalg.slogdet(a)[1]
 
 
+def _logabsdet_vjp(g, ans, a):
+    xp = namespace(g)
+    return xp.expand_dims(xp.expand_dims(g, -1), -1) * _mT(call(inv, a), xp)
+
+
+def _logabsdet_jvp(t, ans, a):
+    xp = namespace(t)
+    return xp.sum(_mT(call(inv, a), xp) * t, axis=(-2, -1))
+
+
 logabsdet = Primitive(
-    "logabsdet", _logabsdet_forward,
-    lambda g, ans, args, needs, xp, params: (
-        xp.expand_dims(xp.expand_dims(g, -1), -1) * _mT(call(inv, xp, args[0]), xp),),
-    lambda tangents, ans, args, xp, params: xp.sum(
-        _mT(call(inv, xp, args[0]), xp) * tangents[0], axis=(-2, -1)),
+    "logabsdet", _logabsdet_forward, vjp=_logabsdet_vjp, jvp=_logabsdet_jvp,
     formulas=("A⁻ᵀ",), symbolic=None, saves_ans=False,
     samples=lambda rng: [((normal(rng, 3, 3) + 2 * np.eye(3),), {}),
                          ((normal(rng, 2, 3, 3) - 2 * np.eye(3),), {})],
@@ -378,27 +388,28 @@ def _qr_parts(packed, m, n, xp):
     return _split_last(packed, (m * n, n * n), ((m, n), (n, n)), xp)
 
 
-def _qr_jvp(tangents, ans, args, xp, params):
-    m, n = args[0].shape[-2:]
+def _qr_jvp(t, ans, a):
+    xp = namespace(t)
+    m, n = a.shape[-2:]
     q, r = _qr_parts(ans, m, n, xp)
-    t = tangents[0]
-    dx_rinv = _mT(call(solve, xp, _mT(r, xp), _mT(t, xp)), xp)    # dA R⁻¹
+    dx_rinv = _mT(call(solve, _mT(r, xp), _mT(t, xp)), xp)    # dA R⁻¹
     c = xp.matmul(_mT(q, xp), dx_rinv)
     low = xp.where(np.tril(np.ones((n, n), dtype=bool), -1), c, 0.0)
     omega = low - _mT(low, xp)
     dq = xp.matmul(q, omega - c) + dx_rinv
     dr = xp.matmul(c - omega, r)
-    return _pack([dq, dr], args[0].shape[:-2], xp)
+    return _pack([dq, dr], a.shape[:-2], xp)
 
 
-def _qr_vjp(g, ans, args, needs, xp, params):
-    m, n = args[0].shape[-2:]
+def _qr_vjp(g, ans, a):
+    xp = namespace(g)
+    m, n = a.shape[-2:]
     q, r = _qr_parts(ans, m, n, xp)
     gq, gr = _qr_parts(g, m, n, xp)
     b = xp.matmul(gr, _mT(r, xp)) - xp.matmul(_mT(q, xp), gq)
     e = b - xp.where(np.tril(np.ones((n, n), dtype=bool), -1), b - _mT(b, xp), 0.0)
     lhs = gq + xp.matmul(q, e)                                       # (Q̄ + Q E) R⁻ᵀ
-    return (_mT(call(solve, xp, r, _mT(lhs, xp)), xp),)
+    return _mT(call(solve, r, _mT(lhs, xp)), xp)
 
 
 def _qr_ref(a):
@@ -420,7 +431,7 @@ def _qr_ref(a):
 
 
 qr_tall = Primitive(
-    "qr", _qr_forward, _qr_vjp, _qr_jvp,
+    "qr", _qr_forward, vjp=_qr_vjp, jvp=_qr_jvp,
     formulas=("(ḡ_Q + Q E) R⁻ᵀ",), symbolic=None,
     samples=lambda rng: [((normal(rng, 4, 3),), {}), ((normal(rng, 2, 3, 3),), {})],
     ref=_qr_ref,
@@ -436,20 +447,22 @@ def _pinv_forward(a, rtol):
     return np.linalg.pinv(a, rtol=rtol)
 
 
-def _pinv_vjp(g, ans, args, needs, xp, params):
+def _pinv_vjp(g, ans, a, rtol):
     """−Pᵀ g Pᵀ + (I − A P) gᵀ P Pᵀ + Pᵀ P gᵀ (I − P A), P = A⁺ (where the rank is fixed)."""
-    a, p = args[0], ans
+    xp = namespace(g)
+    p = ans
     pt, gt = _mT(p, xp), _mT(g, xp)
     ap, pa = xp.matmul(a, p), xp.matmul(p, a)
     m, n = a.shape[-2:]
     out = -xp.matmul(pt, xp.matmul(g, pt))
     out = out + xp.matmul(np.eye(m) - ap, xp.matmul(gt, xp.matmul(p, pt)))
     out = out + xp.matmul(xp.matmul(pt, p), xp.matmul(gt, np.eye(n) - pa))
-    return (out,)
+    return out
 
 
-def _pinv_jvp(tangents, ans, args, xp, params):
-    a, p, t = args[0], ans, tangents[0]
+def _pinv_jvp(t, ans, a, rtol):
+    xp = namespace(t)
+    p = ans
     m, n = a.shape[-2:]
     tt = _mT(t, xp)
     out = -xp.matmul(p, xp.matmul(t, p))
@@ -459,7 +472,7 @@ def _pinv_jvp(tangents, ans, args, xp, params):
 
 
 pinv = Primitive(
-    "pinv", _pinv_forward, _pinv_vjp, _pinv_jvp,
+    "pinv", _pinv_forward, vjp=_pinv_vjp, jvp=_pinv_jvp,
     # −Pᵀ g Pᵀ + (I − A P) gᵀ P Pᵀ + Pᵀ P gᵀ (I − P A), P = ans, multiplied out
     formulas=("-ansᵀ · g · ansᵀ + gᵀ · ans · ansᵀ - A · ans · gᵀ · ans · ansᵀ"
               " + ansᵀ · ans · gᵀ - ansᵀ · ans · gᵀ · ans · A",), symbolic=None,
@@ -489,18 +502,20 @@ def _eig_forward(a):
     return _pack([w, v], np.shape(a)[:-2], np)
 
 
-def _eig_jvp(tangents, ans, args, xp, params):
-    n = args[0].shape[-1]
+def _eig_jvp(t, ans, a):
+    xp = namespace(t)
+    n = a.shape[-1]
     w, v = _eigh_parts(ans, n, xp)
-    p = call(solve, xp, v, xp.matmul(tangents[0], v))             # V⁻¹ dA V
+    p = call(solve, v, xp.matmul(t, v))             # V⁻¹ dA V
     f = _pair_weights(w, xp, False, "eig", (p,))
     dv0 = xp.matmul(v, f * p)
     dv = dv0 - v * xp.sum(v * dv0, axis=-2, keepdims=True)        # keep unit columns
-    return _pack([_diag_part(p, xp), dv], args[0].shape[:-2], xp)
+    return _pack([_diag_part(p, xp), dv], a.shape[:-2], xp)
 
 
-def _eig_vjp(g, ans, args, needs, xp, params):
-    n = args[0].shape[-1]
+def _eig_vjp(g, ans, a):
+    xp = namespace(g)
+    n = a.shape[-1]
     w, v = _eigh_parts(ans, n, xp)
     gw, gv = _eigh_parts(g, n, xp)
     gv = gv - v * xp.sum(v * gv, axis=-2, keepdims=True)
@@ -508,7 +523,7 @@ def _eig_vjp(g, ans, args, needs, xp, params):
     f = _pair_weights(w, xp, False, "eig", (vt_gv,))
     pbar = _diag_embed(gw, xp) + f * vt_gv
     # Ā = V⁻ᵀ P̄ Vᵀ
-    return (call(solve, xp, _mT(v, xp), xp.matmul(pbar, _mT(v, xp))),)
+    return call(solve, _mT(v, xp), xp.matmul(pbar, _mT(v, xp)))
 
 
 def _eig_samples(rng):
@@ -538,7 +553,7 @@ def _eig_ref(a):
 
 
 eig = Primitive(
-    "eig", _eig_forward, _eig_vjp, _eig_jvp,
+    "eig", _eig_forward, vjp=_eig_vjp, jvp=_eig_jvp,
     formulas=("V⁻ᵀ (diag(ḡ_w) + F ∘ Vᵀḡ_V′) Vᵀ",), symbolic=None,
     samples=_eig_samples, ref=_eig_ref,
     doc="Eigenvalues and unit eigenvectors of a real matrix with a real spectrum, packed "

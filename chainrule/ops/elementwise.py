@@ -1,4 +1,4 @@
-"""Elementwise functions: each declared by its derivative, ``d(x, ans, xp)``, and by keyword
+"""Elementwise functions: each declared by its derivative, ``d(x)`` or ``d(ans)``, and by keyword
 what else it is (NumPy name, Tensor method, expression-language name and domain, SymPy form,
 reference implementation): see :mod:`chainrule.ops.declare`.
 
@@ -10,6 +10,7 @@ import functools
 
 import numpy as np
 
+from chainrule.autodiff.namespace import namespace
 from chainrule.autodiff.primitive import Primitive, call
 from chainrule.ops.declare import elementwise, unary
 from chainrule.ops.notation import derived_formulas
@@ -22,78 +23,78 @@ def _mask(cond, like):
 
 
 exp = unary(
-    "exp", np.exp, derivative=lambda x, ans, xp: ans, uses="ans",
+    "exp", forward=np.exp, derivative=lambda ans: ans, uses="ans",
     symbolic=lambda sp, x: sp.exp(x), expr="exp", samples=normal, ref=lambda x: np.e**x,
     doc="e^x.  d/dx = e^x.",
 )
 log = unary(
-    "log", np.log, derivative=lambda x, ans, xp: 1 / x,
+    "log", forward=np.log, derivative=lambda x: 1 / x,
     symbolic=lambda sp, x: sp.log(x), expr="log", domain="x > 0", samples=positive,
     ref=lambda x: np.log2(x) / np.log2(np.e), doc="Natural logarithm.  d/dx = 1/x.",
 )
 log1p = unary(
-    "log1p", np.log1p, derivative=lambda x, ans, xp: 1 / (1 + x),
+    "log1p", forward=np.log1p, derivative=lambda x: 1 / (1 + x),
     symbolic=lambda sp, x: sp.log(1 + x), expr="log1p", domain="x > -1", samples=positive,
     ref=lambda x: np.log(1 + x), doc="log(1 + x), accurate near 0.  d/dx = 1/(1+x).",
 )
 expm1 = unary(
-    "expm1", np.expm1, derivative=lambda x, ans, xp: ans + 1, uses="ans",
+    "expm1", forward=np.expm1, derivative=lambda ans: ans + 1, uses="ans",
     symbolic=lambda sp, x: sp.exp(x) - 1, expr="expm1", samples=normal,
     ref=lambda x: np.exp(x) - 1, doc="e^x - 1, accurate near 0.  d/dx = e^x.",
 )
 sqrt = unary(
-    "sqrt", np.sqrt, derivative=lambda x, ans, xp: 0.5 / ans, uses="ans",
+    "sqrt", forward=np.sqrt, derivative=lambda ans: 0.5 / ans, uses="ans",
     symbolic=lambda sp, x: sp.sqrt(x), expr="sqrt", domain="x >= 0", samples=positive,
     ref=lambda x: x**0.5, doc="Square root.  d/dx = 1/(2·sqrt(x)).",
 )
 square = unary(
-    "square", np.square, derivative=lambda x, ans, xp: 2 * x,
+    "square", forward=np.square, derivative=lambda x: 2 * x,
     symbolic=lambda sp, x: x**2, samples=normal, ref=lambda x: x * x, doc="x².  d/dx = 2x.",
 )
 sin = unary(
-    "sin", np.sin, derivative=lambda x, ans, xp: xp.cos(x),
+    "sin", forward=np.sin, derivative=lambda x: namespace(x).cos(x),
     symbolic=lambda sp, x: sp.sin(x), expr="sin", samples=normal,
     ref=lambda x: np.imag(np.exp(1j * x)), doc="Sine.  d/dx = cos(x).",
 )
 cos = unary(
-    "cos", np.cos, derivative=lambda x, ans, xp: -xp.sin(x),
+    "cos", forward=np.cos, derivative=lambda x: -namespace(x).sin(x),
     symbolic=lambda sp, x: sp.cos(x), expr="cos", samples=normal,
     ref=lambda x: np.real(np.exp(1j * x)), doc="Cosine.  d/dx = -sin(x).",
 )
 tan = unary(
-    "tan", np.tan, derivative=lambda x, ans, xp: 1 + ans * ans, uses="ans",
+    "tan", forward=np.tan, derivative=lambda ans: 1 + ans * ans, uses="ans",
     symbolic=lambda sp, x: sp.tan(x), expr="tan", samples=unit,
     ref=lambda x: np.sin(x) / np.cos(x), doc="Tangent.  d/dx = 1 + tan²(x).",
 )
 arcsin = unary(
-    "arcsin", np.arcsin, derivative=lambda x, ans, xp: 1 / xp.sqrt(1 - x * x),
+    "arcsin", forward=np.arcsin, derivative=lambda x: 1 / namespace(x).sqrt(1 - x * x),
     symbolic=lambda sp, x: sp.asin(x), expr="asin", domain="-1 <= x <= 1", samples=unit,
     ref=lambda x: np.arctan2(x, np.sqrt(1 - x * x)),
     doc="Inverse sine.  d/dx = 1/sqrt(1 - x²).",
 )
 arccos = unary(
-    "arccos", np.arccos, derivative=lambda x, ans, xp: -1 / xp.sqrt(1 - x * x),
+    "arccos", forward=np.arccos, derivative=lambda x: -1 / namespace(x).sqrt(1 - x * x),
     symbolic=lambda sp, x: sp.acos(x), expr="acos", domain="-1 <= x <= 1", samples=unit,
     ref=lambda x: np.arctan2(np.sqrt(1 - x * x), x),
     doc="Inverse cosine.  d/dx = -1/sqrt(1 - x²).",
 )
 arctan = unary(
-    "arctan", np.arctan, derivative=lambda x, ans, xp: 1 / (1 + x * x),
+    "arctan", forward=np.arctan, derivative=lambda x: 1 / (1 + x * x),
     symbolic=lambda sp, x: sp.atan(x), expr="atan", samples=normal,
     ref=lambda x: np.arctan2(x, 1.0), doc="Inverse tangent.  d/dx = 1/(1 + x²).",
 )
 sinh = unary(
-    "sinh", np.sinh, derivative=lambda x, ans, xp: xp.cosh(x),
+    "sinh", forward=np.sinh, derivative=lambda x: namespace(x).cosh(x),
     symbolic=lambda sp, x: sp.sinh(x), expr="sinh", samples=normal,
     ref=lambda x: (np.exp(x) - np.exp(-x)) / 2, doc="Hyperbolic sine.  d/dx = cosh(x).",
 )
 cosh = unary(
-    "cosh", np.cosh, derivative=lambda x, ans, xp: xp.sinh(x),
+    "cosh", forward=np.cosh, derivative=lambda x: namespace(x).sinh(x),
     symbolic=lambda sp, x: sp.cosh(x), expr="cosh", samples=normal,
     ref=lambda x: (np.exp(x) + np.exp(-x)) / 2, doc="Hyperbolic cosine.  d/dx = sinh(x).",
 )
 tanh = unary(
-    "tanh", np.tanh, derivative=lambda x, ans, xp: 1 - ans * ans, uses="ans",
+    "tanh", forward=np.tanh, derivative=lambda ans: 1 - ans * ans, uses="ans",
     symbolic=lambda sp, x: sp.tanh(x), expr="tanh", samples=normal,
     ref=lambda x: (np.exp(2 * x) - 1) / (np.exp(2 * x) + 1),
     doc="Hyperbolic tangent.  d/dx = 1 - tanh²(x).",
@@ -122,18 +123,19 @@ def _sympy_cbrt(sp):
 
 
 cbrt = unary(
-    "cbrt", np.cbrt, derivative=lambda x, ans, xp: 1 / (3 * ans * ans), uses="ans",
+    "cbrt", forward=np.cbrt, derivative=lambda ans: 1 / (3 * ans * ans), uses="ans",
     symbolic=lambda sp, x: _sympy_cbrt(sp)(x), expr="cbrt", samples=away_from_zero,
     ref=lambda x: np.sign(x) * np.abs(x) ** (1 / 3),
     doc="Cube root, real for any x.  d/dx = 1/(3·cbrt(x)²), infinite at 0.",
 )
 abs = unary(
-    "abs", np.abs, derivative=lambda x, ans, xp: xp.sign(x), numpy=("abs", "absolute"),
+    "abs", forward=np.abs, derivative=lambda x: namespace(x).sign(x),
+    numpy=("abs", "absolute"),
     symbolic=lambda sp, x: sp.Abs(x), expr="abs", samples=away_from_zero,
     ref=lambda x: np.where(x < 0, -x, x), doc="|x|.  d/dx = sign(x) (0 at 0).",
 )
 relu = unary(
-    "relu", lambda x: np.maximum(x, 0), derivative=lambda x, ans, xp: 1 - _mask(x <= 0, ans),
+    "relu", forward=lambda x: np.maximum(x, 0), derivative=lambda x: 1 - _mask(x <= 0, x),
     symbolic=lambda sp, x: sp.Max(0, x), formula="1 if x > 0 else 0", expr="relu",
     samples=away_from_zero, ref=lambda x: np.where(x > 0, x, 0.0),
     doc="max(x, 0).  d/dx = 1 where x > 0, else 0 (0 at 0, as PyTorch).",
@@ -148,7 +150,7 @@ def _sigmoid(x):
 
 
 sigmoid = unary(
-    "sigmoid", _sigmoid, derivative=lambda x, ans, xp: ans * (1 - ans), uses="ans",
+    "sigmoid", forward=_sigmoid, derivative=lambda ans: ans * (1 - ans), uses="ans",
     symbolic=lambda sp, x: 1 / (1 + sp.exp(-x)), formula="σ(x)·(1 - σ(x))", expr="sigmoid",
     samples=normal, ref=lambda x: 1 / (1 + np.exp(-x)),
     doc="The logistic function 1/(1 + e^-x), stable for any x.  d/dx = σ(x)(1 - σ(x)).",
@@ -160,14 +162,15 @@ def _softplus(x):
 
 
 softplus = unary(
-    "softplus", _softplus, derivative=lambda x, ans, xp: call(sigmoid, xp, x),
+    "softplus", forward=_softplus, derivative=lambda x: call(sigmoid, x),
     symbolic=lambda sp, x: sp.log(1 + sp.exp(x)), formula="σ(x)", samples=normal,
     ref=lambda x: np.log(1 + np.exp(x)), doc="log(1 + e^x), stable for any x.  d/dx = σ(x).",
 )
 
 
-def _atan2_inv_r2(y, x, xp):
+def _atan2_inv_r2(g, y, x):
     """1/(x² + y²), and 0 where x² + y² is 0: at the origin PyTorch's gradient is 0."""
+    xp = namespace(g)
     r2 = x * x + y * y
     zero = r2 == 0
     return xp.where(zero, 0.0, 1 / xp.where(zero, 1.0, r2))
@@ -178,9 +181,9 @@ def _atan2_symbolic(sp, y, x):
 
 
 arctan2 = elementwise(
-    "arctan2", np.arctan2,
-    (lambda y, x, ans, xp: x * _atan2_inv_r2(y, x, xp),
-     lambda y, x, ans, xp: -y * _atan2_inv_r2(y, x, xp)),
+    "arctan2", forward=np.arctan2,
+    vjp=(lambda g, ans, y, x: g * (x * _atan2_inv_r2(g, y, x)),
+         lambda g, ans, y, x: g * (-y * _atan2_inv_r2(g, y, x))),
     formulas=derived_formulas(_atan2_symbolic, 2), symbolic=_atan2_symbolic,
     samples=lambda rng: [((normal(rng, 3, 4), positive(rng, 3, 4)), {}),
                          ((normal(rng, 3, 1), -positive(rng, 1, 4)), {})],
@@ -197,9 +200,9 @@ def _tie_split(lose, tie, ans):
 
 
 maximum = elementwise(
-    "maximum", np.maximum,
-    (lambda x, y, ans, xp: _tie_split(x < y, x == y, ans),
-     lambda x, y, ans, xp: _tie_split(y < x, x == y, ans)),
+    "maximum", forward=np.maximum,
+    vjp=(lambda g, ans, x, y: g * _tie_split(x < y, x == y, ans),
+         lambda g, ans, x, y: g * _tie_split(y < x, x == y, ans)),
     formulas=("1 if x > y else 0", "1 if y > x else 0"),
     symbolic=lambda sp, x, y: sp.Max(x, y),
     samples=lambda rng: [((normal(rng, 3, 4), normal(rng, 3, 4) + 0.05), {}),
@@ -210,9 +213,9 @@ maximum = elementwise(
 )
 
 minimum = elementwise(
-    "minimum", np.minimum,
-    (lambda x, y, ans, xp: _tie_split(x > y, x == y, ans),
-     lambda x, y, ans, xp: _tie_split(y > x, x == y, ans)),
+    "minimum", forward=np.minimum,
+    vjp=(lambda g, ans, x, y: g * _tie_split(x > y, x == y, ans),
+         lambda g, ans, x, y: g * _tie_split(y > x, x == y, ans)),
     formulas=("1 if x < y else 0", "1 if y < x else 0"),
     symbolic=lambda sp, x, y: sp.Min(x, y),
     samples=lambda rng: [((normal(rng, 3, 4), normal(rng, 3, 4) + 0.05), {}),
@@ -227,14 +230,15 @@ def _clip_forward(x, a_min=None, a_max=None):
     return np.clip(x, a_min, a_max)
 
 
-def _clip_d(x, ans, xp, a_min, a_max):
+def _clip_vjp(g, ans, x, a_min=None, a_max=None):
+    """g where a_min ≤ x ≤ a_max (bounds included, as PyTorch), 0 elsewhere."""
     inside = None
     if a_min is not None:
         inside = x >= a_min
     if a_max is not None:
         upper = x <= a_max
         inside = upper if inside is None else inside & upper
-    return xp.ones_like(ans) if inside is None else _mask(inside, ans)
+    return g if inside is None else g * _mask(inside, ans)
 
 
 def _clip_symbolic(sp, x, a_min=None, a_max=None):
@@ -243,9 +247,7 @@ def _clip_symbolic(sp, x, a_min=None, a_max=None):
 
 
 clip = Primitive(
-    "clip", _clip_forward,
-    lambda g, ans, args, needs, xp, params: (g * _clip_d(args[0], ans, xp, **params),),
-    lambda tangents, ans, args, xp, params: tangents[0] * _clip_d(args[0], ans, xp, **params),
+    "clip", _clip_forward, vjp=_clip_vjp, jvp=_clip_vjp,  # a diagonal Jacobian: t · d
     formulas=("1 if a_min ≤ x ≤ a_max else 0",),
     symbolic=_clip_symbolic,
     samples=lambda rng: [((away_from_zero(rng, 3, 4),), {"a_min": -0.15, "a_max": 0.15}),
@@ -257,30 +259,20 @@ clip = Primitive(
 )
 
 
-def _where_vjp(g, ans, args, needs, xp, params):
-    cond = args[0]
-    return (
-        None,
-        g * _mask(cond, g) if needs[1] else None,
-        g * _mask(~cond if isinstance(cond, np.ndarray) else cond == False, g)  # noqa: E712
-        if needs[2] else None,
-    )
+def _where_vjp_x(g, ans, cond, x, y):
+    return g * _mask(cond, g)
 
 
-def _where_jvp(tangents, ans, args, xp, params):
-    cond = args[0]
-    _, tx, ty = tangents
-    out = None
-    if tx is not None:
-        out = xp.where(cond, tx, 0.0)
-    if ty is not None:
-        term = xp.where(cond, 0.0, ty)
-        out = term if out is None else out + term
-    return out
+def _where_vjp_y(g, ans, cond, x, y):
+    return g * _mask(~cond if isinstance(cond, np.ndarray) else cond == False, g)  # noqa: E712
 
 
 where = Primitive(
-    "where", np.where, _where_vjp, _where_jvp,
+    "where", np.where,
+    vjp=(None, _where_vjp_x, _where_vjp_y),  # the condition is never differentiated
+    jvp=(None,
+         lambda t, ans, cond, x, y: namespace(t).where(cond, t, 0.0),
+         lambda t, ans, cond, x, y: namespace(t).where(cond, 0.0, t)),
     formulas=("", "1 where cond", "1 where not cond"),
     symbolic=None,
     samples=lambda rng: [((normal(rng, 3, 4) > 0, normal(rng, 3, 4), normal(rng, 3, 4)), {}),

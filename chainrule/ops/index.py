@@ -26,8 +26,8 @@ def _getitem_forward(x, index):
 
 
 getitem = linear(
-    "getitem", _getitem_forward,
-    lambda g, x, xp, index: call(index_add, xp, g, shape=x.shape, index=index),
+    "getitem", forward=_getitem_forward,
+    vjp=lambda g, ans, x, index: call(index_add, g, shape=x.shape, index=index),
     formulas=("1 at the selected elements",), symbolic=None,
     samples=lambda rng: [
         ((normal(rng, 4, 5),), {"index": (slice(1, 3), 2)}),
@@ -50,8 +50,8 @@ def _index_add_forward(g, shape, index):
 
 
 index_add = linear(
-    "index_add", _index_add_forward,
-    lambda g, x, xp, shape, index: call(getitem, xp, g, index=index),
+    "index_add", forward=_index_add_forward,
+    vjp=lambda g, ans, x, shape, index: call(getitem, g, index=index),
     formulas=("1 at the indexed elements",), symbolic=None,
     samples=lambda rng: [
         ((normal(rng, 4),), {"shape": (5, 3), "index": (np.array([0, 1, 1, 4]), 2)}),
@@ -68,25 +68,12 @@ def _index_put_forward(x, v, index):
     return out
 
 
-def _index_put_vjp(g, ans, args, needs, xp, params):
-    index = params["index"]
-    gx = call(index_put, xp, g, 0.0, index=index) if needs[0] else None
-    gv = call(getitem, xp, g, index=index) if needs[1] else None
-    return (gx, gv)
-
-
-def _index_put_jvp(tangents, ans, args, xp, params):
-    tx, tv = tangents
-    x, v = args
-    if tx is None:
-        tx = xp.zeros_like(x)
-    if tv is None:
-        tv = 0.0
-    return call(index_put, xp, tx, tv, index=params["index"])
-
-
 index_put = Primitive(
-    "index_put", _index_put_forward, _index_put_vjp, _index_put_jvp,
+    "index_put", _index_put_forward,
+    vjp=(lambda g, ans, x, v, index: call(index_put, g, 0.0, index=index),
+         lambda g, ans, x, v, index: call(getitem, g, index=index)),
+    # linear in (x, v) together: the op applied to the tangents (zeros where one has none)
+    jvp=lambda ts, ans, x, v, index: call(index_put, *ts, index=index),
     formulas=("1 outside index, 0 at index", "1 at index"), symbolic=None,
     samples=lambda rng: [((normal(rng, 4, 3), normal(rng, 3)), {"index": (1,)}),
                          ((normal(rng, 4, 3), normal(rng, 2, 1)), {"index": (slice(0, 2),)})],

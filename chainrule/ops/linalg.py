@@ -5,10 +5,12 @@ added axis removed again), and its batch axes broadcast; the engine sums the cot
 of broadcast batch axes back.
 """
 
+import functools
 import string
 
 import numpy as np
 
+from chainrule.autodiff.namespace import namespace
 from chainrule.autodiff.primitive import Primitive, call
 from chainrule.ops import references
 from chainrule.ops.samples import normal
@@ -32,40 +34,30 @@ def _mT(x, xp):
     return xp.swapaxes(x, -1, -2)
 
 
-def _matmul_vjp(g, ans, args, needs, xp, params):
-    a, b = args
-    ga = gb = None
-    if a.ndim == 1 and b.ndim == 1:  # dot product: ans = sum_k a_k b_k
-        if needs[0]:
-            ga = g * b
-        if needs[1]:
-            gb = g * a
-        return ga, gb
+def _matmul_vjp_a(g, ans, a, b):
+    """dL/da = g·bᵀ (with NumPy's vector cases: a dot product, a vector times a matrix)."""
+    xp = namespace(g)
+    if b.ndim == 1:  # ans[..., m] = sum_k a[..., m, k] b_k (a dot product if a is 1-D too)
+        return g * b if a.ndim == 1 else xp.expand_dims(g, -1) * b
     if a.ndim == 1:  # ans[..., n] = sum_k a_k b[..., k, n]
-        if needs[0]:
-            ga = xp.matmul(b, xp.expand_dims(g, -1))[..., 0]
-        if needs[1]:
-            gb = xp.expand_dims(a, -1) * xp.expand_dims(g, -2)
-        return ga, gb
+        return xp.matmul(b, xp.expand_dims(g, -1))[..., 0]
+    if xp is np and _transposed_matrix(a) and b.ndim == 2:
+        return np.matmul(b, g.T).T  # = g bᵀ, made in a's own (transposed) layout
+    return xp.matmul(g, _mT(b, xp))
+
+
+def _matmul_vjp_b(g, ans, a, b):
+    """dL/db = aᵀ·g (with NumPy's vector cases)."""
+    xp = namespace(g)
+    if a.ndim == 1:  # ans[..., n] = sum_k a_k b[..., k, n] (a dot product if b is 1-D too)
+        return g * a if b.ndim == 1 else xp.expand_dims(a, -1) * xp.expand_dims(g, -2)
     if b.ndim == 1:  # ans[..., m] = sum_k a[..., m, k] b_k
-        if needs[0]:
-            ga = xp.expand_dims(g, -1) * b
-        if needs[1]:
-            gb = xp.matmul(_mT(a, xp), xp.expand_dims(g, -1))[..., 0]
-        return ga, gb
-    if needs[0]:
-        if xp is np and _transposed_matrix(a) and b.ndim == 2:
-            ga = np.matmul(b, g.T).T  # = g bᵀ, made in a's own (transposed) layout
-        else:
-            ga = xp.matmul(g, _mT(b, xp))
-    if needs[1]:
-        if xp is np and _transposed_matrix(b) and a.ndim == 2:
-            # x @ W.T: b is W's transpose, a view. (gᵀ a)ᵀ = aᵀ g in b's own layout, so
-            # the transpose's VJP hands W a gradient in W's layout: no copy to reorder it.
-            gb = np.matmul(g.T, a).T
-        else:
-            gb = xp.matmul(_mT(a, xp), g)
-    return ga, gb
+        return xp.matmul(_mT(a, xp), xp.expand_dims(g, -1))[..., 0]
+    if xp is np and _transposed_matrix(b) and a.ndim == 2:
+        # x @ W.T: b is W's transpose, a view. (gᵀ a)ᵀ = aᵀ g in b's own layout, so
+        # the transpose's VJP hands W a gradient in W's layout: no copy to reorder it.
+        return np.matmul(g.T, a).T
+    return xp.matmul(_mT(a, xp), g)
 
 
 def _transposed_matrix(x) -> bool:
@@ -73,20 +65,11 @@ def _transposed_matrix(x) -> bool:
     return x.ndim == 2 and x.flags.f_contiguous and not x.flags.c_contiguous
 
 
-def _matmul_jvp(tangents, ans, args, xp, params):
-    a, b = args
-    ta, tb = tangents
-    out = None
-    if ta is not None:
-        out = xp.matmul(ta, b)
-    if tb is not None:
-        term = xp.matmul(a, tb)
-        out = term if out is None else out + term
-    return out
-
-
 matmul = Primitive(
-    "matmul", _matmul_forward, _matmul_vjp, _matmul_jvp,
+    "matmul", _matmul_forward, vjp=(_matmul_vjp_a, _matmul_vjp_b),
+    # bilinear: d(a @ b) = da @ b + a @ db
+    jvp=(lambda t, ans, a, b: namespace(t).matmul(t, b),
+         lambda t, ans, a, b: namespace(t).matmul(a, t)),
     formulas=("g · bᵀ", "aᵀ · g"), symbolic=lambda sp, a, b: a * b,
     samples=lambda rng: [
         ((normal(rng, 3, 4), normal(rng, 4, 2)), {}),
@@ -174,8 +157,9 @@ def _einsum_forward(*operands, subscripts):
     return np.einsum(subscripts, *operands, optimize=len(operands) > 2)
 
 
-def _einsum_operand_grad(i, g, args, terms, out, xp):
+def _einsum_operand_grad(i, g, args, terms, out):
     """dL/d operand i: contract g with the other operands onto operand i's subscripts."""
+    xp = namespace(g)
     target = terms[i]
     x = args[i]
     others = [(terms[j], args[j]) for j in range(len(args)) if j != i]
@@ -213,28 +197,26 @@ def _einsum_operand_grad(i, g, args, terms, out, xp):
     return res
 
 
-def _einsum_vjp(g, ans, args, needs, xp, params):
-    terms, out = parse_einsum(params["subscripts"], [np.shape(a) for a in args])
-    return [
-        _einsum_operand_grad(i, g, args, terms, out, xp) if need else None
-        for i, need in enumerate(needs)
-    ]
+def _einsum_vjp(i, g, ans, *operands, subscripts):
+    terms, out = parse_einsum(subscripts, [np.shape(a) for a in operands])
+    return _einsum_operand_grad(i, g, operands, terms, out)
 
 
-def _einsum_jvp(tangents, ans, args, xp, params):
-    result = None
-    for i, t in enumerate(tangents):
-        if t is None:
-            continue
-        ops = list(args)
-        ops[i] = t
-        term = call(einsum, xp, *ops, **params)
-        result = term if result is None else result + term
-    return result
+def _einsum_jvp(i, t, ans, *operands, subscripts):
+    """Multilinear: operand i's term of the JVP is einsum with t in its place."""
+    ops = list(operands)
+    ops[i] = t
+    return call(einsum, *ops, subscripts=subscripts)
 
+
+# One rule per operand position (einsum takes any number of operands, NumPy at most 64),
+# so that only the operands that need a cotangent get one.
+_MAX_OPERANDS = 64
 
 einsum = Primitive(
-    "einsum", _einsum_forward, _einsum_vjp, _einsum_jvp,
+    "einsum", _einsum_forward,
+    vjp=tuple(functools.partial(_einsum_vjp, i) for i in range(_MAX_OPERANDS)),
+    jvp=tuple(functools.partial(_einsum_jvp, i) for i in range(_MAX_OPERANDS)),
     formulas=("the other operands contracted with g",), symbolic=None,
     samples=lambda rng: [
         ((normal(rng, 3, 4), normal(rng, 4, 2)), {"subscripts": "ij,jk->ik"}),
@@ -257,10 +239,18 @@ def _inv_forward(a):
     return np.linalg.inv(a)
 
 
+def _inv_vjp(g, ans, a):
+    xp = namespace(g)
+    return -xp.matmul(_mT(ans, xp), xp.matmul(g, _mT(ans, xp)))
+
+
+def _inv_jvp(t, ans, a):
+    xp = namespace(t)
+    return -xp.matmul(ans, xp.matmul(t, ans))
+
+
 inv = Primitive(
-    "inv", _inv_forward,
-    lambda g, ans, args, needs, xp, params: (-xp.matmul(_mT(ans, xp), xp.matmul(g, _mT(ans, xp))),),
-    lambda tangents, ans, args, xp, params: -xp.matmul(ans, xp.matmul(tangents[0], ans)),
+    "inv", _inv_forward, vjp=_inv_vjp, jvp=_inv_jvp,
     formulas=("-A⁻ᵀ · g · A⁻ᵀ",), symbolic=None,
     samples=lambda rng: [((normal(rng, 3, 3) + 3 * np.eye(3),), {}),
                          ((normal(rng, 2, 3, 3) + 3 * np.eye(3),), {})],
@@ -385,17 +375,14 @@ def _third_order_error():
         "(first and second order are; at an invertible matrix every order is)")
 
 
-def _adjugate_T_deriv_vjp(g, ans, args, needs, xp, params):
-    if needs[0]:
-        raise _third_order_error()
-    return None, call(adjugate_T_deriv, xp, args[0], g)  # self-adjoint in x
+def _adjugate_T_deriv_in_a(v, ans, a, x):
+    raise _third_order_error()
 
 
-def _adjugate_T_deriv_jvp(tangents, ans, args, xp, params):
-    ta, tx = tangents
-    if ta is not None:
-        raise _third_order_error()
-    return call(adjugate_T_deriv, xp, args[0], tx)
+def _adjugate_T_deriv_in_x(v, ans, a, x):
+    """Linear and self-adjoint in x: the VJP of a cotangent and the JVP of a tangent are
+    the map applied to it."""
+    return call(adjugate_T_deriv, a, v)
 
 
 # adj(A)ᵀ and its derivative as operations of their own, for the recorded backward of det
@@ -403,7 +390,9 @@ def _adjugate_T_deriv_jvp(tangents, ans, args, xp, params):
 # second derivative there. Not registered (the registry's test needs a reference formula
 # in tests/test_primitives.py); tested with det in tests/test_conformance.py.
 adjugate_T_deriv = Primitive(
-    "adjugate_T_deriv", _adjugate_T_derivative, _adjugate_T_deriv_vjp, _adjugate_T_deriv_jvp,
+    "adjugate_T_deriv", _adjugate_T_derivative,
+    vjp=(_adjugate_T_deriv_in_a, _adjugate_T_deriv_in_x),
+    jvp=(_adjugate_T_deriv_in_a, _adjugate_T_deriv_in_x),
     formulas=("d³det(A)", "d adj(A)ᵀ"), symbolic=None, saves_ans=False,
     reads=((0, 1), (0,)), register=False,
     doc="The derivative of adj(A)ᵀ (the Hessian of det) applied to x; linear in x.",
@@ -411,41 +400,43 @@ adjugate_T_deriv = Primitive(
 
 adjugate_T = Primitive(
     "adjugate_T", _adjugate_T_svd,
-    lambda g, ans, args, needs, xp, params: (call(adjugate_T_deriv, xp, args[0], g),),
-    lambda tangents, ans, args, xp, params: call(adjugate_T_deriv, xp, args[0], tangents[0]),
+    vjp=lambda g, ans, a: call(adjugate_T_deriv, a, g),
+    jvp=lambda t, ans, a: call(adjugate_T_deriv, a, t),
     formulas=("d adj(A)ᵀ",), symbolic=None, saves_ans=False, register=False,
     doc="adj(A)ᵀ, the gradient of det(A), for any square A (via the SVD).",
 )
 
 
-def _det_grad(a, ans, xp):
-    """adj(A)ᵀ = d det(A)/dA, computed with ``xp``. Recorded (xp is chainrule) through
+def _det_grad(a, ans):
+    """adj(A)ᵀ = d det(A)/dA, computed with ``namespace(ans)``. Recorded (on Tensors) through
     inv and det where every matrix is well conditioned, so differentiable to any order
     there; through ``adjugate_T`` (the SVD) where one is singular or nearly (up to second
     order)."""
+    xp = namespace(ans)
     if xp is np:
         return _det_grad_np(a, ans)
     if _stable_inverse(_data(a), _data(ans)) is not None:
-        return xp.expand_dims(xp.expand_dims(ans, -1), -1) * _mT(call(inv, xp, a), xp)
-    return call(adjugate_T, xp, a)
+        return xp.expand_dims(xp.expand_dims(ans, -1), -1) * _mT(call(inv, a), xp)
+    return call(adjugate_T, a)
 
 
 def _data(x):
     return x if isinstance(x, np.ndarray) else getattr(x, "data", x)
 
 
-def _det_vjp(g, ans, args, needs, xp, params):
+def _det_vjp(g, ans, a):
+    xp = namespace(g)
     scale = xp.expand_dims(xp.expand_dims(g, -1), -1)
-    return (scale * _det_grad(args[0], ans, xp),)
+    return scale * _det_grad(a, ans)
 
 
-def _det_jvp(tangents, ans, args, xp, params):
+def _det_jvp(t, ans, a):
     # d det(A) = trace(adj(A) dA) = sum over i, j of adj(A)ᵀ_ij dA_ij
-    return xp.sum(_det_grad(args[0], ans, xp) * tangents[0], axis=(-2, -1))
+    return namespace(t).sum(_det_grad(a, ans) * t, axis=(-2, -1))
 
 
 det = Primitive(
-    "det", lambda a: np.linalg.det(a), _det_vjp, _det_jvp,
+    "det", lambda a: np.linalg.det(a), vjp=_det_vjp, jvp=_det_jvp,
     formulas=("det(A)·A⁻ᵀ",), symbolic=None,
     samples=lambda rng: [((normal(rng, 3, 3) + 2 * np.eye(3),), {}),
                          ((normal(rng, 2, 2, 2) + 2 * np.eye(2),), {})],
@@ -497,34 +488,31 @@ def _solve_matrices(a, b):
 
 def _solve_vec(a, v, xp):
     """A⁻¹ v for v of shape (..., M), a stack of vectors: solved as matrices (..., M, 1)."""
-    return call(solve, xp, a, xp.expand_dims(v, -1))[..., 0]
+    return call(solve, a, xp.expand_dims(v, -1))[..., 0]
 
 
-def _solve_vjp(g, ans, args, needs, xp, params):
-    a, b = args
+def _solve_vjp(g, ans, a, b):
+    """dL/db = A⁻ᵀ g and dL/dA = -(A⁻ᵀ g) xᵀ: one rule for both, which share A⁻ᵀ g."""
+    xp = namespace(g)
     if b.ndim == 1:  # x[..., i] = (A⁻¹ b)_i: g and x are stacks of vectors
         gb = _solve_vec(_mT(a, xp), g, xp)  # A⁻ᵀ g, summed over A's batch by the engine
-        ga = -xp.expand_dims(gb, -1) * xp.expand_dims(ans, -2) if needs[0] else None
-    else:
-        gb = call(solve, xp, _mT(a, xp), g)
-        ga = -xp.matmul(gb, _mT(ans, xp)) if needs[0] else None
-    return ga, gb if needs[1] else None
+        return -xp.expand_dims(gb, -1) * xp.expand_dims(ans, -2), gb
+    gb = call(solve, _mT(a, xp), g)
+    return -xp.matmul(gb, _mT(ans, xp)), gb
 
 
-def _solve_jvp(tangents, ans, args, xp, params):
+def _solve_jvp(ts, ans, a, b):
     # dx = A⁻¹ (db - dA x)
-    a, b = args
-    ta, tb = tangents
-    vector = b.ndim == 1
-    rhs = tb
-    if ta is not None:
-        ta_x = xp.matmul(ta, xp.expand_dims(ans, -1))[..., 0] if vector else xp.matmul(ta, ans)
-        rhs = -ta_x if rhs is None else rhs - ta_x
-    return _solve_vec(a, rhs, xp) if vector else call(solve, xp, a, rhs)
+    xp = namespace(ans)
+    ta, tb = ts
+    if b.ndim == 1:
+        rhs = tb - xp.matmul(ta, xp.expand_dims(ans, -1))[..., 0]
+        return _solve_vec(a, rhs, xp)
+    return call(solve, a, tb - xp.matmul(ta, ans))
 
 
 solve = Primitive(
-    "solve", _solve_forward, _solve_vjp, _solve_jvp,
+    "solve", _solve_forward, vjp=_solve_vjp, jvp=_solve_jvp,
     formulas=("-(A⁻ᵀ · g) · ansᵀ", "A⁻ᵀ · g"), symbolic=None,
     samples=lambda rng: [((normal(rng, 3, 3) + 3 * np.eye(3), normal(rng, 3)), {}),
                          ((normal(rng, 3, 3) + 3 * np.eye(3), normal(rng, 3, 2)), {}),

@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 
+from chainrule.autodiff.namespace import namespace
 from chainrule.autodiff.primitive import Primitive, call
 from chainrule.ops import references
 from chainrule.ops.declare import elementwise, linear
@@ -40,43 +41,43 @@ def _linear_forward(x, w, b=None):
     return out
 
 
-def _linear_vjp(g, ans, args, needs, xp, params):
-    r"""For y = x wᵀ + b: dL/dx = g w, dL/dw = gᵀ x (summed over all batch axes),
-    dL/db = g (summed over batch axes by the engine)."""
-    x, w = args[0], args[1]
-    gx = xp.matmul(g, w) if needs[0] else None
-    gw = None
-    if needs[1]:
-        rows = math.prod(x.shape[:-1])  # not -1: that is ambiguous when x has no columns
-        g2 = xp.reshape(g, (rows, w.shape[0]))
-        x2 = xp.reshape(x, (rows, w.shape[1]))
-        gw = xp.matmul(xp.transpose(g2), x2)
-    out = [gx, gw]
-    if len(args) > 2:
-        out.append(g if needs[2] else None)
-    return out
+# For y = x wᵀ + b: dL/dx = g w, dL/dw = gᵀ x (summed over all batch axes), dL/db = g
+# (summed over batch axes by the engine); one rule per argument, so that a batch of data
+# (which needs no gradient) costs no product.
 
 
-def _linear_jvp(tangents, ans, args, xp, params):
-    x, w = args[0], args[1]
-    tx, tw = tangents[0], tangents[1]
-    out = None
-    if tx is not None:
-        out = xp.matmul(tx, xp.transpose(w))
-    if tw is not None:
-        term = xp.matmul(x, xp.transpose(tw))
-        out = term if out is None else out + term
-    if len(args) > 2 and tangents[2] is not None:
-        tb = tangents[2]
-        out = xp.broadcast_to(tb, ans.shape) if out is None else out + tb
-    return out
+def _linear_vjp_x(g, ans, x, w, b=None):
+    return namespace(g).matmul(g, w)
+
+
+def _linear_vjp_w(g, ans, x, w, b=None):
+    xp = namespace(g)
+    rows = math.prod(x.shape[:-1])  # not -1: that is ambiguous when x has no columns
+    g2 = xp.reshape(g, (rows, w.shape[0]))
+    x2 = xp.reshape(x, (rows, w.shape[1]))
+    return xp.matmul(xp.transpose(g2), x2)
+
+
+def _linear_jvp_x(t, ans, x, w, b=None):
+    xp = namespace(t)
+    return xp.matmul(t, xp.transpose(w))
+
+
+def _linear_jvp_w(t, ans, x, w, b=None):
+    xp = namespace(t)
+    return xp.matmul(x, xp.transpose(t))
+
+
+def _passed_on(v, ans, x, w, b=None):
+    """dy/db = 1: the cotangent (summed back by the engine) or the tangent (broadcast)."""
+    return v
 
 
 linear_prim = Primitive(
     "linear",
     _linear_forward,
-    _linear_vjp,
-    _linear_jvp,
+    vjp=(_linear_vjp_x, _linear_vjp_w, _passed_on),
+    jvp=(_linear_jvp_x, _linear_jvp_w, _passed_on),
     formulas=("g · w", "gᵀ · x", "Σ_batch g"),
     symbolic=None,
     samples=lambda rng: [
@@ -162,10 +163,9 @@ def _fold_forward(cols, input_shape, kernel_size, stride, padding, dilation):
     return out[:, :, ph : ph + h, pw : pw + w]
 
 
-def _unfold_transpose(g, x, xp, kernel_size, stride, padding, dilation, pad_value=0.0):
+def _unfold_transpose(g, ans, x, kernel_size, stride, padding, dilation, pad_value=0.0):
     return call(
         fold,
-        xp,
         g,
         input_shape=tuple(x.shape),
         kernel_size=kernel_size,
@@ -175,9 +175,9 @@ def _unfold_transpose(g, x, xp, kernel_size, stride, padding, dilation, pad_valu
     )
 
 
-def _fold_transpose(g, cols, xp, input_shape, kernel_size, stride, padding, dilation):
+def _fold_transpose(g, ans, cols, input_shape, kernel_size, stride, padding, dilation):
     return call(
-        unfold, xp, g, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation
+        unfold, g, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation
     )
 
 
@@ -204,8 +204,8 @@ def _fold_samples(rng):
 
 unfold = linear(
     "unfold",
-    _unfold_forward,
-    _unfold_transpose,
+    forward=_unfold_forward,
+    vjp=_unfold_transpose,
     formulas=("copy of each window (im2col)",),
     samples=_unfold_samples,
     ref=references.unfold,
@@ -215,8 +215,8 @@ unfold = linear(
 
 fold = linear(
     "fold",
-    _fold_forward,
-    _fold_transpose,
+    forward=_fold_forward,
+    vjp=_fold_transpose,
     formulas=("sum over the windows that cover each pixel (col2im)",),
     samples=_fold_samples,
     ref=references.fold,
@@ -240,8 +240,8 @@ def _erf_forward(x):
 
 erf = elementwise(
     "erf",
-    _erf_forward,
-    (lambda x, ans, xp: _TWO_OVER_SQRT_PI * xp.exp(-(x * x)),),
+    forward=_erf_forward,
+    derivative=lambda x: _TWO_OVER_SQRT_PI * namespace(x).exp(-(x * x)),
     formulas=("2/√π·exp(-x²)",),
     symbolic=lambda sp, x: sp.erf(x),
     samples=lambda rng: [((normal(rng, 3, 4),), {}), ((normal(rng),), {})],
@@ -266,10 +266,10 @@ def _bce_forward(p, y):
 
 binary_cross_entropy = elementwise(
     "binary_cross_entropy",
-    _bce_forward,
-    (
-        lambda p, y, ans, xp: (p - y) / xp.maximum(p * (1 - p), _BCE_EPS),
-        lambda p, y, ans, xp: xp.log1p(-p) - xp.log(p),
+    forward=_bce_forward,
+    vjp=(
+        lambda g, ans, p, y: g * ((p - y) / namespace(g).maximum(p * (1 - p), _BCE_EPS)),
+        lambda g, ans, p, y: g * (namespace(g).log1p(-p) - namespace(g).log(p)),
     ),
     formulas=("(p - y)/(p·(1 - p))", "log(1 - p) - log(p)"),
     symbolic=None,

@@ -9,6 +9,7 @@ import operator
 import numpy as np
 from numpy.exceptions import AxisError
 
+from chainrule.autodiff.namespace import namespace
 from chainrule.autodiff.primitive import Primitive, call
 from chainrule.ops import references
 from chainrule.ops.declare import linear
@@ -48,11 +49,11 @@ def kept_shape(shape: tuple, axis) -> tuple:
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
 
 
-def expand(g, x, axis, keepdims, xp):
+def expand(g, x, axis, keepdims):
     """``g`` of a reduction reshaped so that it broadcasts against ``x``."""
     if keepdims:
         return g
-    return xp.reshape(g, kept_shape(x.shape, axis))
+    return namespace(g).reshape(g, kept_shape(x.shape, axis))
 
 
 def _reduction_samples(rng, draw=normal):
@@ -67,22 +68,19 @@ def _reduction_samples(rng, draw=normal):
 def reduction(name, forward, weights, *, formula, samples, doc, ref=None):
     """Declare a reduction from its local derivative alone, as ``elementwise`` does.
 
-    ``weights(x, ans, axis, keepdims, xp)`` is ``d ans / d x`` for each element of x (shaped
+    ``weights(x, ans, axis, keepdims)`` is ``d ans / d x`` for each element of x (shaped
     like x); then ``vjp = g (spread back over the reduced axes) · weights`` and
     ``jvp = sum over the reduced axes of t · weights``.
     """
 
-    def vjp(g, ans, args, needs, xp, params):
-        axis, keepdims = params.get("axis"), params.get("keepdims", False)
-        x = args[0]
-        return (expand(g, x, axis, keepdims, xp) * weights(x, ans, axis, keepdims, xp),)
+    def vjp(g, ans, x, axis=None, keepdims=False):
+        return expand(g, x, axis, keepdims) * weights(x, ans, axis, keepdims)
 
-    def jvp(tangents, ans, args, xp, params):
-        axis, keepdims = params.get("axis"), params.get("keepdims", False)
-        w = weights(args[0], ans, axis, keepdims, xp)
-        return xp.sum(tangents[0] * w, axis=axis, keepdims=keepdims)
+    def jvp(t, ans, x, axis=None, keepdims=False):
+        w = weights(x, ans, axis, keepdims)
+        return namespace(t).sum(t * w, axis=axis, keepdims=keepdims)
 
-    return Primitive(name, forward, vjp, jvp, formulas=(formula,), symbolic=None,
+    return Primitive(name, forward, vjp=vjp, jvp=jvp, formulas=(formula,), symbolic=None,
                      samples=samples, doc=doc, ref=ref)
 
 
@@ -91,9 +89,9 @@ def _sum_forward(x, axis=None, keepdims=False):
 
 
 sum = linear(
-    "sum", _sum_forward,
-    lambda g, x, xp, axis=None, keepdims=False: xp.broadcast_to(
-        expand(g, x, axis, keepdims, xp), x.shape),
+    "sum", forward=_sum_forward,
+    vjp=lambda g, ans, x, axis=None, keepdims=False: namespace(g).broadcast_to(
+        expand(g, x, axis, keepdims), x.shape),
     formulas=("1",), symbolic=None, samples=_reduction_samples,
     ref=references.sum,
     doc="Sum over axis.  d/dx_i = 1 for every element.",
@@ -111,9 +109,9 @@ def _mean_forward(x, axis=None, keepdims=False):
 
 
 mean = linear(
-    "mean", _mean_forward,
-    lambda g, x, xp, axis=None, keepdims=False: xp.broadcast_to(
-        expand(g, x, axis, keepdims, xp) / _count(x.shape, axis), x.shape),
+    "mean", forward=_mean_forward,
+    vjp=lambda g, ans, x, axis=None, keepdims=False: namespace(g).broadcast_to(
+        expand(g, x, axis, keepdims) / _count(x.shape, axis), x.shape),
     formulas=("1/n",), symbolic=None, samples=_reduction_samples,
     ref=lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims)
     / (x.size / np.sum(x, axis=axis, keepdims=keepdims).size),
@@ -125,7 +123,7 @@ def _prod_forward(x, axis=None, keepdims=False):
     return np.prod(x, axis=axis, keepdims=keepdims)
 
 
-def _prod_others(x, ans, axis, xp):
+def _prod_others(x, ans, axis, keepdims):
     """For each element x_i, the product of the *other* elements of its reduced group:
     ``d ans / d x_i``, exact with zeros, in O(n) time and memory.
 
@@ -142,6 +140,7 @@ def _prod_others(x, ans, axis, xp):
     Every piece is written with ``xp``, so that a recorded backward differentiates it
     again: ``ans / x_i`` carries ``ans``'s own derivative, the products of the others.
     """
+    xp = namespace(ans)
     ansk = xp.reshape(ans, kept_shape(x.shape, axis))
     data = x if isinstance(x, np.ndarray) else x.data
     zero = data == 0
@@ -157,8 +156,7 @@ def _prod_others(x, ans, axis, xp):
 
 
 prod = reduction(
-    "prod", _prod_forward,
-    lambda x, ans, axis, keepdims, xp: _prod_others(x, ans, axis, xp),
+    "prod", _prod_forward, _prod_others,
     formula="product of the other elements",
     samples=lambda rng: _reduction_samples(rng, positive) + [
         ((np.array([[1.5, 0.0, 2.0], [0.7, 1.2, -0.8]]),), {"axis": 1}),
@@ -172,11 +170,11 @@ prod = reduction(
 
 
 def _extreme(name, forward, np_fn, ref):
-    def share(x, ans, axis, keepdims, xp):
+    def share(x, ans, axis, keepdims):
         """1/k on each of the k elements that attain the extreme, 0 elsewhere."""
-        ansk = expand(ans, x, axis, keepdims, xp)
+        ansk = expand(ans, x, axis, keepdims)
         hit = (x == ansk).astype(ans.dtype)
-        return hit / xp.sum(hit, axis=axis, keepdims=True)
+        return hit / namespace(ans).sum(hit, axis=axis, keepdims=True)
 
     return reduction(
         name, forward, share, formula=f"1 at the {name}imum (shared among ties)",
@@ -211,9 +209,9 @@ def _logsumexp_forward(x, axis=None, keepdims=False):
     return out if keepdims else np.squeeze(out, axis=normalize_axes(axis, np.ndim(x)))
 
 
-def _lse_weights(x, ans, axis, keepdims, xp):
+def _lse_weights(x, ans, axis, keepdims):
     """softmax(x) over axis: d logsumexp / dx."""
-    return xp.exp(x - expand(ans, x, axis, keepdims, xp))
+    return namespace(ans).exp(x - expand(ans, x, axis, keepdims))
 
 
 logsumexp = reduction(
@@ -228,9 +226,9 @@ def _l2norm_forward(x, axis=None, keepdims=False):
     return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
 
 
-def _l2_direction(x, ans, axis, keepdims, xp):
+def _l2_direction(x, ans, axis, keepdims):
     """x/|x|, and 0 where |x| = 0 (the subgradient PyTorch uses)."""
-    ansk = expand(ans, x, axis, keepdims, xp)
+    ansk = expand(ans, x, axis, keepdims)
     return x / (ansk + (ansk == 0).astype(ans.dtype))
 
 
@@ -247,12 +245,14 @@ def _softmax_forward(x, axis=-1):
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
+def _softmax_rule(g, ans, x, axis=-1):
+    """s ⊙ (g - Σ g ⊙ s): the Jacobian s_i(δ_ij - s_j) is symmetric, so this one rule is
+    both the VJP (of a cotangent g) and the JVP (of a tangent)."""
+    return ans * (g - namespace(g).sum(g * ans, axis=axis, keepdims=True))
+
+
 softmax = Primitive(
-    "softmax", _softmax_forward,
-    lambda g, ans, args, needs, xp, params: (
-        ans * (g - xp.sum(g * ans, axis=params.get("axis", -1), keepdims=True)),),
-    lambda tangents, ans, args, xp, params: ans * (
-        tangents[0] - xp.sum(tangents[0] * ans, axis=params.get("axis", -1), keepdims=True)),
+    "softmax", _softmax_forward, vjp=_softmax_rule, jvp=_softmax_rule,
     formulas=("s_i·(δ_ij - s_j)",), symbolic=None,
     samples=lambda rng: [((normal(rng, 3, 4),), {"axis": -1}),
                          ((normal(rng, 3, 4),), {"axis": 0})],
@@ -271,12 +271,18 @@ def _log_softmax_forward(x, axis=-1):
         return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
+def _log_softmax_vjp(g, ans, x, axis=-1):
+    xp = namespace(g)
+    return g - xp.exp(ans) * xp.sum(g, axis=axis, keepdims=True)
+
+
+def _log_softmax_jvp(t, ans, x, axis=-1):
+    xp = namespace(t)
+    return t - xp.sum(xp.exp(ans) * t, axis=axis, keepdims=True)
+
+
 log_softmax = Primitive(
-    "log_softmax", _log_softmax_forward,
-    lambda g, ans, args, needs, xp, params: (
-        g - xp.exp(ans) * xp.sum(g, axis=params.get("axis", -1), keepdims=True),),
-    lambda tangents, ans, args, xp, params: tangents[0] - xp.sum(
-        xp.exp(ans) * tangents[0], axis=params.get("axis", -1), keepdims=True),
+    "log_softmax", _log_softmax_forward, vjp=_log_softmax_vjp, jvp=_log_softmax_jvp,
     formulas=("δ_ij - softmax(x)_j",), symbolic=None,
     samples=lambda rng: [((normal(rng, 3, 4),), {"axis": -1}),
                          ((normal(rng, 3, 4),), {"axis": 0})],

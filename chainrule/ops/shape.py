@@ -6,13 +6,14 @@ cotangent back (reshape back, inverse permutation, slice out, ...).
 
 import numpy as np
 
+from chainrule.autodiff.namespace import namespace
 from chainrule.autodiff.primitive import Primitive, call
 from chainrule.ops.declare import linear
 from chainrule.ops.samples import normal
 
 reshape = linear(
-    "reshape", lambda x, shape: np.reshape(x, shape),
-    lambda g, x, xp, shape: xp.reshape(g, x.shape),
+    "reshape", forward=lambda x, shape: np.reshape(x, shape),
+    vjp=lambda g, ans, x, shape: namespace(g).reshape(g, x.shape),
     formulas=("1 (elements moved)",), symbolic=None,
     samples=lambda rng: [((normal(rng, 3, 4),), {"shape": (2, 6)}),
                          ((normal(rng, 2, 3, 2),), {"shape": (-1,)})],
@@ -26,14 +27,15 @@ def _transpose_forward(x, axes=None):
     return np.transpose(x, axes)
 
 
-def _transpose_back(g, x, xp, axes=None):
+def _transpose_back(g, ans, x, axes=None):
+    xp = namespace(g)
     if axes is None:
         return xp.transpose(g)
     return xp.transpose(g, tuple(int(i) for i in np.argsort(axes)))
 
 
 transpose = linear(
-    "transpose", _transpose_forward, _transpose_back,
+    "transpose", forward=_transpose_forward, vjp=_transpose_back,
     formulas=("1 (axes permuted)",), symbolic=None,
     samples=lambda rng: [((normal(rng, 3, 4),), {"axes": None}),
                          ((normal(rng, 2, 3, 4),), {"axes": (1, 2, 0)})],
@@ -43,9 +45,9 @@ transpose = linear(
 )
 
 broadcast_to = linear(
-    "broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
+    "broadcast_to", forward=lambda x, shape: np.broadcast_to(x, shape),
     # The engine sums the cotangent back over the broadcast axes.
-    lambda g, x, xp, shape: g,
+    vjp=lambda g, ans, x, shape: g,
     formulas=("1 (copies summed back)",), symbolic=None,
     samples=lambda rng: [((normal(rng, 3, 1),), {"shape": (2, 3, 4)})],
     view=True,  # a read-only view: in-place changes of it are refused
@@ -58,29 +60,26 @@ def _concatenate_forward(*xs, axis=0):
     return np.concatenate(xs, axis=axis)
 
 
-def _concatenate_vjp(g, ans, args, needs, xp, params):
-    axis = params.get("axis", 0)
+def _concatenate_vjp(g, ans, *xs, axis=0):
+    """Each piece's slice of g (slicing is a view: the pieces nobody wants cost nothing)."""
     ax = axis % ans.ndim
     out = []
     start = 0
-    for x, need in zip(args, needs):
+    for x in xs:
         size = np.shape(x)[ax]
-        if need:
-            index = (slice(None),) * ax + (slice(start, start + size),)
-            out.append(g[index])
-        else:
-            out.append(None)
+        out.append(g[(slice(None),) * ax + (slice(start, start + size),)])
         start += size
-    return out
+    return tuple(out)
 
 
-def _concatenate_jvp(tangents, ans, args, xp, params):
-    parts = [t if t is not None else xp.zeros_like(x) for t, x in zip(tangents, args)]
-    return call(concatenate, xp, *parts, **params)
+def _concatenate_jvp(ts, ans, *xs, axis=0):
+    """The tangents joined alike (zeros for a piece without one); a single piece's tangent
+    comes alone, as for any one-argument rule."""
+    return call(concatenate, *(ts if len(xs) > 1 else (ts,)), axis=axis)
 
 
 concatenate = Primitive(
-    "concatenate", _concatenate_forward, _concatenate_vjp, _concatenate_jvp,
+    "concatenate", _concatenate_forward, vjp=_concatenate_vjp, jvp=_concatenate_jvp,
     formulas=("1 (each piece's slice)",), symbolic=None,
     samples=lambda rng: [((normal(rng, 2, 3), normal(rng, 1, 3), normal(rng, 4, 3)), {"axis": 0}),
                          ((normal(rng, 2, 3), normal(rng, 2, 2)), {"axis": -1})],
@@ -96,13 +95,13 @@ def _pad_forward(x, pad_width):
     return np.pad(x, pad_width, mode="constant")
 
 
-def _pad_back(g, x, xp, pad_width):
+def _pad_back(g, ans, x, pad_width):
     index = tuple(slice(before, before + n) for (before, _), n in zip(pad_width, x.shape))
     return g[index]
 
 
 pad = linear(
-    "pad", _pad_forward, _pad_back,
+    "pad", forward=_pad_forward, vjp=_pad_back,
     formulas=("1 inside, 0 on the padding",), symbolic=None,
     samples=lambda rng: [((normal(rng, 3, 4),), {"pad_width": ((1, 2), (0, 1))})],
     ref=lambda x, pad_width: np.pad(x, pad_width),

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from chainrule.autodiff.namespace import namespace
 from chainrule.autodiff.primitive import call
 from chainrule.ops.declare import elementwise, unary
 from chainrule.ops.elementwise import _tie_split, sigmoid
@@ -24,20 +25,20 @@ _DEG = 180.0 / math.pi  # degrees per radian
 
 # ----- inverse hyperbolic functions -----------------------------------------------------------
 arcsinh = unary(
-    "arcsinh", np.arcsinh, derivative=lambda x, ans, xp: 1 / xp.sqrt(x * x + 1),
+    "arcsinh", forward=np.arcsinh, derivative=lambda x: 1 / namespace(x).sqrt(x * x + 1),
     symbolic=lambda sp, x: sp.asinh(x), expr="asinh", samples=normal,
     ref=lambda x: np.log(x + np.sqrt(x * x + 1)),
     doc="Inverse hyperbolic sine.  d/dx = 1/sqrt(x² + 1).",
 )
 arccosh = unary(
-    "arccosh", np.arccosh, derivative=lambda x, ans, xp: 1 / xp.sqrt(x * x - 1),
+    "arccosh", forward=np.arccosh, derivative=lambda x: 1 / namespace(x).sqrt(x * x - 1),
     symbolic=lambda sp, x: sp.acosh(x), expr="acosh", domain="x >= 1",
     samples=lambda rng, *shape: positive(rng, *shape, low=1.2, high=3.0),
     ref=lambda x: np.log(x + np.sqrt(x * x - 1)),
     doc="Inverse hyperbolic cosine (x ≥ 1).  d/dx = 1/sqrt(x² - 1).",
 )
 arctanh = unary(
-    "arctanh", np.arctanh, derivative=lambda x, ans, xp: 1 / (1 - x * x),
+    "arctanh", forward=np.arctanh, derivative=lambda x: 1 / (1 - x * x),
     symbolic=lambda sp, x: sp.atanh(x), expr="atanh", domain="-1 < x < 1", samples=unit,
     ref=lambda x: 0.5 * np.log((1 + x) / (1 - x)),
     doc="Inverse hyperbolic tangent (|x| < 1).  d/dx = 1/(1 - x²).",
@@ -45,24 +46,24 @@ arctanh = unary(
 
 # ----- other bases ----------------------------------------------------------------------------
 exp2 = unary(
-    "exp2", np.exp2, derivative=lambda x, ans, xp: ans * _LN2, uses="ans",
+    "exp2", forward=np.exp2, derivative=lambda ans: ans * _LN2, uses="ans",
     symbolic=lambda sp, x: 2**x, expr="exp2", samples=normal,
     ref=lambda x: np.exp(x * _LN2), doc="2^x.  d/dx = 2^x · ln 2.",
 )
 log2 = unary(
-    "log2", np.log2, derivative=lambda x, ans, xp: 1 / (x * _LN2),
+    "log2", forward=np.log2, derivative=lambda x: 1 / (x * _LN2),
     symbolic=lambda sp, x: sp.log(x, 2), expr="log2", domain="x > 0", samples=positive,
     ref=lambda x: np.log(x) / _LN2, doc="Base-2 logarithm.  d/dx = 1/(x · ln 2).",
 )
 log10 = unary(
-    "log10", np.log10, derivative=lambda x, ans, xp: 1 / (x * _LN10),
+    "log10", forward=np.log10, derivative=lambda x: 1 / (x * _LN10),
     symbolic=lambda sp, x: sp.log(x, 10), expr="log10", domain="x > 0", samples=positive,
     ref=lambda x: np.log(x) / _LN10, doc="Base-10 logarithm.  d/dx = 1/(x · ln 10).",
 )
 
 # ----- absolute value and angles --------------------------------------------------------------
 fabs = unary(
-    "fabs", np.fabs, derivative=lambda x, ans, xp: xp.sign(x), method=False,
+    "fabs", forward=np.fabs, derivative=lambda x: namespace(x).sign(x), method=False,
     symbolic=lambda sp, x: sp.Abs(x), samples=away_from_zero,
     ref=lambda x: np.where(x < 0, -x, x), doc="|x| as a float.  d/dx = sign(x) (0 at 0).",
 )
@@ -71,7 +72,7 @@ fabs = unary(
 def _scaled(name: str, numpy_names: tuple, factor: float, symbolic, doc: str):
     """A function x · factor (an angle conversion): d/dx = factor."""
     return unary(
-        name, getattr(np, name), derivative=lambda x, ans, xp: factor,
+        name, forward=getattr(np, name), derivative=lambda x: factor,
         symbolic=symbolic, method=False,
         numpy=numpy_names, samples=normal, ref=lambda x: x * factor, doc=doc,
     )
@@ -94,15 +95,16 @@ def _hypot_symbolic(sp, x, y):
     return sp.sqrt(x**2 + y**2)
 
 
-def _safe_over(num, den, xp):
-    """num/den, and 0 where den is 0: at the origin hypot's gradient is 0 (as PyTorch)."""
+def _safe_over(g, num, den):
+    """g·num/den, and 0 where den is 0: at the origin hypot's gradient is 0 (as PyTorch)."""
+    xp = namespace(g)
     zero = den == 0
-    return xp.where(zero, 0.0, num / xp.where(zero, 1.0, den))
+    return g * xp.where(zero, 0.0, num / xp.where(zero, 1.0, den))
 
 
 hypot = elementwise(
-    "hypot", np.hypot,
-    (lambda x, y, ans, xp: _safe_over(x, ans, xp), lambda x, y, ans, xp: _safe_over(y, ans, xp)),
+    "hypot", forward=np.hypot,
+    vjp=(lambda g, ans, x, y: _safe_over(g, x, ans), lambda g, ans, x, y: _safe_over(g, y, ans)),
     formulas=derived_formulas(_hypot_symbolic, 2), symbolic=_hypot_symbolic,
     samples=_pairs(away_from_zero), numpy="hypot",
     ref=lambda x, y: np.sqrt(x * x + y * y),
@@ -120,9 +122,9 @@ def _logaddexp2_symbolic(sp, x, y):
 
 # d/dx log(e^x + e^y) = e^x/(e^x + e^y) = σ(x - y): stable for any x, y.
 logaddexp = elementwise(
-    "logaddexp", np.logaddexp,
-    (lambda x, y, ans, xp: call(sigmoid, xp, x - y),
-     lambda x, y, ans, xp: call(sigmoid, xp, y - x)),
+    "logaddexp", forward=np.logaddexp,
+    vjp=(lambda g, ans, x, y: g * call(sigmoid, x - y),
+         lambda g, ans, x, y: g * call(sigmoid, y - x)),
     formulas=("σ(x - y)", "σ(y - x)"), symbolic=_logaddexp_symbolic,
     samples=_pairs(), numpy="logaddexp", saves_ans=False,
     ref=lambda x, y: np.log(np.exp(x) + np.exp(y)),
@@ -130,9 +132,9 @@ logaddexp = elementwise(
 )
 # d/dx log2(2^x + 2^y) = 2^x/(2^x + 2^y) = σ((x - y)·ln 2).
 logaddexp2 = elementwise(
-    "logaddexp2", np.logaddexp2,
-    (lambda x, y, ans, xp: call(sigmoid, xp, (x - y) * _LN2),
-     lambda x, y, ans, xp: call(sigmoid, xp, (y - x) * _LN2)),
+    "logaddexp2", forward=np.logaddexp2,
+    vjp=(lambda g, ans, x, y: g * call(sigmoid, (x - y) * _LN2),
+         lambda g, ans, x, y: g * call(sigmoid, (y - x) * _LN2)),
     formulas=derived_formulas(_logaddexp2_symbolic, 2), symbolic=_logaddexp2_symbolic,
     samples=_pairs(), numpy="logaddexp2", saves_ans=False,
     ref=lambda x, y: np.log2(np.exp2(x) + np.exp2(y)),
@@ -140,19 +142,20 @@ logaddexp2 = elementwise(
 )
 
 
-def _ignoring_nan(x, y, ans, xp, lose):
-    """fmax/fmin: a NaN operand is ignored, so the gradient goes to the other one; otherwise
-    as maximum/minimum (1 to the winner, ties split in half)."""
+def _ignoring_nan(g, ans, x, y, lose):
+    """g·d for fmax/fmin: a NaN operand is ignored, so the gradient goes to the other one;
+    otherwise as maximum/minimum (1 to the winner, ties split in half)."""
+    xp = namespace(g)
     x_nan, y_nan = xp.isnan(x), xp.isnan(y)
     side = _tie_split(lose, x == y, ans)
     side = xp.where(xp.logical_and(y_nan, xp.logical_not(x_nan)), 1.0, side)
-    return xp.where(xp.logical_and(x_nan, xp.logical_not(y_nan)), 0.0, side)
+    return g * xp.where(xp.logical_and(x_nan, xp.logical_not(y_nan)), 0.0, side)
 
 
 fmax = elementwise(
-    "fmax", np.fmax,
-    (lambda x, y, ans, xp: _ignoring_nan(x, y, ans, xp, x < y),
-     lambda x, y, ans, xp: _ignoring_nan(y, x, ans, xp, y < x)),
+    "fmax", forward=np.fmax,
+    vjp=(lambda g, ans, x, y: _ignoring_nan(g, ans, x, y, x < y),
+         lambda g, ans, x, y: _ignoring_nan(g, ans, y, x, y < x)),
     formulas=("1 if x > y else 0", "1 if y > x else 0"),
     symbolic=lambda sp, x, y: sp.Max(x, y),
     samples=lambda rng: [((normal(rng, 3, 4), normal(rng, 3, 4) + 0.05), {}),
@@ -161,9 +164,9 @@ fmax = elementwise(
     doc="Elementwise maximum ignoring NaN; ties split the gradient (as maximum).",
 )
 fmin = elementwise(
-    "fmin", np.fmin,
-    (lambda x, y, ans, xp: _ignoring_nan(x, y, ans, xp, x > y),
-     lambda x, y, ans, xp: _ignoring_nan(y, x, ans, xp, y > x)),
+    "fmin", forward=np.fmin,
+    vjp=(lambda g, ans, x, y: _ignoring_nan(g, ans, x, y, x > y),
+         lambda g, ans, x, y: _ignoring_nan(g, ans, y, x, y > x)),
     formulas=("1 if x < y else 0", "1 if y < x else 0"),
     symbolic=lambda sp, x, y: sp.Min(x, y),
     samples=lambda rng: [((normal(rng, 3, 4), normal(rng, 3, 4) + 0.05), {}),
@@ -173,9 +176,9 @@ fmin = elementwise(
 )
 
 
-def _remainder_dy(x, y, ans, xp):
-    """d/dy (x - y·floor(x/y)) = -floor(x/y), piecewise constant."""
-    return -xp.floor(x / y)
+def _remainder_dy(g, ans, x, y):
+    """g·d/dy (x - y·floor(x/y)) = -g·floor(x/y), piecewise constant."""
+    return g * -namespace(g).floor(x / y)
 
 
 def _remainder_samples(rng):
@@ -188,8 +191,8 @@ def _remainder_samples(rng):
 
 
 remainder = elementwise(
-    "remainder", np.remainder,
-    (lambda x, y, ans, xp: xp.ones_like(ans), _remainder_dy),
+    "remainder", forward=np.remainder,
+    vjp=(lambda g, ans, x, y: g * namespace(g).ones_like(ans), _remainder_dy),
     # written with g: remainder has no SymPy form, so its rules are read as array rules
     formulas=("g", "-g ⊙ floor(x/y)"), symbolic=None,  # SymPy cannot differentiate Mod
     samples=_remainder_samples, numpy=("remainder", "mod"), saves_ans=True,

@@ -24,6 +24,7 @@ import numpy as np
 
 from chainrule.autodiff.backward import run as engine_run
 from chainrule.autodiff.graph import Node
+from chainrule.autodiff.primitive import pull_back
 from chainrule.tensor import Tensor
 from chainrule.viz.render import Graph
 from chainrule.viz.style import GRAPH_HEADER, describe, fmt, node_attrs, quote
@@ -252,7 +253,7 @@ class _Builder:
             return [None] * len(node.parents)
         try:
             with np.errstate(all="ignore"):
-                got = node.prim.vjp(np.ones_like(out), out, args, needs, np, node.params)
+                got = pull_back(node.prim, np.ones_like(out), out, args, node.params, needs)
         except Exception:  # noqa: BLE001 - a rule that cannot run here: no number shown
             return [None] * len(node.parents)
         return [
