@@ -237,13 +237,7 @@ def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:
     """
     x = _operand(x)
     ndim = np.ndim(_data(x))
-    if axis is None and ord is not None and ndim not in (1, 2):
-        raise ValueError(f"norm: ord={ord!r} with axis=None needs a 1-D or 2-D input, got "
-                         f"{ndim}-D; give axis= (one axis for a vector norm, two for a "
-                         "matrix norm)")
-    if axis is not None and not isinstance(axis, (int, np.integer)) and len(axis) > 2:
-        raise ValueError(f"norm: axis={tuple(axis)!r} names {len(axis)} axes; a norm is over "
-                         "one axis (vector) or two (matrix)")
+    _check_norm_axes(ord, axis, ndim)
     axes = normalize_axes(axis, ndim)
     matrix = len(axes) == 2 and (axis is not None or ndim == 2)
     if ord is None or ord == "fro" or (ord == 2 and not matrix):
@@ -252,41 +246,73 @@ def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:
         return reduce.l2norm(x, axis=axis, keepdims=keepdims)
     if matrix:
         a0, a1 = axes if axis is None else [int(a) % ndim for a in axis]
-        if ord in (1, -1):
-            col = reduce.sum(elementwise.abs(x), axis=a0, keepdims=True)
-            pick = max if ord == 1 else min
-            out = pick(col, axis=a1, keepdims=True)
-        elif ord in (np.inf, -np.inf):
-            row = reduce.sum(elementwise.abs(x), axis=a1, keepdims=True)
-            pick = max if ord == np.inf else min
-            out = pick(row, axis=a0, keepdims=True)
-        elif ord in (2, -2, "nuc"):
-            moved = transpose(x, [i for i in range(ndim) if i not in (a0, a1)] + [a0, a1])
-            s = linalg_api.svdvals(moved)  # (batch..., k), descending
-            out = (reduce.sum(s, axis=-1) if ord == "nuc" else
-                   s[..., 0] if ord == 2 else s[..., -1])
-            if not keepdims:
-                return out
-            return reshape(out, tuple(1 if i in (a0, a1) else n
-                                      for i, n in enumerate(np.shape(_data(x)))))
-        else:
-            raise ValueError(f"norm: invalid matrix norm order {ord!r}; use None, 'fro', "
-                             "'nuc', 1, -1, 2, -2, inf or -inf")
-        return out if keepdims else reshape(out, _drop(out.shape, (a0, a1)))
+        return _matrix_norm(x, ord, a0, a1, keepdims)
     if len(axes) != 1 and axis is not None:
         raise ValueError(f"norm: axis={axis!r} must be an int or a pair of ints")
-    ax = axis
+    return _vector_norm(x, ord, axis, keepdims)
+
+
+def _check_norm_axes(ord, axis, ndim: int) -> None:
+    """NumPy's rules: an ``ord`` with ``axis=None`` needs a 1-D or 2-D input; ``axis`` names
+    one or two axes."""
+    if axis is None and ord is not None and ndim not in (1, 2):
+        raise ValueError(f"norm: ord={ord!r} with axis=None needs a 1-D or 2-D input, got "
+                         f"{ndim}-D; give axis= (one axis for a vector norm, two for a "
+                         "matrix norm)")
+    if axis is not None and not isinstance(axis, (int, np.integer)) and len(axis) > 2:
+        raise ValueError(f"norm: axis={tuple(axis)!r} names {len(axis)} axes; a norm is over "
+                         "one axis (vector) or two (matrix)")
+
+
+def _matrix_norm(x, ord, a0: int, a1: int, keepdims: bool) -> Tensor:
+    """The norm of the matrices spanned by axes ``a0`` (rows) and ``a1`` (columns): the
+    largest (1) or smallest (-1) column sum of |x|, the same of row sums (±inf), or from
+    the singular values (2, -2, 'nuc')."""
+    if ord in (2, -2, "nuc"):
+        return _singular_value_norm(x, ord, a0, a1, keepdims)
+    if ord in (1, -1):
+        col = reduce.sum(elementwise.abs(x), axis=a0, keepdims=True)
+        out = (max if ord == 1 else min)(col, axis=a1, keepdims=True)
+    elif ord in (np.inf, -np.inf):
+        row = reduce.sum(elementwise.abs(x), axis=a1, keepdims=True)
+        out = (max if ord == np.inf else min)(row, axis=a0, keepdims=True)
+    else:
+        raise ValueError(f"norm: invalid matrix norm order {ord!r}; use None, 'fro', "
+                         "'nuc', 1, -1, 2, -2, inf or -inf")
+    return out if keepdims else reshape(out, _drop(out.shape, (a0, a1)))
+
+
+def _singular_value_norm(x, ord, a0: int, a1: int, keepdims: bool) -> Tensor:
+    """The largest (2) or smallest (-2) singular value, or their sum ('nuc')."""
+    ndim = np.ndim(_data(x))
+    moved = transpose(x, [i for i in range(ndim) if i not in (a0, a1)] + [a0, a1])
+    s = linalg_api.svdvals(moved)  # (batch..., k), descending
+    out = reduce.sum(s, axis=-1) if ord == "nuc" else s[..., 0] if ord == 2 else s[..., -1]
+    if not keepdims:
+        return out
+    return reshape(out, tuple(1 if i in (a0, a1) else n
+                              for i, n in enumerate(np.shape(_data(x)))))
+
+
+def _vector_norm(x, ord, axis, keepdims: bool) -> Tensor:
+    """max |x_i| (inf), min |x_i| (-inf), the count of non-zeros (0, no gradient), or
+    (Σ |x_i|^p)^(1/p) for any other p."""
     if ord == np.inf:
-        return max(elementwise.abs(x), axis=ax, keepdims=keepdims)
+        return max(elementwise.abs(x), axis=axis, keepdims=keepdims)
     if ord == -np.inf:
-        return min(elementwise.abs(x), axis=ax, keepdims=keepdims)
+        return min(elementwise.abs(x), axis=axis, keepdims=keepdims)
     if ord == 0:
         # np.sum over every axis gives a NumPy scalar; a Tensor's data is always an ndarray.
-        return make(np.asarray(np.sum(_data(x) != 0, axis=ax, keepdims=keepdims)).astype(
+        return make(np.asarray(np.sum(_data(x) != 0, axis=axis, keepdims=keepdims)).astype(
             np.result_type(_data(x), np.float32)))
     if ord == 1:
-        return reduce.sum(elementwise.abs(x), axis=ax, keepdims=keepdims)
-    p = float(ord)
+        return reduce.sum(elementwise.abs(x), axis=axis, keepdims=keepdims)
+    return _p_norm(x, float(ord), axis, keepdims)
+
+
+def _p_norm(x, p: float, axis, keepdims: bool) -> Tensor:
+    """(Σ |x_i|^p)^(1/p), with PyTorch's gradient 0 where the slope is infinite (an entry at
+    0 for p < 1, a zero vector)."""
     mag = elementwise.abs(x)
     at_zero = _data(mag) == 0
     if 0 < p < 1 and np.any(at_zero):
@@ -294,7 +320,7 @@ def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:
         powered = where(at_zero, 0.0, arithmetic.power(where(at_zero, 1.0, mag), p))
     else:
         powered = arithmetic.power(mag, p)
-    total = reduce.sum(powered, axis=ax, keepdims=keepdims)
+    total = reduce.sum(powered, axis=axis, keepdims=keepdims)
     zero = _data(total) == 0
     if not np.any(zero):
         return arithmetic.power(total, 1.0 / p)

@@ -315,53 +315,66 @@ class _Builder:
                 role = "output" if anchor is self.root else "intermediate"
                 vertices[key] = _Vertex(key, role, labels[key])
             vertices[key].ops.append(n)
-            local = self._local_values(n)
-            for j, p in enumerate(n.parents):
-                if p is None:
-                    const = self._constant(n, j)
-                    if const is None:
-                        continue
-                    src = id(const)
-                    if src not in vertices:
-                        data = const.data if isinstance(const, Tensor) else const
-                        vertices[src] = _Vertex(src, "constant", labels[src], data)
-                    edges.append((src, key, ""))
-                    continue
-                if type(p) is Node:
-                    src = id(anchor_of[id(p)])
-                    if src == key:
-                        continue  # inside a collapsed group
-                else:
-                    src = id(p)
-                    if src not in vertices:
-                        role = "parameter" if src in self.names else "input"
-                        g = p.grad.data if p.grad is not None else leaf_grads.get(src)
-                        vertices[src] = _Vertex(src, role, labels[src], p.data, g)
-                label = self._edge_label(n, j, labels, local[j])
-                if n is not anchor and label:
-                    # The edge enters a collapsed group at an inner op: its local derivative
-                    # is that op's, not the group's, so say which op.
-                    label = f"via {n.prim.name}: {label}"
+            for src, label in self._sources(n, anchor, vertices, labels, leaf_grads, anchor_of):
                 edges.append((src, key, label))
             if len(vertices) > self.max_nodes:
                 raise _too_many(self.max_nodes)
         for v in vertices.values():
-            if not v.ops:
-                continue
-            anchor = v.ops[-1]
-            v.value = self.y.data if anchor is self.root else anchor.out
-            retained = anchor.retained() if anchor.retained is not None else None
-            if retained is not None and retained.grad is not None:
-                v.grad = retained.grad.data
-            else:
-                v.grad = node_grads.get(id(anchor))
-            if len(v.ops) == 1:
-                v.detail = self._call_text(anchor, labels)
-            else:  # its arguments are folded results, not drawn: the edges show the inputs
-                inner = Counter(n.prim.name for n in v.ops[:-1])
-                parts = [k if c == 1 else f"{k} ×{c}" for k, c in inner.items()]
-                v.detail = f"{anchor.prim.name}(…)\nfolded in: " + ", ".join(parts)
+            if v.ops:
+                self._describe(v, labels, node_grads)
         return _emit(list(vertices.values()), edges, self.freed)
+
+    def _sources(self, n: Node, anchor: Node, vertices, labels, leaf_grads, anchor_of):
+        """The edges into op ``n`` (drawn in its group ``anchor``): ``(source vertex,
+        label)`` for each constant, other vertex and leaf it reads; the vertices of
+        constants and leaves are made on first sight."""
+        key = id(anchor)
+        local = self._local_values(n)
+        out = []
+        for j, p in enumerate(n.parents):
+            if p is None:
+                const = self._constant(n, j)
+                if const is None:
+                    continue
+                src = id(const)
+                if src not in vertices:
+                    data = const.data if isinstance(const, Tensor) else const
+                    vertices[src] = _Vertex(src, "constant", labels[src], data)
+                out.append((src, ""))
+                continue
+            if type(p) is Node:
+                src = id(anchor_of[id(p)])
+                if src == key:
+                    continue  # inside a collapsed group
+            else:
+                src = id(p)
+                if src not in vertices:
+                    role = "parameter" if src in self.names else "input"
+                    g = p.grad.data if p.grad is not None else leaf_grads.get(src)
+                    vertices[src] = _Vertex(src, role, labels[src], p.data, g)
+            label = self._edge_label(n, j, labels, local[j])
+            if n is not anchor and label:
+                # The edge enters a collapsed group at an inner op: its local derivative
+                # is that op's, not the group's, so say which op.
+                label = f"via {n.prim.name}: {label}"
+            out.append((src, label))
+        return out
+
+    def _describe(self, v: _Vertex, labels, node_grads) -> None:
+        """An op vertex's value, gradient and text (its call, or what was folded into it)."""
+        anchor = v.ops[-1]
+        v.value = self.y.data if anchor is self.root else anchor.out
+        retained = anchor.retained() if anchor.retained is not None else None
+        if retained is not None and retained.grad is not None:
+            v.grad = retained.grad.data
+        else:
+            v.grad = node_grads.get(id(anchor))
+        if len(v.ops) == 1:
+            v.detail = self._call_text(anchor, labels)
+        else:  # its arguments are folded results, not drawn: the edges show the inputs
+            inner = Counter(n.prim.name for n in v.ops[:-1])
+            parts = [k if c == 1 else f"{k} ×{c}" for k, c in inner.items()]
+            v.detail = f"{anchor.prim.name}(…)\nfolded in: " + ", ".join(parts)
 
 
 def _emit(vertices: list[_Vertex], edges, freed: bool = False) -> Graph:

@@ -119,13 +119,41 @@ def _sweep_walk(e):
     Leaves that are not inputs of the explanation (a model's weights, read from a closure)
     are drawn as parameters; their gradient is what the sweep sent them.
     """
-    out = e.output
+    names, roles, shapes, named_edges = _sweep_quantities(e)
+    ids = {name: f"q{i}" for i, name in enumerate(names)}
+    ops = {s.output: s for s in e.backward}
+    nodes = []
+    for name in names:
+        if name in ops:
+            s = ops[name]
+            lines = [
+                f"{name} = {s.op}({', '.join(s.arguments)})",
+                f"shape {tuple(s.upstream_shape)}",
+            ]
+        else:
+            q = e.quantities.get(name)
+            value = f"value {_num(q.value)}" if q is not None else f"shape {shapes[name]}"
+            lines = [name, value]
+        nodes.append((ids[name], roles[name], lines))
+    edges = [(ids[a], ids[b], label) for a, b, label in named_edges]
+    steps, received = _sweep_steps(e, ids)
+    for name in names:
+        if name not in ops:
+            steps.append(_leaf_step(e, name, ids[name], roles[name], shapes.get(name),
+                                    received.get(name, [])))
+    return nodes, edges, steps
+
+
+def _sweep_quantities(e):
+    """The quantities of a reverse sweep in forward order (so the drawing reads left to
+    right): names, their roles, the shapes sent to them, and the edges (argument, output,
+    the rule's right-hand side)."""
     outputs = {s.output for s in e.backward}
     names: list[str] = []
     roles: dict[str, str] = {}
     shapes: dict[str, tuple] = {}
     edges = []
-    for s in reversed(e.backward):  # forward order, so the drawing reads left to right
+    for s in reversed(e.backward):
         for arg, sent, rule in zip(s.arguments, s.sent, s.rules):
             if sent is None:
                 continue
@@ -144,22 +172,13 @@ def _sweep_walk(e):
             roles[s.output] = "intermediate"
     if e.backward:
         roles[e.backward[0].output] = "output"
-    ids = {name: f"q{i}" for i, name in enumerate(names)}
-    ops = {s.output: s for s in e.backward}
-    nodes = []
-    for name in names:
-        if name in ops:
-            s = ops[name]
-            lines = [
-                f"{name} = {s.op}({', '.join(s.arguments)})",
-                f"shape {tuple(s.upstream_shape)}",
-            ]
-        else:
-            q = e.quantities.get(name)
-            value = f"value {_num(q.value)}" if q is not None else f"shape {shapes[name]}"
-            lines = [name, value]
-        nodes.append((ids[name], roles[name], lines))
-    edges = [(ids[a], ids[b], label) for a, b, label in edges]
+    return names, roles, shapes, edges
+
+
+def _sweep_steps(e, ids):
+    """One step per node of the sweep (upstream gradient in, each rule's result out), and
+    what each quantity received: name -> [(shape, norm)]."""
+    out = e.output
     steps = []
     received: dict[str, list[tuple]] = {}
     for k, s in enumerate(e.backward):
@@ -184,33 +203,31 @@ def _sweep_walk(e):
                 "grad": f"norm {s.upstream_norm:.6g}" if k else "1",
             }
         )
-    for name in names:
-        if name in ops:
-            continue
-        q = e.quantities.get(name)
-        parts = received.get(name, [])
-        if q is not None:
-            grad = _num(q.gradient)
-        elif len(parts) == 1:  # one contribution: it is the whole gradient
-            grad = f"shape {parts[0][0]}, norm {parts[0][1]:.6g}"
-        else:
-            grad = f"sum of {len(parts)} contributions"
-        steps.append(
-            {
-                "node": ids[name],
-                "name": name,
-                "role": roles[name],
-                "value": f"shape {shapes[name]}" if q is None else None,
-                "title": f"{name}: a leaf, its gradient is complete",
-                "lines": [
-                    f"{len(parts)} contribution{'s' if len(parts) != 1 else ''} arrived "
-                    "and were summed"
-                ],
-                "equation": f"∂{out}/∂{name}: {grad}",
-                "grad": grad,
-            }
-        )
-    return nodes, edges, steps
+    return steps, received
+
+
+def _leaf_step(e, name, node_id, role, shape, parts):
+    """The closing step of a leaf: the contributions it received, summed."""
+    q = e.quantities.get(name)
+    if q is not None:
+        grad = _num(q.gradient)
+    elif len(parts) == 1:  # one contribution: it is the whole gradient
+        grad = f"shape {parts[0][0]}, norm {parts[0][1]:.6g}"
+    else:
+        grad = f"sum of {len(parts)} contributions"
+    return {
+        "node": node_id,
+        "name": name,
+        "role": role,
+        "value": f"shape {shape}" if q is None else None,
+        "title": f"{name}: a leaf, its gradient is complete",
+        "lines": [
+            f"{len(parts)} contribution{'s' if len(parts) != 1 else ''} arrived "
+            "and were summed"
+        ],
+        "equation": f"∂{e.output}/∂{name}: {grad}",
+        "grad": grad,
+    }
 
 
 def walk(e):

@@ -64,13 +64,32 @@ _LINE_H = 16.0
 def fallback_svg(nodes, edges, prefix: str = "") -> str:
     """A layered left-to-right drawing of the graph, without Graphviz."""
     ids = [n[0] for n in nodes]
-    parents: dict[str, list[str]] = {i: [] for i in ids}
-    for src, dst, _ in edges:
-        parents[dst].append(src)
-    rank: dict[str, int] = {}
-    for nid in ids:  # nodes come in an order where parents usually precede children
-        rank[nid] = 0
-    for _ in range(len(ids)):  # longest path from a source; a fixed point in <= n rounds
+    size = {}
+    for nid, _, lines in nodes:
+        w = max(len(s) for s in lines) * _CHAR_W + 24
+        size[nid] = (w, len(lines) * _LINE_H + 14)
+    pos, total_w, total_h = _place(ids, edges, size)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{total_w:.0f}" height="{total_h:.0f}" '
+        f'viewBox="0 0 {total_w:.0f} {total_h:.0f}" font-family="Helvetica,Arial,sans-serif" '
+        f'font-size="12"><defs><marker id="{prefix}arrow" viewBox="0 0 10 10" refX="10" '
+        'refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
+        '<path d="M0,0 L10,5 L0,10 z" fill="#6b7280"/></marker></defs>'
+    ]
+    for i, (src, dst, label) in enumerate(edges):
+        out.append(_edge_svg(f"{prefix}e{i}", prefix, pos[src], size[src], pos[dst], size[dst],
+                             label))
+    for nid, role, lines in nodes:
+        out.append(_node_svg(f"{prefix}{nid}", role, lines, pos[nid], size[nid]))
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _ranks(ids, edges) -> dict:
+    """Each node's column: the longest path to it from a source (a fixed point in at most
+    n rounds; ranks stop growing at n - 1, so a cycle cannot loop forever)."""
+    rank = {nid: 0 for nid in ids}
+    for _ in range(len(ids)):
         changed = False
         for src, dst, _ in edges:
             if rank[dst] < rank[src] + 1 and rank[src] + 1 < len(ids):
@@ -78,15 +97,17 @@ def fallback_svg(nodes, edges, prefix: str = "") -> str:
                 changed = True
         if not changed:
             break
+    return rank
+
+
+def _place(ids, edges, size) -> tuple:
+    """The top-left corner of every box, columns by rank, and the drawing's width and
+    height. Columns are far enough apart for the edge labels (10px text, about 6px a
+    character)."""
+    rank = _ranks(ids, edges)
     columns: dict[int, list[str]] = {}
     for nid in ids:
         columns.setdefault(rank[nid], []).append(nid)
-    info = {n[0]: n for n in nodes}
-    size = {}
-    for nid, _, lines in nodes:
-        w = max(len(s) for s in lines) * _CHAR_W + 24
-        size[nid] = (w, len(lines) * _LINE_H + 14)
-    # Columns far enough apart for the edge labels (10px text, about 6px a character).
     longest = max((len(line) for *_, lab in edges for line in lab.split("\n")), default=0)
     gap_x, gap_y, margin = min(max(90.0, 6.0 * longest + 24), 340.0), 26.0, 16.0
     pos: dict[str, tuple[float, float]] = {}
@@ -102,47 +123,46 @@ def fallback_svg(nodes, edges, prefix: str = "") -> str:
             y += h + gap_y
         height = max(height, y)
         x += width + gap_x
-    total_w, total_h = x - gap_x + margin, height - gap_y + margin + 20
+    return pos, x - gap_x + margin, height - gap_y + margin + 20
+
+
+def _edge_svg(eid: str, prefix: str, src_pos, src_size, dst_pos, dst_size, label) -> str:
+    """An edge: a curve from the right side of its source to the left of its target, its
+    label's lines stacked above the curve, not across it."""
+    (sx, sy), (sw, sh) = src_pos, src_size
+    (tx, ty), (_, th) = dst_pos, dst_size
+    x1, y1, x2, y2 = sx + sw, sy + sh / 2, tx, ty + th / 2
+    mx = (x1 + x2) / 2
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{total_w:.0f}" height="{total_h:.0f}" '
-        f'viewBox="0 0 {total_w:.0f} {total_h:.0f}" font-family="Helvetica,Arial,sans-serif" '
-        f'font-size="12"><defs><marker id="{prefix}arrow" viewBox="0 0 10 10" refX="10" '
-        'refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
-        '<path d="M0,0 L10,5 L0,10 z" fill="#6b7280"/></marker></defs>'
+        f'<g class="edge" id="{eid}"><path d="M{x1:.1f},{y1:.1f} C{mx:.1f},{y1:.1f} '
+        f'{mx:.1f},{y2:.1f} {x2:.1f},{y2:.1f}" fill="none" stroke="#6b7280" '
+        f'marker-end="url(#{prefix}arrow)"/>'
     ]
-    for i, (src, dst, label) in enumerate(edges):
-        (sx, sy), (sw, sh) = pos[src], size[src]
-        (tx, ty), (_, th) = pos[dst], size[dst]
-        x1, y1, x2, y2 = sx + sw, sy + sh / 2, tx, ty + th / 2
-        mx = (x1 + x2) / 2
+    label_lines = label.split("\n") if label else []
+    for k, line in enumerate(label_lines):
+        ly = (y1 + y2) / 2 - 5 - 12 * (len(label_lines) - 1 - k)
         out.append(
-            f'<g class="edge" id="{prefix}e{i}"><path d="M{x1:.1f},{y1:.1f} C{mx:.1f},{y1:.1f} '
-            f'{mx:.1f},{y2:.1f} {x2:.1f},{y2:.1f}" fill="none" stroke="#6b7280" '
-            f'marker-end="url(#{prefix}arrow)"/>'
+            f'<text x="{mx:.1f}" y="{ly:.1f}" text-anchor="middle" '
+            f'font-size="10" fill="#374151">{html.escape(line)}</text>'
         )
-        label_lines = label.split("\n") if label else []
-        for k, line in enumerate(label_lines):  # stacked above the curve, not across it
-            ty = (y1 + y2) / 2 - 5 - 12 * (len(label_lines) - 1 - k)
-            out.append(
-                f'<text x="{mx:.1f}" y="{ty:.1f}" text-anchor="middle" '
-                f'font-size="10" fill="#374151">{html.escape(line)}</text>'
-            )
-        out.append("</g>")
-    for nid in ids:
-        _, role, lines = info[nid]
-        style = ROLES[role]
-        (x0, y0), (w, h) = pos[nid], size[nid]
-        rx = h / 2 if style["shape"] == "ellipse" else (8 if "rounded" in style["style"] else 0)
+    out.append("</g>")
+    return "".join(out)
+
+
+def _node_svg(nid: str, role: str, lines, corner, box) -> str:
+    """A node: a box in its role's style with its lines centred."""
+    style = ROLES[role]
+    (x0, y0), (w, h) = corner, box
+    rx = h / 2 if style["shape"] == "ellipse" else (8 if "rounded" in style["style"] else 0)
+    out = [
+        f'<g class="node" id="{nid}"><rect x="{x0:.1f}" y="{y0:.1f}" '
+        f'width="{w:.1f}" height="{h:.1f}" rx="{rx:.1f}" fill="{style["fillcolor"]}" '
+        f'stroke="{style["color"]}" stroke-width="{2 if role == "output" else 1}"/>'
+    ]
+    for k, line in enumerate(lines):
         out.append(
-            f'<g class="node" id="{prefix}{nid}"><rect x="{x0:.1f}" y="{y0:.1f}" '
-            f'width="{w:.1f}" height="{h:.1f}" rx="{rx:.1f}" fill="{style["fillcolor"]}" '
-            f'stroke="{style["color"]}" stroke-width="{2 if role == "output" else 1}"/>'
+            f'<text x="{x0 + w / 2:.1f}" y="{y0 + 7 + _LINE_H * (k + 0.75):.1f}" '
+            f'text-anchor="middle">{html.escape(line)}</text>'
         )
-        for k, line in enumerate(lines):
-            out.append(
-                f'<text x="{x0 + w / 2:.1f}" y="{y0 + 7 + _LINE_H * (k + 0.75):.1f}" '
-                f'text-anchor="middle">{html.escape(line)}</text>'
-            )
-        out.append("</g>")
-    out.append("</svg>")
+    out.append("</g>")
     return "".join(out)
