@@ -243,39 +243,16 @@ def _run(args) -> int:
     from chainrule.train import fit, predict
 
     regression = args.dataset in REGRESSION
-    if args.model == "cnn" and args.dataset != "digits":
-        raise ValueError("--model cnn needs images: use it with --dataset digits")
-    if args.epochs is not None and args.epochs < 1:
-        raise ValueError(f"--epochs must be at least 1, got {args.epochs}")
-    if args.batch_size < 1:
-        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
-    if args.lr is not None and not args.lr > 0:
-        raise ValueError(f"--lr must be positive, got {args.lr}")
-    _check_output("--save", args.save)
-    _check_output("--plot", args.plot)
-    _check_output("--grad-flow", args.grad_flow)
+    _check_args(args)
     hidden = _hidden(args.hidden or ("32" if regression else "64"))
     opt_name = args.optimizer or ("adamw" if regression else "adam")
-    synthetic = args.dataset in SYNTHETIC
-    long_run = regression or args.dataset == "spirals"
-    epochs = args.epochs or (20 if args.model == "cnn" else (100 if long_run else 30))
-    lr = args.lr or DEFAULT_LR[opt_name]
-    if args.lr is None and opt_name in ("adam", "adamw", "rmsprop"):
-        # a CNN, and 2-D toy problems with few weights, take larger steps
-        lr = 3e-3 if args.model == "cnn" else (1e-2 if synthetic else lr)
+    epochs, lr = _epochs_and_lr(args, opt_name, regression)
 
     X, y = _load(args.dataset, args.seed)
     Xtr, Xte, ytr, yte = train_test_split(
         X, y, test_size=args.test_size, seed=args.seed, stratify=not regression
     )
-    if args.model == "cnn":
-        mean, std = np.zeros(1), np.full(1, 16.0)  # pixel intensities 0..16 -> [0, 1]
-    else:
-        mean, std = Xtr.mean(0), Xtr.std(0)
-        std[std == 0] = 1.0
-    Xtr, Xte = (Xtr - mean) / std, (Xte - mean) / std
-    if args.model == "cnn":
-        Xtr, Xte = Xtr.reshape(-1, 1, 8, 8), Xte.reshape(-1, 1, 8, 8)
+    Xtr, Xte, mean, std = _standardised(Xtr, Xte, args.model == "cnn")
     if regression:
         y_mean, y_std = float(ytr.mean()), float(ytr.std())
         ytr_fit, yte_fit = ((ytr - y_mean) / y_std)[:, None], ((yte - y_mean) / y_std)[:, None]
@@ -333,18 +310,9 @@ def _run(args) -> int:
     elapsed = time.perf_counter() - start
 
     if regression:
-        pred = pred[:, 0] * y_std + y_mean
-        r2 = 1.0 - np.sum((yte - pred) ** 2) / np.sum((yte - yte.mean()) ** 2)
-        print(
-            f"test R^2: {r2:.4f}   test RMSE: {np.sqrt(np.mean((yte - pred) ** 2)):.2f} "
-            f"({len(yte)} samples; trained in {elapsed:.1f} s)"
-        )
+        _print_regression(pred[:, 0] * y_std + y_mean, yte, elapsed)
     else:
-        acc = float(np.mean(np.argmax(pred, axis=1) == yte))
-        print(
-            f"test accuracy: {acc:.4f} ({int(round(acc * len(yte)))}/{len(yte)}; "
-            f"trained in {elapsed:.1f} s)"
-        )
+        _print_accuracy(pred, yte, elapsed)
     if args.save:
         cr.distributed.save(  # rank 0 writes when several processes train; others wait
             {
@@ -363,9 +331,75 @@ def _run(args) -> int:
         print(f"saved the model to {args.save}")
     if not cr.distributed.is_main():
         return 0  # pictures from rank 0 only
-    if args.plot and X.shape[1] == 2 and not regression:
+    decision_regions = X.shape[1] == 2 and not regression
+    _pictures(args, history, model, (Xtr, ytr, Xte, yte) if decision_regions else None)
+    return 0
+
+
+def _check_args(args) -> None:
+    """The options' values that cannot work, refused before any data is loaded."""
+    if args.model == "cnn" and args.dataset != "digits":
+        raise ValueError("--model cnn needs images: use it with --dataset digits")
+    if args.epochs is not None and args.epochs < 1:
+        raise ValueError(f"--epochs must be at least 1, got {args.epochs}")
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.lr is not None and not args.lr > 0:
+        raise ValueError(f"--lr must be positive, got {args.lr}")
+    _check_output("--save", args.save)
+    _check_output("--plot", args.plot)
+    _check_output("--grad-flow", args.grad_flow)
+
+
+def _epochs_and_lr(args, opt_name: str, regression: bool) -> tuple:
+    """The given epochs and learning rate, or the defaults for the model and problem."""
+    synthetic = args.dataset in SYNTHETIC
+    long_run = regression or args.dataset == "spirals"
+    epochs = args.epochs or (20 if args.model == "cnn" else (100 if long_run else 30))
+    lr = args.lr or DEFAULT_LR[opt_name]
+    if args.lr is None and opt_name in ("adam", "adamw", "rmsprop"):
+        # a CNN, and 2-D toy problems with few weights, take larger steps
+        lr = 3e-3 if args.model == "cnn" else (1e-2 if synthetic else lr)
+    return epochs, lr
+
+
+def _standardised(Xtr, Xte, images: bool) -> tuple:
+    """Features scaled by the training set's mean and standard deviation (pixel intensities
+    0..16 to [0, 1] for images, shaped (N, 1, 8, 8)); with the mean and std used."""
+    if images:
+        mean, std = np.zeros(1), np.full(1, 16.0)
+    else:
+        mean, std = Xtr.mean(0), Xtr.std(0)
+        std[std == 0] = 1.0
+    Xtr, Xte = (Xtr - mean) / std, (Xte - mean) / std
+    if images:
+        Xtr, Xte = Xtr.reshape(-1, 1, 8, 8), Xte.reshape(-1, 1, 8, 8)
+    return Xtr, Xte, mean, std
+
+
+def _print_regression(pred, yte, elapsed: float) -> None:
+    r2 = 1.0 - np.sum((yte - pred) ** 2) / np.sum((yte - yte.mean()) ** 2)
+    print(
+        f"test R^2: {r2:.4f}   test RMSE: {np.sqrt(np.mean((yte - pred) ** 2)):.2f} "
+        f"({len(yte)} samples; trained in {elapsed:.1f} s)"
+    )
+
+
+def _print_accuracy(pred, yte, elapsed: float) -> None:
+    acc = float(np.mean(np.argmax(pred, axis=1) == yte))
+    print(
+        f"test accuracy: {acc:.4f} ({int(round(acc * len(yte)))}/{len(yte)}; "
+        f"trained in {elapsed:.1f} s)"
+    )
+
+
+def _pictures(args, history, model, points) -> None:
+    """--plot (with the decision regions when ``points``, (Xtr, ytr, Xte, yte) of a 2-D
+    classification, are given) and --grad-flow."""
+    if args.plot and points is not None:
         from chainrule.viz.plots import plot_training
 
+        Xtr, ytr, Xte, yte = points
         plot_training(history, model, Xtr, ytr, args.plot, X_test=Xte, y_test=yte)
         print(f"saved the training curves and decision regions to {args.plot}")
     elif args.plot:
@@ -374,4 +408,3 @@ def _run(args) -> int:
     if args.grad_flow:
         history.plot_gradient_flow(args.grad_flow)
         print(f"saved the gradient norm of each layer per epoch to {args.grad_flow}")
-    return 0

@@ -65,7 +65,7 @@ def _reduction_samples(rng, draw=normal):
     ]
 
 
-def reduction(name, forward, weights, *, formula, samples, doc, ref=None):
+def reduction(name, *, forward, weights, formula, samples, doc, ref=None):
     """Declare a reduction from its local derivative alone, as ``elementwise`` does.
 
     ``weights(x, ans, axis, keepdims)`` is ``d ans / d x`` for each element of x (shaped
@@ -156,7 +156,7 @@ def _prod_others(x, ans, axis, keepdims):
 
 
 prod = reduction(
-    "prod", _prod_forward, _prod_others,
+    "prod", forward=_prod_forward, weights=_prod_others,
     formula="product of the other elements",
     samples=lambda rng: _reduction_samples(rng, positive) + [
         ((np.array([[1.5, 0.0, 2.0], [0.7, 1.2, -0.8]]),), {"axis": 1}),
@@ -177,7 +177,7 @@ def _extreme(name, forward, np_fn, ref):
         return hit / namespace(ans).sum(hit, axis=axis, keepdims=True)
 
     return reduction(
-        name, forward, share, formula=f"1 at the {name}imum (shared among ties)",
+        name, forward=forward, weights=share, formula=f"1 at the {name}imum (shared among ties)",
         samples=lambda rng: _reduction_samples(rng, distinct), ref=ref,
         doc=f"{name.capitalize()}imum over axis; ties share the gradient equally "
             f"(as PyTorch's {np_fn}).",
@@ -215,7 +215,7 @@ def _lse_weights(x, ans, axis, keepdims):
 
 
 logsumexp = reduction(
-    "logsumexp", _logsumexp_forward, _lse_weights, formula="softmax(x)",
+    "logsumexp", forward=_logsumexp_forward, weights=_lse_weights, formula="softmax(x)",
     samples=_reduction_samples,
     ref=references.logsumexp,
     doc="log(sum(exp(x))) over axis, stable for any magnitude.  d/dx = softmax(x).",
@@ -233,7 +233,8 @@ def _l2_direction(x, ans, axis, keepdims):
 
 
 l2norm = reduction(
-    "l2norm", _l2norm_forward, _l2_direction, formula="x/‖x‖", samples=_reduction_samples,
+    "l2norm", forward=_l2norm_forward, weights=_l2_direction, formula="x/‖x‖",
+    samples=_reduction_samples,
     ref=lambda x, axis=None, keepdims=False: np.sqrt(np.sum(x**2, axis=axis,
                                                                keepdims=keepdims)),
     doc="Euclidean (Frobenius) norm over axis.  d/dx = x/‖x‖ (0 at x = 0).",
