@@ -74,24 +74,9 @@ def contract(out: Tensor, leaf_names: dict[int, str], output_name: str | None) -
     order = topological_order([root])
     c = Contracted(output=id(root), order=order)
     taken: set[str] = set(leaf_names.values())
-    named = {id(n) for n in order if n.name is not None} | {id(root)}
-    extra = 0
     # Leaves first (inputs in the order given, then others as met), then named nodes.
-    for key, name in leaf_names.items():
-        c.leaves.append(key)
-        c.labels[key] = name
-    for node in order:
-        for p in node.parents:
-            if isinstance(p, Tensor) and id(p) not in c.labels:
-                extra += 1
-                label = p.name or f"p{extra}"
-                c.labels[id(p)] = _unique(label, taken)
-                taken.add(c.labels[id(p)])
-                c.leaves.append(id(p))
-            if isinstance(p, Tensor):
-                c.objs[id(p)] = p
-    c.leaves = [k for k in c.leaves if k in c.objs]
-    c.keys.extend(c.leaves)
+    _name_leaves(c, order, leaf_names, taken)
+    named = {id(n) for n in order if n.name is not None} | {id(root)}
     for node in order:
         if id(node) not in named:
             continue
@@ -109,23 +94,51 @@ def contract(out: Tensor, leaf_names: dict[int, str], output_name: str | None) -
         obj = c.objs[key]
         if isinstance(obj, Tensor):
             continue
-        preds: dict[int, None] = {}
-        inner: dict[int, Node] = {}
-        stack = [obj]
-        while stack:
-            node = stack.pop()
-            for p in reversed(node.parents):
-                if p is None:
-                    continue
-                if id(p) in boundary:
-                    preds.setdefault(id(p))
-                elif id(p) not in inner:
-                    inner[id(p)] = p
-                    stack.append(p)
+        preds, inner = _reads(obj, boundary)
         # Parents-first order, as the forward pass ran them.
         c.inner[key] = sorted(inner.values(), key=lambda n: position[id(n)])
         c.preds[key] = sorted(preds, key=rank.__getitem__)
     return c
+
+
+def _name_leaves(c: Contracted, order, leaf_names: dict[int, str], taken: set) -> None:
+    """The leaves as quantities: the inputs by their given names, then the other leaves
+    met in ``order`` by their ``.name`` or ``p1, p2, ...``."""
+    for key, name in leaf_names.items():
+        c.leaves.append(key)
+        c.labels[key] = name
+    extra = 0
+    for node in order:
+        for p in node.parents:
+            if not isinstance(p, Tensor):
+                continue
+            if id(p) not in c.labels:
+                extra += 1
+                c.labels[id(p)] = _unique(p.name or f"p{extra}", taken)
+                taken.add(c.labels[id(p)])
+                c.leaves.append(id(p))
+            c.objs[id(p)] = p
+    c.leaves = [k for k in c.leaves if k in c.objs]
+    c.keys.extend(c.leaves)
+
+
+def _reads(node: Node, boundary: set) -> tuple:
+    """What the quantity computed at ``node`` reads: the quantities (``boundary``) it
+    reaches through unnamed nodes, in the order met, and those unnamed nodes by id."""
+    preds: dict[int, None] = {}
+    inner: dict[int, Node] = {}
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        for p in reversed(n.parents):
+            if p is None:
+                continue
+            if id(p) in boundary:
+                preds.setdefault(id(p))
+            elif id(p) not in inner:
+                inner[id(p)] = p
+                stack.append(p)
+    return preds, inner
 
 
 def _args(node: Node, env: dict[int, object]) -> list:

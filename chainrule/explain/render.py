@@ -204,6 +204,23 @@ def _tensor_text(e) -> list[str]:
         "the parameters; each rule is evaluated over the step's arrays and compared with "
         "the engine's gradient):",
     ]
+    out += _backward_steps_text(e, net)
+    out += ["", "Gradients:"]
+    out += _aligned([(f"∂{e.output}/∂{w}", _num(e.derivatives[w])) for w in e.wrt])
+    if net is not None and net.layers:
+        out += ["", "Gradient norms, layer by layer (input side first):"]
+        out += _layer_norms_text(e.output, net.layers)
+    if net is not None and net.unchecked:
+        out += ["", "Shown but not checked (a rule the evaluator cannot read):"]
+        out += [f"  {r}" for r in net.unchecked]
+    out += ["", _check_text(e)]
+    return out
+
+
+def _backward_steps_text(e, net) -> list[str]:
+    """One line per step of the backward pass (its call, as the network names it where it
+    has a name, and the upstream gradient), then one per rule applied."""
+    out = []
     for s in e.backward:
         call = f"{s.output} = {s.op}({', '.join(s.arguments)})"
         if net is not None:
@@ -215,34 +232,30 @@ def _tensor_text(e) -> list[str]:
         for rule, sent in zip(s.rules, s.sent):
             if sent is not None:
                 out.append(f"        {rule}   -> shape {sent[1]}, norm {sent[2]:.6g}")
-    out += ["", "Gradients:"]
-    out += _aligned([(f"∂{e.output}/∂{w}", _num(e.derivatives[w])) for w in e.wrt])
-    if net is not None and net.layers:
-        out += ["", "Gradient norms, layer by layer (input side first):"]
-        rows = []
-        for r in net.layers:
-            left = f"layer {r.layer}: ‖∂{e.output}/∂{r.weight}‖ = {r.weight_norm:.4g}"
-            if r.bias:
-                left += f", ‖∂{e.output}/∂{r.bias}‖ = {r.bias_norm:.4g}"
-            if r.ratio is not None:
-                left += f"; ratio to layer {r.layer + 1}: {r.ratio:.3g}"
-            if r.flag:
-                left += f"  <- {r.flag.upper()} gradients"
-            rows.append("  " + left)
-        out += rows
-        flags = [r for r in net.layers if r.flag]
-        if flags:
-            out.append(
-                "  (a ratio under 1e-3 between consecutive layers: vanishing gradients, the "
-                "earlier layer barely learns; over 1e3 or not finite: exploding)"
-            )
-        else:
-            out.append("  (no vanishing (< 1e-3) or exploding (> 1e3) ratio between layers)")
-    if net is not None and net.unchecked:
-        out += ["", "Shown but not checked (a rule the evaluator cannot read):"]
-        out += [f"  {r}" for r in net.unchecked]
-    out += ["", _check_text(e)]
     return out
+
+
+def _layer_norms_text(output: str, layers) -> list[str]:
+    """Each layer's gradient norms and their ratio to the next layer's, flagged where the
+    gradients vanish or explode, and what the flags mean."""
+    rows = []
+    for r in layers:
+        left = f"layer {r.layer}: ‖∂{output}/∂{r.weight}‖ = {r.weight_norm:.4g}"
+        if r.bias:
+            left += f", ‖∂{output}/∂{r.bias}‖ = {r.bias_norm:.4g}"
+        if r.ratio is not None:
+            left += f"; ratio to layer {r.layer + 1}: {r.ratio:.3g}"
+        if r.flag:
+            left += f"  <- {r.flag.upper()} gradients"
+        rows.append("  " + left)
+    if any(r.flag for r in layers):
+        rows.append(
+            "  (a ratio under 1e-3 between consecutive layers: vanishing gradients, the "
+            "earlier layer barely learns; over 1e3 or not finite: exploding)"
+        )
+    else:
+        rows.append("  (no vanishing (< 1e-3) or exploding (> 1e3) ratio between layers)")
+    return rows
 
 
 def _shape_text(v) -> str:
@@ -343,43 +356,50 @@ def to_markdown(e) -> str:
             f"| step | operation | upstream ∂{e.output}/∂out | sent to arguments |",
             "|---|---|---|---|",
         ]
-        for s in e.backward:
-            sent = "; ".join(
-                f"{r} (shape {t[1]}, norm {t[2]:.4g})"
-                for r, t in zip(s.rules, s.sent)
-                if t is not None
-            )
-            out.append(
-                f"| {s.index} | `{s.output} = {s.op}({', '.join(s.arguments)})` | "
-                f"shape {s.upstream_shape}, norm {s.upstream_norm:.4g} | {sent} |"
-            )
+        out += [_markdown_step(s) for s in e.backward]
         return "\n".join(out)
     for wrt in e.wrt:
-        paths = [p for p in e.paths if p.wrt == wrt]
-        total = _frac((e.output, wrt), False)
-        out += ["", f"**Chain rule for ${_sym(wrt)}$**", ""]
-        if not paths:
-            out.append(f"${total} = {_latex_number(e.derivatives[wrt])}$")
-            continue
-        chain = " + ".join(r" \cdot ".join(_frac(link) for link in p.links) for p in paths)
-        more = r" + \cdots" if e.paths_truncated else ""
-        if chain != total:  # one direct link: d f/d x = d f/d x would say nothing
-            out += [f"$${total} = {chain}{more}$$", ""]
-        out += ["| link | formula | value |", "|---|---|---|"]
-        seen = []
-        for p in paths:
-            for link in p.links:
-                if link not in seen:
-                    seen.append(link)
-                    formula = f"${link.latex}$" if link.latex else ""
-                    out.append(f"| ${_frac(link)}$ | {formula} | {number(link.value)} |")
-        products = " + ".join(
-            r" \cdot ".join(f"({_latex_number(link.value)})" for link in p.links) for p in paths
-        )
-        more = r" + \cdots" if e.paths_truncated else ""
-        out += ["", f"$${total} = {products}{more} = {_latex_number(e.derivatives[wrt])}$$"]
+        out += _markdown_chain(e, wrt)
     out += ["", _check_text(e)]
     return "\n".join(out)
+
+
+def _markdown_step(s) -> str:
+    """A row of the backward pass's table: the operation, its upstream gradient and what
+    each rule sent."""
+    sent = "; ".join(
+        f"{r} (shape {t[1]}, norm {t[2]:.4g})" for r, t in zip(s.rules, s.sent) if t is not None
+    )
+    return (
+        f"| {s.index} | `{s.output} = {s.op}({', '.join(s.arguments)})` | "
+        f"shape {s.upstream_shape}, norm {s.upstream_norm:.4g} | {sent} |"
+    )
+
+
+def _markdown_chain(e, wrt: str) -> list[str]:
+    """The chain rule for one input: the sum over paths of the products of links, the
+    table of links with their formulas and values, and the sum in numbers."""
+    paths = [p for p in e.paths if p.wrt == wrt]
+    total = _frac((e.output, wrt), False)
+    out = ["", f"**Chain rule for ${_sym(wrt)}$**", ""]
+    if not paths:
+        return out + [f"${total} = {_latex_number(e.derivatives[wrt])}$"]
+    chain = " + ".join(r" \cdot ".join(_frac(link) for link in p.links) for p in paths)
+    more = r" + \cdots" if e.paths_truncated else ""
+    if chain != total:  # one direct link: d f/d x = d f/d x would say nothing
+        out += [f"$${total} = {chain}{more}$$", ""]
+    out += ["| link | formula | value |", "|---|---|---|"]
+    seen = []
+    for p in paths:
+        for link in p.links:
+            if link not in seen:
+                seen.append(link)
+                formula = f"${link.latex}$" if link.latex else ""
+                out.append(f"| ${_frac(link)}$ | {formula} | {number(link.value)} |")
+    products = " + ".join(
+        r" \cdot ".join(f"({_latex_number(link.value)})" for link in p.links) for p in paths
+    )
+    return out + ["", f"$${total} = {products}{more} = {_latex_number(e.derivatives[wrt])}$$"]
 
 
 # ----- Graphviz ------------------------------------------------------------------------------
