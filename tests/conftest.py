@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from hypothesis import Phase, settings
 
 import chainrule as cr
 
@@ -11,6 +12,14 @@ def pytest_configure(config):
     import os
 
     os.environ["CHAINRULE_SYMBOLIC_BUDGET"] = "120"
+
+
+# Hypothesis's "explain" phase re-runs a failing example under sys.settrace to say which
+# lines it reached; through SymPy that takes many minutes and holds up the report of the
+# failure itself. The failure, its shrunk example and its traceback are reported without it.
+settings.register_profile(
+    "chainrule", phases=[p for p in Phase if p is not Phase.explain])
+settings.load_profile("chainrule")
 
 
 @pytest.fixture(autouse=True)
