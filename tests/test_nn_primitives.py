@@ -13,7 +13,6 @@ import numpy as np
 from chainrule.autodiff.primitive import REGISTRY
 from chainrule.ops import references
 
-
 _naive_unfold = references.unfold
 _erf_quadrature = references.erf
 
