@@ -42,7 +42,7 @@ LAYERS = [
     # them), for explain's own tests: it belongs with explain, not under it.
     ("explain", ["chainrule.explain", "chainrule.testing.expressions"]),
     ("learning", ["chainrule.nn", "chainrule.optim", "chainrule.data", "chainrule.datasets",
-                  "chainrule.train", "chainrule.io", "chainrule._archive",
+                  "chainrule.train", "chainrule.history", "chainrule.io", "chainrule._archive",
                   "chainrule.distributed", "chainrule._figure"]),
     ("viz", ["chainrule.viz"]),
     ("package", ["chainrule"]),  # chainrule/__init__.py only: the public names
