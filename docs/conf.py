@@ -5,7 +5,8 @@ Build:  pip install -e ".[docs]"  then  sphinx-build -W --keep-going -b html doc
 Before Sphinx reads anything, this file writes the pages that are generated from the code
 (all ignored by git): ``api/*.rst`` (one page per public module, every public name),
 ``_generated/commands.md`` (the ``--help`` of every command) and ``tutorials/`` (a copy of the
-repository's notebooks, which myst-nb executes). Strict mode (``-W``) then fails the build
+repository's notebooks, which myst-nb executes unless the tests left a current executed copy:
+see ``executed_tutorials.py``). Strict mode (``-W``) then fails the build
 on a broken link, a reference to a name that does not exist, or a public name without a
 docstring.
 """
@@ -28,6 +29,9 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 import chainrule  # noqa: E402
+
+sys.path.insert(0, str(HERE))
+import executed_tutorials  # noqa: E402
 
 logger = logging.getLogger("chainrule.docs")
 
@@ -64,11 +68,12 @@ myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
 myst_heading_anchors = 3
 suppress_warnings = ["myst.header"]  # the generated command pages start at level 2
 
-# Tutorials: executed at build time, a failing cell fails the build.
+# Tutorials: executed at build time, a failing cell fails the build -- except those that
+# tests/test_tutorials.py executed already (see executed_tutorials.py and _copy_tutorials).
 nb_execution_mode = "cache"
 nb_execution_cache_path = str(HERE / "_build" / ".jupyter_cache")
 nb_execution_timeout = 300
-nb_execution_raises_on_error = True
+nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_merge_streams = True
 
@@ -208,15 +213,25 @@ def _write_cli_help() -> None:
     (out / "commands.md").write_text(page)
 
 
-def _copy_tutorials() -> None:
+def _copy_tutorials() -> list[str]:
+    """Copy the notebooks; where the tests left a current executed copy, copy that one and
+    return its page, which is then rendered as it is instead of executed a second time."""
     out = HERE / "tutorials"
     shutil.rmtree(out, ignore_errors=True)
     shutil.copytree(ROOT / "tutorials", out, ignore=shutil.ignore_patterns(".*", "__*"))
+    reused = []
+    for notebook in sorted((ROOT / "tutorials").glob("*.ipynb")):
+        executed = executed_tutorials.current_copy(notebook)
+        if executed is not None:
+            shutil.copyfile(executed, out / notebook.name)
+            reused.append(f"tutorials/{notebook.name}")
+    return reused
 
 
 _write_api()
 _write_cli_help()
-_copy_tutorials()
+# Notebooks the tests already executed (with this chainrule) are not executed again.
+nb_execution_excludepatterns = _copy_tutorials()
 
 
 # ----- a public name without a docstring fails the build ---------------------------------------

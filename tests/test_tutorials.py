@@ -1,8 +1,13 @@
 """The tutorial notebooks: each runs top to bottom in a fresh Jupyter kernel (a failing cell
-fails the test), and they are stored without outputs so their diffs stay readable."""
+fails the test), and they are stored without outputs so their diffs stay readable.
+
+This is the one place they are executed: each executed notebook is kept in
+``docs/_build/executed/`` (docs/executed_tutorials.py), and the docs build renders it from
+there instead of running the notebook a second time."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pathlib
 
@@ -12,6 +17,16 @@ nbformat = pytest.importorskip("nbformat")
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TUTORIALS = sorted((ROOT / "tutorials").glob("*.ipynb"))
+
+
+def _executed_tutorials():
+    spec = importlib.util.spec_from_file_location(
+        "executed_tutorials", ROOT / "docs" / "executed_tutorials.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 
 EXPECTED = [
     "01_composite_functions",
@@ -64,3 +79,7 @@ def test_runs_top_to_bottom(path, tmp_path, monkeypatch):
         if out.output_type == "error"
     ]
     assert not errors
+    # Kept for the docs build, stamped with the notebook and the chainrule it ran with.
+    executed = _executed_tutorials()
+    saved = executed.save(nb, path)
+    assert executed.current_copy(path) == saved
