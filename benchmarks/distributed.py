@@ -190,7 +190,7 @@ def _launch(n: int, steps: int, warmup: int) -> dict:
 
     mpiexec = find_mpiexec()
     if mpiexec is None:
-        sys.exit("needs mpi4py and mpiexec: pip install 'chainrule[distributed]'")
+        sys.exit("needs mpi4py and mpiexec: pip install -e '.[distributed]' in chainrule's clone")
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     cmd = [
         mpiexec,

@@ -24,7 +24,8 @@ def _figure_class():
         from matplotlib.figure import Figure
     except ImportError:
         raise ImportError(
-            "plotting needs matplotlib, an optional extra: pip install 'chainrule[viz]'"
+            "plotting needs matplotlib, an optional extra; in chainrule's clone: "
+            'pip install -e ".[viz]"'
         ) from None
 
     class InlineFigure(Figure):

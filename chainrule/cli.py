@@ -460,7 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="the chain-rule explorer and network playground in the browser",
         description="Serve the explorer, the step-through and the network playground "
-        '(needs the extra: pip install "chainrule[serve]").',
+        '(needs the extra; in chainrule\'s clone: pip install -e ".[serve]").',
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765, help="port (default 8765)")

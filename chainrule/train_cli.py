@@ -113,7 +113,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help="train on N processes of this machine: runs mpiexec -n N ... --distributed "
-        "for you (needs the 'distributed' extra: pip install 'chainrule[distributed]')",
+        'for you (needs the distributed extra: pip install -e ".[distributed]")',
     )
     return p
 

@@ -40,7 +40,7 @@ def test_suite_quick_writes_the_results_table(tmp_path):
 
 
 def test_distributed_benchmark_quick_prints_its_tables():
-    pytest.importorskip("mpi4py", reason="pip install 'chainrule[distributed]'")
+    pytest.importorskip("mpi4py", reason="pip install -e '.[distributed]'")
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "distributed.py"), "--quick"],
         capture_output=True, text=True, timeout=180, cwd=ROOT, env=ENV,

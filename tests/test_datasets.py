@@ -44,7 +44,7 @@ def test_missing_sklearn_says_how_to_install(monkeypatch):
     import importlib
 
     monkeypatch.setattr(importlib, "import_module", lambda name: fake_import(name))
-    with pytest.raises(ImportError, match=r"pip install chainrule\[datasets\]"):
+    with pytest.raises(ImportError, match=r'pip install -e "\.\[datasets\]"'):
         datasets.load_iris()
 
 

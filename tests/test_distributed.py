@@ -146,7 +146,7 @@ def test_sampler_bad_input_and_data_loader():
 def _mpiexec() -> str:
     mpiexec = find_mpiexec()
     if mpiexec is None:
-        pytest.skip("could not import mpi4py or find mpiexec: pip install 'chainrule[distributed]'")
+        pytest.skip("could not import mpi4py or find mpiexec: pip install -e '.[distributed]'")
     return mpiexec
 
 
@@ -304,7 +304,7 @@ def test_train_ranks_without_mpi_says_how_to_install(monkeypatch, capsys):
     monkeypatch.setattr(launch, "find_mpiexec", lambda: None)
     assert cli.main(["train", "--ranks", "2"]) == 1
     err = capsys.readouterr().err
-    assert "--ranks 2: no MPI found" in err and "pip install 'chainrule[distributed]'" in err
+    assert "--ranks 2: no MPI found" in err and 'pip install -e ".[distributed]"' in err
     assert cli.main(["train", "--ranks", "0"]) == 2
     assert "--ranks must be at least 1" in capsys.readouterr().err
 

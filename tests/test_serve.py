@@ -16,8 +16,8 @@ import pytest
 
 import chainrule as cr
 
-pytest.importorskip("starlette", reason="Starlette is not installed (pip install chainrule[serve])")
-pytest.importorskip("uvicorn", reason="uvicorn is not installed (pip install chainrule[serve])")
+pytest.importorskip("starlette", reason="Starlette is not installed (pip install -e '.[serve]')")
+pytest.importorskip("uvicorn", reason="uvicorn is not installed (pip install -e '.[serve]')")
 httpx = pytest.importorskip("httpx", reason="httpx is not installed (pip install httpx)")
 
 from serve_live import running  # noqa: E402

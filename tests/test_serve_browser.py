@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-pytest.importorskip("starlette", reason="Starlette is not installed (pip install chainrule[serve])")
-pytest.importorskip("uvicorn", reason="uvicorn is not installed (pip install chainrule[serve])")
+pytest.importorskip("starlette", reason="Starlette is not installed (pip install -e '.[serve]')")
+pytest.importorskip("uvicorn", reason="uvicorn is not installed (pip install -e '.[serve]')")
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright's Python package is not installed"
 )

@@ -2,7 +2,7 @@
 
 * ``load_digits load_iris load_breast_cancer load_wine load_diabetes`` -- scikit-learn's
   bundled copies (no download), returned as ``(X, y)`` NumPy arrays; they need the optional
-  extra ``pip install chainrule[datasets]``.
+  extra ``pip install -e ".[datasets]"`` in a clone of chainrule.
 * ``make_moons make_circles make_spirals`` -- 2-D toy problems generated with NumPy.
 """
 

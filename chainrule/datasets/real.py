@@ -1,8 +1,8 @@
 """Real datasets, from the copies that scikit-learn ships inside its package.
 
 Nothing is downloaded: these five datasets are files inside scikit-learn's wheel. scikit-learn
-is an optional dependency (``pip install chainrule[datasets]``); without it each loader raises
-an ``ImportError`` that says so.
+is an optional dependency (``pip install -e ".[datasets]"`` in a clone of chainrule); without
+it each loader raises an ``ImportError`` that says so.
 
 Every loader returns ``(X, y)``: ``X`` a float64 array of shape ``(n_samples, n_features)``,
 ``y`` int64 class labels ``0..k-1`` (classification) or float64 targets (regression).
@@ -33,7 +33,7 @@ def _sklearn_datasets():
     except ImportError as e:
         raise ImportError(
             "chainrule.datasets' real datasets come from scikit-learn's bundled copies, and "
-            "scikit-learn is not installed: pip install chainrule[datasets]"
+            'scikit-learn is not installed: pip install -e ".[datasets]" in chainrule\'s clone'
         ) from e
 
 

@@ -14,7 +14,8 @@ and in the script wrap the model and shard the data::
 Every process computes the gradient of its shard; ``backward()`` averages the gradients
 across processes (MPI ``Allreduce`` through mpi4py), so every process takes the same step.
 Without MPI, or with one process, everything here runs as a single process would.
-Needs the optional extra: ``pip install 'chainrule[distributed]'`` (mpi4py and an MPI).
+Needs the optional extra (mpi4py and an MPI): ``pip install -e ".[distributed]"`` in a clone
+of chainrule.
 """
 
 from chainrule.distributed.comm import (

@@ -133,8 +133,8 @@ def init() -> tuple[int, int, int]:
                         raise RuntimeError(
                             f"cr.distributed: this process was started by an MPI launcher "
                             f"({size} processes) but mpi4py is not installed, so the "
-                            "processes cannot talk; install it: pip install "
-                            "'chainrule[distributed]' (or pip install mpi4py mpich)"
+                            "processes cannot talk; install it: pip install -e "
+                            '".[distributed]" in chainrule\'s clone (or pip install mpi4py mpich)'
                         ) from None
             else:
                 world = _World(MPI)

@@ -17,7 +17,8 @@ __all__ = [
 
 NO_MPI_MESSAGE = (
     "no MPI found: running several processes needs mpi4py and an MPI library with its "
-    "'mpiexec' launcher. Install both with: pip install 'chainrule[distributed]' "
+    "'mpiexec' launcher. Install both, in chainrule's clone, with: pip install -e "
+    '".[distributed]" '
     "(or: pip install mpi4py mpich); on a cluster, load the cluster's MPI module and "
     "pip install mpi4py"
 )

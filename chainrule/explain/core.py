@@ -562,7 +562,8 @@ def _at_point(sp, expr, subs: dict):
 
 
 _NO_SYMPY = (
-    "Formulas need SymPy, which is not installed (pip install 'chainrule[explain]'); "
+    "Formulas need SymPy, which is not installed (in chainrule's clone: "
+    'pip install -e ".[explain]"); '
     "the numbers are the engine's."
 )
 

@@ -44,7 +44,8 @@ def require_sympy():
         import sympy
     except ImportError as err:  # pragma: no cover - sympy is in the 'explain' extra
         raise ImportError(
-            "formulas need SymPy: pip install 'chainrule[explain]' (or pip install sympy)"
+            'formulas need SymPy: pip install -e ".[explain]" in chainrule\'s clone '
+            "(or pip install sympy)"
         ) from err
     return sympy
 

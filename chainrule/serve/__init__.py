@@ -20,7 +20,7 @@ def _require():
     except ImportError as err:
         raise ImportError(
             f"chainrule serve needs Starlette and uvicorn ({err}); "
-            'install them with: pip install "chainrule[serve]"'
+            'install them, in chainrule\'s clone, with: pip install -e ".[serve]"'
         ) from None
 
 

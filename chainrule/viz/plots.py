@@ -4,7 +4,7 @@ Figures are built as :class:`matplotlib.figure.Figure` objects on the Agg canvas
 through ``pyplot``'s global state, so plotting works without a display, does not change
 the backend of a running notebook, and Jupyter shows each figure once. Saving writes
 atomically (PNG, SVG or PDF by the file's suffix). matplotlib is an optional extra:
-``pip install chainrule[viz]``.
+``pip install -e ".[viz]"`` (in a clone of chainrule).
 """
 
 from __future__ import annotations
