@@ -56,3 +56,52 @@ def pytest_runtest_makereport(item, call):
             report.longrepr = f"required tool missing in CI: {call.excinfo.value}"
             return report
     return None
+
+
+# ----- one headless Chromium for the browser tests ---------------------------------------------
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+def _chromium_executable() -> str:
+    import shutil
+
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.skip("no Chromium executable on PATH (Debian: apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def browser(request, tmp_path_factory):
+    """One headless Chromium per test module (Debian's ``chromium``, driven by Playwright's
+    Python package; Playwright's own browser download is not used), with a fresh profile
+    directory, as a Playwright browser context. Its viewport is the module's
+    ``BROWSER_VIEWPORT`` (width, height), 1200x900 by default. Skipped, with the reason,
+    where Playwright or Chromium is missing."""
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="Playwright's Python package is not installed"
+    )
+    executable = _chromium_executable()
+    width, height = getattr(request.module, "BROWSER_VIEWPORT", (1200, 900))
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_api.sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=executable,
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": width, "height": height},
+        )
+        try:
+            yield context
+        finally:
+            context.close()

@@ -11,59 +11,30 @@ from __future__ import annotations
 import math
 import os
 import pathlib
-import shutil
 import time
 
 import pytest
 
 pytest.importorskip("starlette", reason="Starlette is not installed (pip install -e '.[serve]')")
 pytest.importorskip("uvicorn", reason="uvicorn is not installed (pip install -e '.[serve]')")
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="Playwright's Python package is not installed"
-)
+pytest.importorskip("playwright.sync_api", reason="Playwright's Python package is not installed")
 
 from serve_live import running  # noqa: E402
 
 from chainrule.serve import create_app  # noqa: E402
 
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 SKYDIVER = "P = 101325*exp(-0.0001*h); h = 4000 - g; g = 0.5*9.8*t^2"
 DOCS = pathlib.Path(__file__).resolve().parent.parent / "docs"
-
-
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.skip("no Chromium executable on PATH (Debian: apt-get install chromium)")
+BROWSER_VIEWPORT = (1280, 900)  # for conftest.py's browser fixture
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """The app on a free loopback port, and one Chromium; both stopped at the end."""
-    executable = _chromium()
+def site(browser):
+    """The app on a free loopback port, and the module's Chromium; the app is stopped at
+    the end."""
     app = create_app()
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    with running(app) as url, sync_api.sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=executable,
-            headless=True,
-            args=FLAGS,
-            viewport={"width": 1280, "height": 900},
-        )
-        try:
-            yield url, app, context
-        finally:
-            context.close()
+    with running(app) as url:
+        yield url, app, browser
 
 
 def _open(context, url, size=None):

@@ -1,14 +1,14 @@
 """The step-through page, opened in headless Chromium and clicked as a person would.
 
 Needs Debian's ``chromium`` and Playwright's Python package (``pip install playwright``;
-its own browser download is not used). Skipped, with the reason, where either is missing.
+its own browser download is not used): the ``browser`` fixture of conftest.py. Skipped, with
+the reason, where either is missing.
 """
 
 from __future__ import annotations
 
 import io
 import os
-import shutil
 
 import numpy as np
 import pytest
@@ -18,45 +18,6 @@ from chainrule.explain.core import explain
 from chainrule.viz.html import explanation_html
 
 SKYDIVER = "P = 101325*exp(-0.0001*h); h = 4000 - g; g = 0.5*9.8*t**2"
-
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-
-
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.skip("no Chromium executable on PATH (Debian: apt-get install chromium)")
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    """One Chromium with a fresh profile directory for the tests of this module."""
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="Playwright's Python package is not installed"
-    )
-    executable = _chromium()
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    with sync_api.sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=executable,
-            headless=True,
-            args=FLAGS,
-            viewport={"width": 1200, "height": 900},
-        )
-        try:
-            yield context
-        finally:
-            context.close()
 
 
 def _open(context, path):
