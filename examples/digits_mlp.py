@@ -45,7 +45,8 @@ for epoch in range(30):
     if epoch % 5 == 4:
         model.eval()
         with cr.no_grad():
-            acc = np.mean(np.argmax(model(cr.tensor(X_test, dtype=cr.float32)).data, axis=1) == y_test)
+            out = model(cr.tensor(X_test, dtype=cr.float32))
+            acc = np.mean(np.argmax(out.data, axis=1) == y_test)
         print(f"epoch {epoch + 1:2d}  loss {total / len(y_train):.4f}  test accuracy {acc:.4f}")
 
 # The same, with the loop written once for you:
