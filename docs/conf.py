@@ -58,11 +58,20 @@ html_static_path = [str(pathlib.Path(jupyter_server_mathjax.__file__).parent / "
 mathjax_path = "MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
 # myst-nb marks notebook pages "tex2jax_ignore" and names the classes to typeset (for
 # MathJax 3); the same for MathJax 2.
+# That copy ships only the STIX-Web fonts: without saying so MathJax looks for its TeX fonts,
+# shows "File failed to load" and writes [Math Processing Error] for f'(z) (as Jupyter's
+# own configuration of it does).
 mathjax2_config = {
     "tex2jax": {
         "processClass": "tex2jax_process|mathjax_process|math|output_area",
         "ignoreClass": "tex2jax_ignore|mathjax_ignore",
-    }
+    },
+    "HTML-CSS": {
+        "availableFonts": [],
+        "preferredFont": None,
+        "webFont": "STIX-Web",
+        "imageFont": None,
+    },
 }
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
 myst_heading_anchors = 3
