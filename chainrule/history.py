@@ -55,6 +55,8 @@ class History:
             ) from None
 
     def keys(self) -> list[str]:
+        """The names of the records, in the order they were first recorded (for example
+        ``['loss', 'val_loss', 'lr', 'time']``)."""
         return list(self.history)
 
     def __len__(self) -> int:
