@@ -36,9 +36,15 @@ def check_input_dtype(layer: str, x, *params) -> None:
     ``params`` are the layer's parameters or buffers (``None`` for one it does not have);
     their own dtypes must agree too (``F.linear(x, w32, b64)``).
     """
-    given = [p for p in params if p is not None]
-    if not given or not hasattr(x, "dtype"):
+    have = getattr(x, "dtype", None)
+    if have is None:
         return
+    for p in params:  # the common case, every dtype the same, checked first: once per layer call
+        if p is not None and p.dtype != have:
+            break
+    else:
+        return
+    given = [p for p in params if p is not None]
     want = np.dtype(given[0].dtype)
     for p in given[1:]:
         if np.dtype(p.dtype) != want:

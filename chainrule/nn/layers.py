@@ -84,15 +84,16 @@ class Linear(Module):
         init.default_layer_init_(self.weight, self.bias, self.in_features)
 
     def forward(self, x):
+        weight, bias = self.weight, self.bias  # (each a Module.__getattr__ call: read once)
         if not hasattr(x, "shape"):
-            x = np.asarray(x, dtype=self.weight.dtype)
+            x = np.asarray(x, dtype=weight.dtype)
         if len(x.shape) == 0 or x.shape[-1] != self.in_features:
             raise ValueError(
                 f"Linear({self.in_features} -> {self.out_features}) got input of shape "
                 f"{tuple(x.shape)}: the last dimension must be {self.in_features}"
             )
-        check_input_dtype("Linear", x, self.weight, self.bias)
-        return F.linear(x, self.weight, self.bias)
+        check_input_dtype("Linear", x, weight, bias)
+        return F.linear(x, weight, bias)
 
     def extra_repr(self) -> str:
         return (
