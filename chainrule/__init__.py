@@ -9,7 +9,6 @@ from chainrule.autodiff.graph import enable_grad, is_grad_enabled, no_grad, set_
 from chainrule.autodiff.primitive import REGISTRY as primitives
 from chainrule.numpy_api import *  # noqa: F403  (the NumPy-named functions)
 from chainrule.numpy_api import __all__ as _api_names
-from chainrule.numpy_more import *  # noqa: F403  (more of NumPy, built from the above)
 from chainrule.tensor import Tensor
 
 # --- transforms ---
@@ -45,14 +44,12 @@ def _answer_dim() -> None:
     (primitives answer in the engine's argument check, ``autodiff.primitive``)."""
     import inspect
 
-    from chainrule import numpy_more
     from chainrule.habits import refuse_dim
 
     # A primitive's own function stays itself (cr.add is the primitive's function); it
     # answers dim= in the engine's argument check.
     own = {id(p.function) for p in primitives.values()}
-    names = [*_api_names, *getattr(numpy_more, "__all__", ())]
-    for name in names:
+    for name in _api_names:
         fn = globals().get(name)
         if (
             inspect.isfunction(fn)

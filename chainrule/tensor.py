@@ -650,28 +650,26 @@ class Tensor:
         raise AttributeError(f"'Tensor' object has no attribute {name!r}")
 
 
-def _method(name, fn=None):
+def _method(name):
     def method(self, *args, **kwargs):
         if "dim" in kwargs:
             raise TypeError(
                 f"{name}() takes NumPy's axis=, not PyTorch's dim=: use x.{name}(axis=...)"
             )
-        return (fn or getattr(_api, name))(self, *args, **kwargs)
+        return getattr(_api, name)(self, *args, **kwargs)
 
     method.__name__ = name
     method.__doc__ = f"Method form of ``cr.{name}(x, ...)``."
     return method
 
 
-def add_methods(names, functions: dict | None = None) -> None:
+def add_methods(names) -> None:
     """Give Tensor the method form of each function named (``t.exp()`` is ``cr.exp(t)``).
 
     The NumPy surface calls this with the names its tables list (the primitives declared
-    ``method=True``, and its own functions such as ``sum``), since it sits above Tensor;
-    ``functions`` maps names to the functions when they are not in the NumPy surface's
-    own module."""
+    ``method=True``, and its own functions such as ``sum``), since it sits above Tensor."""
     for name in names:
-        setattr(Tensor, name, _method(name, None if functions is None else functions[name]))
+        setattr(Tensor, name, _method(name))
 
 def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
     """Create a leaf tensor from a number, nested list, NumPy array or Tensor (copied).

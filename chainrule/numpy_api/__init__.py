@@ -7,6 +7,10 @@ functions take NumPy's arguments and keep NumPy's semantics. In rooms:
 * :mod:`~chainrule.numpy_api.math_functions` — the primitives (generated from their declarations),
   elementwise helpers and reductions;
 * :mod:`~chainrule.numpy_api.shape` — reshaping, joining, splitting, indexing;
+* :mod:`~chainrule.numpy_api.joining` — NumPy's stacking helpers (``vstack``, ``r_``, ...);
+* :mod:`~chainrule.numpy_api.arranging` — flipping, rolling, moving axes, diagonals;
+* :mod:`~chainrule.numpy_api.ordering` — ``sort``, ``partition``, ``take_along_axis``;
+* :mod:`~chainrule.numpy_api.differences` — ``diff``, ``cumsum``, ``cumprod``, ``gradient``;
 * :mod:`~chainrule.numpy_api.linear_algebra` — products and ``cr.linalg``;
 * :mod:`~chainrule.numpy_api.creation` — zeros, ones, arange, ...;
 * :mod:`chainrule.random` — the random generator and ``randn``/``rand``;
@@ -26,6 +30,20 @@ import numpy as np
 import chainrule.tensor as _tensor_module
 from chainrule import linalg_api
 from chainrule.autodiff.graph import DEFAULT_MODE, STATE
+from chainrule.numpy_api.arranging import (
+    diag,
+    diagonal,
+    flip,
+    fliplr,
+    flipud,
+    moveaxis,
+    roll,
+    rollaxis,
+    rot90,
+    trace,
+    tril,
+    triu,
+)
 from chainrule.numpy_api.creation import (
     arange,
     eye,
@@ -37,27 +55,53 @@ from chainrule.numpy_api.creation import (
     zeros,
     zeros_like,
 )
+from chainrule.numpy_api.differences import cumprod, cumsum, diff, gradient
+from chainrule.numpy_api.joining import (
+    append,
+    array_split,
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    c_,
+    column_stack,
+    dsplit,
+    dstack,
+    hsplit,
+    hstack,
+    r_,
+    row_stack,
+    vsplit,
+    vstack,
+)
 from chainrule.numpy_api.linear_algebra import (
+    cross,
     dot,
     einsum,
+    inner,
+    kron,
     linalg,
     outer,
+    tensordot,
 )
 from chainrule.numpy_api.math_functions import (  # noqa: F401  (_user_stacklevel: for other rooms)
     _user_stacklevel,
     all,
     amax,
     amin,
+    angle,
     any,
     argmax,
     argmin,
     astype,
     ceil,
     clip,
+    conj,
+    conjugate,
     equal,
     floor,
     greater,
     greater_equal,
+    imag,
     isfinite,
     isnan,
     less,
@@ -69,16 +113,20 @@ from chainrule.numpy_api.math_functions import (  # noqa: F401  (_user_stackleve
     max,
     mean,
     min,
+    nan_to_num,
     norm,
     not_equal,
     prod,
+    real,
     round,
+    select,
     sign,
     std,
     sum,
     var,
     where,
 )
+from chainrule.numpy_api.ordering import partition, sort, take_along_axis
 from chainrule.numpy_api.shape import (  # noqa: F401  (_operand, _data, _axis: the engine's)
     _axis,
     _data,
@@ -246,13 +294,61 @@ __all__ = [
     "inf",
     "nan",
     "newaxis",
+    # NumPy's array helpers, composed from the above (MORE_FUNCTIONS below)
+    "atleast_1d",
+    "atleast_2d",
+    "atleast_3d",
+    "vstack",
+    "hstack",
+    "dstack",
+    "column_stack",
+    "append",
+    "array_split",
+    "vsplit",
+    "hsplit",
+    "dsplit",
+    "flip",
+    "flipud",
+    "fliplr",
+    "rot90",
+    "roll",
+    "moveaxis",
+    "rollaxis",
+    "diagonal",
+    "trace",
+    "diag",
+    "triu",
+    "tril",
+    "tensordot",
+    "inner",
+    "kron",
+    "cross",
+    "take_along_axis",
+    "sort",
+    "partition",
+    "diff",
+    "cumsum",
+    "cumprod",
+    "gradient",
+    "select",
+    "nan_to_num",
+    "real",
+    "imag",
+    "conjugate",
+    "angle",
+    "conj",
+    "row_stack",
+    "r_",
+    "c_",
 ]
 
 # ----- the dispatch tables, generated ----------------------------------------------------------
 
 #: NumPy ufuncs that run chainrule's function of the same name on a Tensor (``np.sin(t)``):
-#: every function here that NumPy has as a ufunc.
-UFUNCS = {n: globals()[n] for n in __all__ if isinstance(getattr(np, n, None), np.ufunc)}
+#: every function here that NumPy has as a ufunc, but for the composed helpers at the end
+#: of ``__all__`` (``np.conjugate`` is a ufunc: on a Tensor it says to call cr.conjugate).
+UFUNCS = {n: globals()[n] for n in __all__
+          if isinstance(getattr(np, n, None), np.ufunc) and n not in ("conjugate", "conj")}
 
 #: NumPy functions (``np.sum(t)``, ``np.concatenate([t, u])``) that run chainrule's
 #: differentiable function of the same name and arguments.
@@ -269,6 +365,20 @@ LINALG_FUNCTIONS = {n: getattr(linalg, n) for n in ("inv", "det", "solve", "norm
 METHODS = _registered_methods() + (
     "sign floor ceil round isnan clip sum mean var std prod max min logsumexp norm argmax "
     "argmin swapaxes squeeze expand_dims flatten dot take repeat tile any all").split()
+
+#: NumPy's array helpers written from the functions above (joining, arranging, products,
+#: ordering, differences, selection): each a composition, with no rule of its own. NumPy's
+#: dispatch runs them for ``np.<name>(tensor)``; ``cr.<name>`` is each of them too.
+MORE_FUNCTIONS = {n: globals()[n] for n in (
+    "atleast_1d atleast_2d atleast_3d vstack hstack dstack column_stack append array_split "
+    "vsplit hsplit dsplit flip flipud fliplr rot90 roll moveaxis rollaxis diagonal trace diag "
+    "triu tril tensordot inner kron cross take_along_axis sort partition diff cumsum cumprod "
+    "gradient select nan_to_num real imag conjugate angle conj").split()}
+ARRAY_FUNCTIONS.update(MORE_FUNCTIONS)
+
+#: The ones that are also Tensor methods, as NumPy's ndarray has them (not ``sort`` and
+#: ``partition``, which sort an ndarray in place).
+METHODS += ("diagonal", "trace", "cumsum", "cumprod", "conj", "conjugate")
 _tensor_module.add_methods(METHODS)
 
 from chainrule.numpy_api.dispatch import array_function, array_ufunc  # noqa: E402, F401

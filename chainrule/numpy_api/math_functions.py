@@ -330,3 +330,76 @@ def _p_norm(x, p: float, axis, keepdims: bool) -> Tensor:
 
 def _drop(shape_, axes) -> tuple:
     return tuple(s for i, s in enumerate(shape_) if i not in axes)
+
+
+# ----- selection, non-finite values ---------------------------------------------------------
+
+
+def select(condlist, choicelist, default=0) -> Tensor:
+    """From ``choicelist[i]`` where ``condlist[i]`` is the first true condition, else
+    ``default``; the gradient flows to the chosen values."""
+    condlist, choicelist = list(condlist), list(choicelist)
+    if len(condlist) != len(choicelist):
+        raise ValueError("select: list of cases must be same length as list of conditions")
+    if not condlist:
+        raise ValueError("select: select with an empty condition list is not possible")
+    out = _operand(default)
+    for cond, choice in zip(reversed(condlist), reversed(choicelist)):
+        c = np.asarray(_data(cond))
+        if c.dtype != bool:
+            raise TypeError(f"select: condlist entries must be boolean arrays, got {c.dtype}")
+        out = where(c, choice, out)
+    return out
+
+
+def nan_to_num(x, copy: bool = True, nan: float = 0.0, posinf=None, neginf=None) -> Tensor:
+    """NaN replaced by ``nan``, +inf by ``posinf`` (default: the dtype's largest number),
+    -inf by ``neginf`` (its most negative). The gradient is 1 at finite entries, 0 at
+    replaced ones. ``copy`` is accepted for NumPy code; the result is always new."""
+    x = _operand(x)
+    data = np.asarray(_data(x))
+    if data.dtype.kind not in "fc":
+        return x
+    info = np.finfo(data.dtype)
+    big = info.max if posinf is None else posinf
+    small = info.min if neginf is None else neginf
+    out = where(np.isnan(data), nan, x)
+    out = where(np.isposinf(data), big, out)
+    return where(np.isneginf(data), small, out)
+
+
+# ----- complex-number helpers on real arrays ---------------------------------------------------
+
+
+def _real_operand(x, who: str):
+    x = _operand(x)
+    if np.iscomplexobj(_data(x)):
+        raise TypeError(f"{who}: chainrule's arrays are real; got a complex array")
+    return x
+
+
+def real(x):
+    """The real part: x itself for real x (d/dx = 1)."""
+    return _real_operand(x, "real")
+
+
+def conjugate(x):
+    """The complex conjugate: x itself for real x (d/dx = 1)."""
+    return _real_operand(x, "conjugate")
+
+
+conj = conjugate
+
+
+def imag(x) -> Tensor:
+    """The imaginary part: zeros for real x (a constant, gradient 0)."""
+    data = np.asarray(_data(_real_operand(x, "imag")))
+    return Tensor(np.zeros_like(data, dtype=np.result_type(data, np.float32)
+                                if data.dtype.kind != "f" else data.dtype))
+
+
+def angle(x, deg: bool = False) -> Tensor:
+    """The argument of each number: 0 for x ≥ 0 and π (180 with ``deg``) for x < 0 on real
+    input; piecewise constant, so its gradient is 0."""
+    data = np.asarray(_data(_real_operand(x, "angle")))
+    return Tensor(np.asarray(np.angle(data, deg=deg)))

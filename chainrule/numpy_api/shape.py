@@ -42,6 +42,14 @@ def _data(x):
     return x.data if isinstance(x, Tensor) else x
 
 
+def _ndim(x) -> int:
+    return np.ndim(_data(x))
+
+
+def _shape(x) -> tuple:
+    return np.shape(_data(x))
+
+
 # ----- shape -----------------------------------------------------------------------------------
 
 
