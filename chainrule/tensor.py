@@ -1,8 +1,9 @@
 """Tensor: a NumPy array, the graph node that produced it, and a version counter.
 
-Operators and methods delegate to the functions of :mod:`chainrule.numpy_api`, which are
-registered primitives or compositions of them. A Tensor holds no reference to its
-consumers, and its node holds none to it, so graphs are freed by reference counting.
+Its operators and NumPy-named methods (:mod:`chainrule.tensor_operators`) delegate to the
+functions of :mod:`chainrule.numpy_api`, which are registered primitives or compositions of
+them. A Tensor holds no reference to its consumers, and its node holds none to it, so
+graphs are freed by reference counting.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from chainrule import tensor_operators as _operators
 from chainrule.autodiff.graph import DEFAULT_MODE, STATE, guard_saved_output
 from chainrule.autodiff.versions import VersionCounter
 from chainrule.dtypes import (  # noqa: F401  (re-exported: chainrule.tensor's names)
@@ -24,6 +26,7 @@ from chainrule.dtypes import (  # noqa: F401  (re-exported: chainrule.tensor's n
     int64,
     set_default_dtype,
 )
+from chainrule.tensor_operators import TensorOperators, method_form
 
 
 def to_array(data, dtype=None) -> np.ndarray:
@@ -77,7 +80,7 @@ def make(data: np.ndarray, node=None) -> Tensor:
     return t
 
 
-class Tensor:
+class Tensor(TensorOperators):
     """An n-dimensional array that records how it was computed, for differentiation.
 
     >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
@@ -88,16 +91,6 @@ class Tensor:
     __slots__ = ("data", "_grad", "_requires_grad", "_node", "_vcl", "name", "_tangent",
                  "__weakref__")
     __array_priority__ = 1000
-
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        """``np.sin(t)``, ``ndarray * t``: chainrule's function of the same name runs (see
-        :func:`chainrule.numpy_api.dispatch.array_ufunc`)."""
-        return _api.array_ufunc(ufunc, method, inputs, kwargs)
-
-    def __array_function__(self, func, types, args, kwargs):
-        """``np.sum(t)``, ``np.linalg.inv(t)``, ...: chainrule's differentiable version runs
-        (see :func:`chainrule.numpy_api.dispatch.array_function`)."""
-        return _api.array_function(func, args, kwargs)
 
     def __init__(self, data, dtype=None, requires_grad: bool = False):
         arr = to_array(data, dtype)
@@ -169,11 +162,6 @@ class Tensor:
                 "leaf tensors can change it; use y = x.detach() for a copy cut from the graph"
             )
         self._requires_grad = value
-
-    @property
-    def T(self) -> Tensor:
-        """The transpose (axes reversed), as ``numpy.ndarray.T``."""
-        return _api.transpose(self)
 
     @property
     def _vc(self) -> VersionCounter:
@@ -361,26 +349,6 @@ class Tensor:
             self._node.retained = weakref.ref(self)
         return self
 
-    def named(self, name: str) -> Tensor:
-        """Give this quantity a name for explanations and graphs (``cr.named``); returns self."""
-        return _api.named(self, name)
-
-    def copy(self) -> Tensor:
-        """NumPy's name for :meth:`clone`: a copy that stays in the graph."""
-        return _api.copy(self)
-
-    def ravel(self) -> Tensor:
-        """The elements as a 1-D tensor (NumPy's ``ravel``; differentiable)."""
-        return _api.flatten(self)
-
-    def clone(self) -> Tensor:
-        """A copy that stays in the graph (its gradient flows back to self)."""
-        return _api.copy(self)
-
-    def astype(self, dtype) -> Tensor:
-        """Cast to ``dtype``; gradients are cast back (as ``numpy.ndarray.astype``)."""
-        return _api.astype(self, dtype)
-
     # ----- in-place operations ----------------------------------------------------------
     def _inplace(self, opname: str, compute) -> Tensor:
         """Replace self's values by ``compute(self_as_it_was)`` and bump its version.
@@ -501,167 +469,12 @@ class Tensor:
             return self
         return self._inplace(opname, lambda old: fn(old, other))
 
-    def __iadd__(self, other):
-        return self._inplace_arith("add_ (+=)", np.add, _api.add, other)
-
-    def __isub__(self, other):
-        return self._inplace_arith("sub_ (-=)", np.subtract, _api.subtract, other)
-
-    def __imul__(self, other):
-        return self._inplace_arith("mul_ (*=)", np.multiply, _api.multiply, other)
-
-    def __itruediv__(self, other):
-        return self._inplace_arith("div_ (/=)", np.true_divide, _api.divide, other)
-
-    def __imod__(self, other):
-        return self._inplace_arith("remainder_ (%=)", np.remainder, _api.remainder, other)
-
-    def __ipow__(self, other):
-        return self._inplace_arith("pow_ (**=)", np.power, _api.power, other)
-
-    add_ = __iadd__
-    sub_ = __isub__
-    mul_ = __imul__
-    div_ = __itruediv__
-
-    def fill_(self, value) -> Tensor:
-        """Set every element to ``value`` in place."""
-        return self._inplace("fill_", lambda old: _api.full_like(old, value))
-
-    def zero_(self) -> Tensor:
-        """Set every element to 0 in place."""
-        return self._inplace("zero_", lambda old: _api.zeros_like(old))
-
     def copy_(self, src) -> Tensor:
         """Copy ``src`` (broadcast to self's shape) into self in place."""
-        return self._inplace("copy_", lambda old: _api.broadcast_to(
-            _api.astype(src if isinstance(src, Tensor) else make(to_array(src)), old.dtype),
+        return self._inplace("copy_", lambda old: _operators._api.broadcast_to(
+            _operators._api.astype(src if isinstance(src, Tensor) else make(to_array(src)),
+                                   old.dtype),
             old.shape))
-
-    def __setitem__(self, index, value) -> None:
-        self._inplace("__setitem__ (x[i] = v)",
-                      lambda old: _api.index_put(old, value, index))
-
-    # ----- operators --------------------------------------------------------------------
-    def __add__(self, other):
-        return _binary['add'](self, other)
-
-    def __radd__(self, other):
-        return _binary['add'](other, self)
-
-    def __sub__(self, other):
-        return _binary['subtract'](self, other)
-
-    def __rsub__(self, other):
-        return _binary['subtract'](other, self)
-
-    def __mul__(self, other):
-        return _binary['multiply'](self, other)
-
-    def __rmul__(self, other):
-        return _binary['multiply'](other, self)
-
-    def __truediv__(self, other):
-        return _binary['divide'](self, other)
-
-    def __rtruediv__(self, other):
-        return _binary['divide'](other, self)
-
-    def __mod__(self, other):
-        return _api.remainder(self, other)
-
-    def __rmod__(self, other):
-        return _api.remainder(other, self)
-
-    def __pow__(self, other):
-        return _api.power(self, other)
-
-    def __rpow__(self, other):
-        return _api.power(other, self)
-
-    def __matmul__(self, other):
-        return _api.matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return _api.matmul(other, self)
-
-    def __neg__(self):
-        return _api.negative(self)
-
-    def __pos__(self):
-        return self
-
-    def __abs__(self):
-        return _api.abs(self)
-
-    def __getitem__(self, index):
-        return _api.getitem(self, index)
-
-    def __eq__(self, other):  # type: ignore[override]
-        return _api.equal(self, other)
-
-    def __ne__(self, other):  # type: ignore[override]
-        return _api.not_equal(self, other)
-
-    def __lt__(self, other):
-        return _api.less(self, other)
-
-    def __le__(self, other):
-        return _api.less_equal(self, other)
-
-    def __gt__(self, other):
-        return _api.greater(self, other)
-
-    def __ge__(self, other):
-        return _api.greater_equal(self, other)
-
-    def __invert__(self):
-        return _api.logical_not(self)
-
-    def __and__(self, other):
-        return _api.logical_and(self, other)
-
-    def __or__(self, other):
-        return _api.logical_or(self, other)
-
-    # ----- method forms of the NumPy-named functions ------------------------------------
-    def reshape(self, *shape, order: str = "C"):
-        """``x.reshape(2, 3)`` or ``x.reshape((2, 3))``; ``order='F'`` as NumPy's."""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return _api.reshape(self, shape, order=order)
-
-    def transpose(self, *axes):
-        """``x.transpose()`` reverses axes; ``x.transpose(1, 0, 2)`` permutes them."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return _api.transpose(self, axes or None)
-
-    def view(self, *shape):
-        """Alias of :meth:`reshape`, for PyTorch habits."""
-        return self.reshape(*shape)
-
-    def __getattr__(self, name: str):
-        # Only reached when the normal lookup fails: a PyTorch name gets chainrule's way.
-        from chainrule.habits import TENSOR_HINTS, hint_error
-
-        if name in TENSOR_HINTS:
-            raise hint_error("Tensor", name, TENSOR_HINTS)
-        raise AttributeError(f"'Tensor' object has no attribute {name!r}")
-
-
-def _method(name):
-    def method(self, *args, **kwargs):
-        if "dim" in kwargs:
-            raise TypeError(
-                f"{name}() takes NumPy's axis=, not PyTorch's dim=: use x.{name}(axis=...)"
-            )
-        return getattr(_api, name)(self, *args, **kwargs)
-
-    method.__name__ = name
-    method.__doc__ = f"Method form of ``cr.{name}(x, ...)``."
-    return method
-
 
 def add_methods(names) -> None:
     """Give Tensor the method form of each function named (``t.exp()`` is ``cr.exp(t)``).
@@ -669,7 +482,8 @@ def add_methods(names) -> None:
     The NumPy surface calls this with the names its tables list (the primitives declared
     ``method=True``, and its own functions such as ``sum``), since it sits above Tensor."""
     for name in names:
-        setattr(Tensor, name, _method(name))
+        setattr(Tensor, name, method_form(name))
+
 
 def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
     """Create a leaf tensor from a number, nested list, NumPy array or Tensor (copied).
@@ -678,10 +492,3 @@ def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
     int64, NumPy arrays keep their dtype. Only floating tensors can require grad.
     """
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
-
-
-# The functions behind the operators; chainrule.numpy_api sets these when it is loaded (it
-# needs Tensor first, so it cannot be imported from here). The arithmetic operators call
-# the primitives' two-argument path directly: they are the hottest calls of all.
-_api = None
-_binary: dict = {}

@@ -164,6 +164,11 @@ def _directive(module: str, name: str, obj) -> str:
         return f"``{module}.{name}`` is :py:{role}:`{first}`.\n"
     if inspect.isclass(obj):
         kind = "exception" if issubclass(obj, BaseException) else "class"
+        if any(b.__module__.startswith("chainrule") and not b.__name__.startswith("_")
+               for b in obj.__bases__):
+            # cr.Tensor's operators and NumPy-named methods are written in its base class
+            # (chainrule.tensor_operators): its page lists them with its own.
+            return f".. auto{kind}:: {module}.{name}\n   :inherited-members:\n"
         return f".. auto{kind}:: {module}.{name}\n"
     return f".. autofunction:: {module}.{name}\n"
 

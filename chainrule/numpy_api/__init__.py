@@ -28,6 +28,7 @@ import sys
 import numpy as np
 
 import chainrule.tensor as _tensor_module
+import chainrule.tensor_operators as _operators
 from chainrule import linalg_api
 from chainrule.autodiff.graph import DEFAULT_MODE, STATE
 from chainrule.numpy_api.arranging import (
@@ -201,8 +202,9 @@ nan = math.nan
 newaxis = None
 
 
-_tensor_module._api = sys.modules[__name__]
-_tensor_module._binary.update(
+# Tensor's operators and methods compute with this surface (see chainrule.tensor_operators).
+_operators._api = sys.modules[__name__]
+_operators._binary.update(
     {p.name: p._apply2 for p in (arithmetic.add, arithmetic.subtract, arithmetic.multiply,
                                  arithmetic.divide)}
 )

@@ -1,0 +1,220 @@
+"""Tensor's operators and NumPy-named methods: ``t + u``, ``t[i]``, ``t += u``, ``t.T``,
+``t.reshape(...)``, ``np.sin(t)``, and the method form of every function listed by the
+NumPy surface (``t.exp()``, ``t.sum()``).
+
+Each delegates to a function of :mod:`chainrule.numpy_api` (a registered primitive or a
+composition of them). The NumPy surface sits above Tensor, since it is generated from the
+registry of primitives that create Tensors, so it hands itself over when it is loaded:
+it sets ``_api`` (itself) and ``_binary`` (the two-argument path of the four arithmetic
+primitives) here. :class:`~chainrule.tensor.Tensor` takes these methods from
+:class:`TensorOperators`; the mechanics of in-place changes (version counters, rebasing
+the graph) are Tensor's own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.habits import TENSOR_HINTS, hint_error
+
+# The functions behind the operators; chainrule.numpy_api sets these when it is loaded (it
+# needs Tensor first, so it cannot be imported from here). The arithmetic operators call
+# the primitives' two-argument path directly: they are the hottest calls of all.
+_api = None
+_binary: dict = {}
+
+
+class TensorOperators:
+    """The operators and method forms of :class:`~chainrule.tensor.Tensor` (its base)."""
+
+    __slots__ = ()
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """``np.sin(t)``, ``ndarray * t``: chainrule's function of the same name runs (see
+        :func:`chainrule.numpy_api.dispatch.array_ufunc`)."""
+        return _api.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        """``np.sum(t)``, ``np.linalg.inv(t)``, ...: chainrule's differentiable version runs
+        (see :func:`chainrule.numpy_api.dispatch.array_function`)."""
+        return _api.array_function(func, args, kwargs)
+
+    @property
+    def T(self):
+        """The transpose (axes reversed), as ``numpy.ndarray.T``."""
+        return _api.transpose(self)
+
+    # ----- method forms of the NumPy-named functions ------------------------------------
+    def named(self, name: str):
+        """Give this quantity a name for explanations and graphs (``cr.named``); returns self."""
+        return _api.named(self, name)
+
+    def copy(self):
+        """NumPy's name for :meth:`clone`: a copy that stays in the graph."""
+        return _api.copy(self)
+
+    def ravel(self):
+        """The elements as a 1-D tensor (NumPy's ``ravel``; differentiable)."""
+        return _api.flatten(self)
+
+    def clone(self):
+        """A copy that stays in the graph (its gradient flows back to self)."""
+        return _api.copy(self)
+
+    def astype(self, dtype):
+        """Cast to ``dtype``; gradients are cast back (as ``numpy.ndarray.astype``)."""
+        return _api.astype(self, dtype)
+
+    # ----- in-place operators (recorded by Tensor._inplace) ------------------------------
+    def __iadd__(self, other):
+        return self._inplace_arith("add_ (+=)", np.add, _api.add, other)
+
+    def __isub__(self, other):
+        return self._inplace_arith("sub_ (-=)", np.subtract, _api.subtract, other)
+
+    def __imul__(self, other):
+        return self._inplace_arith("mul_ (*=)", np.multiply, _api.multiply, other)
+
+    def __itruediv__(self, other):
+        return self._inplace_arith("div_ (/=)", np.true_divide, _api.divide, other)
+
+    def __imod__(self, other):
+        return self._inplace_arith("remainder_ (%=)", np.remainder, _api.remainder, other)
+
+    def __ipow__(self, other):
+        return self._inplace_arith("pow_ (**=)", np.power, _api.power, other)
+
+    add_ = __iadd__
+    sub_ = __isub__
+    mul_ = __imul__
+    div_ = __itruediv__
+
+    def fill_(self, value):
+        """Set every element to ``value`` in place."""
+        return self._inplace("fill_", lambda old: _api.full_like(old, value))
+
+    def zero_(self):
+        """Set every element to 0 in place."""
+        return self._inplace("zero_", lambda old: _api.zeros_like(old))
+
+    def __setitem__(self, index, value) -> None:
+        self._inplace("__setitem__ (x[i] = v)",
+                      lambda old: _api.index_put(old, value, index))
+
+    # ----- operators --------------------------------------------------------------------
+    def __add__(self, other):
+        return _binary['add'](self, other)
+
+    def __radd__(self, other):
+        return _binary['add'](other, self)
+
+    def __sub__(self, other):
+        return _binary['subtract'](self, other)
+
+    def __rsub__(self, other):
+        return _binary['subtract'](other, self)
+
+    def __mul__(self, other):
+        return _binary['multiply'](self, other)
+
+    def __rmul__(self, other):
+        return _binary['multiply'](other, self)
+
+    def __truediv__(self, other):
+        return _binary['divide'](self, other)
+
+    def __rtruediv__(self, other):
+        return _binary['divide'](other, self)
+
+    def __mod__(self, other):
+        return _api.remainder(self, other)
+
+    def __rmod__(self, other):
+        return _api.remainder(other, self)
+
+    def __pow__(self, other):
+        return _api.power(self, other)
+
+    def __rpow__(self, other):
+        return _api.power(other, self)
+
+    def __matmul__(self, other):
+        return _api.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _api.matmul(other, self)
+
+    def __neg__(self):
+        return _api.negative(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _api.abs(self)
+
+    def __getitem__(self, index):
+        return _api.getitem(self, index)
+
+    def __eq__(self, other):  # type: ignore[override]
+        return _api.equal(self, other)
+
+    def __ne__(self, other):  # type: ignore[override]
+        return _api.not_equal(self, other)
+
+    def __lt__(self, other):
+        return _api.less(self, other)
+
+    def __le__(self, other):
+        return _api.less_equal(self, other)
+
+    def __gt__(self, other):
+        return _api.greater(self, other)
+
+    def __ge__(self, other):
+        return _api.greater_equal(self, other)
+
+    def __invert__(self):
+        return _api.logical_not(self)
+
+    def __and__(self, other):
+        return _api.logical_and(self, other)
+
+    def __or__(self, other):
+        return _api.logical_or(self, other)
+
+    # ----- method forms of the NumPy-named functions ------------------------------------
+    def reshape(self, *shape, order: str = "C"):
+        """``x.reshape(2, 3)`` or ``x.reshape((2, 3))``; ``order='F'`` as NumPy's."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _api.reshape(self, shape, order=order)
+
+    def transpose(self, *axes):
+        """``x.transpose()`` reverses axes; ``x.transpose(1, 0, 2)`` permutes them."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return _api.transpose(self, axes or None)
+
+    def view(self, *shape):
+        """Alias of :meth:`reshape`, for PyTorch habits."""
+        return self.reshape(*shape)
+
+    def __getattr__(self, name: str):
+        # Only reached when the normal lookup fails: a PyTorch name gets chainrule's way.
+        if name in TENSOR_HINTS:
+            raise hint_error("Tensor", name, TENSOR_HINTS)
+        raise AttributeError(f"'Tensor' object has no attribute {name!r}")
+
+
+def method_form(name):
+    def method(self, *args, **kwargs):
+        if "dim" in kwargs:
+            raise TypeError(
+                f"{name}() takes NumPy's axis=, not PyTorch's dim=: use x.{name}(axis=...)"
+            )
+        return getattr(_api, name)(self, *args, **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = f"Method form of ``cr.{name}(x, ...)``."
+    return method
