@@ -39,6 +39,9 @@ LAYERS = [
                        "chainrule.random", "chainrule.linalg"]),
     ("compile", ["chainrule.compile"]),
     ("testing", ["chainrule.testing"]),
+    # Drawing small graphs from plain data (DOT text, role styles, inline SVG with or
+    # without Graphviz): the explainer's step-through page and viz's pictures draw with it.
+    ("drawing", ["chainrule.drawing"]),
     # testing/expressions.py draws random expressions of explain's language (and parses
     # them), for explain's own tests: it belongs with explain, not under it.
     ("explain", ["chainrule.explain", "chainrule.testing.expressions"]),
@@ -77,9 +80,6 @@ BENDS = {
     # cr.compile guards the state of the modules and optimizers a function reaches.
     ("chainrule.compile.guards", "chainrule.nn.module"):
         "compiled functions guard the parameters of the nn.Modules they reach",
-    # Explanation.to_html()/_repr_html_ (Jupyter) render with viz.
-    ("chainrule.explain.explanation", "chainrule.viz.html"):
-        "Explanation.to_html() and Jupyter's _repr_html_ render the step-through page",
 }
 
 
@@ -252,3 +252,11 @@ def test_imports_inside_functions_are_read_too():
     # The walk must see an import inside a function body (a lazy import is still one).
     assert ("chainrule.tensor", "chainrule.autodiff.backward") in {
         (a, b) for a, b, _ in EDGES}
+
+
+def test_the_explainer_never_imports_viz():
+    # An Explanation is plain data that viz reads (DESIGN.md): no import of viz from the
+    # explainer, not even a listed bend, not even inside a function.
+    up = sorted(f"{a} imports {b}, line {n}" for a, b, n in EDGES
+                if a.startswith("chainrule.explain") and b.startswith("chainrule.viz"))
+    assert not up, "\n".join(up)

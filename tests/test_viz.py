@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.drawing.layout import fallback_svg
+from chainrule.explain.page import explanation_html, walk
 from chainrule.viz import Graph, GraphvizNotFoundError, graph
-from chainrule.viz.html import explanation_html, walk
-from chainrule.viz.layout import fallback_svg
 
 needs_dot = pytest.mark.skipif(
     shutil.which("dot") is None, reason="Graphviz `dot` is not installed (apt-get install graphviz)"

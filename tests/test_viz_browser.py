@@ -15,7 +15,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.explain.core import explain
-from chainrule.viz.html import explanation_html
+from chainrule.explain.page import explanation_html
 
 SKYDIVER = "P = 101325*exp(-0.0001*h); h = 4000 - g; g = 0.5*9.8*t**2"
 

@@ -1,7 +1,9 @@
 """What an explanation holds: quantities, links, paths, the backward sweep, the checks.
 
 An :class:`Explanation` is plain data; the renderers (:mod:`chainrule.explain.render`)
-turn it into text, Markdown, LaTeX, Graphviz DOT or JSON.
+turn it into text, Markdown, LaTeX, Graphviz DOT or JSON, and the step-through page
+(:mod:`chainrule.explain.page`) into HTML. None of them imports :mod:`chainrule.viz`,
+which sits above the explainer and reads Explanations.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from chainrule.explain.page import explanation_html
 
 __all__ = ["Quantity", "Link", "Path", "BackwardStep", "Check", "Explanation"]
 
@@ -309,17 +313,20 @@ class Explanation:
 
     def to_html(self) -> str:
         """One self-contained HTML page (inline SVG, CSS and JS) that steps through the
-        backward pass: Step / Back / Play, each node's ``local × upstream = gradient``."""
-        from chainrule.viz.html import explanation_html
+        backward pass: Step / Back / Play, each node's ``local × upstream = gradient``.
 
+        The page is built by :mod:`chainrule.explain.page` from this data alone, and its
+        graph drawn by :mod:`chainrule.drawing` (Graphviz when installed, else a plain
+        layered drawing): both sit below the explainer, so an Explanation renders itself
+        without importing :mod:`chainrule.viz` (the pictures' layer, above it; the same
+        page is ``cr.viz.explanation_html(e)``)."""
         return explanation_html(self)
 
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
 
     def _repr_html_(self) -> str:
-        from chainrule.viz.html import explanation_html
-
+        # Jupyter shows the step-through page (see to_html).
         return explanation_html(self, fragment=True)
 
     def __str__(self) -> str:

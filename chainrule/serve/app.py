@@ -94,7 +94,7 @@ class _Problem(Exception):
 
 def _assets() -> dict[str, tuple[bytes, str]]:
     """Every file the page needs, read once: name -> (bytes, content type)."""
-    from chainrule.viz.html import _CSS, STEP_JS
+    from chainrule.explain.page import _CSS, STEP_JS
 
     out = {}
     folder = resources.files("chainrule.serve") / "static"

@@ -101,8 +101,8 @@ def explain_payload(text: str, point: dict, wrt: str | None, budget: float | Non
 
 @lru_cache(maxsize=256)
 def _cached_explain(text: str, at: tuple, wrt: str, budget):
-    from chainrule.viz.html import explanation_graph
-    from chainrule.viz.layout import graph_svg
+    from chainrule.drawing.layout import graph_svg
+    from chainrule.viz.explanation_graph import explanation_graph
 
     program = parse(text)
     e = _explain(program, wrt, dict(at), budget)
@@ -222,7 +222,7 @@ def stepthrough_payload(text: str, point: dict, wrt: str | None, budget: float |
     """The step-through page of the explanation as a fragment without its style and its
     script (the app serves both as files, so the Content-Security-Policy allows no inline
     code); its steps stay in the fragment as a JSON data block."""
-    from chainrule.viz.html import explanation_html
+    from chainrule.explain.page import explanation_html
 
     program = _program(text)
     at = _point(program, point)

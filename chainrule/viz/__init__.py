@@ -3,26 +3,31 @@ the backward pass, and plots of functions, derivatives and decision regions.
 
 - :func:`graph` draws the graph of any tensor result (:class:`Graph`: DOT text, SVG, PNG).
 - :func:`explanation_html` turns a :class:`~chainrule.explain.explanation.Explanation` into
-  one self-contained HTML page that steps through the backward pass.
+  one self-contained HTML page that steps through the backward pass (the page is built by
+  :mod:`chainrule.explain.page`, so that ``Explanation.to_html()`` needs nothing from here);
+  :func:`explanation_graph` draws its graph as a :class:`Graph`.
 - :mod:`chainrule.viz.plots` (matplotlib): :func:`plot_function`,
   :func:`plot_decision_regions`, :func:`activations` (activation functions and their
   derivatives), :func:`gradient_flow` (each layer's gradient norm).
 """
 
+from chainrule.drawing.dot import GraphvizNotFoundError
 from chainrule.viz.graph import MAX_NODES, graph
-from chainrule.viz.render import Graph, GraphvizNotFoundError
+from chainrule.viz.render import Graph
 
 
 def explanation_html(explanation, **kwargs) -> str:
-    """The step-through HTML page of an explanation (see :mod:`chainrule.viz.html`)."""
-    from chainrule.viz.html import explanation_html as build
+    """The step-through HTML page of an explanation (see :mod:`chainrule.explain.page`);
+    the same as ``explanation.to_html()``."""
+    from chainrule.explain.page import explanation_html as build
 
     return build(explanation, **kwargs)
 
 
 def explanation_graph(explanation) -> Graph:
-    """The graph of an explanation with gradients and links (see :mod:`chainrule.viz.html`)."""
-    from chainrule.viz.html import explanation_graph as build
+    """The graph of an explanation with gradients and links (see
+    :mod:`chainrule.viz.explanation_graph`)."""
+    from chainrule.viz.explanation_graph import explanation_graph as build
 
     return build(explanation)
 

@@ -25,9 +25,9 @@ import numpy as np
 from chainrule.autodiff.backward import run as engine_run
 from chainrule.autodiff.backward import step
 from chainrule.autodiff.graph import Node
+from chainrule.drawing.style import GRAPH_HEADER, describe, fmt, node_attrs, quote
 from chainrule.tensor import Tensor
 from chainrule.viz.render import Graph
-from chainrule.viz.style import GRAPH_HEADER, describe, fmt, node_attrs, quote
 
 __all__ = ["graph", "MAX_NODES", "COLLAPSE_ABOVE", "LAYER_OPS"]
 

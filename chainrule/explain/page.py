@@ -20,9 +20,9 @@ import json
 
 import numpy as np
 
-from chainrule.viz.layout import graph_svg
+from chainrule.drawing.layout import graph_svg
 
-__all__ = ["explanation_html", "explanation_graph", "walk", "STEP_JS"]
+__all__ = ["explanation_html", "walk", "STEP_JS"]
 
 
 def _num(v) -> str:
@@ -246,25 +246,6 @@ def walk(e):
         for nid, role, lines in nodes
     ]
     return nodes, edges, steps
-
-
-def explanation_graph(e):
-    """The explanation's graph, finished: every node with its gradient, every edge with its
-    local derivative (formula and value), in the page's colours. A :class:`Graph`, so
-    ``explanation_graph(e).render("skydiver.svg")`` draws it."""
-    from chainrule.viz.layout import to_dot
-    from chainrule.viz.render import Graph
-
-    nodes, edges, steps = walk(e)
-    grads = {s["node"]: s["grad"] for s in steps}
-    d = "d" if _is_scalar(e) else "∂"
-    names = {s["node"]: s["name"] for s in steps}
-    finished = []
-    for nid, role, lines in nodes:
-        last = f"{d}{e.output}/{d}{names[nid]} = {grads[nid]}" if nid in grads else "grad ?"
-        finished.append((nid, role, [*lines[:-1], last]))
-    dot = to_dot(finished, edges).replace('  id="graph";\n', "")
-    return Graph(dot, [(n, r, "\n".join(ls)) for n, r, ls in finished], edges)
 
 
 # ----- the page -------------------------------------------------------------------------------

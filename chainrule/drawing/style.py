@@ -1,7 +1,7 @@
 """How pictures look: node styles by role, number formatting, DOT escaping.
 
 Shared by the tensor graphs (:mod:`chainrule.viz.graph`) and the step-through page
-(:mod:`chainrule.viz.html`), so a parameter looks the same everywhere.
+(:mod:`chainrule.explain.page`), so a parameter looks the same everywhere.
 """
 
 from __future__ import annotations

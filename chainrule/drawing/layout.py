@@ -11,8 +11,8 @@ from __future__ import annotations
 import html
 import re
 
-from chainrule.viz.render import GraphvizNotFoundError, run_dot
-from chainrule.viz.style import GRAPH_HEADER, ROLES, node_attrs, quote
+from chainrule.drawing.dot import GraphvizNotFoundError, run_dot
+from chainrule.drawing.style import GRAPH_HEADER, ROLES, node_attrs, quote
 
 __all__ = ["graph_svg", "to_dot", "fallback_svg"]
 
