@@ -73,10 +73,6 @@ BENDS = {
     # functions behind its operators and NumPy dispatch (a run-time link, see _writes).
     ("chainrule.tensor_operators", "chainrule.numpy_api"):
         "Tensor's operators and __array_function__ use the NumPy surface, set by it",
-    # NumPy's __array_ufunc__/__array_function__ for Tensors look up the surface's
-    # functions by name; the package (numpy_api/__init__.py) is where they all are.
-    ("chainrule.numpy_api.dispatch", "chainrule.numpy_api"):
-        "NumPy dispatch on Tensors finds any function of the surface, in the package",
     # cr.compile guards the state of the modules and optimizers a function reaches.
     ("chainrule.compile.guards", "chainrule.nn.module"):
         "compiled functions guard the parameters of the nn.Modules they reach",

@@ -22,6 +22,7 @@ are generated from the same declarations.
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 
@@ -31,6 +32,7 @@ import chainrule.tensor as _tensor_module
 import chainrule.tensor_operators as _operators
 from chainrule import linalg_api
 from chainrule.autodiff.graph import DEFAULT_MODE, STATE
+from chainrule.numpy_api import dispatch
 from chainrule.numpy_api.arranging import (
     diag,
     diagonal,
@@ -383,4 +385,8 @@ ARRAY_FUNCTIONS.update(MORE_FUNCTIONS)
 METHODS += ("diagonal", "trace", "cumsum", "cumprod", "conj", "conjugate")
 _tensor_module.add_methods(METHODS)
 
-from chainrule.numpy_api.dispatch import array_function, array_ufunc  # noqa: E402, F401
+# NumPy's dispatch on Tensors (Tensor.__array_ufunc__/__array_function__ call these), over
+# the tables above.
+array_ufunc = functools.partial(dispatch.array_ufunc, UFUNCS)
+array_function = functools.partial(dispatch.array_function, ARRAY_FUNCTIONS,
+                                   LINALG_FUNCTIONS)

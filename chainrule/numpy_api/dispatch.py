@@ -12,14 +12,14 @@ import inspect
 
 import numpy as np
 
-from chainrule import numpy_api as _api
 from chainrule.autodiff.graph import STATE
 from chainrule.tensor import Tensor
 
 
-def array_ufunc(ufunc, method: str, inputs: tuple, kwargs: dict):
-    """``ufunc(*inputs, **kwargs)`` with a Tensor among the inputs."""
-    fn = _api.UFUNCS.get(ufunc.__name__)  # by NumPy's own names (absolute, divide, ...)
+def array_ufunc(ufuncs: dict, ufunc, method: str, inputs: tuple, kwargs: dict):
+    """``ufunc(*inputs, **kwargs)`` with a Tensor among the inputs; ``ufuncs`` maps NumPy's
+    ufunc names to chainrule's functions (the NumPy surface's ``UFUNCS``)."""
+    fn = ufuncs.get(ufunc.__name__)  # by NumPy's own names (absolute, divide, ...)
     if method != "__call__" or kwargs or fn is None:
         what = f"np.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
         extra = f" with {', '.join(kwargs)}=" if kwargs else ""
@@ -30,13 +30,15 @@ def array_ufunc(ufunc, method: str, inputs: tuple, kwargs: dict):
     return fn(*inputs)
 
 
-def array_function(func, args: tuple, kwargs: dict):
-    """NumPy's ``func(*args, **kwargs)`` with a Tensor among the arguments."""
+def array_function(functions: dict, linalg_functions: dict, func, args: tuple, kwargs: dict):
+    """NumPy's ``func(*args, **kwargs)`` with a Tensor among the arguments; ``functions``
+    and ``linalg_functions`` map NumPy's names (``np.<name>``, ``np.linalg.<name>``) to
+    chainrule's differentiable functions (the NumPy surface's tables)."""
     name = func.__name__
     if func.__module__ == "numpy.linalg":
-        fn = _api.LINALG_FUNCTIONS.get(name)
+        fn = linalg_functions.get(name)
     else:
-        fn = _api.ARRAY_FUNCTIONS.get(name)
+        fn = functions.get(name)
     if fn is not None:
         unknown = _unknown_keywords(fn, kwargs)
         if unknown:
