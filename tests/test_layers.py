@@ -9,6 +9,9 @@ such a link counts as an import of the writer by the written module. Where a rul
 bend, the import is listed in ``BENDS`` with
 the reason; each listed import must still exist (the list only shrinks), and with the
 listed imports left out, the graph must have no cycle and no upward import.
+
+``python tests/test_layers.py`` prints the figures: the tangles of import cycles with and
+without the listed bends, and how many imports sit inside functions.
 """
 
 import ast
@@ -256,3 +259,71 @@ def test_the_explainer_never_imports_viz():
     up = sorted(f"{a} imports {b}, line {n}" for a, b, n in EDGES
                 if a.startswith("chainrule.explain") and b.startswith("chainrule.viz"))
     assert not up, "\n".join(up)
+
+
+def _tangles(graph: dict) -> list:
+    """The strongly connected sets of two or more modules (each a set of modules that all
+    reach one another: one tangle of import cycles), largest first (Tarjan's algorithm)."""
+    index, low, on_stack, stack, found = {}, {}, set(), [], []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while not group or group[-1] != v:
+                group.append(stack.pop())
+                on_stack.discard(group[-1])
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return sorted(found, key=lambda group: (-len(group), group))
+
+
+def test_tangles_are_found():
+    graph = {"a": {"b"}, "b": {"a", "c"}, "c": {"d"}, "d": {"c"}, "e": {"a"}}
+    assert _tangles(graph) == [["a", "b"], ["c", "d"]]
+
+
+def _imports_in_functions(mods: dict) -> list:
+    """(module, line) of every import of a chainrule module inside a function body."""
+    found = []
+    for mod, path in mods.items():
+        for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in fn.body:
+                for inner in ast.walk(node):
+                    names = ([a.name for a in inner.names] if isinstance(inner, ast.Import)
+                             else [inner.module or "" if not inner.level else "chainrule"]
+                             if isinstance(inner, ast.ImportFrom) else [])
+                    if any(n.split(".")[0] == "chainrule" for n in names):
+                        found.append((mod, inner.lineno))
+    return sorted(set(found))  # a nested function's imports are counted once
+
+
+if __name__ == "__main__":
+    # python tests/test_layers.py: the figures (for any checkout on sys.path).
+    everything: dict = {}
+    for a, b, _ in EDGES:
+        everything.setdefault(a, set()).add(b)
+    bent = {a: {b for b in bs if (a, b) not in BENDS} for a, bs in everything.items()}
+    print(f"{len(MODULES)} modules, {len({(a, b) for a, b, _ in EDGES})} import links, "
+          f"{len(BENDS)} listed bends")
+    for label, graph in (("all imports", everything), ("without the bends", bent)):
+        tangles = _tangles(graph)
+        print(f"tangles of import cycles ({label}): {len(tangles)}, sizes "
+              f"{[len(t) for t in tangles]}")
+        for t in tangles:
+            print("  ", " ".join(m.removeprefix("chainrule.") for m in t))
+    print(f"imports of chainrule modules inside functions: {len(_imports_in_functions(MODULES))}")
