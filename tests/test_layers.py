@@ -327,3 +327,32 @@ if __name__ == "__main__":
         for t in tangles:
             print("  ", " ".join(m.removeprefix("chainrule.") for m in t))
     print(f"imports of chainrule modules inside functions: {len(_imports_in_functions(MODULES))}")
+
+
+_SHADOW_CHECK = """
+import importlib, inspect, json, sys
+import chainrule
+def public(names):
+    return {p: [n for n in dir(sys.modules[p]) if not n.startswith("_")
+                and not inspect.ismodule(getattr(sys.modules[p], n))] for p in names}
+seen = public([m for m in sys.argv[1:] if m in sys.modules])  # as after import chainrule
+for m in sys.argv[1:]:
+    importlib.import_module(m)
+hidden = [f"{p}.{n}" for p, names in seen.items() for n in names
+          if inspect.ismodule(getattr(sys.modules[p], n))]
+print(json.dumps(hidden))
+"""
+
+
+def test_no_submodule_hides_a_public_name():
+    # Importing chainrule.viz.foo sets the attribute foo of chainrule.viz to the module: a
+    # submodule named like a function of its package would replace that function once
+    # anything imports the submodule. Checked in a fresh interpreter, all modules imported.
+    import json
+    import subprocess
+    import sys
+
+    mods = sorted(m for m in MODULES if not m.endswith("__main__"))
+    out = subprocess.run([sys.executable, "-c", _SHADOW_CHECK, *mods], capture_output=True,
+                         text=True, timeout=120, cwd=PACKAGE.parent, check=True).stdout
+    assert json.loads(out.strip().splitlines()[-1]) == []

@@ -102,7 +102,7 @@ def explain_payload(text: str, point: dict, wrt: str | None, budget: float | Non
 @lru_cache(maxsize=256)
 def _cached_explain(text: str, at: tuple, wrt: str, budget):
     from chainrule.drawing.layout import graph_svg
-    from chainrule.viz.explanation_graph import explanation_graph
+    from chainrule.viz.explanation_picture import explanation_graph
 
     program = parse(text)
     e = _explain(program, wrt, dict(at), budget)

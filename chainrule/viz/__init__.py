@@ -26,8 +26,8 @@ def explanation_html(explanation, **kwargs) -> str:
 
 def explanation_graph(explanation) -> Graph:
     """The graph of an explanation with gradients and links (see
-    :mod:`chainrule.viz.explanation_graph`)."""
-    from chainrule.viz.explanation_graph import explanation_graph as build
+    :mod:`chainrule.viz.explanation_picture`)."""
+    from chainrule.viz.explanation_picture import explanation_graph as build
 
     return build(explanation)
 
