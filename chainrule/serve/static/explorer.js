@@ -78,9 +78,11 @@ var Explorer = (function () {
     try {
       var data = await App.post("/api/explain", body);
       if (my > shown) { shown = my; render(data); saveUrl(); }
+      // The derivative shown is this state's: an earlier error must not stay beside it
+      // while the curve is computed.
+      $("explain-error").textContent = "";
       var curve = await App.post("/api/curve", body);
       if (my === shown) { curveData = curve; drawCurve(); }
-      $("explain-error").textContent = "";
     } catch (err) {
       $("explain-error").textContent = err.message;
     } finally {
