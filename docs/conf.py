@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 import chainrule  # noqa: E402
 
 sys.path.insert(0, str(HERE))
+import api_pages  # noqa: E402
 import executed_tutorials  # noqa: E402
 
 logger = logging.getLogger("chainrule.docs")
@@ -104,39 +105,7 @@ nitpick_ignore_regex = [
 
 # ----- the public API, page by page ------------------------------------------------------------
 
-_TOP_LEVEL_EXTRA = {
-    "Tensors and grad mode": ["Tensor", "no_grad", "enable_grad", "set_grad_enabled",
-                              "is_grad_enabled"],
-    "Transforms": ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp",
-                   "check_grads"],
-    "Your own primitives": ["primitive", "defvjp", "defjvp", "MissingRuleError"],
-    "Saving and loading": ["save", "load"],
-}
-
-# (page, title, module, intro); every name in the module's __all__ is documented.
-API_PAGES = [
-    ("nn", "cr.nn: layers and losses", "chainrule.nn", "Layers, losses and ``Module``."),
-    ("nn.functional", "cr.nn.functional", "chainrule.nn.functional", "Function forms."),
-    ("nn.init", "cr.nn.init", "chainrule.nn.init", "Weight initialisation."),
-    ("nn.utils", "cr.nn.utils", "chainrule.nn.utils", "Gradient clipping."),
-    ("optim", "cr.optim: optimizers", "chainrule.optim", "PyTorch's update formulas."),
-    ("optim.lr_scheduler", "cr.optim.lr_scheduler", "chainrule.optim.lr_scheduler", ""),
-    ("data", "cr.data: datasets and loaders", "chainrule.data", ""),
-    ("datasets", "cr.datasets", "chainrule.datasets", "Real and synthetic data sets."),
-    ("train", "cr.train: fit and evaluate", "chainrule.train", ""),
-    ("explain", "cr.explain: the chain rule, shown", "chainrule.explain", ""),
-    ("viz", "cr.viz: pictures", "chainrule.viz", ""),
-    ("compile", "cr.compile", "chainrule.compile", "Trace once, replay generated code."),
-    ("distributed", "cr.distributed", "chainrule.distributed", "Several processes (MPI)."),
-    ("io", "cr.save and cr.load", "chainrule.io", "Checkpoints, never pickle."),
-    ("serve", "chainrule.serve", "chainrule.serve", "The browser explorer (extra ``serve``)."),
-    ("testing", "cr.testing", "chainrule.testing", "Gradient checks."),
-]
-
-
-def _module(name: str):
-    importlib.import_module(name)
-    return sys.modules[name]  # chainrule.compile the module, not the function
+_module = api_pages.module
 
 
 _DOCUMENTED: dict[int, str] = {}  # id(object) -> where it is documented first
@@ -186,7 +155,7 @@ def _write_api() -> None:
     page += ".. currentmodule:: chainrule\n\n"
     page += "``import chainrule as cr``. The differentiable functions have NumPy's names and\n"
     page += "arguments; each docstring gives the derivative.\n\n"
-    for section, names in _TOP_LEVEL_EXTRA.items():
+    for section, names in api_pages.TOP_LEVEL_EXTRA.items():
         page += _title(section, "-")
         for name in names:
             page += _directive("chainrule", name, getattr(chainrule, name)) + "\n"
@@ -195,7 +164,7 @@ def _write_api() -> None:
         page += _directive("chainrule", name, getattr(chainrule, name)) + "\n"
     (out / "chainrule.rst").write_text(page)
     toc = ["chainrule"]
-    for slug, title, module, intro in API_PAGES:
+    for slug, title, module, intro in api_pages.API_PAGES:
         mod = _module(module)
         text = _title(title) + f".. currentmodule:: {module}\n\n"
         text += f".. automodule:: {module}\n   :no-members:\n\n"

@@ -1,10 +1,13 @@
 """The documentation site builds in strict mode (the tutorials are not executed here; CI's
 full build and tests/test_tutorials.py run them): every public name has a docstring and
-every cross-reference resolves. A new public function without a docstring fails here."""
+every cross-reference resolves. A new public function without a docstring fails here, and
+so does a public method or property of a documented class (autodoc would silently leave
+it out of the reference)."""
 
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import pathlib
 import re
 import subprocess
@@ -13,6 +16,79 @@ import sys
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _api_pages():
+    """docs/api_pages.py: the reference's pages and public names, as conf.py reads them."""
+    spec = importlib.util.spec_from_file_location("api_pages", ROOT / "docs" / "api_pages.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _public_members() -> dict[str, list[str]]:
+    """``{documented class: [its public methods and properties]}`` for the reference."""
+    pages = _api_pages()
+    out = {}
+    for dotted, cls in pages.documented_classes().items():
+        out[dotted] = [
+            attr for attr, value in vars(cls).items()
+            if not attr.startswith("_") and (
+                inspect.isfunction(getattr(value, "__func__", value))
+                or isinstance(value, property))
+        ]
+    return out
+
+
+def test_every_public_method_and_property_has_its_own_docstring():
+    """Methods and properties of the documented classes (``Module.buffers``,
+    ``Linear.forward``, ``Tensor.add_``, ``Explanation.to_dict``...) need a docstring of
+    their own: an override does not count as documented by its base method's docstring,
+    which would describe the base class, not this one."""
+    pages = _api_pages()
+    classes = pages.documented_classes()
+    assert "chainrule.Tensor" in classes and "chainrule.nn.Linear" in classes
+    missing = [
+        f"{dotted}.{attr}"
+        for dotted, cls in classes.items()
+        for attr in pages.members_without_docstring(cls)
+    ]
+    assert not missing, (
+        f"{len(missing)} public methods/properties without a docstring (the API reference "
+        "leaves them out): " + ", ".join(missing)
+    )
+
+
+def test_the_docstring_check_finds_what_it_should():
+    """The check above can fail: an undocumented method, property or static method, and an
+    override relying on its base's docstring, are reported; private names and documented
+    members are not."""
+    pages = _api_pages()
+
+    class Base:
+        def forward(self, x):
+            """Base computation."""
+            return x
+
+    class Layer(Base):
+        def forward(self, x):
+            return x
+
+        @property
+        def size(self):
+            return 1
+
+        @staticmethod
+        def make():
+            return Layer()
+
+        def documented(self):
+            """Says what it does."""
+
+        def _private(self):
+            pass
+
+    assert pages.members_without_docstring(Layer) == ["forward", "size", "make"]
 
 
 def test_docs_build_in_strict_mode(tmp_path):
@@ -43,6 +119,16 @@ def test_docs_build_in_strict_mode(tmp_path):
     assert "plot_gradient_flow" in api and "track_gradients" in api
     assert (out / "tutorials" / "06_activations_and_vanishing_gradients.html").exists()
     assert "chainrule activations" in (out / "cli.html").read_text()
+    # autodoc shows every public method and property (it silently skips one without a
+    # docstring): each has its anchor in the reference.
+    html = "".join(page.read_text() for page in (out / "api").glob("*.html"))
+    absent = [
+        f"{dotted}.{attr}"
+        for dotted, attrs in _public_members().items()
+        for attr in attrs
+        if f'id="{dotted}.{attr}"' not in html
+    ]
+    assert not absent, "not in the API reference: " + ", ".join(absent)
 
 
 def _steps_and_script(page: str) -> tuple[str, str, str]:

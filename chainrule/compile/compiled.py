@@ -70,10 +70,11 @@ class CacheInfo(tuple):
         self.retraces = list(retraces)
         return self
 
-    hits = property(lambda self: self[0])
-    misses = property(lambda self: self[1])
-    currsize = property(lambda self: self[2])
-    maxsize = property(lambda self: self[3])
+    hits = property(lambda self: self[0], doc="Calls answered by a cached trace.")
+    misses = property(lambda self: self[1], doc="Calls that traced (no cached trace matched).")
+    currsize = property(lambda self: self[2], doc="Traces held in the cache now.")
+    maxsize = property(lambda self: self[3], doc="Traces the cache holds at most (then the "
+                       "least recently used goes).")
 
     def __repr__(self) -> str:
         lines = [f"CacheInfo(hits={self[0]}, misses={self[1]}, size={self[2]}, "
@@ -354,6 +355,8 @@ class Compiled:
                          self._retraces)
 
     def cache_clear(self) -> None:
+        """Forget every trace: the next call traces again (as ``functools.lru_cache``'s
+        ``cache_clear``); the hit and miss counts are kept."""
         with self._lock:
             self._cache.clear()
             self._latest = None

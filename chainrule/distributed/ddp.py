@@ -163,6 +163,14 @@ class DistributedDataParallel(Module):
     # --- forward: parameters read through gates ------------------------------------------
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the wrapped model: ``ddp(x)`` returns ``model(x)``, the same output.
+
+        With several processes and grad mode on, the parameters are read through markers, so
+        that the backward pass averages the gradients over the processes bucket by bucket as
+        they are computed; with ``sync_bn=True`` the BatchNorm running statistics are averaged
+        after a training pass. Alone (one process), or under ``no_sync()``, it is just
+        ``model(x)``.
+        """
         if comm.world_size() == 1 or not self._sync or not is_grad_enabled() or not self._params:
             out = self.module(*args, **kwargs)
         else:
@@ -269,6 +277,9 @@ class DistributedDataParallel(Module):
             object.__setattr__(self, "_sync", previous)
 
     def extra_repr(self) -> str:
+        """The settings shown inside ``repr(ddp)``: ``world_size=..., bucket_mb=...,
+        sync_bn=...``.
+        """
         return (
             f"world_size={comm.world_size()}, bucket_mb={self.bucket_mb:g}, sync_bn={self.sync_bn}"
         )

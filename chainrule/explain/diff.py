@@ -44,6 +44,10 @@ class Derivative:
 
     @property
     def agrees(self) -> bool:
+        """Whether the engine's value and the formula's value at the point agree (relative
+        tolerance 1e-7, absolute 1e-9). True when there is nothing to compare (no point, or no
+        formula value) and when either is not finite (such a value is not checked).
+        """
         if self.value is None or self.symbolic_value is None:
             return True
         a, s = self.value, self.symbolic_value
@@ -77,6 +81,7 @@ class Derivative:
 
     @property
     def label(self) -> str:
+        """The derivative's name, ``df/dx`` (``d^2f/dx^2`` for the second order, and so on)."""
         if self.order == 1:
             return f"d{self.function}/d{self.wrt}"
         return f"d^{self.order}{self.function}/d{self.wrt}^{self.order}"

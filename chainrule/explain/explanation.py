@@ -62,9 +62,11 @@ class Quantity:
 
     @property
     def shape(self) -> tuple:
+        """The shape of the quantity's value (``()`` for a number), as ``np.shape`` gives it."""
         return np.shape(self.value)
 
     def to_dict(self) -> dict:
+        """The quantity as plain JSON-ready data (name, role, formulas, value, shape, gradient)."""
         return {
             "name": self.name,
             "role": self.role,
@@ -101,10 +103,16 @@ class Link:
 
     @property
     def label(self) -> str:
+        """The link's name in Leibniz notation, ``dy/dx`` (``∂y/∂x`` when ``target`` reads other
+        quantities too).
+        """
         d = "∂" if self.partial else "d"
         return f"{d}{self.target}/{d}{self.source}"
 
     def to_dict(self) -> dict:
+        """The link as plain JSON-ready data (``from``, ``to``, label, formulas, values,
+        ``partial``).
+        """
         return {
             "from": self.source,
             "to": self.target,
@@ -129,6 +137,9 @@ class Path:
     value: object
 
     def to_dict(self) -> dict:
+        """The path as plain JSON-ready data: its input, the quantities on it, its links' labels
+        and their product.
+        """
         return {
             "wrt": self.wrt,
             "quantities": list(self.quantities),
@@ -152,6 +163,9 @@ class BackwardStep:
     sent: tuple[tuple[str, tuple, float] | None, ...]
 
     def to_dict(self) -> dict:
+        """The step as plain JSON-ready data (operation, rules, upstream gradient's shape and
+        norm, what it sent each argument).
+        """
         return {
             "index": self.index,
             "op": self.op,
@@ -178,6 +192,7 @@ class Check:
     ok: bool
 
     def to_dict(self) -> dict:
+        """The check as plain JSON-ready data (``what``, ``expected``, ``automatic``, ``ok``)."""
         return {
             "what": self.what,
             "expected": _plain(self.expected),
@@ -193,7 +208,6 @@ class Explanation:
     Attributes:
         output: the output's name.  ``value``: its value at the point.
         wrt: the inputs differentiated by.  ``derivatives``: ``{input: d output/d input}``.
-        derivative: that number for a single ``wrt``, else the dict.
         quantities: ``{name: Quantity}``, inputs first, output last.
         steps: the links (``∂target/∂source``, formula, value), output side first.
         paths: for each input, every path from it to the output, with its product.
@@ -225,12 +239,19 @@ class Explanation:
 
     @property
     def derivative(self):
+        """The derivative of the output with respect to the single input in ``wrt`` (a number or
+        an array shaped like that input), or the dict ``{input: derivative}`` when there are
+        several inputs.
+        """
         if len(self.wrt) == 1:
             return self.derivatives[self.wrt[0]]
         return dict(self.derivatives)
 
     @property
     def links(self) -> list[Link]:
+        """The links of the chain, the same list as ``steps`` (each a :class:`Link`, output side
+        first).
+        """
         return self.steps
 
     @property
@@ -263,6 +284,10 @@ class Explanation:
         return descend(self.evaluator, self.output, self.wrt, self.point, lr, steps)
 
     def to_dict(self) -> dict:
+        """Everything shown, as plain JSON-ready data (lists, numbers, strings): the source, the
+        point, the values, the derivatives, the quantities, links, paths, backward sweep and
+        checks. ``json.dumps(e.to_dict())`` works; arrays become nested lists.
+        """
         return {
             "source": self.source,
             "output": self.output,

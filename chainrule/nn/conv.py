@@ -66,10 +66,21 @@ class Conv2d(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """Re-draw weight and bias from U(−k, k), k = 1/√fan_in, fan_in = in_channels / groups ·
+        kh · kw (PyTorch's default).
+        """
         fan_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
         init.default_layer_init_(self.weight, self.bias, fan_in)
 
     def forward(self, x):
+        """Cross-correlate ``x`` of shape (N, C_in, H, W) (or (C_in, H, W)) with the kernels:
+        out[n, o] = bias[o] + Σ_c weight[o, c] ⋆ x[n, c]; output (N, C_out, H_out, W_out) with
+        H_out = ⌊(H + 2·padding − dilation·(kh − 1) − 1) / stride⌋ + 1 (W alike).
+
+        The gradient with respect to ``x`` is the transposed convolution of ∂L/∂out with the same
+        kernels; with respect to the weight, the correlation of ``x`` with ∂L/∂out. An input
+        whose channel dimension is not ``in_channels`` raises ``ValueError``.
+        """
         shape = tuple(x.shape)
         if len(shape) not in (3, 4) or shape[-3] != self.in_channels:
             raise ValueError(
@@ -83,6 +94,9 @@ class Conv2d(Module):
         )
 
     def extra_repr(self) -> str:
+        """The arguments shown inside ``repr(layer)``: ``in_channels, out_channels,
+        kernel_size=..., stride=...`` and the non-default rest.
+        """
         s = (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
             f"stride={self.stride}"
@@ -113,11 +127,17 @@ class MaxPool2d(Module):
         self.ceil_mode = ceil_mode
 
     def forward(self, x):
+        """The maximum of each ``kernel_size`` window of ``x`` (N, C, H, W); the gradient goes
+        to the position of each window's maximum only (see ``F.max_pool2d``).
+        """
         return F.max_pool2d(
             x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode
         )
 
     def extra_repr(self) -> str:
+        """The arguments shown inside ``repr(layer)``: ``kernel_size=..., stride=...,
+        padding=..., dilation=..., ceil_mode=...``.
+        """
         return (
             f"kernel_size={self.kernel_size}, stride={self.stride}, "
             f"padding={self.padding}, dilation={self.dilation}, ceil_mode={self.ceil_mode}"

@@ -45,6 +45,7 @@ class Identity(Module):
     """Returns its input unchanged."""
 
     def forward(self, x):
+        """Return ``x`` unchanged (the same object); the derivative is the identity."""
         return x
 
 
@@ -84,6 +85,12 @@ class Linear(Module):
         init.default_layer_init_(self.weight, self.bias, self.in_features)
 
     def forward(self, x):
+        """y = x Wᵀ + b over the last dimension of ``x`` (shape (..., in_features) to
+        (..., out_features)).
+
+        Derivatives: ∂L/∂x = ∂L/∂y · W, ∂L/∂W = (∂L/∂y)ᵀ x and ∂L/∂b = ∂L/∂y summed over the
+        batch dimensions. A last dimension other than ``in_features`` raises ``ValueError``.
+        """
         weight, bias = self.weight, self.bias  # (each a Module.__getattr__ call: read once)
         if not hasattr(x, "shape"):
             x = np.asarray(x, dtype=weight.dtype)
@@ -96,6 +103,9 @@ class Linear(Module):
         return F.linear(x, weight, bias)
 
     def extra_repr(self) -> str:
+        """The arguments shown inside ``repr(layer)``: ``in_features=..., out_features=...,
+        bias=...``.
+        """
         return (
             f"in_features={self.in_features}, out_features={self.out_features}, "
             f"bias={self.bias is not None}"
@@ -123,6 +133,7 @@ class Sequential(Module):
                 self.add_module(str(i), m)
 
     def forward(self, x):
+        """Apply each module in order to the previous one's output: m_k(…m_1(m_0(x)))."""
         for m in self._modules.values():
             x = m(x)
         return x
@@ -140,6 +151,7 @@ class Sequential(Module):
         return mods[idx][1]
 
     def append(self, module: Module) -> Sequential:
+        """Add ``module`` at the end (named by its position, ``"3"``); returns self."""
         self.add_module(str(len(self)), module)
         return self
 
@@ -153,6 +165,9 @@ class ModuleList(Module):
             self.append(m)
 
     def append(self, module: Module) -> ModuleList:
+        """Add ``module`` at the end (named by its position) so its parameters are registered;
+        returns self.
+        """
         self.add_module(str(len(self._modules)), module)
         return self
 
@@ -170,6 +185,7 @@ class ReLU(Module):
     """max(x, 0)."""
 
     def forward(self, x):
+        """max(x, 0) elementwise; derivative 1 where x > 0, else 0 (0 at x = 0, as PyTorch)."""
         return F.relu(x)
 
 
@@ -181,9 +197,11 @@ class LeakyReLU(Module):
         self.negative_slope = negative_slope
 
     def forward(self, x):
+        """x where x > 0, else ``negative_slope`` · x; derivative 1 or ``negative_slope``."""
         return F.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self) -> str:
+        """The arguments shown inside ``repr(layer)``: ``negative_slope=...``."""
         return f"negative_slope={self.negative_slope}"
 
 
@@ -191,6 +209,7 @@ class Tanh(Module):
     """tanh(x)."""
 
     def forward(self, x):
+        """tanh(x) elementwise; derivative 1 − tanh²(x), at most 1 (at x = 0)."""
         return F.tanh(x)
 
 
@@ -198,6 +217,7 @@ class Sigmoid(Module):
     """1 / (1 + exp(-x))."""
 
     def forward(self, x):
+        """σ(x) = 1 / (1 + e⁻ˣ) elementwise; derivative σ(x)(1 − σ(x)) ≤ 1/4."""
         return F.sigmoid(x)
 
 
@@ -211,9 +231,13 @@ class GELU(Module):
         self.approximate = approximate
 
     def forward(self, x):
+        """x Φ(x) elementwise, Φ the standard normal CDF (``approximate="tanh"``:
+        0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))); derivative Φ(x) + x φ(x) for the exact form.
+        """
         return F.gelu(x, self.approximate)
 
     def extra_repr(self) -> str:
+        """The arguments shown inside ``repr(layer)``: ``approximate=...``."""
         return f"approximate={self.approximate!r}"
 
 
@@ -226,9 +250,13 @@ class Softplus(Module):
         self.threshold = threshold
 
     def forward(self, x):
+        """log(1 + exp(β x)) / β elementwise, x itself where β x > ``threshold``;
+        derivative σ(β x) (1 above the threshold).
+        """
         return F.softplus(x, self.beta, self.threshold)
 
     def extra_repr(self) -> str:
+        """The arguments shown inside ``repr(layer)``: ``beta=..., threshold=...``."""
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
@@ -242,9 +270,13 @@ class Softmax(Module):
         self.axis = axis_alias(axis, dim, type(self).__name__)
 
     def forward(self, x):
+        """softmax(x)_i = exp(x_i) / Σ_j exp(x_j) along ``axis`` (computed with the maximum
+        subtracted, so large inputs do not overflow); ∂s_i/∂x_j = s_i (δ_ij − s_j).
+        """
         return F.softmax(x, self.axis)
 
     def extra_repr(self) -> str:
+        """The arguments shown inside ``repr(layer)``: ``axis=...``."""
         return f"axis={self.axis}"
 
 
@@ -252,6 +284,9 @@ class LogSoftmax(Softmax):
     """Log-softmax along ``axis`` (default the last)."""
 
     def forward(self, x):
+        """log softmax(x)_i = x_i − log Σ_j exp(x_j) along ``axis`` (stable, by log-sum-exp);
+        ∂/∂x_j = δ_ij − softmax(x)_j.
+        """
         return F.log_softmax(x, self.axis)
 
 
@@ -266,9 +301,14 @@ class Dropout(Module):
         self.p = p
 
     def forward(self, x):
+        """In training, each element zeroed with probability ``p``, the others multiplied by
+        1 / (1 − p) (the expectation is unchanged); in evaluation, ``x`` unchanged. The gradient
+        goes through the same mask and scale.
+        """
         return F.dropout(x, self.p, self.training)
 
     def extra_repr(self) -> str:
+        """The arguments shown inside ``repr(layer)``: ``p=...``."""
         return f"p={self.p}"
 
 
@@ -281,6 +321,9 @@ class Flatten(Module):
         self.end_dim = end_dim
 
     def forward(self, x):
+        """Reshape ``x`` so dimensions ``start_dim`` to ``end_dim`` become one: (N, C, H, W) ->
+        (N, C·H·W).
+        """
         shape = tuple(x.shape)
         nd = len(shape)
         if nd == 0:
@@ -296,6 +339,7 @@ class Flatten(Module):
         return api.reshape(x, new)
 
     def extra_repr(self) -> str:
+        """The arguments shown inside ``repr(layer)``: ``start_dim=..., end_dim=...``."""
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
@@ -321,11 +365,21 @@ class Embedding(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """Re-draw ``weight`` from N(0, 1) (PyTorch's default); the ``padding_idx`` row back to
+        zero.
+        """
         init.normal_(self.weight)
         if self.padding_idx is not None:
             self.weight.data[self.padding_idx] = 0
 
     def forward(self, idx):
+        """Row ``idx`` of ``weight`` for each integer in ``idx``: output shape ``idx.shape +
+        (embedding_dim,)``.
+
+        The gradient adds ∂L/∂out into the rows looked up (a row used twice gets both); the
+        ``padding_idx`` row gets none. Non-integer indices raise ``TypeError``; an index outside
+        ``[0, num_embeddings)`` raises ``ValueError``.
+        """
         raw = idx.data if isinstance(idx, Tensor) else np.asarray(idx)
         if raw.dtype.kind not in "iu":
             raise TypeError(f"Embedding: indices must be integers, got dtype {raw.dtype}")
@@ -343,5 +397,8 @@ class Embedding(Module):
         return out
 
     def extra_repr(self) -> str:
+        """The arguments shown inside ``repr(layer)``: ``num_embeddings, embedding_dim[,
+        padding_idx=...]``.
+        """
         s = f"{self.num_embeddings}, {self.embedding_dim}"
         return s if self.padding_idx is None else s + f", padding_idx={self.padding_idx}"

@@ -336,6 +336,9 @@ class MSELoss(_Loss):
     """Mean squared error, (input - target)^2 reduced; see :func:`mse_loss`."""
 
     def forward(self, input, target):
+        """(input − target)² elementwise, then reduced (``"mean"``, ``"sum"`` or ``"none"``);
+        ∂/∂input = 2 (input − target) (/ n for the mean).
+        """
         return mse_loss(input, target, self.reduction)
 
 
@@ -343,6 +346,9 @@ class L1Loss(_Loss):
     """Mean absolute error, |input - target| reduced; see :func:`l1_loss`."""
 
     def forward(self, input, target):
+        """|input − target| elementwise, then reduced; ∂/∂input = sign(input − target) (/ n for
+        the mean).
+        """
         return l1_loss(input, target, self.reduction)
 
 
@@ -354,6 +360,9 @@ class HuberLoss(_Loss):
         self.delta = delta
 
     def forward(self, input, target):
+        """½ d² where |d| ≤ δ, else δ (|d| − ½ δ), with d = input − target, then reduced;
+        ∂/∂input = d clipped to [−δ, δ].
+        """
         return huber_loss(input, target, self.reduction, self.delta)
 
 
@@ -376,6 +385,10 @@ class CrossEntropyLoss(_Loss):
         self.label_smoothing = label_smoothing
 
     def forward(self, input, target):
+        """−log softmax(input)[target] per sample (``input``: logits (N, C); ``target``: class
+        indices (N,) or probabilities (N, C)), weighted, smoothed and reduced as configured;
+        ∂/∂logits = softmax(input) − one_hot(target) per sample (before weights and the mean).
+        """
         try:
             return cross_entropy(
                 input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing
@@ -393,6 +406,9 @@ class NLLLoss(_Loss):
         self.ignore_index = ignore_index
 
     def forward(self, input, target):
+        """−input[n, target[n]] (``input``: log-probabilities (N, C)), weighted by class,
+        reduced; ``ignore_index`` samples are left out.
+        """
         return nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
 
 
@@ -404,6 +420,9 @@ class BCELoss(_Loss):
         self.weight = weight
 
     def forward(self, input, target):
+        """−(y log p + (1 − y) log(1 − p)) elementwise, p = ``input`` (probabilities in
+        [0, 1]), y = ``target``, weighted and reduced; ∂/∂p = (p − y) / (p (1 − p)).
+        """
         return binary_cross_entropy(input, target, self.weight, self.reduction)
 
 
@@ -416,6 +435,10 @@ class BCEWithLogitsLoss(_Loss):
         self.pos_weight = pos_weight
 
     def forward(self, input, target):
+        """Binary cross-entropy of σ(input) against ``target``, computed from the logits
+        without forming σ (stable for large |input|); ∂/∂input = σ(input) − y (with
+        ``pos_weight`` scaling the positive term).
+        """
         return binary_cross_entropy_with_logits(
             input, target, self.weight, self.reduction, self.pos_weight
         )

@@ -169,6 +169,12 @@ class Module:
     # --- calling --------------------------------------------------------------------------
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation of this module: ``module(x)`` calls ``forward(x)``.
+
+        Every layer defines it (a module you write defines it too, as in PyTorch); the gradient
+        comes from recording the operations it runs, so no backward is written by hand.
+        Called on the base class itself it raises ``NotImplementedError`` naming the class.
+        """
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -190,6 +196,7 @@ class Module:
                 yield from m.named_modules(f"{prefix}.{name}" if prefix else name, memo)
 
     def modules(self) -> Iterator[Module]:
+        """Every module in the tree, self first, each once (``named_modules`` without the names)."""
         for _, m in self.named_modules():
             yield m
 
@@ -202,6 +209,7 @@ class Module:
                 yield name, m
 
     def children(self) -> Iterator[Module]:
+        """The direct sub-modules, a shared one once (``named_children`` without the names)."""
         for _, m in self.named_children():
             yield m
 
@@ -224,6 +232,12 @@ class Module:
             yield p
 
     def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """``(dotted name, buffer)`` pairs: the non-parameter state (``running_mean``...).
+
+        Args:
+            prefix: put before every name (``"model"`` gives ``"model.bn.running_mean"``).
+            recurse: also the buffers of sub-modules (default), else only this module's own.
+        """
         mods = self.named_modules(prefix) if recurse else [(prefix, self)]
         for mod_prefix, m in mods:
             for name, b in m._buffers.items():
@@ -231,6 +245,9 @@ class Module:
                     yield (f"{mod_prefix}.{name}" if mod_prefix else name), b
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """The buffers (non-parameter state, such as BatchNorm's running statistics);
+        ``recurse=False``: only this module's own.
+        """
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
@@ -277,6 +294,7 @@ class Module:
         return self.to(np.float32)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Set ``requires_grad`` on every parameter (``False`` freezes the module); returns self."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self

@@ -64,6 +64,13 @@ class BatchNorm1d(Module):
             self.register_buffer("num_batches_tracked", None)
 
     def forward(self, x):
+        """Normalise ``x`` (N, C) or (N, C, L) per channel: (x − mean) / √(var + eps) · weight +
+        bias.
+
+        In training, the batch's mean and biased variance (over N, and L), and the running
+        estimates are updated; in evaluation, the running estimates. An input whose channel
+        dimension is not ``num_features`` raises ``ValueError``.
+        """
         shape = tuple(x.shape)
         if len(shape) not in (2, 3) or shape[1] != self.num_features:
             raise ValueError(
@@ -132,6 +139,9 @@ class BatchNorm1d(Module):
             b.mark_modified("BatchNorm1d running statistics")
 
     def extra_repr(self) -> str:
+        """The arguments shown inside ``repr(layer)``: ``num_features, eps=..., momentum=...,
+        affine=..., track_running_stats=...``.
+        """
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
             f"affine={self.affine}, "
@@ -173,6 +183,10 @@ class LayerNorm(Module):
             self.register_parameter("bias", None)
 
     def forward(self, x):
+        """Normalise each sample over its last dimensions ``normalized_shape``:
+        (x − mean) / √(var + eps) · weight + bias, with the mean and biased variance of those
+        dimensions. An input not ending in ``normalized_shape`` raises ``ValueError``.
+        """
         k = len(self.normalized_shape)
         if tuple(x.shape[-k:]) != self.normalized_shape or len(x.shape) < k:
             raise ValueError(
@@ -192,6 +206,9 @@ class LayerNorm(Module):
         return y
 
     def extra_repr(self) -> str:
+        """The arguments shown inside ``repr(layer)``: ``normalized_shape, eps=...,
+        elementwise_affine=...``.
+        """
         return (
             f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
         )

@@ -44,6 +44,10 @@ class LRScheduler:
             self._is_initial = False
 
     def get_lr(self) -> list[float]:
+        """The learning rate of each parameter group for the current ``last_epoch``, one per
+        group: what :meth:`step` sets. Each subclass gives its formula; the base class has none
+        and raises ``NotImplementedError``.
+        """
         raise NotImplementedError
 
     def get_last_lr(self) -> list[float]:
@@ -63,6 +67,9 @@ class LRScheduler:
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the state returned by :meth:`state_dict` (the epoch count, base rates and
+        settings).
+        """
         self.__dict__.update(state_dict)
 
 
@@ -80,6 +87,9 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        """Each group's rate times ``gamma`` when ``last_epoch`` is a positive multiple of
+        ``step_size``, else unchanged.
+        """
         groups = self.optimizer.param_groups
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return [g["lr"] for g in groups]
@@ -94,6 +104,9 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        """Each group's rate times ``gamma`` (unchanged at the first epoch): lr_e = initial_lr ·
+        gammaᵉ.
+        """
         groups = self.optimizer.param_groups
         if self._is_initial:
             return [g["lr"] for g in groups]
@@ -119,6 +132,12 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        """Each group's rate one epoch further along the cosine, computed recursively from the
+        current rate (as PyTorch): lr_e = eta_min + (lr_{e−1} − eta_min) ·
+        (1 + cos(π e / T_max)) / (1 + cos(π (e − 1) / T_max)); where that ratio would be 0/0
+        (e − 1 − T_max a multiple of 2 T_max), lr_e = lr_{e−1} + (initial_lr − eta_min) ·
+        (1 − cos(π / T_max)) / 2.
+        """
         groups = self.optimizer.param_groups
         e, T, eta_min = self.last_epoch, self.T_max, self.eta_min
         if self._is_initial:
