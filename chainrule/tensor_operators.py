@@ -67,15 +67,47 @@ class TensorOperators:
 
     # ----- in-place operators (recorded by Tensor._inplace) ------------------------------
     def __iadd__(self, other):
+        """``x.add_(other)`` or ``x += other``: x ← x + other in place (``other`` broadcasts
+        to x's shape; the result keeps x's dtype); returns x.
+
+        Under ``cr.no_grad()`` (the optimizer step) it writes straight into x's buffer.
+        When a graph is recorded the change is recorded too, as in PyTorch
+        (∂x_new/∂x = 1, ∂x_new/∂other = 1, x the old values); a leaf that requires
+        grad, or a tensor sharing its memory with a live view, is refused with an error.
+        """
         return self._inplace_arith("add_ (+=)", np.add, _api.add, other)
 
     def __isub__(self, other):
+        """``x.sub_(other)`` or ``x -= other``: x ← x − other in place (``other`` broadcasts
+        to x's shape; the result keeps x's dtype); returns x.
+
+        Under ``cr.no_grad()`` (the optimizer step) it writes straight into x's buffer.
+        When a graph is recorded the change is recorded too, as in PyTorch
+        (∂x_new/∂x = 1, ∂x_new/∂other = −1, x the old values); a leaf that requires
+        grad, or a tensor sharing its memory with a live view, is refused with an error.
+        """
         return self._inplace_arith("sub_ (-=)", np.subtract, _api.subtract, other)
 
     def __imul__(self, other):
+        """``x.mul_(other)`` or ``x *= other``: x ← x · other in place (``other`` broadcasts
+        to x's shape; the result keeps x's dtype); returns x.
+
+        Under ``cr.no_grad()`` (the optimizer step) it writes straight into x's buffer.
+        When a graph is recorded the change is recorded too, as in PyTorch
+        (∂x_new/∂x = other, ∂x_new/∂other = x, x the old values); a leaf that requires
+        grad, or a tensor sharing its memory with a live view, is refused with an error.
+        """
         return self._inplace_arith("mul_ (*=)", np.multiply, _api.multiply, other)
 
     def __itruediv__(self, other):
+        """``x.div_(other)`` or ``x /= other``: x ← x / other in place (``other`` broadcasts
+        to x's shape; the result keeps x's dtype); returns x.
+
+        Under ``cr.no_grad()`` (the optimizer step) it writes straight into x's buffer.
+        When a graph is recorded the change is recorded too, as in PyTorch
+        (∂x_new/∂x = 1/other, ∂x_new/∂other = −x/other², x the old values); a leaf that requires
+        grad, or a tensor sharing its memory with a live view, is refused with an error.
+        """
         return self._inplace_arith("div_ (/=)", np.true_divide, _api.divide, other)
 
     def __imod__(self, other):

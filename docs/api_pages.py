@@ -70,23 +70,52 @@ def documented_classes() -> dict[str, type]:
     return dict(out.values())
 
 
-def members_without_docstring(cls: type) -> list[str]:
-    """The public methods and properties defined in ``cls``'s own body (those autodoc lists
-    on its page) that have no docstring of their own. An override that only inherits its
-    base method's docstring counts as missing: ``Linear.forward`` must say what Linear
-    computes, not repeat ``Module.forward``."""
-    missing = []
-    for attr, value in vars(cls).items():
-        if attr.startswith("_"):
-            continue
-        if isinstance(value, staticmethod | classmethod):
-            value = value.__func__
-        if inspect.isfunction(value) or isinstance(value, property):
-            doc = value.__doc__
-        elif hasattr(value, "__get__") and hasattr(value, "func"):  # functools.cached_property
-            doc = value.func.__doc__
-        else:
-            continue  # a plain attribute: described in the class docstring
-        if not (doc or "").strip():
-            missing.append(attr)
-    return missing
+def shown_bases(cls: type, documented) -> list[type]:
+    """The classes whose members autodoc shows on ``cls``'s entry: ``cls`` itself and the
+    internal (undocumented) chainrule bases before the first documented one or a class
+    from elsewhere -- ``Tensor`` shows the operators of its base ``TensorOperators``,
+    ``Linear`` shows none of ``Module``'s (they are on ``Module``'s entry)."""
+    shown = [cls]
+    for base in cls.__mro__[1:]:
+        if base in documented or not (base.__module__ or "").startswith("chainrule"):
+            break
+        shown.append(base)
+    return shown
+
+
+def inherited_from(cls: type, documented) -> str | None:
+    """The value of autodoc's ``:inherited-members:`` for ``cls`` (the bases whose members
+    are *not* shown: the documented ones and those from elsewhere), or None when it has
+    no internal base to show."""
+    if len(shown_bases(cls, documented)) == 1:
+        return None
+    hidden = [b.__name__ for b in cls.__mro__ if b not in shown_bases(cls, documented)]
+    return ", ".join(dict.fromkeys(hidden))
+
+
+def public_members(cls: type, documented) -> dict[str, object]:
+    """``{name: method or property}``: the public methods and properties autodoc lists on
+    ``cls``'s entry (see :func:`shown_bases`), each found where ``cls`` would find it."""
+    members: dict[str, object] = {}
+    for base in shown_bases(cls, documented):
+        for attr, value in vars(base).items():
+            if attr.startswith("_") or attr in members:
+                continue
+            if isinstance(value, staticmethod | classmethod):
+                value = value.__func__
+            if inspect.isfunction(value) or isinstance(value, property):
+                members[attr] = value
+            elif hasattr(value, "__get__") and hasattr(value, "func"):  # cached_property
+                members[attr] = value.func
+    return members
+
+
+def members_without_docstring(cls: type, documented=()) -> list[str]:
+    """The public methods and properties on ``cls``'s entry that have no docstring of their
+    own. An override that only inherits its base method's docstring counts as missing:
+    ``Linear.forward`` must say what Linear computes, not repeat ``Module.forward``."""
+    return [
+        attr
+        for attr, value in public_members(cls, set(documented)).items()
+        if not (value.__doc__ or "").strip()
+    ]

@@ -108,6 +108,7 @@ nitpick_ignore_regex = [
 _module = api_pages.module
 
 
+_CLASSES = set(api_pages.documented_classes().values())
 _DOCUMENTED: dict[int, str] = {}  # id(object) -> where it is documented first
 _WRITTEN: set[str] = set()
 
@@ -133,12 +134,14 @@ def _directive(module: str, name: str, obj) -> str:
         return f"``{module}.{name}`` is :py:{role}:`{first}`.\n"
     if inspect.isclass(obj):
         kind = "exception" if issubclass(obj, BaseException) else "class"
-        if any(b.__module__.startswith("chainrule") and not b.__name__.startswith("_")
-               for b in obj.__bases__):
-            # cr.Tensor's operators and NumPy-named methods are written in its base class
-            # (chainrule.tensor_operators): its page lists them with its own.
-            return f".. auto{kind}:: {module}.{name}\n   :inherited-members:\n"
-        return f".. auto{kind}:: {module}.{name}\n"
+        text = f".. auto{kind}:: {module}.{name}\n"
+        hidden = api_pages.inherited_from(obj, _CLASSES)
+        if hidden is not None:
+            # cr.Tensor's operators and NumPy-named methods are written in its internal base
+            # class (chainrule.tensor_operators): its entry lists them with its own. The
+            # members of a documented base (Module's, on Linear) stay on that base's entry.
+            text += f"   :inherited-members: {hidden}\n"
+        return text
     return f".. autofunction:: {module}.{name}\n"
 
 

@@ -329,6 +329,7 @@ class _Loss(Module):
         self.reduction = reduction
 
     def extra_repr(self) -> str:
+        """The arguments shown inside ``repr(loss)``: ``reduction=...`` unless it is ``"mean"``."""
         return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
 
 
