@@ -77,7 +77,7 @@ def _w2_chain(x, n_ops):
 class W2:
     """The 200-op chain and its backward (ones cotangent) as one compiled function."""
 
-    def __init__(self, n_ops: int, size: int, **_):
+    def __init__(self, n_ops: int, size: int, backend: str = "auto", **_):
         self.inner = eager.W2(n_ops, size)
         seed = self.inner.seed
 
@@ -87,7 +87,7 @@ class W2:
             y.backward(seed)
             return y, x.grad
 
-        self.fn = cr.compile(fwd_bwd)
+        self.fn = cr.compile(fwd_bwd, backend=backend)
         self.compile_s = None
 
     def step(self):

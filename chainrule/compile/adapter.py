@@ -152,4 +152,47 @@ def link_formula(callee: Callee, i: int, arg_names: list[str]) -> str:
     if callee.label in ("matmul",):
         names = {"a": arg_names[0], "b": arg_names[1] if len(arg_names) > 1 else "b"}
     pattern = r"(?<![A-Za-z_])(" + "|".join(names) + r")(?![A-Za-z_0-9])"
-    return re.sub(pattern, lambda m: names[m.group(1)], text)
+    return tidy(re.sub(pattern, lambda m: names[m.group(1)], text))
+
+
+# A number as the code writes it (``2``, ``-0.5``, ``1e-05``), not inside a name (``v2``).
+_NUM = r"(?<![A-Za-z0-9_.])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?![A-Za-z0-9_.])"
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def tidy(text: str) -> str:
+    """A formula with numbers put in, as a textbook writes it: ``2·t^(2-1)`` is ``2·t``,
+    ``3·t^(3-1)`` is ``3·t²``, ``-x/2.0²`` is ``-x/4``, ``1·x`` is ``x``.
+
+    Only arithmetic on numbers written out is done (a difference in parentheses, a power
+    of a number, a factor 1 or an exponent 0 or 1); names are left as they are."""
+    previous = None
+    while text != previous:
+        previous = text
+        text = re.sub(rf"\(\s*({_NUM})\s*([-+])\s*({_NUM})\s*\)", _difference, text)
+        text = re.sub(rf"({_NUM})²", lambda m: _number(float(m[1]) ** 2), text)
+        text = re.sub(rf"([\w.]+)\^\(?({_NUM})\)?(?![\w.(])", _power, text)
+        text = re.sub(r"(^|[(\s/])(-?)1·", r"\1\2", text)  # 1·x is x (and -1·x is -x)
+        text = re.sub(r"·1(?=$|[)\s])", "", text)
+        text = re.sub(r"(^|[(·/\s])--", r"\1", text)  # a negative number negated
+    return re.sub(r"(?<![\w.])(\d+)\.0(?![\w.])", r"\1", text)  # 2.0 is 2
+
+
+def _number(v: float) -> str:
+    return str(int(v)) if v == int(v) and abs(v) < 1e15 else repr(v)
+
+
+def _difference(m) -> str:
+    a, b = float(m[1]), float(m[3])
+    return _number(a + b if m[2] == "+" else a - b)
+
+
+def _power(m) -> str:
+    base, exponent = m[1], float(m[2])
+    if exponent == 1:
+        return base
+    if exponent == 0:
+        return "1"
+    if exponent == int(exponent):
+        return base + str(int(exponent)).translate(_SUPERSCRIPT)
+    return f"{base}^{_number(exponent)}" if exponent > 0 else f"{base}^({_number(exponent)})"

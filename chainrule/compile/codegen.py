@@ -18,6 +18,7 @@ Backward lines carry the chain-rule link they compute, as a comment above them.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -28,10 +29,8 @@ from chainrule.compile.program import (
     Lit,
     Op,
     SetGrad,
-    TensorOf,
     Var,
     Write,
-    describe,
     render,
     vars_of,
     walk,
@@ -41,6 +40,7 @@ from chainrule.tensor import make
 _DEL_MIN_SIZE = 4096  # temporaries this large are released at their last use
 _F64 = np.dtype(np.float64)
 _BOOL = np.dtype(bool)
+_HOLDER = re.compile(r"^([TS])\[(\d+)\]$")
 
 
 def _tensor(value):
@@ -185,6 +185,15 @@ def reads(instrs: list, outputs: list) -> tuple[dict, list]:
     return last_use, ordered
 
 
+def holder(code: str) -> tuple[str, int]:
+    """``("T", 0)`` for ``"T[0]"``: which tensors (the call's inputs T, the state S) hold the
+    ``.grad`` a SetGrad writes, and where (for backends that do not run source)."""
+    m = _HOLDER.match(code)
+    if m is None:
+        raise ValueError(f"cr.compile: cannot read the tensor holder {code!r}")
+    return m.group(1), int(m.group(2))
+
+
 def input_read(i: int, use_math: bool) -> str:
     return f"float(A[{i}])" if use_math else f"A[{i}]"
 
@@ -270,4 +279,4 @@ def _simple(code: str) -> bool:
     return code.replace("_", "").replace(".", "").isalnum() and not code.startswith("-")
 
 
-__all__ = ["generate", "math_dialect_fits", "describe", "Lit", "TensorOf"]
+__all__ = ["generate", "math_dialect_fits", "statement", "result", "reads", "holder"]

@@ -27,7 +27,7 @@ import numpy as np
 
 from chainrule.autodiff.graph import STATE
 from chainrule.autodiff.pytree import tree_flatten, tree_unflatten
-from chainrule.compile import codegen, guards, passes, tape
+from chainrule.compile import codegen, fused, guards, passes, tape
 from chainrule.compile.program import Const, Op, Var
 from chainrule.compile.tracer import TraceError, Tracer
 from chainrule.tensor import Tensor, make
@@ -36,7 +36,7 @@ CACHE_SIZE = 8
 # Programs longer than this (statements) run as a flat tape (tape.py), not Python source:
 # Python's compiler and the text itself would cost seconds for each such trace.
 TAPE_ABOVE = 50_000
-BACKENDS = ("auto", "source", "tape")
+BACKENDS = ("auto", "source", "tape", "numba")
 _RETRACE_WARNING_AFTER = 4  # re-traces (after the first trace) before the one-time warning
 
 
@@ -99,7 +99,13 @@ class Compiled:
         if backend not in BACKENDS:
             raise ValueError(f"cr.compile: backend={backend!r} is not one of "
                              f"{', '.join(map(repr, BACKENDS))}")
+        if backend == "numba" and not fused.available():
+            raise ImportError(
+                "cr.compile(f, backend='numba') needs numba, an optional extra: "
+                "pip install numba (or pip install 'chainrule[numba]')"
+            )
         self.backend = backend
+        self._unfused_warned = False
         if isinstance(static_argnums, int):
             static_argnums = (static_argnums,)
         self.fn = fn
@@ -300,7 +306,12 @@ class Compiled:
         use_math = codegen.math_dialect_fits(instrs, tracer.inputs, outputs)
         inputs = list(tracer.inputs)
         on_tape = self.backend == "tape" or (self.backend == "auto" and len(instrs) > TAPE_ABOVE)
-        if on_tape:
+        kernel = None
+        if self.backend == "numba":
+            kernel = self._fuse(instrs, inputs, outputs)
+        if kernel is not None:
+            fn, kernel_source = kernel
+        elif on_tape:
             fn = tape.build(instrs, inputs, outputs, use_math)
         else:
             # The code runs without comments; .source adds them when it is first read (some
@@ -314,7 +325,12 @@ class Compiled:
         def commented():
             text = {k: str(v) for k, v in comments.items()}
             source = codegen.generate(self._name, instrs, inputs, outputs, text, use_math)[0]
-            if on_tape:
+            if kernel is not None:
+                program = "\n".join("# " + line for line in source.splitlines())
+                source = ("# backend='numba': one loop over the elements, compiled by numba\n"
+                          + kernel_source + "\n# The program it fuses, with the chain rule:\n"
+                          + program + "\n")
+            elif on_tape:
                 why = ("backend='tape'" if self.backend == "tape" else
                        f"over {TAPE_ABOVE} statements: too long for Python's compiler")
                 source = (f"# Run as a flat tape of {len(instrs)} steps ({why});\n"
@@ -337,6 +353,19 @@ class Compiled:
         tracer.by_array.clear()
         tracer.values.clear()
         return tree_unflatten(out_def, first), entry
+
+    def _fuse(self, instrs, inputs, outputs):
+        """numba's fused loop and its source, or None (with a one-time warning saying why)
+        when the program is not elementwise throughout."""
+        why = fused.unfit(instrs, inputs, outputs)
+        if why is None:
+            return fused.build(self._name, instrs, inputs, outputs)
+        if not self._unfused_warned:
+            self._unfused_warned = True
+            warnings.warn(
+                f"cr.compile({self._name}, backend='numba'): not fused, because {why}; it "
+                "runs as generated NumPy code", RuntimeWarning, stacklevel=4)
+        return None
 
     # ----- introspection ----------------------------------------------------------------------
     @property
@@ -418,7 +447,10 @@ def compile(fn=None, *, static_argnums=(), fallback: bool = False,  # noqa: A001
     ``backend``: ``"source"`` replays generated Python source; ``"tape"`` a flat list of
     steps run by one loop (the same operations, without Python's compile step: for very
     long programs); ``"auto"`` (the default) picks the tape above ``TAPE_ABOVE`` (50,000)
-    statements, the source below.
+    statements, the source below. ``"numba"`` (needs the optional numba) fuses a program
+    that is elementwise throughout (every value of one shape, float64) into one loop over
+    its elements, compiled by numba: much faster for long elementwise chains, seconds to
+    compile; other programs run as generated NumPy, with a warning saying why.
     """
     if fn is None:
         return lambda f: Compiled(f, static_argnums=static_argnums, fallback=fallback,

@@ -21,26 +21,9 @@ import functools
 from chainrule.autodiff.graph import DEFAULT_MODE, STATE
 
 
-def effect(label: str):
-    """Run the decorated function again on every replay of a compiled trace."""
-
-    def decorate(fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            if DEFAULT_MODE[0]:
-                return fn(*args, **kwargs)
-            tracer = STATE.compile_tracer
-            if tracer is None:
-                return fn(*args, **kwargs)
-            return tracer.run_effect(fn, args, kwargs, label)
-
-        return wrapper
-
-    return decorate
-
-
-def traced_function(fn):
-    """Record the decorated pure function (arrays or Tensors in, one array out) as one op."""
+def _hooked(fn, traced):
+    """``fn``, except that while a tracer runs in this thread ``traced(tracer, fn, args,
+    kwargs)`` is called instead."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -49,6 +32,21 @@ def traced_function(fn):
         tracer = STATE.compile_tracer
         if tracer is None:
             return fn(*args, **kwargs)
-        return tracer.run_function(fn, args, kwargs)
+        return traced(tracer, fn, args, kwargs)
 
     return wrapper
+
+
+def effect(label: str):
+    """Run the decorated function again on every replay of a compiled trace."""
+
+    def decorate(fn):
+        return _hooked(fn, lambda tracer, f, args, kwargs:
+                       tracer.run_effect(f, args, kwargs, label))
+
+    return decorate
+
+
+def traced_function(fn):
+    """Record the decorated pure function (arrays or Tensors in, one array out) as one op."""
+    return _hooked(fn, lambda tracer, f, args, kwargs: tracer.run_function(f, args, kwargs))

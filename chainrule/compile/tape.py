@@ -34,7 +34,6 @@ _OPERATORS = {
     "a0 <= a1": operator.le, "a0 == a1": operator.eq, "a0 != a1": operator.ne,
 }
 _PLAIN_CALL = re.compile(r"^([A-Za-z_][\w.]*)\((a\d+(?:, a\d+)*)\)$")
-_HOLDER = re.compile(r"^([TS])\[(\d+)\]$")
 
 
 class Tape:
@@ -249,7 +248,7 @@ def _general_step(b: _Builder, ins, i: int):
 
 def _set_grad(holder: str, step):
     """A step of code 4: ``holder._grad = value`` for ``T[i]`` or ``S[k]``."""
-    which, index = _holder(holder)
+    which, index = codegen.holder(holder)
     _, fn, _, regs, _ = step if step[0] == 3 else (3, step[1], None, (step[3],), None)
 
     def set_grad(r, T, S):
@@ -259,19 +258,12 @@ def _set_grad(holder: str, step):
     return (4, set_grad, None, None, None)
 
 
-def _holder(code: str) -> tuple[str, int]:
-    m = _HOLDER.match(code)
-    if m is None:
-        raise ValueError(f"cr.compile tape: cannot read the tensor holder {code!r}")
-    return m.group(1), int(m.group(2))
-
-
 def _finish(b: _Builder, outputs: list):
     """``(r, T, S) -> outputs``: each leaf as the source's ``return`` gives it."""
     parts = []
     for kind, spec in outputs:
         if kind == "holder":
-            parts.append(("holder",) + _holder(spec.value))
+            parts.append(("holder",) + codegen.holder(spec.value))
         else:
             expr = codegen.result(kind, spec, b.arg)
             fn = b.function(expr)
