@@ -284,3 +284,13 @@ def test_complex_helpers_on_real_input():
     assert isinstance(np.real(x), cr.Tensor)
     with pytest.raises(TypeError, match="real"):
         cr.imag(np.array([1 + 2j]))
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")
+def test_division_by_a_python_zero_gives_ieee_gradients():
+    # as NumPy's x / 0.0 and PyTorch's: d(x/0)/dx = 1/0 = inf (-inf for -0.0), no exception
+    x = cr.tensor([1.0, -2.0], requires_grad=True)
+    (x / 0.0).sum().backward()
+    assert x.grad.dtype == np.float32 and np.all(np.isposinf(x.grad.data))
+    g = cr.grad(lambda v: cr.sum(v / -0.0))(np.array([1.0, 2.0]))
+    assert np.all(np.isneginf(g))

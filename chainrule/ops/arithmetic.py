@@ -1,5 +1,7 @@
 """Arithmetic: add, subtract, multiply, divide, power, negative, and the identity ops."""
 
+import math
+
 import numpy as np
 
 from chainrule.autodiff.namespace import namespace
@@ -54,9 +56,17 @@ multiply = elementwise(
     doc="x * y elementwise.  d/dx = y, d/dy = x.",
 )
 
+def _reciprocal(y):
+    """1/y; for a Python number 0 the IEEE result ±inf (as NumPy's and PyTorch's x / 0.0
+    give), where Python's own division would raise ZeroDivisionError."""
+    if isinstance(y, (int, float)) and y == 0:
+        return math.copysign(math.inf, y)
+    return 1 / y
+
+
 divide = elementwise(
     "divide", forward=np.true_divide,
-    vjp=(lambda g, ans, x, y: g / y, lambda g, ans, x, y: g * (-ans / y)),
+    vjp=(lambda g, ans, x, y: g * _reciprocal(y), lambda g, ans, x, y: g * (-ans / y)),
     formulas=("1/y", "-x/y²"), symbolic=lambda sp, x, y: x / y,
     samples=lambda rng: [
         ((normal(rng, 3, 4), positive(rng, 3, 4)), {}),
