@@ -5,6 +5,8 @@ both modes against finite differences, second order); these tests check what tho
 operators, NaN handling, aliases, and composites built from primitives.
 """
 
+import math
+
 import numpy as np
 import pytest
 
@@ -294,3 +296,16 @@ def test_division_by_a_python_zero_gives_ieee_gradients():
     assert x.grad.dtype == np.float32 and np.all(np.isposinf(x.grad.data))
     g = cr.grad(lambda v: cr.sum(v / -0.0))(np.array([1.0, 2.0]))
     assert np.all(np.isneginf(g))
+
+
+@pytest.mark.parametrize("expr,at,value,slope", [
+    ("softplus(x)", -0.7, np.log1p(np.exp(-0.7)), 1 / (1 + np.exp(0.7))),
+    ("gelu(x)", -0.7, -0.7 * 0.5 * (1 + math.erf(-0.7 / math.sqrt(2))),
+     0.5 * (1 + math.erf(-0.7 / math.sqrt(2))) - 0.7 * math.exp(-0.245) / math.sqrt(2 * math.pi)),
+    ("leaky_relu(x)", -0.7, -0.007, 0.01),
+    ("leaky_relu(x)", 0.7, 0.7, 1.0),
+])
+def test_activations_in_the_expression_language(expr, at, value, slope):
+    e = cr.explain(expr, x=at)
+    np.testing.assert_allclose(e.value, value, rtol=1e-12)
+    np.testing.assert_allclose(e.derivative, slope, rtol=1e-12)

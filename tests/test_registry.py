@@ -265,6 +265,10 @@ def test_each_expression_function_works_everywhere_with_its_rule(name, point):
     with redirect_stdout(io.StringIO()):
         assert main(["explain", f"y = {name}(x)", "--at", f"x={point!r}"]) == 0
     # the NumPy surface, the Tensor method and NumPy's own function, all recording the primitive
+    # (activations such as gelu are in the language only: NumPy has no such function)
+    if not prim.numpy:
+        assert not hasattr(cr, name) or getattr(cr, name) is not prim.function
+        return
     numpy_name = prim.numpy[0]
     x = cr.tensor(np.array([point]), requires_grad=True)
     forms = [getattr(cr, numpy_name)(x), getattr(x, numpy_name)()]

@@ -163,7 +163,8 @@ def _softplus(x):
 
 softplus = unary(
     "softplus", forward=_softplus, derivative=lambda x: call(sigmoid, x),
-    symbolic=lambda sp, x: sp.log(1 + sp.exp(x)), formula="σ(x)", samples=normal,
+    symbolic=lambda sp, x: sp.log(1 + sp.exp(x)), formula="σ(x)", expr="softplus",
+    samples=normal,
     ref=lambda x: np.log(1 + np.exp(x)), doc="log(1 + e^x), stable for any x.  d/dx = σ(x).",
 )
 

@@ -26,8 +26,8 @@ import numpy as np
 from chainrule.autodiff.namespace import namespace
 from chainrule.autodiff.primitive import Primitive, call
 from chainrule.ops import references
-from chainrule.ops.declare import elementwise, linear
-from chainrule.ops.samples import normal, positive
+from chainrule.ops.declare import elementwise, linear, unary
+from chainrule.ops.samples import away_from_zero, normal, positive
 
 # ----- linear: x @ w.T + b --------------------------------------------------------------------
 
@@ -245,7 +245,7 @@ erf = elementwise(
     formulas=("2/√π·exp(-x²)",),
     symbolic=lambda sp, x: sp.erf(x),
     samples=lambda rng: [((normal(rng, 3, 4),), {}), ((normal(rng),), {})],
-    saves_ans=False,
+    saves_ans=False, expr="erf",
     ref=references.erf,
     doc="The error function erf(x) = 2/√π ∫₀ˣ exp(-t²) dt.  d/dx = 2/√π·exp(-x²).",
 )
@@ -281,4 +281,46 @@ binary_cross_entropy = elementwise(
     ref=lambda p, y: -(y * np.log(p) + (1 - y) * np.log(1 - p)),
     doc="-(y log p + (1 - y) log(1 - p)), each log clamped at -100 (PyTorch's BCE). "
     "d/dp = (p - y)/max(p(1 - p), 1e-12), d/dy = log(1 - p) - log(p).",
+)
+
+
+# ----- activations in the expression language ---------------------------------------------------
+# cr.nn.functional's gelu and leaky_relu are written from primitives (and take PyTorch's
+# options); these declarations put the textbook forms into cr.explain's language.
+
+_SQRT1_2 = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _gelu_forward(x):
+    x = np.asarray(x)
+    return 0.5 * x * (1.0 + _erf_forward(x * _SQRT1_2))
+
+
+def _gelu_symbolic(sp, x):
+    return x * (1 + sp.erf(x / sp.sqrt(2))) / 2
+
+
+gelu = unary(
+    "gelu", forward=_gelu_forward,
+    # d/dx x·Φ(x) = Φ(x) + x·φ(x)
+    derivative=lambda x: 0.5 * (1.0 + call(erf, x * _SQRT1_2))
+    + x * _INV_SQRT_2PI * namespace(x).exp(-0.5 * x * x),
+    symbolic=_gelu_symbolic, formula="(1 + erf(x/√2))/2 + x·exp(-x²/2)/√(2·π)", numpy=(),
+    method=False, expr="gelu",
+    samples=normal, ref=lambda x: x * (1 + np.vectorize(math.erf)(x / math.sqrt(2))) / 2,
+    doc="GELU(x) = x·Φ(x), Φ the standard normal CDF (exact, PyTorch's default).  "
+        "d/dx = Φ(x) + x·φ(x).",
+)
+
+_LEAKY_SLOPE = 0.01  # PyTorch's default negative_slope
+
+leaky_relu = unary(
+    "leaky_relu",
+    forward=lambda x: np.where(np.asarray(x) > 0, x, np.asarray(x) * _LEAKY_SLOPE),
+    derivative=lambda x: namespace(x).where(x > 0, 1.0, _LEAKY_SLOPE),
+    symbolic=lambda sp, x: sp.Max(x, x * sp.Rational(1, 100)),
+    formula="1 if x > 0 else 0.01", numpy=(), method=False, expr="leaky_relu",
+    samples=away_from_zero, ref=lambda x: np.maximum(x, 0.01 * x),
+    doc="x for x > 0, else 0.01·x (PyTorch's default slope).  d/dx = 1 or 0.01.",
 )
