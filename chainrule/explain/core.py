@@ -240,7 +240,7 @@ class _Builder:
 
         c = self.c
         if self.program is not None:
-            local = self.program.to_sympy()
+            local = self.program.to_sympy(textbook=True)
             defs = {k: local.get(c.labels[k]) for k in c.keys if k in c.preds}
         else:
             symbols = {k: symbol(c.labels[k]) for k in c.keys}
@@ -530,7 +530,8 @@ def _simplify(sp, expr):
     """The simpler of ``expr`` and ``simplify(expr)``; ties keep ``expr``, whose form
     follows the definition (``exp(-y)/(1 + exp(-y))**2``, not ``1/(4*cosh(y/2)**2)``)."""
     # simplify() can take long on big expressions; small ones are what people read.
-    if sp.count_ops(expr) > 40:
+    if sp.count_ops(expr) > 40 or expr.has(sp.Piecewise):
+        # (the cases of max/min's rule at a tie are as a textbook writes them already)
         return expr
     try:
         simpler = sp.simplify(expr)

@@ -126,7 +126,7 @@ def differentiate(
     if not isinstance(order, int) or not 1 <= order <= MAX_ORDER:
         raise ExprError(f"the order must be a whole number from 1 to {MAX_ORDER}, got {order!r}")
     budget = Budget(symbolic_budget)
-    full = program.to_sympy(expand=True)[program.output]
+    full = program.to_sympy(expand=True, textbook=True)[program.output]
     d = budget.run(
         lambda: without_derivatives(sp.diff(full, symbol(wrt), order)), default=_CUT, essential=True
     )
@@ -189,7 +189,7 @@ _CUT = object()  # a step the symbolic budget cut short
 def _simpler(sp, d):
     """``simplify(d)`` if it is shorter; big formulas are left as they are (simplify's
     time grows fast with size, and nobody reads them)."""
-    if sp.count_ops(d) > 60:
+    if sp.count_ops(d) > 60 or d.has(sp.Piecewise):
         return d
     simpler = sp.simplify(d)
     return simpler if sp.count_ops(simpler) < sp.count_ops(d) else d

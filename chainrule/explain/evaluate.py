@@ -80,8 +80,8 @@ def _explain_bad(node: Node, elems: tuple, source: str | None) -> ExprError:
     # Recompute the offending element with the checked scalar version for its message.
     try:
         if isinstance(node, Call):
-            scalar_call(node.func, elems[0])
-            what = f"{node.func}({format_number(elems[0])})"
+            scalar_call(node.func, *elems)
+            what = f"{node.func}({', '.join(map(format_number, elems))})"
         else:
             scalar_binop(node.op, *elems)
             what = f"{format_number(elems[0])} {node.op} {format_number(elems[1])}"
@@ -120,12 +120,11 @@ def evaluate(
         if isinstance(n, Neg):
             return -ev(n.operand)
         if isinstance(n, Call):
-            a = ev(n.arg)
-            if _is_number(a):
-                return _checked(n, lambda: scalar_call(n.func, float(a)))
+            args = [ev(a) for a in n.args]
+            if all(map(_is_number, args)):
+                return _checked(n, lambda: scalar_call(n.func, *map(float, args)))
             with np.errstate(all="ignore"):
-                result = fns[n.func](a)
-            args = [a]
+                result = fns[n.func](*args)
         else:
             assert isinstance(n, BinOp)
             a, b = ev(n.left), ev(n.right)

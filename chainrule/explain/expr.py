@@ -7,7 +7,8 @@ evaluated as Python (no ``eval``, ``exec`` or ``sympify`` of user text).  What i
 - ``+ - * / **`` and ``^`` (a power, as in mathematics: ``x^2 + 1`` is ``x**2 + 1``),
   unary ``-`` and ``+``, parentheses;
 - the one-argument functions ``exp log ln sqrt sin cos tan asin acos atan sinh cosh tanh
-  sigmoid relu abs``;
+  sigmoid relu softplus gelu leaky_relu abs`` (and the others of :data:`FUNCTIONS`), and
+  the two-argument ``max(a, b)`` and ``min(a, b)``;
 - assignments ``name = expression`` separated by ``;`` or new lines, in any order, and at
   most one bare expression; ``#`` starts a comment.
 
@@ -38,6 +39,7 @@ from chainrule.explain.errors import ExprError, ExprSyntaxError, split_lines
 from chainrule.explain.mathtext import translate
 from chainrule.explain.nodes import (
     ALIASES,
+    ARITY,
     CONSTANTS,
     FUNCTIONS,
     BinOp,
@@ -165,12 +167,13 @@ class Program:
 
         return evaluate_program(self, point, functions, strict=strict)
 
-    def to_sympy(self, expand: bool = False) -> dict:
+    def to_sympy(self, expand: bool = False, textbook: bool = False) -> dict:
         """``{name: sympy expression}``: each definition in terms of the names it uses,
-        or, with ``expand``, in terms of the inputs only."""
+        or, with ``expand``, in terms of the inputs only; with ``textbook``, ``σ``,
+        ``softplus``, ``max`` ... as functions whose derivatives read as a textbook's."""
         from chainrule.explain.symbolic import program_to_sympy
 
-        return program_to_sympy(self, expand=expand)
+        return program_to_sympy(self, expand=expand, textbook=textbook)
 
     def __str__(self) -> str:
         return "; ".join(str(d) for d in self.definitions.values())
@@ -434,11 +437,18 @@ class _Converter:
         for arg in node.args:
             if isinstance(arg, ast.Starred):
                 raise self.fail(arg, _not_allowed(arg))
-        if len(node.args) != 1:
+        arity = ARITY[func]
+        if len(node.args) != arity:
+            words = {1: "one argument", 2: "two arguments"}.get(arity, f"{arity} arguments")
+            usage = "a, b" if arity == 2 else "x"
             raise self.fail(
-                node, f"{node.func.id} takes exactly one argument ({len(node.args)} given)"
+                node,
+                f"{node.func.id} takes exactly {words} ({len(node.args)} given), "
+                f"as in {node.func.id}({usage})",
+                ExprSyntaxError,
             )
-        return Call(func, self.expr(node.args[0]), **self.pos(node))
+        first, *more = (self.expr(a) for a in node.args)
+        return Call(func, first, tuple(more), **self.pos(node))
 
 
 def _not_allowed(node: ast.AST) -> str:

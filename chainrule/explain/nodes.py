@@ -10,6 +10,7 @@ error messages and do not take part in equality.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 
 from chainrule.ops import expression_functions
@@ -23,15 +24,23 @@ __all__ = [
     "Neg",
     "Call",
     "FUNCTIONS",
+    "ARITY",
     "ALIASES",
     "CONSTANTS",
     "walk",
     "names_in",
 ]
 
-#: The functions of the language (one argument each), by their canonical name: the
-#: primitives that declare an expression-language name (``expr=``), in declaration order.
+#: The functions of the language, by their canonical name: the primitives that declare an
+#: expression-language name (``expr=``), in declaration order.
 FUNCTIONS: tuple[str, ...] = tuple(expression_functions())
+
+#: How many arguments each function takes: one, or two for ``max(a, b)`` and
+#: ``min(a, b)`` (the arguments of the primitive's SymPy form, after ``sp``).
+ARITY: dict[str, int] = {
+    name: len(inspect.signature(p.symbolic).parameters) - 1
+    for name, p in expression_functions().items()
+}
 
 #: Other spellings accepted for a function.
 ALIASES: dict[str, str] = {"ln": "log"}
@@ -118,14 +127,20 @@ class Neg(Node):
 
 @dataclass(frozen=True)
 class Call(Node):
-    """A call of one of :data:`FUNCTIONS` (canonical name) on one argument."""
+    """A call of one of :data:`FUNCTIONS` (canonical name): ``arg`` is its first argument,
+    ``more`` the others (``max(a, b)`` has ``more == (b,)``)."""
 
     func: str
     arg: Node
+    more: tuple[Node, ...] = ()
+
+    @property
+    def args(self) -> tuple[Node, ...]:
+        return (self.arg, *self.more)
 
     @property
     def children(self) -> tuple[Node, ...]:
-        return (self.arg,)
+        return self.args
 
 
 def walk(node: Node):
@@ -161,7 +176,7 @@ def _to_text(node: Node) -> str:
     if isinstance(node, Name):
         return node.id
     if isinstance(node, Call):
-        return f"{node.func}({_to_text(node.arg)})"
+        return f"{node.func}({', '.join(_to_text(a) for a in node.args)})"
     if isinstance(node, Neg):
         inner, operand = _to_text(node.operand), node.operand
         # "-(a*b)" and "-a*b" are different trees; only atoms and powers go bare.

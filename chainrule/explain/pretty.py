@@ -50,6 +50,8 @@ _NAMES = {
     "relu": "ReLU",
     "leaky_relu": "LeakyReLU",
     "gelu": "GELU",
+    "Phi": "Φ",
+    "phi": "φ",
 }
 
 
@@ -63,38 +65,18 @@ def _minus(text: str) -> str:
     return re.sub(r"(?<![0-9.]e)-", "−", text)
 
 
-@functools.lru_cache(maxsize=1)
 def _classes():
-    """The SymPy function ``σ`` (created on first use: SymPy is an optional extra)."""
-    import sympy as sp
+    """The SymPy function ``σ`` (see :mod:`chainrule.explain.textbook`)."""
+    from chainrule.explain.textbook import classes
 
-    class sigmoid(sp.Function):  # noqa: N801 - printed as σ
-        """The logistic function ``σ(z) = 1/(1 + e^−z)``, with ``σ′ = σ·(1 − σ)``."""
-
-        def fdiff(self, argindex=1):
-            s = sigmoid(self.args[0])
-            return s * (1 - s)
-
-        def _eval_rewrite_as_exp(self, arg, **kwargs):
-            return 1 / (1 + sp.exp(-arg))
-
-        def _eval_evalf(self, prec):
-            return (1 / (1 + sp.exp(-self.args[0])))._eval_evalf(prec)
-
-        def _eval_is_real(self):
-            return self.args[0].is_real
-
-        def _latex(self, printer, exp=None):
-            arg = printer._print(self.args[0])
-            power = f"^{{{exp}}}" if exp else ""
-            return rf"\sigma{power}\left({arg}\right)"
-
-    return sigmoid
+    return classes()["sigmoid"]
 
 
 def textbook(expr):
     """``expr`` with SymPy's spelled-out forms replaced by the functions a textbook names:
-    ``1/(1 + exp(−a))`` by ``σ(a)``.  The value is unchanged."""
+    ``1/(1 + exp(−a))`` by ``σ(a)``, ``log(1 + exp(a))`` by ``softplus(a)``, ``Max(a, b)``
+    by ``max(a, b)`` (whose derivative gives the engine's 1/2 at a tie).  The value is
+    unchanged."""
     import sympy as sp
 
     sigmoid = _classes()
@@ -109,8 +91,28 @@ def textbook(expr):
         other = next(a for a in e.base.args if isinstance(a, sp.exp))
         return sigmoid(-other.args[0])
 
+    from chainrule.explain.textbook import classes
+
+    named = classes()
+
+    def is_softplus(e) -> bool:  # log(1 + e^a)
+        return (isinstance(e, sp.log) and e.args[0].is_Add and len(e.args[0].args) == 2
+                and sp.S.One in e.args[0].args
+                and any(isinstance(a, sp.exp) for a in e.args[0].args))
+
+    def to_softplus(e):
+        return named["softplus"](next(a for a in e.args[0].args if isinstance(a, sp.exp)).args[0])
+
+    def is_extremum(e) -> bool:  # Max(a, b), Min(a, b), but ReLU's Max(0, z) stays
+        return isinstance(e, (sp.Max, sp.Min)) and len(e.args) == 2 and sp.S.Zero not in e.args
+
+    def to_extremum(e):
+        return named["max" if isinstance(e, sp.Max) else "min"](*e.args)
+
     try:
-        return expr.replace(is_logistic, to_sigma)
+        expr = expr.replace(is_logistic, to_sigma)
+        expr = expr.replace(is_softplus, to_softplus)
+        return expr.replace(is_extremum, to_extremum)
     except Exception:  # noqa: BLE001 - an expression replace() cannot walk: as it is
         return expr
 
@@ -243,6 +245,22 @@ def _printers():
         def _print_Abs(self, expr):
             return f"|{self._print(expr.args[0])}|"
 
+        def _print_Piecewise(self, expr):
+            # (1 if a > b else 1/2 if a = b else 0): Python's order, a textbook's cases.
+            import sympy as sp
+
+            text = ""
+            for value, cond in expr.args:
+                v = self._print(value)
+                if cond is sp.true:
+                    return f"({text}{v})"
+                if isinstance(cond, sp.Eq):
+                    c = f"{self._print(cond.lhs)} = {self._print(cond.rhs)}"
+                else:
+                    c = self._print(cond)
+                text += f"{v} if {c} else "
+            return f"({text}undefined)"
+
         def _print_Heaviside(self, expr):
             return f"(1 if {self._print(expr.args[0])} > 0 else 0)"
 
@@ -276,11 +294,32 @@ def pretty(expr) -> str:
     return _minus(_printer().doprint(expr))
 
 
-def python_form(expr) -> str:
-    """The plain Python form (``2*x*cos(x**2)``; ``σ`` as ``sigmoid``)."""
+@functools.lru_cache(maxsize=1)
+def _python_printer():
     import sympy as sp
+    from sympy.printing.str import StrPrinter
 
-    return sp.sstr(expr, full_prec=False)
+    class Python(StrPrinter):
+        """SymPy's string printer; cases as Python's conditional expression."""
+
+        def _print_Piecewise(self, expr):
+            text = ""
+            for value, cond in expr.args:
+                if cond is sp.true:
+                    return f"({text}{self._print(value)})"
+                c = self._print(cond)
+                if isinstance(cond, sp.Eq):
+                    c = f"{self._print(cond.lhs)} == {self._print(cond.rhs)}"
+                text += f"{self._print(value)} if {c} else "
+            return f"({text}nan)"
+
+    return Python({"full_prec": False})
+
+
+def python_form(expr) -> str:
+    """The plain Python form (``2*x*cos(x**2)``; ``σ`` as ``sigmoid``; cases as
+    ``(1 if x > y else 1/2 if x == y else 0)``)."""
+    return _python_printer().doprint(expr)
 
 
 def latex(expr) -> str:
@@ -295,8 +334,10 @@ def mathml(expr) -> str:
     import sympy as sp
 
     text = sp.mathml(expr, printer="presentation")
-    # SymPy names the function class; a reader knows it as σ.
-    return text.replace("<mi>sigmoid</mi>", "<mi>σ</mi>")
+    # SymPy names the function class; a reader knows it as σ, Φ, GELU ...
+    for name, shown in _NAMES.items():
+        text = text.replace(f"<mi>{name}</mi>", f"<mi>{shown}</mi>")
+    return text
 
 
 # ----- trees of the expression language -------------------------------------------------------
@@ -328,6 +369,8 @@ def _node_text(node: Node) -> str:
         return "π" if node.name == "pi" else node.name
     if isinstance(node, Name):
         return node.id
+    if isinstance(node, Call) and node.more:
+        return f"{_NAMES.get(node.func, node.func)}({', '.join(map(_node_text, node.args))})"
     if isinstance(node, Call):
         arg = _node_text(node.arg)
         if node.func == "sqrt":

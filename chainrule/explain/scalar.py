@@ -23,17 +23,17 @@ __all__ = ["scalar_binop", "scalar_call", "check_constants"]
 MAX_MAGNITUDE = 1e300
 
 
-def scalar_call(func: str, v: float) -> float:
-    """``func(v)`` for a function of the language, with its domain checked: the primitive's
-    own forward in float64, refused outside its declared ``domain`` and when the result is
-    over ``MAX_MAGNITUDE``."""
+def scalar_call(func: str, v: float, *more: float) -> float:
+    """``func(v, *more)`` for a function of the language, with its domain checked: the
+    primitive's own forward in float64, refused outside its declared ``domain`` and when
+    the result is over ``MAX_MAGNITUDE``."""
     prim = expression_functions()[func]
-    if not math.isfinite(v):
+    if not all(map(math.isfinite, (v, *more))):
         raise ExprError(f"{func} of a non-finite number")
-    arg = format_number(v)
+    arg = ", ".join(map(format_number, (v, *more)))
     domain = prim.domain
     with np.errstate(all="ignore"):
-        result = float(prim.forward(np.float64(v)))
+        result = float(prim.forward(np.float64(v), *map(np.float64, more)))
     if domain is not None and not evaluate_formula(domain, {"x": v}):
         if result == -math.inf:  # log(0): the edge of the domain
             raise ExprDomainError(
@@ -111,8 +111,10 @@ def check_constants(trees, source: str | None, exponent_limit: float) -> None:
             v = value(node.operand)
             return None if v is None else -v
         if isinstance(node, Call):
-            v = value(node.arg)
-            return None if v is None else checked(lambda: scalar_call(node.func, v), node)
+            vs = [value(a) for a in node.args]
+            if any(v is None for v in vs):
+                return None
+            return checked(lambda: scalar_call(node.func, *vs), node)
         a, b = value(node.left), value(node.right)
         if node.op == "**" and b is not None and abs(b) > exponent_limit:
             raise err(node.right, f"exponent {b:.6g} is too large (at most {exponent_limit:g})")

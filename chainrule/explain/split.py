@@ -106,11 +106,12 @@ def split_program(program, split="auto"):
     def rewrite(node: Node) -> Node:
         # Recursion is bounded: parse() refuses trees deeper than its depth limit.
         if isinstance(node, Call):
-            arg = node.arg
-            if _splittable(arg):
-                prefer = "z" if node.func in ACTIVATIONS else None
-                arg = Name(define(arg, prefer), line=arg.line, col=arg.col)
-            return Call(node.func, arg, line=node.line, col=node.col)
+            prefer = "z" if node.func in ACTIVATIONS else None
+            first, *more = (
+                Name(define(arg, prefer), line=arg.line, col=arg.col) if _splittable(arg) else arg
+                for arg in node.args
+            )
+            return Call(node.func, first, tuple(more), line=node.line, col=node.col)
         if isinstance(node, BinOp):
             left, right = node.left, node.right
             if node.op == "**":

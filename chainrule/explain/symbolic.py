@@ -50,10 +50,16 @@ def require_sympy():
     return sympy
 
 
-def _functions(sp) -> dict:
-    """The language's functions on SymPy objects: each primitive's declared SymPy form."""
-    return {name: functools.partial(p.symbolic, sp)
-            for name, p in expression_functions().items()}
+def _functions(sp, textbook: bool = False) -> dict:
+    """The language's functions on SymPy objects: each primitive's declared SymPy form, or
+    with ``textbook`` the functions a textbook names (``σ``, ``softplus``, ``max`` ...:
+    :mod:`chainrule.explain.textbook`), whose derivatives print as a textbook's."""
+    fns = {name: functools.partial(p.symbolic, sp) for name, p in expression_functions().items()}
+    if textbook:
+        from chainrule.explain.textbook import functions
+
+        fns.update(functions(sp))
+    return fns
 
 
 def symbol(name: str):
@@ -69,11 +75,13 @@ def number(value: float):
     return sp.Float(value)
 
 
-def to_sympy(node: Node, symbols: Mapping | None = None):
+def to_sympy(node: Node, symbols: Mapping | None = None, textbook: bool = False):
     """The SymPy expression of ``node``; names are looked up in ``symbols`` (a mapping
-    from name to SymPy expression), or become real symbols if absent."""
+    from name to SymPy expression), or become real symbols if absent.  With ``textbook``,
+    ``sigmoid softplus gelu leaky_relu max min`` are SymPy functions of those names whose
+    derivatives read as a textbook's (same values)."""
     sp = require_sympy()
-    fns = _functions(sp)
+    fns = _functions(sp, textbook)
     symbols = {} if symbols is None else symbols
 
     def conv(n: Node):
@@ -87,7 +95,7 @@ def to_sympy(node: Node, symbols: Mapping | None = None):
         if isinstance(n, Neg):
             return -conv(n.operand)
         if isinstance(n, Call):
-            return fns[n.func](conv(n.arg))
+            return fns[n.func](*(conv(a) for a in n.args))
         assert isinstance(n, BinOp)
         a, b = conv(n.left), conv(n.right)
         if n.op == "+":
@@ -103,12 +111,13 @@ def to_sympy(node: Node, symbols: Mapping | None = None):
     return conv(node)
 
 
-def program_to_sympy(program, expand: bool = False) -> dict:
+def program_to_sympy(program, expand: bool = False, textbook: bool = False) -> dict:
     """``{name: expression}`` for every definition of ``program``: in terms of the names
-    it uses, or (``expand=True``) with every defined name substituted, down to the inputs."""
+    it uses, or (``expand=True``) with every defined name substituted, down to the inputs;
+    ``textbook`` as for :func:`to_sympy`."""
     out: dict = {}
     for name, d in program.definitions.items():
-        out[name] = to_sympy(d.expr, out if expand else None)
+        out[name] = to_sympy(d.expr, out if expand else None, textbook)
     return out
 
 

@@ -208,7 +208,7 @@ maximum = elementwise(
     symbolic=lambda sp, x, y: sp.Max(x, y),
     samples=lambda rng: [((normal(rng, 3, 4), normal(rng, 3, 4) + 0.05), {}),
                          ((normal(rng, 3, 1), normal(rng, 1, 4) + 0.05), {})],
-    numpy="maximum", method=True,
+    numpy="maximum", method=True, expr="max",
     ref=lambda x, y: np.where(x >= y, x, y),
     doc="Elementwise maximum; at ties each side gets half the gradient (as PyTorch).",
 )
@@ -221,7 +221,7 @@ minimum = elementwise(
     symbolic=lambda sp, x, y: sp.Min(x, y),
     samples=lambda rng: [((normal(rng, 3, 4), normal(rng, 3, 4) + 0.05), {}),
                          ((normal(rng, 3, 1), normal(rng, 1, 4) + 0.05), {})],
-    numpy="minimum", method=True,
+    numpy="minimum", method=True, expr="min",
     ref=lambda x, y: np.where(x <= y, x, y),
     doc="Elementwise minimum; at ties each side gets half the gradient (as PyTorch).",
 )

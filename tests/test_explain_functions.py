@@ -1,0 +1,191 @@
+"""The language's functions as a textbook writes their derivatives: max(a, b) and min(a, b)
+with the engine's rule at a tie, and the one-link case of every activation.
+
+Expected values come from SymPy's derivative of each function spelled out (log(1 + e^x),
+x·(1 + erf(x/√2))/2, ...) or from arithmetic by hand, never from chainrule.
+"""
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from chainrule.explain import differentiate, explain
+from chainrule.explain.errors import ExprSyntaxError
+from chainrule.explain.expr import parse
+
+sp = pytest.importorskip("sympy")
+
+
+def links(e):
+    return {link.label: link for link in e.steps}
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "chainrule", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+# ----- max and min ----------------------------------------------------------------------------
+
+
+def test_max_of_two_is_split_and_each_link_has_its_rule():
+    e = explain("max(x^2, y)", x=1.5, y=2.0)  # x² = 2.25 wins
+    assert e.quantities["u"].definition == "x²"
+    assert e.quantities["f"].definition == "max(u, y)"
+    ln = links(e)
+    assert ln["∂f/∂u"].formula == "(1 if u > y else 1/2 if u = y else 0)"
+    assert ln["∂f/∂y"].formula == "(1 if y > u else 1/2 if u = y else 0)"
+    assert ln["∂f/∂u"].value == 1.0 and ln["∂f/∂y"].value == 0.0
+    assert e.derivatives["x"] == pytest.approx(2 * 1.5) and e.derivatives["y"] == 0.0
+    assert e.checks and all(c.ok for c in e.checks)
+
+
+@pytest.mark.parametrize("func", ["max", "min"])
+def test_a_tie_gives_each_side_half_and_the_printed_rule_says_so(func):
+    # The engine splits the gradient at a tie, as PyTorch does (torch.maximum(x, x) sends
+    # 1/2 to each argument): the displayed rule has that case and is checked there.
+    e = explain(f"{func}(x, y)", x=2.0, y=2.0)
+    ln = links(e)
+    for name in ("x", "y"):
+        assert e.derivatives[name] == 0.5
+        assert "1/2 if x = y" in ln[f"∂f/∂{name}"].formula
+        assert ln[f"∂f/∂{name}"].symbolic_value == 0.5
+    assert e.checks and all(c.ok for c in e.checks)
+
+
+def test_min_picks_the_smaller_and_sends_it_the_gradient():
+    e = explain("min(x, 3*y)", x=1.0, y=2.0)  # x = 1 < 6
+    assert e.value == 1.0
+    assert e.derivatives["x"] == 1.0 and e.derivatives["y"] == 0.0
+    ln = links(e)
+    assert ln["∂f/∂x"].formula.startswith("(1 if x < ")
+    assert all(c.ok for c in e.checks)
+    # min(3y, x) with 3y the smaller: d/dy = 3
+    e = explain("min(x, 3*y)", x=10.0, y=2.0)
+    assert e.derivatives["x"] == 0.0 and e.derivatives["y"] == 3.0
+
+
+def test_max_and_min_against_sympy_at_random_points():
+    rng = __import__("numpy").random.default_rng(3)
+    x, y = sp.symbols("x y", real=True)
+    exact = sp.Max(sp.sin(x) * y, sp.Min(x**2, y))
+    for a, b in rng.normal(size=(5, 2)):
+        e = explain("max(sin(x)*y, min(x^2, y))", x=float(a), y=float(b))
+        for s in (x, y):
+            want = float(sp.diff(exact, s).subs({x: float(a), y: float(b)}).evalf())
+            assert e.derivatives[str(s)] == pytest.approx(want, rel=1e-9, abs=1e-12)
+        assert all(c.ok for c in e.checks)
+
+
+def test_max_in_every_format():
+    e = explain("max(x^2, y)", x=1.5, y=2.0)
+    data = json.loads(e.to_json())
+    pythons = [s["python"] for s in data["links"]]
+    assert "(1 if u > y else 1/2 if u == y else 0)" in pythons
+    assert r"\max\left(u, y\right)" in e.to_latex()
+    assert r"\max" in e.to_markdown()
+    html = e.to_html()
+    assert "<math" in html and "max" in html
+
+
+def test_diff_of_max_takes_the_winning_branch():
+    r = differentiate("max(x, 3*x^2)", point={"x": 0.5})  # 3x² = 0.75 > 0.5: 6x = 3
+    assert r.value == pytest.approx(3.0) and r.symbolic_value == pytest.approx(3.0)
+    assert "1/2 if x = 3·x²" in r.pretty
+
+
+@pytest.mark.parametrize("text, col", [("1 + max(x)", 5), ("min(x, 2, 3)", 1), ("sin(x, y)", 1)])
+def test_a_wrong_number_of_arguments_points_at_the_call(text, col):
+    with pytest.raises(ExprSyntaxError) as info:
+        parse(text)
+    name = text[col - 1:].split("(")[0]
+    want = "one argument" if name == "sin" else "two arguments"
+    assert f"{name} takes exactly {want}" in info.value.message
+    assert info.value.col == col
+
+
+def test_the_cli_shows_a_caret_under_a_wrong_call():
+    r = run_cli("explain", "1 + max(x)", "--at", "x=1")
+    assert r.returncode == 2
+    lines = r.stderr.splitlines()
+    assert "max takes exactly two arguments (1 given)" in lines[0]
+    assert lines[1:3] == ["  1 + max(x)", "      ^"]
+
+
+def test_max_is_parsed_not_evaluated():
+    # a call whose arguments are not the language is refused, as for one-argument functions
+    with pytest.raises(ValueError):
+        parse("max(x, __import__('os'))")
+
+
+# ----- one function of a bare input: the textbook's derivative ------------------------------
+
+_X = sp.Symbol("x", real=True)
+_SPELLED = {
+    "sigmoid": 1 / (1 + sp.exp(-_X)),
+    "tanh": sp.tanh(_X),
+    "relu": sp.Piecewise((_X, _X > 0), (0, True)),
+    "softplus": sp.log(1 + sp.exp(_X)),
+    "gelu": _X * (1 + sp.erf(_X / sp.sqrt(2))) / 2,
+    "leaky_relu": sp.Piecewise((_X, _X > 0), (_X / 100, True)),
+    "sqrt": sp.sqrt(_X),
+    "log": sp.log(_X),
+    "exp": sp.exp(_X),
+    "abs": sp.Abs(_X),
+    "sin": sp.sin(_X),
+    "cos": sp.cos(_X),
+}
+_TEXTBOOK = {
+    "sigmoid": "σ(x)·(1 − σ(x))",
+    "tanh": "1 − tanh²(x)",
+    "relu": "(1 if x > 0 else 0)",
+    "softplus": "σ(x)",
+    "gelu": "x·φ(x) + Φ(x)",
+    "leaky_relu": "(1 if x > 0 else 0.01)",
+    "sqrt": "1/(2·√x)",
+    "log": "1/x",
+    "exp": "e^x",
+    "abs": "sign(x)",
+    "sin": "cos(x)",
+    "cos": "−sin(x)",
+}
+
+
+@pytest.mark.parametrize("func", list(_TEXTBOOK))
+@pytest.mark.parametrize("point", [0.7, -1.3])
+def test_one_function_of_an_input_shows_the_textbook_rule_checked(func, point):
+    if func in ("sqrt", "log") and point < 0:
+        point = -point
+    e = explain(f"{func}(x)", x=point)
+    (link,) = e.steps
+    assert link.formula == _TEXTBOOK[func]
+    want = float(sp.diff(_SPELLED[func], _X).subs(_X, point).evalf())
+    # the printed formula, evaluated at the point, is SymPy's derivative there ...
+    assert link.symbolic_value == pytest.approx(want, rel=1e-12, abs=1e-15)
+    # ... and the engine's, and that comparison is one of e.checks
+    assert link.value == pytest.approx(want, rel=1e-9, abs=1e-15)
+    assert any(c.what == link.label and c.ok for c in e.checks)
+
+
+@pytest.mark.parametrize("func", ["sigmoid", "softplus", "gelu", "leaky_relu"])
+def test_diff_prints_the_same_textbook_rule(func):
+    r = differentiate(f"{func}(x)", point={"x": 0.3})
+    assert r.pretty == _TEXTBOOK[func]
+    want = float(sp.diff(_SPELLED[func], _X).subs(_X, 0.3).evalf())
+    assert r.symbolic_value == pytest.approx(want, rel=1e-12)
+
+
+def test_chainrule_diff_sigmoid_on_the_command_line():
+    r = run_cli("diff", "sigmoid(x)")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "df/dx = σ(x)·(1 − σ(x))"
+
+
+def test_softplus_on_the_command_line_reads_sigma():
+    r = run_cli("explain", "softplus(x)", "--at", "x=1")
+    assert r.returncode == 0, r.stderr
+    want = 1 / (1 + math.exp(-1))
+    assert f"df/dx = σ(x) = {want:.10g}" in r.stdout
