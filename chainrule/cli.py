@@ -98,7 +98,8 @@ def _cmd_explain(args) -> int:
 
     split = "auto" if args.split is None else args.split
     descent = _descent_options(args)
-    e = explain(args.expression, wrt=args.wrt, split=split, **_point(args.at))
+    e = _on_the_command_line(explain, args.expression, wrt=args.wrt, split=split,
+                             **_point(args.at))
     if descent is not None:
         text = e.to_text() + "\n\n" + e.descend(*descent).to_text()
         if args.format != "text" or args.output:
@@ -121,6 +122,20 @@ def _cmd_explain(args) -> int:
     else:
         print(render())
     return 0 if e.agrees else 1
+
+
+def _on_the_command_line(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)``, its errors saying how to give a value here: with ``--at``
+    (the library's message says ``as in x=1``, its keyword argument)."""
+    from chainrule.explain.errors import ExprError
+
+    try:
+        return fn(*args, **kwargs)
+    except ExprError as err:
+        message = re.sub(r"give one, as in (\w+)=", r"give one with --at \1=", err.message)
+        if message == err.message:
+            raise
+        raise type(err)(message, source=err.source, line=err.line, col=err.col) from None
 
 
 def _descent_options(args) -> tuple[float, int] | None:

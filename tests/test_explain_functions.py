@@ -189,3 +189,45 @@ def test_softplus_on_the_command_line_reads_sigma():
     assert r.returncode == 0, r.stderr
     want = 1 / (1 + math.exp(-1))
     assert f"df/dx = σ(x) = {want:.10g}" in r.stdout
+
+
+# ----- display: the blog's ½, --at in the CLI's hint, the transform's own name ---------------
+
+_SKYDIVER = {
+    "blog": "P = 101325·e^(−0.0001·h); h = 4000 − g; g = ½·9.8·t²",
+    "ascii": "P = 101325*exp(-0.0001*h); h = 4000 - g; g = 0.5*9.8*t**2",
+}
+
+
+def test_the_blog_skydiver_reads_as_written_and_is_checked_as_the_ascii_one():
+    blog, ascii_ = (explain(_SKYDIVER[k], wrt="t", t=10.0) for k in ("blog", "ascii"))
+    assert blog.quantities["g"].definition == "½·9.8·t²"
+    assert ascii_.quantities["g"].definition == "0.5·9.8·t²"
+    # dP/dt = 101325·e^(−0.0001·h)·(−0.0001)·(−9.8·t), h = 4000 − 4.9·t², by hand
+    h = 4000 - 4.9 * 100
+    want = 101325 * math.exp(-0.0001 * h) * 0.0001 * 9.8 * 10
+    for e in (blog, ascii_):
+        assert e.derivative == pytest.approx(want, rel=1e-12)
+        assert all(c.ok for c in e.checks)
+    assert [c.what for c in blog.checks] == [c.what for c in ascii_.checks]
+    assert "dP/dt (symbolic)" in [c.what for c in blog.checks]
+
+
+def test_a_missing_value_on_the_command_line_names_the_option():
+    r = run_cli("explain", "sin(x)")
+    assert r.returncode == 2
+    assert "give one with --at x=1" in r.stderr and "as in x=1" not in r.stderr
+    # the library still speaks of its keyword argument
+    with pytest.raises(ValueError, match="as in x=1"):
+        explain("sin(x)")
+
+
+def test_transform_errors_name_the_function_called():
+    import chainrule as cr
+
+    with pytest.raises(TypeError, match=r"^grad: .*must return a scalar"):
+        cr.grad(lambda x: x)(cr.ones(3))
+    with pytest.raises(TypeError, match=r"^value_and_grad: "):
+        cr.value_and_grad(lambda x: x)(cr.ones(3))
+    with pytest.raises(ValueError, match=r"^grad: argnums=3"):
+        cr.grad(lambda x: x, argnums=3)(1.0)

@@ -69,7 +69,12 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool 
     >>> cr.value_and_grad(lambda x: cr.sum(x ** 2))(np.array([1.0, 2.0]))
     (array(5.), array([2., 4.]))
     """
-    who = "value_and_grad"
+    return _value_and_grad(f, argnums, has_aux, "value_and_grad")
+
+
+def _value_and_grad(f: Callable, argnums, has_aux: bool, who: str):
+    """:func:`value_and_grad`, its errors prefixed by ``who``: the name of the transform
+    the user called (``grad:`` for ``cr.grad``)."""
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
@@ -102,7 +107,7 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False):
     >>> dsin(0.0), cr.grad(dsin)(0.0)      # cos(0), -sin(0)
     (array(1.), array(-0.))
     """
-    vg = value_and_grad(f, argnums=argnums, has_aux=has_aux)
+    vg = _value_and_grad(f, argnums, has_aux, "grad")
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):

@@ -141,6 +141,8 @@ class _Builder:
         self.budget = Budget() if budget is None else budget
         # Links whose formula was cut short by the budget, or cannot be checked.
         self.unsimplified, self.no_formula, self.unevaluable = [], [], []
+        # Inputs whose derivative was not also differentiated as one formula in time.
+        self.no_total: list[str] = []
         # A network's loss is L, as in every text on backpropagation; a formula's output f.
         self.output_name = output_name or ("f" if _all_scalar(out) else "L")
         self.point = {k: (v.data if isinstance(v, Tensor) else v) for k, v in point.items()}
@@ -358,6 +360,11 @@ class _Builder:
                 f"No closed formula for {', '.join(missing)} (SymPy cannot differentiate it); "
                 "the value is the engine's, not checked."
             )
+        if self.no_total:
+            notes.append(
+                f"{', '.join(self.no_total)} was not also differentiated as one formula within "
+                f"the symbolic budget ({seconds}); its links are checked one by one."
+            )
         if self.unevaluable:
             notes.append(
                 f"The formula of {', '.join(self.unevaluable)} gives no real number at this "
@@ -420,8 +427,15 @@ class _Builder:
                 return None
             return _at_point(sp, without_derivatives(d), self._subs())
 
-        # An extra check of the links' product: skipped once the budget is spent.
-        return self.budget.run(total, default=None)
+        # An extra check of the links' product.  It may use the grace period, as the links'
+        # formulas do: the number of checks should not depend on how busy the machine is
+        # (a cold SymPy in a fresh process spends most of the budget on its first formulas).
+        # Cut short even then, a note says so.
+        result = self.budget.run(total, default=_CUT, essential=True)
+        if result is _CUT:
+            self.no_total.append(f"d{c.labels[c.output]}/d{name}")
+            return None
+        return result
 
     def _expanded_size(self, sp) -> int:
         """Operations in the output once every definition is substituted, counted without

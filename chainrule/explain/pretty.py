@@ -347,7 +347,7 @@ _PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "neg": 3, "**": 4, "atom": 5}
 
 def _prec(node: Node) -> int:
     if isinstance(node, BinOp):
-        return _PREC[node.op]
+        return _PREC["atom"] if _vulgar(node) else _PREC[node.op]
     if isinstance(node, Neg):
         return _PREC["neg"]
     if isinstance(node, Num) and node.value < 0:
@@ -359,6 +359,17 @@ def pretty_node(node: Node) -> str:
     """A tree of the expression language in textbook notation, as the user wrote it
     (``0.5·9.8·t²``, ``101325·e^(−0.0001·h)``, ``σ(w·x + b)``)."""
     return _minus(_node_text(node))
+
+
+#: Fractions written as one character, as the blog notation writes them (``½·9.8·t²``).
+_VULGAR = {(1, 2): "½", (1, 3): "⅓", (2, 3): "⅔", (1, 4): "¼", (3, 4): "¾"}
+
+
+def _vulgar(node: BinOp) -> str | None:
+    """``½`` for the tree of ``1/2`` (as the language reads ``½``), else None."""
+    if node.op != "/" or not (isinstance(node.left, Num) and isinstance(node.right, Num)):
+        return None
+    return _VULGAR.get((node.left.value, node.right.value))
 
 
 def _node_text(node: Node) -> str:
@@ -391,6 +402,9 @@ def _node_text(node: Node) -> str:
         bare = _prec(node.operand) >= _PREC["**"]
         return f"-{inner}" if bare else f"-({inner})"
     assert isinstance(node, BinOp)
+    fraction = _vulgar(node)
+    if fraction is not None:
+        return fraction
     p = _PREC[node.op]
     left, right = _node_text(node.left), _node_text(node.right)
     lp, rp = _prec(node.left), _prec(node.right)
