@@ -101,10 +101,17 @@ def _cmd_explain(args) -> int:
     e = _on_the_command_line(explain, args.expression, wrt=args.wrt, split=split,
                              **_point(args.at))
     if descent is not None:
-        text = e.to_text() + "\n\n" + e.descend(*descent).to_text()
-        if args.format != "text" or args.output:
-            raise UsageError("--lr shows gradient descent as text: leave out --format and -o")
-        print(text)
+        if args.format not in _DESCENT_FORMATS:
+            raise UsageError(
+                f"--lr shows gradient descent in {', '.join(_DESCENT_FORMATS)}, not "
+                f"{args.format}: leave out --lr, or choose one of those formats"
+            )
+        text = _DESCENT_FORMATS[args.format](e, e.descend(*descent))
+        if args.output:
+            _write(args.output, text + ("" if args.format == "html" else "\n"))
+            print(f"wrote {args.output}")
+        else:
+            print(text)
         return 0 if e.agrees else 1
     render = {
         "text": e.to_text,
@@ -122,6 +129,31 @@ def _cmd_explain(args) -> int:
     else:
         print(render())
     return 0 if e.agrees else 1
+
+
+def _descent_json(e, d) -> str:
+    import json
+
+    from chainrule.explain.explanation import _json_safe
+
+    return json.dumps(_json_safe({**e.to_dict(), "descent": d.to_dict()}), indent=2,
+                      ensure_ascii=False)
+
+
+def _descent_html(e, d) -> str:
+    page = e.to_html()
+    at = page.rfind("</body>")
+    return page[:at] + d.to_html() + "\n" + page[at:]
+
+
+#: The formats that show gradient descent after the explanation (``--lr``).
+_DESCENT_FORMATS = {
+    "text": lambda e, d: e.to_text() + "\n\n" + d.to_text(),
+    "markdown": lambda e, d: e.to_markdown() + "\n\n" + d.to_markdown(),
+    "latex": lambda e, d: e.to_latex() + "\n" + d.to_latex(),
+    "json": _descent_json,
+    "html": _descent_html,
+}
 
 
 def _on_the_command_line(fn, *args, **kwargs):

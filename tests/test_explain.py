@@ -15,7 +15,7 @@ import chainrule as cr
 from chainrule.explain import ExprDomainError, ExprError, differentiate, parse
 from chainrule.explain.core import explain
 from chainrule.explain.evaluate import evaluate
-from chainrule.explain.nodes import FUNCTIONS, BinOp, Call, Const, Name, Neg, Num, walk
+from chainrule.explain.nodes import ARITY, FUNCTIONS, BinOp, Call, Const, Name, Neg, Num, walk
 
 SKYDIVER = "P = 101325*exp(-0.0001*h); h = 4000 - g; g = 0.5*9.8*t**2"
 
@@ -327,7 +327,9 @@ def _trees():
         return st.one_of(
             st.builds(BinOp, st.sampled_from(["+", "-", "*", "/", "**"]), children, children),
             st.builds(Neg, children),
-            st.builds(Call, st.sampled_from(FUNCTIONS), children),
+            st.builds(Call, st.sampled_from([f for f in FUNCTIONS if ARITY[f] == 1]), children),
+            st.builds(lambda f, a, b: Call(f, a, (b,)), st.sampled_from(["max", "min"]),
+                      children, children),
         )
 
     return st.recursive(leaves, extend, max_leaves=6)

@@ -71,13 +71,81 @@ def test_bad_learning_rates_and_step_counts_are_refused(lr, steps):
         e.descend(lr, steps)
 
 
-def test_a_network_explanation_says_descend_is_for_numbers():
+def _numpy_loss(W1, b1, W2, b2, X, y):
+    """The 3→4 tanh→2 network's mean cross-entropy, in NumPy (float64): the independent
+    implementation the steps are compared with."""
+    import numpy as np
+
+    z = np.tanh(X @ W1.T + b1) @ W2.T + b2
+    z = z - z.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return -logp[np.arange(len(y)), y].mean()
+
+
+def _network():
     cr.manual_seed(0)
-    model = cr.nn.Linear(3, 2)
-    X = cr.randn(4, 3)
-    e = explain(lambda: (model(X) ** 2).mean(), wrt=model)
-    with pytest.raises(ValueError, match="cr.optim.SGD"):
-        e.descend(0.1)
+    model = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.Tanh(), cr.nn.Linear(4, 2))
+    X, y = cr.randn(5, 3), cr.tensor([0, 1, 1, 0, 1])
+    loss_fn = cr.nn.CrossEntropyLoss()
+    return model, X, y, explain(lambda: loss_fn(model(X), y), wrt=model)
+
+
+def test_a_network_descends_every_parameter_and_leaves_the_model_as_it_was():
+    import numpy as np
+
+    model, X, y, e = _network()
+    state = {k: v.copy() for k, v in model.state_dict().items()}
+    arrays = [id(p.data) for p in model.parameters()]
+    d = e.descend(0.5, steps=2)
+    # a preview: the model's parameters are the same arrays with the same values
+    assert [id(p.data) for p in model.parameters()] == arrays
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v, state[k])
+    names = ("W1", "b1", "W2", "b2")
+    assert d.wrt == names
+    start = [state[k].astype(np.float64) for k in ("0.weight", "0.bias", "2.weight", "2.bias")]
+    Xn, yn = X.data.astype(np.float64), y.data.astype(int)
+    s1 = d.steps[0]
+    for n, v in zip(names, start):
+        np.testing.assert_allclose(s1.before[n], v, rtol=1e-6)
+    # the gradient against central differences of the NumPy loss, a few entries each
+    for k, n in enumerate(names):
+        for idx in list(np.ndindex(start[k].shape))[:3]:
+            plus = [a.copy() for a in start]
+            minus = [a.copy() for a in start]
+            plus[k][idx] += 1e-5
+            minus[k][idx] -= 1e-5
+            fd = (_numpy_loss(*plus, Xn, yn) - _numpy_loss(*minus, Xn, yn)) / 2e-5
+            assert s1.gradient[n][idx] == pytest.approx(fd, rel=1e-3, abs=1e-6)
+    # W ← W − η·∂L/∂W, and the loss before and after from NumPy
+    after = [start[k] - 0.5 * np.asarray(s1.gradient[n], dtype=np.float64)
+             for k, n in enumerate(names)]
+    for k, n in enumerate(names):
+        np.testing.assert_allclose(s1.after[n], after[k], rtol=1e-6, atol=1e-7)
+    assert s1.loss_before == pytest.approx(_numpy_loss(*start, Xn, yn), rel=1e-6)
+    assert s1.loss_after == pytest.approx(_numpy_loss(*after, Xn, yn), rel=1e-5)
+    assert d.steps[1].loss_before == s1.loss_after and s1.loss_after < s1.loss_before
+    for n in names:
+        np.testing.assert_array_equal(d.steps[1].before[n], s1.after[n])
+
+
+def test_a_network_descent_shows_shapes_and_norms_not_arrays():
+    import json
+
+    import numpy as np
+
+    _, _, _, e = _network()
+    d = e.descend(0.1)
+    text = d.to_text()
+    s = d.steps[0]
+    norm = np.linalg.norm(s.before["W1"])
+    assert f"W1 ← W1 − η·∂L/∂W1: ‖W1‖ {norm:.10g} → " in text and "(4×3)" in text
+    assert "L: " in text and "[" not in text
+    data = json.loads(d.to_json())["steps"][0]
+    assert data["before"]["W1"]["shape"] == [4, 3]
+    assert data["before"]["W1"]["norm"] == pytest.approx(norm)
+    assert data["gradient"]["b2"]["shape"] == [2]
+    assert data["loss_before"] == pytest.approx(s.loss_before)
 
 
 def _run(*args):
@@ -124,3 +192,42 @@ def test_cli_bad_descent_options_exit_2_with_one_line(args, message):
     assert done.returncode == 2
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert done.stdout == ""
+
+
+@pytest.mark.parametrize("fmt", ["json", "markdown", "latex", "html"])
+def test_cli_descent_in_every_format(fmt, tmp_path):
+    import json
+
+    args = ["explain", NEURON, "--wrt", "w", "--at", "w=0.5,x=1.5,b=0.1,y=1",
+            "--lr", "0.5", "--steps", "2", "--format", fmt]
+    done = _run(*args)
+    assert done.returncode == 0, done.stderr
+    L0, gw, _ = _loss_and_grads(0.5, 0.1)
+    w1 = 0.5 - 0.5 * gw
+    L1, gw1, _ = _loss_and_grads(w1, 0.1)
+    if fmt == "json":
+        data = json.loads(done.stdout)
+        step1, step2 = data["descent"]["steps"]
+        assert data["descent"]["lr"] == 0.5 and data["links"]
+        assert step1["before"] == {"w": 0.5}
+        assert step1["gradient"]["w"] == pytest.approx(gw, rel=1e-12)
+        assert step1["after"]["w"] == pytest.approx(w1, rel=1e-12)
+        assert step1["loss_before"] == pytest.approx(L0, rel=1e-12)
+        assert step1["loss_after"] == pytest.approx(L1, rel=1e-12)
+        assert step2["gradient"]["w"] == pytest.approx(gw1, rel=1e-12)
+        return
+    shown = f"{w1:.10g}"
+    assert shown in done.stdout and f"{L1:.10g}" in done.stdout
+    if fmt == "html":
+        assert 'class="crx-descent"' in done.stdout and done.stdout.rstrip().endswith("</html>")
+        out = tmp_path / "descent.html"
+        assert _run(*args[:-2], "-o", str(out)).returncode == 0
+        assert 'class="crx-descent"' in out.read_text(encoding="utf-8")
+    if fmt == "latex":
+        assert r"w &\leftarrow w - \eta\, \frac{d L}{d w}" in done.stdout
+
+
+def test_cli_descent_refuses_a_picture_format():
+    done = _run("explain", "x^2", "--at", "x=1", "--lr", "0.1", "--format", "dot")
+    assert done.returncode == 2
+    assert "--lr shows gradient descent in text, markdown, latex, json, html" in done.stderr

@@ -44,6 +44,7 @@ from chainrule.explain.split import check_split, split_graph, split_program
 from chainrule.explain.steps import backward_steps
 from chainrule.explain.symbolic import have_sympy, require_sympy, without_derivatives
 from chainrule.explain.trace import (
+    _NetworkEvaluator,
     _all_scalar,
     _evaluator,
     _given_leaves,
@@ -91,7 +92,9 @@ def explain(f, /, wrt=None, split="auto", *, symbolic_budget=None, **point) -> E
     """
     budget = Budget(symbolic_budget)  # a bad value is refused before any work
     aliases: dict[str, str] = {}
+    module = None
     if hasattr(wrt, "named_parameters"):
+        module = wrt
         wrt, aliases = _parameter_names(wrt)
     if isinstance(wrt, Tensor):
         wrt = [wrt]
@@ -130,6 +133,9 @@ def explain(f, /, wrt=None, split="auto", *, symbolic_budget=None, **point) -> E
         e = _Builder(out, inputs, output_name, wrt, program, point, budget).build()
     if tensors is None and all(np.size(point[n]) == 1 for n in wrt if n in point):
         e.evaluator = _evaluator(f if program is None else program, wrt)
+    elif tensors is not None and not point:
+        # a network's loss: descend() previews steps on the parameters, then puts them back
+        e.evaluator = _NetworkEvaluator(f, {n: inputs[n] for n in wrt}, module)
     if e.network is not None:
         e.network.aliases = {k: v for k, v in aliases.items() if k in e.wrt}
     return e

@@ -267,6 +267,12 @@ class Explanation:
         ``lr`` must be a positive finite number and ``steps`` a whole number from 1 to
         1000 (``ValueError`` otherwise).
 
+        For a network (``cr.explain(lambda: loss_fn(model(X), y), wrt=model)``) each
+        parameter takes the step ``W ← W − η·∂L/∂W``, shown by its shape and norms, with
+        the loss before and after.  It is a preview: the steps are taken on copies, and
+        the model's parameters (and buffers) are as they were afterwards; train it with
+        ``cr.optim.SGD`` or ``cr.train.fit``.
+
         >>> import chainrule as cr
         >>> e = cr.explain("L = (y - sigmoid(w*x+b))^2", wrt="w", w=0.5, x=1.5, b=0.1, y=1)
         >>> print(e.descend(0.5))
@@ -278,10 +284,13 @@ class Explanation:
 
         if self.evaluator is None:
             raise ValueError(
-                "descend: only an explanation of numbers given at the point can take "
-                "gradient-descent steps (for a network, use cr.optim.SGD)"
+                "descend: this explanation cannot take gradient-descent steps: give the "
+                "inputs as numbers at the point, or a network's parameters as wrt "
+                "(cr.explain(lambda: loss_fn(model(X), y), wrt=model))"
             )
-        return descend(self.evaluator, self.output, self.wrt, self.point, lr, steps)
+        start = getattr(self.evaluator, "start", None)
+        return descend(self.evaluator, self.output, self.wrt,
+                       self.point if start is None else start, lr, steps)
 
     def to_dict(self) -> dict:
         """Everything shown, as plain JSON-ready data (lists, numbers, strings): the source, the

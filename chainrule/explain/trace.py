@@ -43,6 +43,42 @@ def _evaluator(f, wrt: tuple[str, ...]):
     return evaluate
 
 
+class _NetworkEvaluator:
+    """``evaluate({name: array}) -> (loss, {name: gradient array})`` for a function of no
+    arguments over parameters (a network's loss), from the engine alone.
+
+    Each evaluation puts the given arrays into the parameters, runs the function, takes
+    the gradients and puts the parameters' own arrays back (the same array objects), so the
+    user's model is unchanged afterwards; so are a module's buffers (BatchNorm's running
+    statistics), saved before and put back after.  ``start`` holds copies of the
+    parameters' values when the evaluator was made."""
+
+    def __init__(self, f, params: Mapping, module=None):
+        self.f, self.params = f, dict(params)
+        self.buffers = [] if module is None else [b for _, b in module.named_buffers()]
+        self.start = {n: np.array(t.data, copy=True) for n, t in self.params.items()}
+
+    def __call__(self, values: Mapping):
+        from chainrule.autodiff.backward import grad as engine_grad
+
+        saved = {n: t.data for n, t in self.params.items()}
+        saved_buffers = [(b, b.data.copy()) for b in self.buffers]
+        try:
+            for n, t in self.params.items():
+                t.data = np.asarray(values[n], dtype=saved[n].dtype).reshape(saved[n].shape)
+            with np.errstate(all="ignore"):
+                out = self.f()
+                loss = float(np.asarray(out.data).reshape(()))
+                grads = engine_grad(out, list(self.params.values()), allow_unused=True)
+            return loss, {n: np.zeros_like(self.start[n]) if g is None else np.array(g.data)
+                          for n, g in zip(self.params, grads)}
+        finally:
+            for n, t in self.params.items():
+                t.data = saved[n]
+            for b, data in saved_buffers:
+                b.data[...] = data
+
+
 def _parameter_names(module) -> tuple[dict, dict[str, str]]:
     """A module's parameters by the names a textbook gives them: the weight and bias of
     the k-th dense layer (a module with ``in_features`` and ``out_features``) are ``Wk``
