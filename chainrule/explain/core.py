@@ -42,6 +42,7 @@ from chainrule.explain.pretty import (
 )
 from chainrule.explain.split import check_split, split_graph, split_program
 from chainrule.explain.steps import backward_steps
+from chainrule.explain.typeset import mathml_node
 from chainrule.explain.symbolic import have_sympy, require_sympy, without_derivatives
 from chainrule.explain.trace import (
     _NetworkEvaluator,
@@ -490,7 +491,8 @@ class _Builder:
                 )
             if self.program is not None and name in self.program.definitions:
                 expr = self.program.definitions[name].expr  # as the user wrote it
-                forms.update(definition=pretty_node(expr), python=str(expr))
+                forms.update(definition=pretty_node(expr), python=str(expr),
+                             mathml=mathml_node(expr))
             g = 1.0 if key == c.output else adjoint.get(key)
             q[name] = Quantity(name, role, _as_value(c.value(key)), gradient=_as_value(g), **forms)
         # The output last, as a worked solution ends.

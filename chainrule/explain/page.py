@@ -374,16 +374,26 @@ class _Raw(str):
     """A table cell already written as HTML."""
 
 
-def _formula_cell(link):
-    """A link's formula typeset by the browser (MathML, no network needed), with the
-    textbook text as its accessible label; plain text where there is no MathML."""
-    if not link.mathml:
-        return link.formula or ""
-    label = html.escape(link.formula or "", quote=True)
+def _math_cell(mathml: str | None, text: str | None):
+    """A formula typeset by the browser (MathML, no network needed), with the textbook
+    text as its accessible label; plain text where there is no MathML."""
+    if not mathml:
+        return text or ""
+    label = html.escape(text or "", quote=True)
     return _Raw(
         f'<td><math xmlns="http://www.w3.org/1998/Math/MathML" aria-label="{label}">'
-        f"{link.mathml}</math></td>"
+        f"{mathml}</math></td>"
     )
+
+
+def _formula_cell(link):
+    """A link's formula, typeset (see :func:`_math_cell`)."""
+    return _math_cell(link.mathml, link.formula)
+
+
+def _definition_cell(q):
+    """A quantity's definition (``u = x²``), typeset as the user wrote it."""
+    return _math_cell(q.mathml if q.definition else None, q.definition)
 
 
 def _heading(e) -> str:
@@ -428,7 +438,8 @@ def explanation_html(e, *, title: str | None = None, fragment: bool = False) -> 
         if q.role == "constant":
             continue
         rows.append(
-            [q.name, q.role, q.definition or "", _num(q.value), _Raw('<td class="grad">—</td>')]
+            [q.name, q.role, _definition_cell(q), _num(q.value),
+             _Raw('<td class="grad">—</td>')]
         )
         attrs.append(f' data-name="{html.escape(q.name, quote=True)}"')
     known = {q.name for q in e.quantities.values()}

@@ -329,15 +329,125 @@ def latex(expr) -> str:
     return sp.latex(expr, full_prec=False)
 
 
-def mathml(expr) -> str:
-    """Presentation MathML of a SymPy expression, for a browser to typeset offline."""
+@functools.lru_cache(maxsize=1)
+def _mathml_printer():
     import sympy as sp
+    from sympy.printing.mathml import MathMLPresentationPrinter
+    from sympy.printing.precedence import PRECEDENCE
 
-    text = sp.mathml(expr, printer="presentation")
+    class TextbookMathML(MathMLPresentationPrinter):
+        """SymPy's presentation MathML in the textbook's order, as :func:`pretty` writes
+        the same formula: terms with a plus sign first (y − a), in a product the number,
+        then plain factors, then bracketed sums (σ(z)·(1 − σ(z))); tanh²(z); cases."""
+
+        def _mo(self, text):
+            mo = self.dom.createElement("mo")
+            mo.appendChild(self.dom.createTextNode(text))
+            return mo
+
+        def _print_Add(self, expr, order=None):
+            terms = sorted(self._as_ordered_terms(expr, order=order),
+                           key=lambda t: t.could_extract_minus_sign())
+            mrow = self.dom.createElement("mrow")
+            for i, term in enumerate(terms):
+                negative = term.could_extract_minus_sign()
+                if i or negative:
+                    mrow.appendChild(self._mo("-" if negative else "+"))
+                shown = -term if negative else term
+                mrow.appendChild(self.parenthesize(shown, PRECEDENCE["Add"], strict=True)
+                                 if shown.is_Add else self._print(shown))
+            return mrow
+
+        def _print_Mul(self, expr):
+            coeff, rest = expr.as_coeff_Mul()
+            factors = sp.Mul.make_args(rest)
+            if (coeff.is_Rational and not coeff.is_Integer) or any(
+                    f.is_Pow and f.exp.is_Number and f.exp < 0 for f in factors):
+                return super()._print_Mul(expr)  # a fraction: SymPy's mfrac
+            ordered = sorted(factors, key=lambda f: 2 if f.is_Add or (
+                f.is_Pow and f.base.is_Add) else 1)
+            mrow = self.dom.createElement("mrow")
+            if coeff < 0:
+                mrow.appendChild(self._mo("-"))
+            parts = ([self._print(abs(coeff))] if abs(coeff) != 1 else []) + [
+                self.parenthesize(f, PRECEDENCE["Mul"]) for f in ordered]
+            for i, part in enumerate(parts):
+                if i:
+                    mrow.appendChild(self._mo("·"))
+                mrow.appendChild(part)
+            return mrow
+
+        def _print_Pow(self, expr):
+            base, exp = expr.base, expr.exp
+            if isinstance(base, sp.Function) and exp.is_Integer and 2 <= int(exp) <= 99:
+                # tanh(z)² is written tanh²(z)
+                mrow = self.dom.createElement("mrow")
+                sup = self.dom.createElement("msup")
+                name = self.dom.createElement("mi")
+                name.appendChild(self.dom.createTextNode(base.func.__name__))
+                sup.appendChild(name)
+                sup.appendChild(self._print(exp))
+                mrow.appendChild(sup)
+                mrow.appendChild(self._mo("("))
+                for i, a in enumerate(base.args):
+                    if i:
+                        mrow.appendChild(self._mo(","))
+                    mrow.appendChild(self._print(a))
+                mrow.appendChild(self._mo(")"))
+                return mrow
+            return super()._print_Pow(expr)
+
+        def _print_Piecewise(self, expr):
+            # { 1 if a > b; 1/2 if a = b; 0 otherwise: a brace and a table of cases
+            mrow = self.dom.createElement("mrow")
+            brace = self._mo("{")
+            brace.setAttribute("stretchy", "true")
+            mrow.appendChild(brace)
+            table = self.dom.createElement("mtable")
+            table.setAttribute("columnalign", "left left")
+            for value, cond in expr.args:
+                tr = self.dom.createElement("mtr")
+                td = self.dom.createElement("mtd")
+                td.appendChild(self._print(value))
+                tr.appendChild(td)
+                td = self.dom.createElement("mtd")
+                words = self.dom.createElement("mtext")
+                words.appendChild(self.dom.createTextNode(
+                    "\u00a0otherwise" if cond is sp.true else "\u00a0if\u00a0"))
+                td.appendChild(words)
+                if cond is not sp.true:
+                    td.appendChild(self._print(cond))
+                tr.appendChild(td)
+                table.appendChild(tr)
+            mrow.appendChild(table)
+            return mrow
+
+        def _print_Heaviside(self, expr):
+            # ReLU′: the engine's 0 at 0
+            return self._print(sp.Piecewise((1, expr.args[0] > 0), (0, True)))
+
+        def _print_Max(self, expr):
+            if len(expr.args) == 2 and sp.S.Zero in expr.args:
+                other = expr.args[0] if expr.args[1] == 0 else expr.args[1]
+                return self._print(sp.Function("relu")(other))
+            return super()._print_Max(expr)
+
+    return TextbookMathML({"order": None})
+
+
+def mathml(expr) -> str:
+    """Presentation MathML of a SymPy expression, for a browser to typeset offline, in the
+    textbook's order (as :func:`pretty` prints it)."""
+    text = _mathml_printer().doprint(expr)
+    return _mathml_names(text)
+
+
+def _mathml_names(text: str) -> str:
     # SymPy names the function class; a reader knows it as σ, Φ, GELU ...
     for name, shown in _NAMES.items():
         text = text.replace(f"<mi>{name}</mi>", f"<mi>{shown}</mi>")
-    return text
+    # a minus sign, not a hyphen (also of a negative number)
+    return text.replace("<mo>-</mo>", "<mo>−</mo>").replace("<mn>-", "<mo>−</mo><mn>")
 
 
 # ----- trees of the expression language -------------------------------------------------------
