@@ -42,19 +42,25 @@ from chainrule.explain.pretty import (
 )
 from chainrule.explain.split import check_split, split_graph, split_program
 from chainrule.explain.steps import backward_steps
-from chainrule.explain.typeset import mathml_node
-from chainrule.explain.symbolic import have_sympy, require_sympy, without_derivatives
+from chainrule.explain.symbolic import (
+    _at_point,
+    _simplify,
+    have_sympy,
+    require_sympy,
+    without_derivatives,
+)
 from chainrule.explain.trace import (
-    _NetworkEvaluator,
     _all_scalar,
     _evaluator,
     _given_leaves,
     _graph_leaves,
+    _NetworkEvaluator,
     _parameter_names,
     _trace_function,
     _trace_program,
     _wrt,
 )
+from chainrule.explain.typeset import mathml_node
 from chainrule.tensor import Tensor
 
 __all__ = ["explain", "MAX_PATHS"]
@@ -546,42 +552,6 @@ def _as_value(v):
 
 
 _CUT = object()  # a step the symbolic budget cut short
-
-
-def _simplify(sp, expr):
-    """The simpler of ``expr`` and ``simplify(expr)``; ties keep ``expr``, whose form
-    follows the definition (``exp(-y)/(1 + exp(-y))**2``, not ``1/(4*cosh(y/2)**2)``)."""
-    # simplify() can take long on big expressions; small ones are what people read.
-    if sp.count_ops(expr) > 40 or expr.has(sp.Piecewise):
-        # (the cases of max/min's rule at a tie are as a textbook writes them already)
-        return expr
-    try:
-        simpler = sp.simplify(expr)
-    except Exception:  # noqa: BLE001 - the unsimplified derivative is still right
-        return expr
-    # A sign moved into a bracket (σ·(σ − 1) for −σ·(1 − σ)) saves one operation and
-    # reads worse: only a real simplification (two operations or more) is taken.
-    return simpler if sp.count_ops(simpler) < sp.count_ops(expr) - 1 else expr
-
-
-def _at_point(sp, expr, subs: dict):
-    """``expr`` at the point as a float, or None where SymPy cannot give a real number.
-
-    ``Heaviside(0)`` is taken as 0, the convention of ``relu'(0)`` in the engine.
-    """
-    try:
-        expr = expr.replace(sp.Heaviside, lambda *a: sp.Heaviside(a[0], 0))
-        # Substituted as 30-digit Floats, then evaluated: evalf(subs=...) would evaluate
-        # 1 - x**2 at x = -1 to a tiny non-zero number instead of 0.
-        exact = {k: sp.Float(v, 30) for k, v in subs.items()}
-        value = complex(expr.subs(exact).evalf(30))
-    except Exception:  # noqa: BLE001 - nothing to check against
-        return None
-    if abs(value.imag) > 1e-12 * max(1.0, abs(value.real)) or not math.isfinite(value.real):
-        # Not a real number here (0*log(0), d/da a^a at 0): the derivative does not exist
-        # at the point, and the engine's convention (PyTorch's, e.g. 0) cannot be checked.
-        return None
-    return value.real
 
 
 _NO_SYMPY = (

@@ -161,7 +161,7 @@ def differentiate(
         with np.errstate(all="ignore"):
             result.value = _engine_value(program, wrt, order, point)
         if text[0] is not None:
-            from chainrule.explain.core import _at_point
+            from chainrule.explain.symbolic import _at_point
 
             subs = {symbol(k): float(v) for k, v in point.items()}
             result.symbolic_value = budget.run(

@@ -14,6 +14,7 @@ other numbers ``sympy.Float`` (so ``0.5*9.8*t**2`` stays readable as ``4.9*t**2`
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping
 
 from chainrule.explain.nodes import BinOp, Call, Const, Name, Neg, Node, Num
@@ -151,3 +152,42 @@ def without_derivatives(expr):
         if not expr.has(sp.Derivative):
             return expr
     return None
+
+
+# ----- helpers of the explainer's formulas -------------------------------------------------
+
+
+def _simplify(sp, expr):
+    """The simpler of ``expr`` and ``simplify(expr)``; ties keep ``expr``, whose form
+    follows the definition (``exp(-y)/(1 + exp(-y))**2``, not ``1/(4*cosh(y/2)**2)``)."""
+    # simplify() can take long on big expressions; small ones are what people read.
+    if sp.count_ops(expr) > 40 or expr.has(sp.Piecewise):
+        # (the cases of max/min's rule at a tie are as a textbook writes them already)
+        return expr
+    try:
+        simpler = sp.simplify(expr)
+    except Exception:  # noqa: BLE001 - the unsimplified derivative is still right
+        return expr
+    # A sign moved into a bracket (σ·(σ − 1) for −σ·(1 − σ)) saves one operation and
+    # reads worse: only a real simplification (two operations or more) is taken.
+    return simpler if sp.count_ops(simpler) < sp.count_ops(expr) - 1 else expr
+
+
+def _at_point(sp, expr, subs: dict):
+    """``expr`` at the point as a float, or None where SymPy cannot give a real number.
+
+    ``Heaviside(0)`` is taken as 0, the convention of ``relu'(0)`` in the engine.
+    """
+    try:
+        expr = expr.replace(sp.Heaviside, lambda *a: sp.Heaviside(a[0], 0))
+        # Substituted as 30-digit Floats, then evaluated: evalf(subs=...) would evaluate
+        # 1 - x**2 at x = -1 to a tiny non-zero number instead of 0.
+        exact = {k: sp.Float(v, 30) for k, v in subs.items()}
+        value = complex(expr.subs(exact).evalf(30))
+    except Exception:  # noqa: BLE001 - nothing to check against
+        return None
+    if abs(value.imag) > 1e-12 * max(1.0, abs(value.real)) or not math.isfinite(value.real):
+        # Not a real number here (0*log(0), d/da a^a at 0): the derivative does not exist
+        # at the point, and the engine's convention (PyTorch's, e.g. 0) cannot be checked.
+        return None
+    return value.real
