@@ -355,7 +355,10 @@ def test_engine_and_sympy_agree_on_random_expressions(a, b):
         warnings.simplefilter("error")  # a disagreement warning fails the test
         e = explain(text, **point)
     assert e.agrees
-    assert any("symbolic" in c.what for c in e.checks) or not e.checks
+    # The total is also differentiated as one formula, unless it is not finite at the point
+    # (0**0.1 at 0: there is no derivative there to compare).
+    finite = all(math.isfinite(v) for v in e.derivatives.values())
+    assert any("symbolic" in c.what for c in e.checks) or not e.checks or not finite
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)
