@@ -134,9 +134,9 @@ def _cmd_explain(args) -> int:
 def _descent_json(e, d) -> str:
     import json
 
-    from chainrule.explain.explanation import _json_safe
+    from chainrule.explain.render import json_safe
 
-    return json.dumps(_json_safe({**e.to_dict(), "descent": d.to_dict()}), indent=2,
+    return json.dumps(json_safe({**e.to_dict(), "descent": d.to_dict()}), indent=2,
                       ensure_ascii=False)
 
 

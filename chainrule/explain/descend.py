@@ -158,9 +158,9 @@ class Descent:
         loss before and after (an array as its shape and norm)."""
         import json
 
-        from chainrule.explain.explanation import _json_safe
+        from chainrule.explain.render import json_safe
 
-        return json.dumps(_json_safe(self.to_dict()), indent=indent, ensure_ascii=False)
+        return json.dumps(json_safe(self.to_dict()), indent=indent, ensure_ascii=False)
 
     def to_markdown(self) -> str:
         """The steps as a Markdown table (each update and the loss before → after)."""

@@ -9,7 +9,6 @@ which sits above the explainer and reads Explanations.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,16 +29,6 @@ def _plain(value):
     return [_plain(v) for v in arr]
 
 
-def _json_safe(obj):
-    """``obj`` with every non-finite float as a string: JSON has no nan or inf (Python's
-    ``NaN``/``Infinity`` are refused by JavaScript's ``JSON.parse`` and by jq)."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return str(obj)
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
-    return obj
 
 
 @dataclass
@@ -318,7 +307,9 @@ class Explanation:
     def to_json(self, indent: int | None = 2) -> str:
         """The explanation as JSON (values as numbers or nested lists; nan and infinities,
         which JSON cannot hold, as the strings "nan", "inf", "-inf")."""
-        return json.dumps(_json_safe(self.to_dict()), indent=indent, ensure_ascii=False)
+        from chainrule.explain.render import json_safe
+
+        return json.dumps(json_safe(self.to_dict()), indent=indent, ensure_ascii=False)
 
     def to_text(self) -> str:
         """A worked solution in plain text: quantities, the chain, each link, the product."""

@@ -8,11 +8,25 @@ say the same with typeset formulas; ``to_dot`` draws the contracted graph.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from chainrule.explain.pretty import _minus
 
 __all__ = ["to_text", "to_markdown", "to_latex", "to_dot", "number"]
+
+
+def json_safe(obj):
+    """``obj`` with every non-finite float as a string: JSON has no nan or inf (Python's
+    ``NaN``/``Infinity`` are refused by JavaScript's ``JSON.parse`` and by jq)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    return obj
 
 
 def number(v) -> str:
