@@ -11,6 +11,7 @@ import math
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -321,114 +322,169 @@ def fit(
     val_loader = _as_loader(val_data, max(batch_size, 256), False, None, "val_data")
     metric_fns = _resolve_metrics(metrics)
     history = History()
-    params = _params(model)
-    guard = _LastGood(params, optimizer)
+    guard = _LastGood(_params(model), optimizer)
     was_training = getattr(model, "training", None)
     gradient_norms = _GradientNorms(model) if track_gradients else None
     n_batches = len(train_loader)
     if progress not in (True, False, "epochs"):
         raise ValueError(f"fit: progress must be True, False or 'epochs', got {progress!r}")
-    main = parallel is None or parallel.is_main
+    main = parallel is None or parallel.is_main  # the process that shows progress
     if compile and parallel is not None:
         raise ValueError(
             "fit: compile=True does not work with a DistributedDataParallel model (its "
             "gradient all-reduce happens outside the traced step); train it uncompiled"
         )
-    compiled_step = _compiled_step(model, loss_fn, optimizer) if compile else None
-    bar = _progress_bar(
-        max(0, epochs - start_epoch) * n_batches, progress is True and main, "training"
+    run = _Run(
+        model, loss_fn, optimizer, metric_fns, parallel, history, guard, gradient_norms,
+        compiled_step=_compiled_step(model, loss_fn, optimizer) if compile else None,
+        bar=_progress_bar(
+            max(0, epochs - start_epoch) * n_batches, progress is True and main, "training"
+        ),
+        epochs=epochs, n_batches=n_batches, show_epochs=progress == "epochs" and main,
     )
     try:
         for epoch in range(start_epoch, epochs):
-            t0 = time.perf_counter()
-            if hasattr(train_loader, "set_epoch"):
-                train_loader.set_epoch(epoch)
-            if hasattr(model, "train"):
-                model.train()
-            lr = optimizer.param_groups[0]["lr"] if hasattr(optimizer, "param_groups") else None
-            total, count = 0.0, 0
-            outs, ys = [], []
-            for b, batch in enumerate(train_loader):
-                x, y = _unpack(batch)
-                if compiled_step is not None:
-                    guard.snapshot()  # the step below also updates the weights
-                    out, loss = compiled_step(x, y)
-                else:
-                    out = model(x)
-                    loss = loss_fn(out, y)
-                value = float(loss.item())
-                if parallel is not None:
-                    value = parallel.loss_value(value)  # all stop together
-                if not math.isfinite(value):
-                    guard.restore()
-                    where = (
-                        "the initial weights"
-                        if guard.where is None
-                        else f"epoch {guard.where[0] + 1}, batch {guard.where[1] + 1}"
-                    )
-                    err = FloatingPointError(
-                        f"fit: the loss became {value} at epoch {epoch + 1}, batch {b + 1}; "
-                        f"training stopped, and the model keeps the last weights that gave a "
-                        f"finite loss ({where}). Try a lower learning rate, gradient clipping "
-                        "(cr.nn.utils.clip_grad_norm_) or standardised inputs."
-                    )
-                    err.history = history
-                    raise err
-                if compiled_step is not None:
-                    guard.commit(epoch, b)
-                    if gradient_norms is not None:
-                        gradient_norms.add()  # the step leaves .grad as it was
-                else:
-                    guard.update(epoch, b)
-                    optimizer.zero_grad()
-                    loss.backward()
-                    if gradient_norms is not None:
-                        gradient_norms.add()
-                    optimizer.step()
-                n = len(y)
-                total += value * n
-                count += n
-                if metric_fns:
-                    outs.append(out.data.copy())
-                    ys.append(np.asarray(getattr(y, "data", y)))
-                if bar is not None:
-                    bar.update(1)
-                    if b % 10 == 0 or b == n_batches - 1:
-                        bar.set_postfix(
-                            epoch=f"{epoch + 1}/{epochs}",
-                            loss=f"{total / count:.4f}",
-                            refresh=False,
-                        )
-            record = {"loss": total / max(count, 1)}
-            if metric_fns and outs:
-                o, t = np.concatenate(outs), np.concatenate(ys)
-                record.update({k: f(o, t) for k, f in metric_fns.items()})
-            if parallel is not None:
-                record = parallel.average(record, count)
-            if val_loader is not None:
-                val, n_val = _evaluate(model, loss_fn, val_loader, tuple(metric_fns.items()))
-                if parallel is not None:
-                    val = parallel.average(val, n_val)
-                record.update({"val_" + k: v for k, v in val.items()})
-            if lr is not None:
-                record["lr"] = lr
-            record["time"] = time.perf_counter() - t0
-            history._record(epoch, record)
-            if gradient_norms is not None:
-                gradient_norms.record(history)
-            if progress == "epochs" and main:
-                print(_epoch_line(epoch, epochs, record), flush=True)
-            if bar is not None:
-                shown = {k: f"{v:.4f}" for k, v in record.items() if k not in ("lr", "time")}
-                bar.set_postfix(epoch=f"{epoch + 1}/{epochs}", **shown)
+            run.epoch(epoch, train_loader, val_loader)
             if scheduler is not None:
                 scheduler.step()
     finally:
-        if bar is not None:
-            bar.close()
+        if run.bar is not None:
+            run.bar.close()
         if isinstance(was_training, bool) and hasattr(model, "train"):
             model.train(was_training)  # on every exit: the end, an error, Ctrl-C
     return history
+
+
+@dataclass
+class _Run:
+    """One call of :func:`fit`: what its epochs share (model, loss, optimizer, metrics, the
+    guard against a diverging loss, progress), and the epoch and the batch step."""
+
+    model: Any
+    loss_fn: Callable
+    optimizer: Any
+    metric_fns: dict[str, Callable]
+    parallel: Any  # chainrule.distributed.training's helper, or None for one process
+    history: History
+    guard: _LastGood
+    gradient_norms: _GradientNorms | None
+    compiled_step: Callable | None
+    bar: Any  # a tqdm bar, or None
+    epochs: int
+    n_batches: int
+    show_epochs: bool  # a line per epoch on standard output
+
+    def epoch(self, epoch: int, train_loader, val_loader) -> None:
+        """Train one epoch, validate, and record and show the epoch's figures."""
+        t0 = time.perf_counter()
+        if hasattr(train_loader, "set_epoch"):
+            train_loader.set_epoch(epoch)
+        if hasattr(self.model, "train"):
+            self.model.train()
+        optimizer = self.optimizer
+        lr = optimizer.param_groups[0]["lr"] if hasattr(optimizer, "param_groups") else None
+        record = self._train(epoch, train_loader)
+        if val_loader is not None:
+            val, n_val = _evaluate(
+                self.model, self.loss_fn, val_loader, tuple(self.metric_fns.items())
+            )
+            if self.parallel is not None:
+                val = self.parallel.average(val, n_val)
+            record.update({"val_" + k: v for k, v in val.items()})
+        if lr is not None:
+            record["lr"] = lr
+        record["time"] = time.perf_counter() - t0
+        self.history._record(epoch, record)
+        if self.gradient_norms is not None:
+            self.gradient_norms.record(self.history)
+        self._show(epoch, record)
+
+    def _train(self, epoch: int, loader) -> dict[str, float]:
+        """One pass over the training batches: the mean loss and the metrics (averaged over
+        the processes when there are several)."""
+        total, count = 0.0, 0
+        outs, ys = [], []
+        for b, batch in enumerate(loader):
+            x, y = _unpack(batch)
+            out, value = self._step(epoch, b, x, y)
+            n = len(y)
+            total += value * n
+            count += n
+            if self.metric_fns:
+                outs.append(out.data.copy())
+                ys.append(np.asarray(getattr(y, "data", y)))
+            if self.bar is not None:
+                self.bar.update(1)
+                if b % 10 == 0 or b == self.n_batches - 1:
+                    self.bar.set_postfix(
+                        epoch=f"{epoch + 1}/{self.epochs}",
+                        loss=f"{total / count:.4f}",
+                        refresh=False,
+                    )
+        record = {"loss": total / max(count, 1)}
+        if self.metric_fns and outs:
+            o, t = np.concatenate(outs), np.concatenate(ys)
+            record.update({k: f(o, t) for k, f in self.metric_fns.items()})
+        if self.parallel is not None:
+            record = self.parallel.average(record, count)
+        return record
+
+    def _step(self, epoch: int, b: int, x, y) -> tuple[Any, float]:
+        """One training step on batch ``b`` (forward, loss, zero_grad, backward, step, or
+        the compiled step): the outputs and the loss's value. A non-finite loss restores
+        the last good weights and raises."""
+        guard, gradient_norms = self.guard, self.gradient_norms
+        if self.compiled_step is not None:
+            guard.snapshot()  # the step below also updates the weights
+            out, loss = self.compiled_step(x, y)
+        else:
+            out = self.model(x)
+            loss = self.loss_fn(out, y)
+        value = float(loss.item())
+        if self.parallel is not None:
+            value = self.parallel.loss_value(value)  # all stop together
+        if not math.isfinite(value):
+            self._diverged(value, epoch, b)
+        if self.compiled_step is not None:
+            guard.commit(epoch, b)
+            if gradient_norms is not None:
+                gradient_norms.add()  # the step leaves .grad as it was
+        else:
+            guard.update(epoch, b)
+            self.optimizer.zero_grad()
+            loss.backward()
+            if gradient_norms is not None:
+                gradient_norms.add()
+            self.optimizer.step()
+        return out, value
+
+    def _diverged(self, value: float, epoch: int, b: int) -> None:
+        """The loss is nan or infinite: restore the last good weights and optimizer state,
+        and raise a FloatingPointError that says where, with the history so far."""
+        guard = self.guard
+        guard.restore()
+        where = (
+            "the initial weights"
+            if guard.where is None
+            else f"epoch {guard.where[0] + 1}, batch {guard.where[1] + 1}"
+        )
+        err = FloatingPointError(
+            f"fit: the loss became {value} at epoch {epoch + 1}, batch {b + 1}; "
+            f"training stopped, and the model keeps the last weights that gave a "
+            f"finite loss ({where}). Try a lower learning rate, gradient clipping "
+            "(cr.nn.utils.clip_grad_norm_) or standardised inputs."
+        )
+        err.history = self.history
+        raise err
+
+    def _show(self, epoch: int, record: dict[str, float]) -> None:
+        """The epoch's figures: a line on standard output (``progress="epochs"``) or the
+        bar's postfix."""
+        if self.show_epochs:
+            print(_epoch_line(epoch, self.epochs, record), flush=True)
+        if self.bar is not None:
+            shown = {k: f"{v:.4f}" for k, v in record.items() if k not in ("lr", "time")}
+            self.bar.set_postfix(epoch=f"{epoch + 1}/{self.epochs}", **shown)
 
 
 def evaluate(
