@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import traceback
 from typing import Any
 
@@ -97,9 +98,13 @@ def _abort_on_uncaught(world: _World) -> None:
 
     def hook(kind, value, tb):
         try:
-            sys.stderr.write(f"[rank {world.rank} of {world.size}] ")
-            traceback.print_exception(kind, value, tb)
+            # One write (not a line at a time), then a moment for the launcher to forward
+            # it: MPI_Abort ends every process at once, and output still on its way to
+            # mpiexec was seen cut off after its first line.
+            text = "".join(traceback.format_exception(kind, value, tb))
+            sys.stderr.write(f"[rank {world.rank} of {world.size}] {text}")
             sys.stderr.flush()
+            time.sleep(0.2)
         finally:
             world.comm.Abort(1)
 
