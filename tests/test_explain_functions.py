@@ -56,6 +56,20 @@ def test_a_tie_gives_each_side_half_and_the_printed_rule_says_so(func):
     assert e.checks and all(c.ok for c in e.checks)
 
 
+@pytest.mark.parametrize("point,expected", [(0.0, 0.5), (1.5, 1.0), (-1.0, 0.0)])
+def test_maximum_in_a_python_function_has_the_engines_rule_at_the_tie(point, expected):
+    # cr.maximum(x, 0.0) is max(x, 0), not ReLU: at x = 0 each side gets half the gradient
+    # (as torch.maximum), and the rule shown must say so and pass its check there.
+    import chainrule as cr
+
+    e = explain(lambda x: cr.maximum(x, 0.0), x=point)
+    assert e.derivatives["x"] == expected
+    (link,) = links(e).values()
+    assert "1/2 if x = 0" in link.formula
+    assert link.symbolic_value == expected
+    assert e.checks and all(c.ok for c in e.checks)
+
+
 def test_min_picks_the_smaller_and_sends_it_the_gradient():
     e = explain("min(x, 3*y)", x=1.0, y=2.0)  # x = 1 < 6
     assert e.value == 1.0

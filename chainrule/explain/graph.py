@@ -196,8 +196,13 @@ def replay_symbolic(c: Contracted, key: int, symbols: dict[int, object]):
     reads, from each primitive's ``symbolic`` counterpart; ``None`` where a primitive has
     none or a constant is not a single number."""
     from chainrule.explain.symbolic import number, require_sympy
+    from chainrule.explain.textbook import functions
 
     sp = require_sympy()
+    # The functions a textbook names (σ, max, min ...) as in the expression language, so
+    # that their rules are the engine's at ties too: cr.maximum(x, 0.0) is max(x, 0), whose
+    # derivative at x = 0 is 1/2 like the engine's, not ReLU's Max(0, x) with 0 there.
+    named = functions(sp)
     node = c.objs[key]
     env: dict[int, object] = {k: symbols[k] for k in c.preds[key]}
     for n in [*c.inner[key], node]:
@@ -213,7 +218,11 @@ def replay_symbolic(c: Contracted, key: int, symbols: dict[int, object]):
             else:
                 args.append(env[id(p)])
         try:
-            env[id(n)] = n.prim.symbolic(sp, *args, **n.params)
+            textbook = named.get(n.prim.expr)
+            if textbook is not None and not n.params:
+                env[id(n)] = textbook(*args)
+            else:
+                env[id(n)] = n.prim.symbolic(sp, *args, **n.params)
         except Exception:  # a counterpart that does not take these arguments: no formula
             return None
     return env[id(node)]
