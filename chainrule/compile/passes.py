@@ -69,22 +69,21 @@ def _all_const(ins: Op) -> bool:
     return not vars_of(ins)
 
 
-def _elide_copies(instrs: list, outputs: list, values: dict):
-    """Drop a copy whose source nothing else reads, when that source is a fresh array of its
-    own (not a view, writeable): the copy would only duplicate it. (The engine copies
-    gradients so that no two share memory; here none would.)"""
-    copies = {}  # source Var number -> the copies of it that may go
-    for ins in instrs:
-        if type(ins) is Op and ins.fn.label == "copy" and len(ins.args) == 1:
-            src = ins.args[0]
-            value = values.get(src.n) if isinstance(src, Var) else None
-            if (isinstance(src, Var) and src.kind == "op"
-                    and isinstance(value, np.ndarray) and value.dtype == ins.out.dtype
-                    and (value.ndim == 0 or (value.flags.owndata and value.flags.writeable))):
-                copies.setdefault(src.n, []).append(ins)
-    if not copies:
-        return instrs, outputs
-    uses = dict.fromkeys(copies, 0)  # how often each source is read, by anything
+def _elidable(ins, values: dict) -> bool:
+    """Whether ``ins`` is a one-argument copy of a fresh, writeable array of the same dtype
+    (a 0-d one counts as fresh), made by an Op of this program."""
+    if not (type(ins) is Op and ins.fn.label == "copy" and len(ins.args) == 1):
+        return False
+    src = ins.args[0]
+    value = values.get(src.n) if isinstance(src, Var) else None
+    return (isinstance(src, Var) and src.kind == "op"
+            and isinstance(value, np.ndarray) and value.dtype == ins.out.dtype
+            and (value.ndim == 0 or (value.flags.owndata and value.flags.writeable)))
+
+
+def _read_counts(instrs: list, outputs: list, sources) -> dict:
+    """How often each Var number in ``sources`` is read, by an instruction or an output."""
+    uses = dict.fromkeys(sources, 0)
     for ins in instrs:
         for v in vars_of(ins):
             if v.n in uses:
@@ -93,9 +92,11 @@ def _elide_copies(instrs: list, outputs: list, values: dict):
         for v in walk(spec):
             if type(v) is Var and v.n in uses:
                 uses[v.n] += 1
-    gone = {id(c[0]) for n, c in copies.items() if uses[n] == 1}
-    if not gone:
-        return instrs, outputs
+    return uses
+
+
+def _drop_copies(instrs: list, outputs: list, gone: set):
+    """Remove the copies whose ids are in ``gone``; their readers read the source instead."""
     rename = {}
     kept = []
     for ins in instrs:
@@ -106,6 +107,23 @@ def _elide_copies(instrs: list, outputs: list, values: dict):
     for ins in kept:
         substitute_in(ins, rename)
     return kept, [(kind, substitute(spec, rename)) for kind, spec in outputs]
+
+
+def _elide_copies(instrs: list, outputs: list, values: dict):
+    """Drop a copy whose source nothing else reads, when that source is a fresh array of its
+    own (not a view, writeable): the copy would only duplicate it. (The engine copies
+    gradients so that no two share memory; here none would.)"""
+    copies = {}  # source Var number -> the copies of it that may go
+    for ins in instrs:
+        if _elidable(ins, values):
+            copies.setdefault(ins.args[0].n, []).append(ins)
+    if not copies:
+        return instrs, outputs
+    uses = _read_counts(instrs, outputs, copies)  # how often each source is read, by anything
+    gone = {id(c[0]) for n, c in copies.items() if uses[n] == 1}
+    if not gone:
+        return instrs, outputs
+    return _drop_copies(instrs, outputs, gone)
 
 
 def _op_key(ins: Op):
@@ -124,13 +142,31 @@ def _op_key(ins: Op):
     return (id(ins.fn), "params", key_of(ins.args), key_of(ins.params))
 
 
-def simplify(instrs: list, outputs: list, values: dict, new_const) -> tuple[list, list]:
-    """Fold, share and prune. ``values``: Var number -> the array it held at trace time;
-    ``new_const(value)`` makes a hoisted constant. Returns (instructions, outputs).
+def _replacement(ins: Op, values: dict, new_const, written: set, seen: dict):
+    """What an Op's result can be replaced by (a hoisted constant, an argument it equals, or
+    an earlier identical pure Op's result), or None to keep it. Records a kept pure Op in
+    ``seen``."""
+    fn = ins.fn
+    pure = fn.pure
+    n = ins.out.n
+    if pure and n not in written and n in values and _all_const(ins):
+        return new_const(values[n])
+    if fn.label in _IDENTITY_LABELS:
+        same = _identity(ins)
+        if same is not None:
+            return same
+    if pure:
+        key = _op_key(ins)
+        prev = seen.get(key)
+        if prev is not None:
+            return prev
+        seen[key] = ins.out
+    return None
 
-    One pass forward (fold, identities, common subexpressions), one over the copies, one
-    backward (dead code); each does a few dictionary operations per instruction, for
-    programs of hundreds of thousands of them."""
+
+def _forward_pass(instrs: list, values: dict, new_const) -> tuple[list, dict]:
+    """Fold constants, apply identities and share common subexpressions, in one pass
+    forward. Returns (kept instructions, Var number -> what replaces it)."""
     rename: dict = {}
     seen: dict = {}
     # A value later overwritten in place held something else when it was computed.
@@ -141,43 +177,44 @@ def simplify(instrs: list, outputs: list, values: dict, new_const) -> tuple[list
         if type(ins) is Op:
             if rename:
                 substitute_in(ins, rename)
-            fn = ins.fn
-            pure = fn.pure
-            n = ins.out.n
-            if pure and n not in written and n in values and _all_const(ins):
-                rename[n] = new_const(values[n])
+            same = _replacement(ins, values, new_const, written, seen)
+            if same is not None:
+                rename[ins.out.n] = same
                 continue
-            if fn.label in _IDENTITY_LABELS:
-                same = _identity(ins)
-                if same is not None:
-                    rename[n] = same
-                    continue
-            if pure:
-                key = _op_key(ins)
-                prev = seen.get(key)
-                if prev is not None:
-                    rename[n] = prev
-                    continue
-                seen[key] = ins.out
         else:
             seen.clear()
             substitute_in(ins, rename)
             if type(ins) is SetGrad and isinstance(ins.value, Const):
                 ins.copy = True
         out.append(ins)
-    outputs = [(kind, substitute(spec, rename)) for kind, spec in outputs]
-    out, outputs = _elide_copies(out, outputs, values)
+    return out, rename
 
-    # Dead code: walk backwards from what must happen.
+
+def _prune_dead(instrs: list, outputs: list) -> list:
+    """Dead code: walk backwards from what must happen (the outputs and every effect),
+    keeping only the Ops something live reads."""
     live: set = set()
     for _, spec in outputs:
         live.update(v.n for v in walk(spec) if isinstance(v, Var))
     kept = []
-    for ins in reversed(out):
+    for ins in reversed(instrs):
         if type(ins) is Op and ins.out.n not in live:
             continue
         for v in vars_of(ins):
             live.add(v.n)
         kept.append(ins)
     kept.reverse()
-    return kept, outputs
+    return kept
+
+
+def simplify(instrs: list, outputs: list, values: dict, new_const) -> tuple[list, list]:
+    """Fold, share and prune. ``values``: Var number -> the array it held at trace time;
+    ``new_const(value)`` makes a hoisted constant. Returns (instructions, outputs).
+
+    One pass forward (fold, identities, common subexpressions), one over the copies, one
+    backward (dead code); each does a few dictionary operations per instruction, for
+    programs of hundreds of thousands of them."""
+    out, rename = _forward_pass(instrs, values, new_const)
+    outputs = [(kind, substitute(spec, rename)) for kind, spec in outputs]
+    out, outputs = _elide_copies(out, outputs, values)
+    return _prune_dead(out, outputs), outputs
