@@ -52,34 +52,43 @@ def _array(value):
     return value if type(value) is np.ndarray else np.asarray(value)
 
 
+def _scalar_f64(v) -> bool:
+    """A 0-d float64 Var."""
+    return v.shape == () and v.dtype == _F64
+
+
+def _math_arg_fits(s) -> bool:
+    """Whether an Op argument has a Python-float form: a non-state Var or a 0-d float64
+    one, a 0-d float64 constant array, or a literal."""
+    t = type(s)
+    if t is Var:
+        return s.kind != "state" or _scalar_f64(s)
+    if t is Const:
+        return (isinstance(s.value, np.ndarray) and s.value.shape == ()
+                and s.value.dtype == _F64)
+    return t is Lit  # a nest of values (a list, a slice): no math form
+
+
+def _math_instr_fits(ins) -> bool:
+    """Whether one instruction can run on Python floats."""
+    if type(ins) is SetGrad and (ins.value is None or (
+            isinstance(ins.value, Var) and _scalar_f64(ins.value))):
+        return True  # a scalar parameter's gradient: a new 0-d array, as eager gives
+    if type(ins) is not Op or ins.fn.math is None:
+        return False
+    if ins.params and ins.fn is not adapter.COPY:  # a copy's dtype= is float64 here
+        return False
+    if ins.out.shape != () or ins.out.dtype not in (_F64, _BOOL):
+        return False
+    return all(_math_arg_fits(s) for s in ins.args)
+
+
 def math_dialect_fits(instrs, inputs, outputs) -> bool:
     """Can the whole program run on Python floats?"""
-    for v in inputs:
-        if v.shape != () or v.dtype != _F64:
-            return False
-    scalar_dtypes = (_F64, _BOOL)
-    for ins in instrs:
-        if type(ins) is SetGrad and (ins.value is None or (
-                isinstance(ins.value, Var) and ins.value.shape == ()
-                and ins.value.dtype == _F64)):
-            continue  # a scalar parameter's gradient: a new 0-d array, as eager gives
-        if type(ins) is not Op or ins.fn.math is None:
-            return False
-        if ins.params and ins.fn is not adapter.COPY:  # a copy's dtype= is float64 here
-            return False
-        if ins.out.shape != () or ins.out.dtype not in scalar_dtypes:
-            return False
-        for s in ins.args:
-            t = type(s)
-            if t is Var:
-                if s.kind == "state" and (s.shape != () or s.dtype != _F64):
-                    return False
-            elif t is Const:
-                if not (isinstance(s.value, np.ndarray) and s.value.shape == ()
-                        and s.value.dtype == _F64):
-                    return False
-            elif t is not Lit:
-                return False  # a nest of values (a list, a slice): no math form
+    if not all(_scalar_f64(v) for v in inputs):
+        return False
+    if not all(_math_instr_fits(ins) for ins in instrs):
+        return False
     return all(kind in ("array", "tensor", "literal", "holder") for kind, _ in outputs)
 
 
