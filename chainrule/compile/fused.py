@@ -34,6 +34,40 @@ def available() -> bool:
     return True
 
 
+def _unfit_instr(ins, shape) -> str | None:
+    """Why one instruction cannot be part of the elementwise loop; None when it can."""
+    if type(ins) is SetGrad:
+        if ins.value is not None and not _fits_value(ins.value, shape):
+            return f"a gradient of another shape or dtype ({ins.holder}.grad)"
+        return None
+    if type(ins) is not Op:
+        return f"it has an in-place write or an effect ({type(ins).__name__})"
+    if ins.fn.math is None:
+        return f"{ins.fn.label} is not elementwise with a scalar form"
+    if ins.params and ins.fn is not adapter.COPY:
+        return f"{ins.fn.label} takes parameters"
+    if ins.out.shape != shape or ins.out.dtype not in _SCALARS:
+        return (f"{ins.fn.label} gives {ins.out.shape} {ins.out.dtype}, not {shape} "
+                "float64 (broadcasting or another dtype)")
+    for a in ins.args:
+        if not _fits_value(a, shape):
+            return f"an argument of {ins.fn.label} is {_describe(a)}, not {shape} float64"
+    return None
+
+
+def _unfit_outputs(instrs: list, outputs: list, shape) -> str | None:
+    """Why the program's results cannot come out of the loop; None when they can."""
+    computed = [g.value for g in instrs if type(g) is SetGrad and type(g.value) is Var]
+    for _, spec in outputs:
+        if type(spec) is Var:
+            if not _fits_value(spec, shape):
+                return f"an output is {_describe(spec)}"
+            computed.append(spec)
+    if not computed:
+        return "it computes no array"
+    return None
+
+
 def unfit(instrs: list, inputs: list, outputs: list) -> str | None:
     """Why this program cannot be fused into one elementwise loop; None when it can."""
     used = [v for v in inputs if v.shape is not None]
@@ -44,31 +78,10 @@ def unfit(instrs: list, inputs: list, outputs: list) -> str | None:
         if v.shape != shape or v.dtype != _F64:
             return f"its inputs are not all float64 of one shape ({v.name}: {v.shape} {v.dtype})"
     for ins in instrs:
-        if type(ins) is SetGrad:
-            if ins.value is not None and not _fits_value(ins.value, shape):
-                return f"a gradient of another shape or dtype ({ins.holder}.grad)"
-            continue
-        if type(ins) is not Op:
-            return f"it has an in-place write or an effect ({type(ins).__name__})"
-        if ins.fn.math is None:
-            return f"{ins.fn.label} is not elementwise with a scalar form"
-        if ins.params and ins.fn is not adapter.COPY:
-            return f"{ins.fn.label} takes parameters"
-        if ins.out.shape != shape or ins.out.dtype not in _SCALARS:
-            return (f"{ins.fn.label} gives {ins.out.shape} {ins.out.dtype}, not {shape} "
-                    "float64 (broadcasting or another dtype)")
-        for a in ins.args:
-            if not _fits_value(a, shape):
-                return f"an argument of {ins.fn.label} is {_describe(a)}, not {shape} float64"
-    computed = [g.value for g in instrs if type(g) is SetGrad and type(g.value) is Var]
-    for _, spec in outputs:
-        if type(spec) is Var:
-            if not _fits_value(spec, shape):
-                return f"an output is {_describe(spec)}"
-            computed.append(spec)
-    if not computed:
-        return "it computes no array"
-    return None
+        why = _unfit_instr(ins, shape)
+        if why is not None:
+            return why
+    return _unfit_outputs(instrs, outputs, shape)
 
 
 def _fits_value(a, shape) -> bool:
