@@ -245,41 +245,8 @@ class Compiled:
                 self._latest = entry
 
     def _trace(self, tracer: Tracer, args, kwargs, labels):
-        used_names: set = set()
-        position = [0]
-        any_tensor = [False]
-
-        def wrap(leaf, name):
-            if not guards.is_dynamic(leaf):
-                return leaf
-            holder = None
-            if isinstance(leaf, Tensor):
-                any_tensor[0] = True
-                arr, holder, t = leaf.data, leaf, leaf
-            else:
-                arr = (np.asarray(leaf, dtype=np.float64) if type(leaf) is float
-                       else np.asarray(leaf))
-                t = make(arr)
-            tracer.add_input(arr, _unique(name, used_names), holder, position[0])
-            position[0] += 1
-            return t
-
-        new_args = []
-        for i, a in enumerate(args):
-            name = self._arg_names[i] if i < len(self._arg_names) else f"arg{i}"
-            if i in self.static_argnums or i - len(args) in self.static_argnums:
-                new_args.append(a)
-                continue
-            flat, tree = tree_flatten(a)
-            names = [name] if len(flat) == 1 else [f"{name}_{j}" for j in range(len(flat))]
-            new_args.append(tree_unflatten(tree, [wrap(x, n) for x, n in zip(flat, names)]))
-        new_kwargs = {}
-        for k in sorted(kwargs):
-            flat, tree = tree_flatten(kwargs[k])
-            names = [k] if len(flat) == 1 else [f"{k}_{j}" for j in range(len(flat))]
-            new_kwargs[k] = tree_unflatten(tree, [wrap(x, n) for x, n in zip(flat, names)])
-        kwargs_order = list(kwargs)
-        new_kwargs = {k: new_kwargs[k] for k in kwargs_order}
+        inputs_of = _TracedInputs(tracer)
+        new_args, new_kwargs = self._traced_arguments(inputs_of, args, kwargs)
 
         previous = STATE.compile_tracer
         STATE.compile_tracer = tracer
@@ -290,69 +257,79 @@ class Compiled:
             outputs = [tracer.output(x) for x in out_leaves]
         finally:
             STATE.compile_tracer = previous
-        plain = not any_tensor[0]
+        plain = not inputs_of.any_tensor
         outputs = [("array", spec) if kind == "tensor" and plain else (kind, spec)
                    for kind, spec in outputs]
         instrs, outputs = passes.simplify(tracer.instrs, outputs, tracer.values,
                                              tracer.const)
-        comments = {}
-        done = set()
-        for ins in instrs:
-            if type(ins) is Op and ins.group is not None and ins.group not in done:
-                done.add(ins.group)
-                text = tracer.comments.get(ins.group)
-                if text:
-                    comments[id(ins)] = text
+        comments = _group_comments(instrs, tracer.comments)
         use_math = codegen.math_dialect_fits(instrs, tracer.inputs, outputs)
         inputs = list(tracer.inputs)
         on_tape = self.backend == "tape" or (self.backend == "auto" and len(instrs) > TAPE_ABOVE)
         kernel = None
         if self.backend == "numba":
             kernel = self._fuse(instrs, inputs, outputs)
-        if kernel is not None:
-            fn, kernel_source = kernel
-        elif on_tape:
-            fn = tape.build(instrs, inputs, outputs, use_math)
-        else:
-            # The code runs without comments; .source adds them when it is first read (some
-            # formulas are derived by SymPy, too slow for every trace).
-            source, namespace = codegen.generate(self._name, instrs, inputs, outputs, {},
-                                                 use_math)
-            code = builtins.compile(source, f"<cr.compile {self._name}>", "exec")
-            exec(code, namespace)
-            fn = namespace[self._name]
+        fn = self._program_fn(kernel, on_tape, instrs, inputs, outputs, use_math)
 
         def commented():
-            text = {k: str(v) for k, v in comments.items()}
-            source = codegen.generate(self._name, instrs, inputs, outputs, text, use_math)[0]
-            if kernel is not None:
-                program = "\n".join("# " + line for line in source.splitlines())
-                source = ("# backend='numba': one loop over the elements, compiled by numba\n"
-                          + kernel_source + "\n# The program it fuses, with the chain rule:\n"
-                          + program + "\n")
-            elif on_tape:
-                why = ("backend='tape'" if self.backend == "tape" else
-                       f"over {TAPE_ABOVE} statements: too long for Python's compiler")
-                source = (f"# Run as a flat tape of {len(instrs)} steps ({why});\n"
-                          "# this is the program it runs, written out.\n" + source)
-            return source
+            return self._commented_source(kernel, on_tape, instrs, inputs, outputs, comments,
+                                          use_math)
 
         entry = Entry(fn, commented, list(tracer.states), out_def, labels)
         # The first call's result is the traced (eager) run's, given back as replays do.
-        first = []
-        for (kind, spec), leaf in zip(outputs, out_leaves):
-            if kind == "holder":
-                first.append(leaf)
-            elif kind == "tensor":
-                first.append(codegen._tensor(_value_of(spec, leaf)))
-            elif kind == "array":
-                first.append(codegen._array(_value_of(spec, leaf)))
-            else:
-                first.append(leaf)
+        first = _first_results(outputs, out_leaves)
         tracer.keep.clear()
         tracer.by_array.clear()
         tracer.values.clear()
         return tree_unflatten(out_def, first), entry
+
+    def _traced_arguments(self, inputs_of, args, kwargs):
+        """The arguments the function is traced with: each dynamic leaf becomes a traced
+        input (named after its parameter), static arguments pass through."""
+        new_args = []
+        for i, a in enumerate(args):
+            name = self._arg_names[i] if i < len(self._arg_names) else f"arg{i}"
+            if i in self.static_argnums or i - len(args) in self.static_argnums:
+                new_args.append(a)
+                continue
+            new_args.append(inputs_of.wrap_tree(a, name))
+        new_kwargs = {}
+        for k in sorted(kwargs):
+            new_kwargs[k] = inputs_of.wrap_tree(kwargs[k], k)
+        kwargs_order = list(kwargs)
+        new_kwargs = {k: new_kwargs[k] for k in kwargs_order}
+        return new_args, new_kwargs
+
+    def _program_fn(self, kernel, on_tape, instrs, inputs, outputs, use_math):
+        """The callable that replays the program: numba's fused loop, a tape, or generated
+        Python code."""
+        if kernel is not None:
+            return kernel[0]
+        if on_tape:
+            return tape.build(instrs, inputs, outputs, use_math)
+        # The code runs without comments; .source adds them when it is first read (some
+        # formulas are derived by SymPy, too slow for every trace).
+        source, namespace = codegen.generate(self._name, instrs, inputs, outputs, {},
+                                             use_math)
+        code = builtins.compile(source, f"<cr.compile {self._name}>", "exec")
+        exec(code, namespace)
+        return namespace[self._name]
+
+    def _commented_source(self, kernel, on_tape, instrs, inputs, outputs, comments, use_math):
+        """The program's source with the chain-rule comments, headed by how it runs."""
+        text = {k: str(v) for k, v in comments.items()}
+        source = codegen.generate(self._name, instrs, inputs, outputs, text, use_math)[0]
+        if kernel is not None:
+            program = "\n".join("# " + line for line in source.splitlines())
+            source = ("# backend='numba': one loop over the elements, compiled by numba\n"
+                      + kernel[1] + "\n# The program it fuses, with the chain rule:\n"
+                      + program + "\n")
+        elif on_tape:
+            why = ("backend='tape'" if self.backend == "tape" else
+                   f"over {TAPE_ABOVE} statements: too long for Python's compiler")
+            source = (f"# Run as a flat tape of {len(instrs)} steps ({why});\n"
+                      "# this is the program it runs, written out.\n" + source)
+        return source
 
     def _fuse(self, instrs, inputs, outputs):
         """numba's fused loop and its source, or None (with a one-time warning saying why)
@@ -392,6 +369,66 @@ class Compiled:
 
     def __repr__(self) -> str:
         return f"<cr.compile {self._name}: {len(self._cache)} traced version(s)>"
+
+
+class _TracedInputs:
+    """Turns the dynamic leaves of the arguments into the tracer's inputs, in order, with
+    unique names; remembers whether any was a Tensor."""
+
+    def __init__(self, tracer: Tracer):
+        self.tracer = tracer
+        self.used_names: set = set()
+        self.position = 0
+        self.any_tensor = False
+
+    def wrap(self, leaf, name):
+        if not guards.is_dynamic(leaf):
+            return leaf
+        holder = None
+        if isinstance(leaf, Tensor):
+            self.any_tensor = True
+            arr, holder, t = leaf.data, leaf, leaf
+        else:
+            arr = (np.asarray(leaf, dtype=np.float64) if type(leaf) is float
+                   else np.asarray(leaf))
+            t = make(arr)
+        self.tracer.add_input(arr, _unique(name, self.used_names), holder, self.position)
+        self.position += 1
+        return t
+
+    def wrap_tree(self, value, name):
+        """``value`` with each leaf wrapped; several leaves are named ``name_0``, ``name_1``..."""
+        flat, tree = tree_flatten(value)
+        names = [name] if len(flat) == 1 else [f"{name}_{j}" for j in range(len(flat))]
+        return tree_unflatten(tree, [self.wrap(x, n) for x, n in zip(flat, names)])
+
+
+def _group_comments(instrs, group_comments: dict) -> dict:
+    """id(instruction) -> the comment of its group, on the first Op of each group."""
+    comments = {}
+    done = set()
+    for ins in instrs:
+        if type(ins) is Op and ins.group is not None and ins.group not in done:
+            done.add(ins.group)
+            text = group_comments.get(ins.group)
+            if text:
+                comments[id(ins)] = text
+    return comments
+
+
+def _first_results(outputs, out_leaves) -> list:
+    """The traced run's output leaves, in the form a replay gives them back."""
+    first = []
+    for (kind, spec), leaf in zip(outputs, out_leaves):
+        if kind == "holder":
+            first.append(leaf)
+        elif kind == "tensor":
+            first.append(codegen._tensor(_value_of(spec, leaf)))
+        elif kind == "array":
+            first.append(codegen._array(_value_of(spec, leaf)))
+        else:
+            first.append(leaf)
+    return first
 
 
 def _value_of(spec, leaf):
