@@ -98,6 +98,32 @@ def explain(f, /, wrt=None, split="auto", *, symbolic_budget=None, **point) -> E
     time are shown as differentiated, and a note says so.  No number depends on it.
     """
     budget = Budget(symbolic_budget)  # a bad value is refused before any work
+    wrt, aliases, module = _wrt_given(wrt)
+    tensors = dict(wrt) if isinstance(wrt, Mapping) else None
+    program, traced = _trace_input(f, point, split, tensors)
+    out, inputs, output_name = traced
+    check_split(split)
+    if program is None and _all_scalar(out):
+        split_graph(out, inputs, split)
+    if tensors is not None:
+        inputs = {**inputs, **_given_leaves(tensors, inputs)}
+        wrt = tuple(tensors)
+    elif not inputs and out.requires_grad:
+        inputs = _graph_leaves(out)
+    wrt = _wrt(wrt, inputs)
+    # Derivatives outside their domain (d/dy x^y at x < 0) come out as NaN and are shown
+    # as such; NumPy's warnings about them would only repeat it.
+    with np.errstate(all="ignore"):
+        e = _Builder(out, inputs, output_name, wrt, program, point, budget).build()
+    _set_evaluator(e, f, program, tensors, point, wrt, inputs, module)
+    if e.network is not None:
+        e.network.aliases = {k: v for k, v in aliases.items() if k in e.wrt}
+    return e
+
+
+def _wrt_given(wrt):
+    """``wrt`` as names or a ``{name: tensor}`` dict, the module's parameter aliases, and
+    the module itself when ``wrt`` was one (else None)."""
     aliases: dict[str, str] = {}
     module = None
     if hasattr(wrt, "named_parameters"):
@@ -113,39 +139,28 @@ def explain(f, /, wrt=None, split="auto", *, symbolic_budget=None, **point) -> E
             name = w.name if w.name and w.name not in named else f"p{i}"
             named[name] = w
         wrt = named
-    tensors = dict(wrt) if isinstance(wrt, Mapping) else None
+    return wrt, aliases, module
+
+
+def _trace_input(f, point, split, tensors):
+    """(the split Program or None for a function, the traced (out, inputs, output name))."""
     if isinstance(f, (str, Program)):
         if tensors is not None:
             raise TypeError("explain: for an expression, wrt names its inputs (a str or a list)")
         program = split_program(f if isinstance(f, Program) else parse(f), split)
-        traced = _trace_program(program, point)
-    elif callable(f):
-        program = None
-        traced = _trace_function(f, point)
-    else:
-        raise TypeError(f"explain: expected a function or an expression string, got {type(f)}")
-    out, inputs, output_name = traced
-    check_split(split)
-    if program is None and _all_scalar(out):
-        split_graph(out, inputs, split)
-    if tensors is not None:
-        inputs = {**inputs, **_given_leaves(tensors, inputs)}
-        wrt = tuple(tensors)
-    elif not inputs and out.requires_grad:
-        inputs = _graph_leaves(out)
-    wrt = _wrt(wrt, inputs)
-    # Derivatives outside their domain (d/dy x^y at x < 0) come out as NaN and are shown
-    # as such; NumPy's warnings about them would only repeat it.
-    with np.errstate(all="ignore"):
-        e = _Builder(out, inputs, output_name, wrt, program, point, budget).build()
+        return program, _trace_program(program, point)
+    if callable(f):
+        return None, _trace_function(f, point)
+    raise TypeError(f"explain: expected a function or an expression string, got {type(f)}")
+
+
+def _set_evaluator(e, f, program, tensors, point, wrt, inputs, module) -> None:
+    """Give ``e`` the evaluator descend() steps with: scalar inputs, or a network's loss."""
     if tensors is None and all(np.size(point[n]) == 1 for n in wrt if n in point):
         e.evaluator = _evaluator(f if program is None else program, wrt)
     elif tensors is not None and not point:
         # a network's loss: descend() previews steps on the parameters, then puts them back
         e.evaluator = _NetworkEvaluator(f, {n: inputs[n] for n in wrt}, module)
-    if e.network is not None:
-        e.network.aliases = {k: v for k, v in aliases.items() if k in e.wrt}
-    return e
 
 
 class _Builder:
