@@ -483,7 +483,8 @@ def _vulgar(node: BinOp) -> str | None:
 
 
 def _node_text(node: Node) -> str:
-    # Recursion is bounded: parse() refuses trees deeper than its depth limit.
+    # Recursion is bounded: parse() refuses trees deeper than its depth limit. The helpers
+    # get their operands' text already written, so each level of the tree is one frame.
     if isinstance(node, Num):
         return format_number(node.value)
     if isinstance(node, Const):
@@ -493,20 +494,7 @@ def _node_text(node: Node) -> str:
     if isinstance(node, Call) and node.more:
         return f"{_NAMES.get(node.func, node.func)}({', '.join(map(_node_text, node.args))})"
     if isinstance(node, Call):
-        arg = _node_text(node.arg)
-        if node.func == "sqrt":
-            simple = isinstance(node.arg, (Name, Const)) or (
-                isinstance(node.arg, Num) and node.arg.value >= 0
-            )
-            return f"√{arg}" if simple else f"√({arg})"
-        if node.func == "abs":
-            return f"|{arg}|"
-        if node.func == "exp":
-            simple = isinstance(node.arg, (Name, Const)) or (
-                isinstance(node.arg, Num) and node.arg.value >= 0
-            )
-            return f"e^{arg}" if simple else f"e^({arg})"
-        return f"{_NAMES.get(node.func, node.func)}({arg})"
+        return _call_text(node, _node_text(node.arg))
     if isinstance(node, Neg):
         inner = _node_text(node.operand)
         bare = _prec(node.operand) >= _PREC["**"]
@@ -515,23 +503,50 @@ def _node_text(node: Node) -> str:
     fraction = _vulgar(node)
     if fraction is not None:
         return fraction
+    return _binop_text(node, _node_text(node.left), _node_text(node.right))
+
+
+def _simple_arg(arg: Node) -> bool:
+    """An argument written without brackets after ``√`` or as an exponent of ``e``."""
+    return isinstance(arg, (Name, Const)) or (isinstance(arg, Num) and arg.value >= 0)
+
+
+def _call_text(node: Call, arg: str) -> str:
+    """A one-argument call, ``arg`` being its argument's text: ``√x``, ``|x|``, ``e^x``,
+    ``sin(x)``."""
+    if node.func == "sqrt":
+        return f"√{arg}" if _simple_arg(node.arg) else f"√({arg})"
+    if node.func == "abs":
+        return f"|{arg}|"
+    if node.func == "exp":
+        return f"e^{arg}" if _simple_arg(node.arg) else f"e^({arg})"
+    return f"{_NAMES.get(node.func, node.func)}({arg})"
+
+
+def _binop_text(node: BinOp, left: str, right: str) -> str:
+    """A binary operation from its operands' texts, bracketing them by precedence."""
     p = _PREC[node.op]
-    left, right = _node_text(node.left), _node_text(node.right)
     lp, rp = _prec(node.left), _prec(node.right)
     if lp < p or (node.op == "**" and lp <= p):
         left = f"({left})"
     if node.op == "**":
-        r = node.right
-        if isinstance(r, Num) and r.value == int(r.value) and 2 <= r.value <= 99:
-            if isinstance(node.left, Call) and node.left.func not in ("sqrt", "abs", "exp"):
-                head, _, rest = left.partition("(")
-                return f"{head}{superscript(int(r.value))}({rest}"
-            return f"{left}{superscript(int(r.value))}"
-        if rp < _PREC["atom"] or not isinstance(r, (Name, Num, Const)):
-            right = f"({right})"
-        return f"{left}^{right}"
+        return _power_text(node, left, right, rp)
     if rp < p or (rp == p and node.op != "+"):
         right = f"({right})"
     if p == 1:
         return f"{left} {node.op} {right}"
     return f"{left}·{right}" if node.op == "*" else f"{left}/{right}"
+
+
+def _power_text(node: BinOp, left: str, right: str, rp: int) -> str:
+    """``left`` to the power ``right``: a small whole exponent as a superscript (after the
+    function's name for a call, ``sin²(x)``), else ``left^right``."""
+    r = node.right
+    if isinstance(r, Num) and r.value == int(r.value) and 2 <= r.value <= 99:
+        if isinstance(node.left, Call) and node.left.func not in ("sqrt", "abs", "exp"):
+            head, _, rest = left.partition("(")
+            return f"{head}{superscript(int(r.value))}({rest}"
+        return f"{left}{superscript(int(r.value))}"
+    if rp < _PREC["atom"] or not isinstance(r, (Name, Num, Const)):
+        right = f"({right})"
+    return f"{left}^{right}"
