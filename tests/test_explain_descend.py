@@ -219,10 +219,12 @@ def test_cli_descent_in_every_format(fmt, tmp_path):
     shown = f"{w1:.10g}"
     assert shown in done.stdout and f"{L1:.10g}" in done.stdout
     if fmt == "html":
-        assert 'class="crx-descent"' in done.stdout and done.stdout.rstrip().endswith("</html>")
+        # "crx": the page's own styles (tables, fonts) apply to the section too
+        assert '<section class="crx crx-descent">' in done.stdout
+        assert done.stdout.rstrip().endswith("</html>")
         out = tmp_path / "descent.html"
         assert _run(*args[:-2], "-o", str(out)).returncode == 0
-        assert 'class="crx-descent"' in out.read_text(encoding="utf-8")
+        assert '<section class="crx crx-descent">' in out.read_text(encoding="utf-8")
     if fmt == "latex":
         assert r"w &\leftarrow w - \eta\, \frac{d L}{d w}" in done.stdout
 

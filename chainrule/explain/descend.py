@@ -213,7 +213,7 @@ class Descent:
                             + "</tr>")
         head = "".join(f"<th>{h}</th>" for h in ("step", "update", "numbers",
                                                   html.escape(self.output)))
-        return (f'<section class="crx-descent"><h2>Gradient descent, learning rate '
+        return (f'<section class="crx crx-descent"><h2>Gradient descent, learning rate '
                 f"η = {html.escape(_num(self.lr))}</h2>\n<table><thead><tr>{head}</tr></thead>"
                 f"<tbody>{''.join(rows)}</tbody></table></section>")
 
