@@ -2,6 +2,7 @@
 
 Expected gradients are computed here by hand in NumPy (backpropagation written out)."""
 
+import html
 import warnings
 
 import numpy as np
@@ -125,3 +126,21 @@ def test_json_carries_the_network_view():
     assert data["network"]["aliases"]["W1"] == "0.weight"
     assert data["headline"].startswith("∂L/∂W1")
     assert all(c["ok"] for c in data["checks"]) and len(data["checks"]) == 7
+
+
+def test_the_html_page_of_a_network_shows_each_rule_and_its_check():
+    import dataclasses
+
+    model, X, y = _net()
+    e = cr.explain(lambda: cr.nn.CrossEntropyLoss()(model(X), y), wrt=model)
+    page = e.to_html()
+    assert "Computed ∂L/∂W1, ∂L/∂b1, ∂L/∂W2, ∂L/∂b2 at L = " in page
+    assert "Backward pass, step by step" in page
+    rules = [r for st in e.backward for r in st.rules if r]
+    assert len(rules) == 7
+    for rule in rules:
+        assert html.escape(rule) in page
+    assert page.count("✓ agrees") == 7 and "DISAGREES" not in page
+    # a check that failed is shown as failed, beside its rule
+    e.checks[2] = dataclasses.replace(e.checks[2], ok=False)
+    assert e.to_html().count("✓ agrees") == 6 and "✗ DISAGREES" in e.to_html()

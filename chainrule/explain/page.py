@@ -396,7 +396,29 @@ def _definition_cell(q):
     return _math_cell(q.mathml if q.definition else None, q.definition)
 
 
+def _backward_rows(e) -> list:
+    """A network's reverse sweep, one row per rule shown: the step, its operation, the rule,
+    the shape and norm of what it sends, and whether the rule evaluated over the step's
+    arrays agreed with the engine's gradient (``e.checks``)."""
+    checked = {c.what: c.ok for c in e.checks}
+    rows = []
+    for st in e.backward:
+        first = True  # the step and its operation on its first rule's row only
+        for rule, sent in zip(st.rules, st.sent):
+            if not rule or sent is None:
+                continue
+            ok = checked.get(rule)
+            mark = "–" if ok is None else ("✓ agrees" if ok else "✗ DISAGREES")
+            operation = f"{st.output} = {st.op}({', '.join(st.arguments)})"
+            rows.append([str(st.index) if first else "", operation if first else "", rule,
+                         f"shape {tuple(sent[1])}, norm {_num(sent[2])}", mark])
+            first = False
+    return rows
+
+
 def _heading(e) -> str:
+    if not e.scalar:  # a network: what was computed, as the text's first line
+        return f"Computed {e.headline}"
     inputs = [q for q in e.quantities.values() if q.role == "input"]
     at = ", ".join(f"{q.name} = {_num(q.value)}" for q in inputs if np.size(q.value) == 1)
     ds = ", ".join(f"d{e.output}/d{w} = {_num(e.derivatives[w])}" for w in e.wrt)
@@ -463,6 +485,10 @@ def explanation_html(e, *, title: str | None = None, fragment: bool = False) -> 
                 [[lk.label, _formula_cell(lk), _num(lk.value)] for lk in e.steps],
             )
         )
+    if e.backward and not e.scalar:
+        parts.append("<h2>Backward pass, step by step</h2>")
+        parts.append(_table(["step", "operation", "rule", "sends", "checked"],
+                            _backward_rows(e)))
     if e.paths:
         parts.append("<h2>Paths</h2>")
         parts.append(
