@@ -55,10 +55,10 @@ from chainrule.explain.trace import (
     _given_leaves,
     _graph_leaves,
     _NetworkEvaluator,
-    _parameter_names,
     _trace_function,
     _trace_program,
     _wrt,
+    _wrt_given,
 )
 from chainrule.explain.typeset import mathml_node
 from chainrule.tensor import Tensor
@@ -119,27 +119,6 @@ def explain(f, /, wrt=None, split="auto", *, symbolic_budget=None, **point) -> E
     if e.network is not None:
         e.network.aliases = {k: v for k, v in aliases.items() if k in e.wrt}
     return e
-
-
-def _wrt_given(wrt):
-    """``wrt`` as names or a ``{name: tensor}`` dict, the module's parameter aliases, and
-    the module itself when ``wrt`` was one (else None)."""
-    aliases: dict[str, str] = {}
-    module = None
-    if hasattr(wrt, "named_parameters"):
-        module = wrt
-        wrt, aliases = _parameter_names(wrt)
-    if isinstance(wrt, Tensor):
-        wrt = [wrt]
-    if isinstance(wrt, (list, tuple)) and wrt and all(isinstance(w, Tensor) for w in wrt):
-        # Tensors, as torch.autograd.grad(loss, [w1, w2]) takes them: named by their
-        # .name, else p1, p2, ... in the order given.
-        named: dict[str, Tensor] = {}
-        for i, w in enumerate(wrt, 1):
-            name = w.name if w.name and w.name not in named else f"p{i}"
-            named[name] = w
-        wrt = named
-    return wrt, aliases, module
 
 
 def _trace_input(f, point, split, tensors):

@@ -103,6 +103,27 @@ def _parameter_names(module) -> tuple[dict, dict[str, str]]:
     return params, aliases
 
 
+def _wrt_given(wrt):
+    """``wrt`` as names or a ``{name: tensor}`` dict, the module's parameter aliases, and
+    the module itself when ``wrt`` was one (else None)."""
+    aliases: dict[str, str] = {}
+    module = None
+    if hasattr(wrt, "named_parameters"):
+        module = wrt
+        wrt, aliases = _parameter_names(wrt)
+    if isinstance(wrt, Tensor):
+        wrt = [wrt]
+    if isinstance(wrt, (list, tuple)) and wrt and all(isinstance(w, Tensor) for w in wrt):
+        # Tensors, as torch.autograd.grad(loss, [w1, w2]) takes them: named by their
+        # .name, else p1, p2, ... in the order given.
+        named: dict[str, Tensor] = {}
+        for i, w in enumerate(wrt, 1):
+            name = w.name if w.name and w.name not in named else f"p{i}"
+            named[name] = w
+        wrt = named
+    return wrt, aliases, module
+
+
 def _all_scalar(out: Tensor) -> bool:
     """Whether every value in the graph of ``out`` is a single number (splitting is for
     scalar chains; a network's steps are shown by the backward pass instead)."""
