@@ -132,18 +132,15 @@ def _cmd_explain(args) -> int:
 
 
 def _descent_json(e, d) -> str:
-    import json
+    from chainrule.explain.render import to_json_text
 
-    from chainrule.explain.render import json_safe
-
-    return json.dumps(json_safe({**e.to_dict(), "descent": d.to_dict()}), indent=2,
-                      ensure_ascii=False)
+    return to_json_text({**e.to_dict(), "descent": d.to_dict()})
 
 
 def _descent_html(e, d) -> str:
-    page = e.to_html()
-    at = page.rfind("</body>")
-    return page[:at] + d.to_html() + "\n" + page[at:]
+    from chainrule.explain.page import explanation_html
+
+    return explanation_html(e, extra=d.to_html())
 
 
 #: The formats that show gradient descent after the explanation (``--lr``).

@@ -17,14 +17,13 @@ from chainrule.drawing.style import GRAPH_HEADER, ROLES, node_attrs, quote
 __all__ = ["graph_svg", "to_dot", "fallback_svg"]
 
 
-def to_dot(nodes, edges, prefix: str = "") -> str:
-    """DOT text of ``nodes`` ``(id, role, lines)`` and ``edges`` ``(src, dst, label)``."""
-    out = [
-        "digraph chainrule {",
-        GRAPH_HEADER.rstrip("\n"),
-        f"  id={quote(prefix + 'graph')};",
-        "  node [fontsize=14]; edge [fontsize=12];",
-    ]  # read on a page, not printed
+def to_dot(nodes, edges, prefix: str = "", *, graph_id: bool = True) -> str:
+    """DOT text of ``nodes`` ``(id, role, lines)`` and ``edges`` ``(src, dst, label)``;
+    ``graph_id``: the SVG's id the step-through page finds the graph by."""
+    out = ["digraph chainrule {", GRAPH_HEADER.rstrip("\n")]
+    if graph_id:
+        out.append(f"  id={quote(prefix + 'graph')};")
+    out.append("  node [fontsize=14]; edge [fontsize=12];")  # read on a page, not printed
     for nid, role, lines in nodes:
         out.append(f"  {nid} [{node_attrs(role, chr(10).join(lines), {'id': prefix + nid})}];")
     for i, (src, dst, label) in enumerate(edges):

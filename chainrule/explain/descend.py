@@ -156,11 +156,9 @@ class Descent:
     def to_json(self, indent: int | None = 2) -> str:
         """The steps as JSON: each with the values before and after, the gradient, and the
         loss before and after (an array as its shape and norm)."""
-        import json
+        from chainrule.explain.render import to_json_text
 
-        from chainrule.explain.render import json_safe
-
-        return json.dumps(json_safe(self.to_dict()), indent=indent, ensure_ascii=False)
+        return to_json_text(self.to_dict(), indent)
 
     def to_markdown(self) -> str:
         """The steps as a Markdown table (each update and the loss before → after)."""

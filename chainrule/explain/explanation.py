@@ -8,7 +8,6 @@ which sits above the explainer and reads Explanations.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -307,9 +306,9 @@ class Explanation:
     def to_json(self, indent: int | None = 2) -> str:
         """The explanation as JSON (values as numbers or nested lists; nan and infinities,
         which JSON cannot hold, as the strings "nan", "inf", "-inf")."""
-        from chainrule.explain.render import json_safe
+        from chainrule.explain.render import to_json_text
 
-        return json.dumps(json_safe(self.to_dict()), indent=indent, ensure_ascii=False)
+        return to_json_text(self.to_dict(), indent)
 
     def to_text(self) -> str:
         """A worked solution in plain text: quantities, the chain, each link, the product."""

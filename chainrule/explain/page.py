@@ -425,12 +425,14 @@ def _heading(e) -> str:
     return f"{ds}" + (f" at {at}" if at else "")
 
 
-def explanation_html(e, *, title: str | None = None, fragment: bool = False) -> str:
+def explanation_html(e, *, title: str | None = None, fragment: bool = False,
+                     extra: str = "") -> str:
     """The step-through page of ``e`` (an :class:`Explanation`) as one HTML string.
 
     With ``fragment=True`` the result is a ``<div>`` for embedding (Jupyter's
     ``_repr_html_``) rather than a whole document. Deterministic: the same explanation
-    gives the same page.
+    gives the same page. ``extra``: HTML placed after the step-through (the gradient-descent
+    steps of ``--lr``).
     """
     nodes, edges, steps = walk(e)
     digest = hashlib.sha1(json.dumps([nodes, edges, steps], ensure_ascii=False).encode())
@@ -506,6 +508,8 @@ def explanation_html(e, *, title: str | None = None, fragment: bool = False) -> 
         f"{json.dumps(prefix)});</script>"
     )
     parts.append("</div>")
+    if extra:
+        parts.append(extra)
     body = "\n".join(parts)
     style = f"<style>{_CSS}</style>"
     if fragment:

@@ -8,6 +8,7 @@ say the same with typeset formulas; ``to_dot`` draws the contracted graph.
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -15,6 +16,22 @@ import numpy as np
 from chainrule.explain.pretty import _minus
 
 __all__ = ["to_text", "to_markdown", "to_latex", "to_dot", "number"]
+
+
+def _distinct_links(paths) -> list:
+    """The links of ``paths`` in the order they are met, each once (a link shared by two
+    paths is shown once)."""
+    links = []
+    for p in paths:
+        for link in p.links:
+            if link not in links:
+                links.append(link)
+    return links
+
+
+def to_json_text(data, indent: int | None = 2) -> str:
+    """``data`` as JSON text, made JSON-safe first (see :func:`json_safe`)."""
+    return json.dumps(json_safe(data), indent=indent, ensure_ascii=False)
 
 
 def json_safe(obj):
@@ -320,19 +337,15 @@ def _latex_lines(e) -> list[str]:
             rows.append(rf"{total} &= {_latex_number(e.derivatives[wrt])}")
             continue
         chain = " + ".join(r" \, ".join(_frac(link) for link in p.links) for p in paths)
+        more = r" + \cdots" if e.paths_truncated else ""
         if chain != total:  # one direct link: d f/d x = d f/d x would say nothing
-            rows.append(rf"{total} &= {chain}" + (r" + \cdots" if e.paths_truncated else ""))
-        seen = []
-        for p in paths:
-            for link in p.links:
-                if link not in seen:
-                    seen.append(link)
-                    formula = f"{link.latex} = " if link.latex else ""
-                    rows.append(rf"{_frac(link)} &= {formula}{_latex_number(link.value)}")
+            rows.append(rf"{total} &= {chain}{more}")
+        for link in _distinct_links(paths):
+            formula = f"{link.latex} = " if link.latex else ""
+            rows.append(rf"{_frac(link)} &= {formula}{_latex_number(link.value)}")
         products = " + ".join(
             "".join(f"({_latex_number(link.value)})" for link in p.links) for p in paths
         )
-        more = r" + \cdots" if e.paths_truncated else ""
         rows.append(rf"{total} &= {products}{more} = {_latex_number(e.derivatives[wrt])}")
     return rows
 
@@ -403,13 +416,9 @@ def _markdown_chain(e, wrt: str) -> list[str]:
     if chain != total:  # one direct link: d f/d x = d f/d x would say nothing
         out += [f"$${total} = {chain}{more}$$", ""]
     out += ["| link | formula | value |", "|---|---|---|"]
-    seen = []
-    for p in paths:
-        for link in p.links:
-            if link not in seen:
-                seen.append(link)
-                formula = f"${link.latex}$" if link.latex else ""
-                out.append(f"| ${_frac(link)}$ | {formula} | {number(link.value)} |")
+    for link in _distinct_links(paths):
+        formula = f"${link.latex}$" if link.latex else ""
+        out.append(f"| ${_frac(link)}$ | {formula} | {number(link.value)} |")
     products = " + ".join(
         r" \cdot ".join(f"({_latex_number(link.value)})" for link in p.links) for p in paths
     )

@@ -13,29 +13,14 @@ import operator
 import numpy as np
 from numpy.exceptions import AxisError
 
+from chainrule.autodiff.primitive import _SEQUENCES, as_operand  # noqa: F401  (_SEQUENCES: for math_functions)
 from chainrule.ops import arithmetic, index
 from chainrule.ops import shape as shape_ops
 from chainrule.tensor import Tensor
 
 # ----- operands: a list or tuple that holds Tensors is one array, as in NumPy -----------------
 
-_SEQUENCES = (list, tuple)
-
-
-def _has_tensor(obj) -> bool:
-    if isinstance(obj, Tensor):
-        return True
-    return type(obj) in _SEQUENCES and builtins.any(_has_tensor(o) for o in obj)
-
-
-def _operand(x):
-    """x as an array operand: a (nested) list or tuple that holds Tensors is stacked into
-    one Tensor, differentiably (``np.sum([a, b])`` reads the list as the array [a, b]; an
-    ``np.asarray`` of it would drop the graph). Anything else is returned as it is.
-    (Primitives do the same for their arguments, see ``Primitive._apply``.)"""
-    if type(x) in _SEQUENCES and _has_tensor(x):
-        return stack([_operand(o) for o in x])
-    return x
+_operand = as_operand  # (a list of Tensors is one differentiable array; see as_operand)
 
 
 def _data(x):

@@ -23,5 +23,5 @@ def explanation_graph(e):
     for nid, role, lines in nodes:
         last = f"{d}{e.output}/{d}{names[nid]} = {grads[nid]}" if nid in grads else "grad ?"
         finished.append((nid, role, [*lines[:-1], last]))
-    dot = to_dot(finished, edges).replace('  id="graph";\n', "")
+    dot = to_dot(finished, edges, graph_id=False)
     return Graph(dot, [(n, r, "\n".join(ls)) for n, r, ls in finished], edges)
