@@ -208,6 +208,7 @@ class _LastGood:
         self.optimizer_state = self._optimizer_state()
         self.where: tuple[int, int] | None = None
         self.pending: list | None = None
+        self.pending_state = None
 
     def _optimizer_state(self):
         return None if self.optimizer is None else self.optimizer.state_dict()
@@ -219,15 +220,20 @@ class _LastGood:
         self.where = (epoch, batch)
 
     def snapshot(self) -> None:
-        """Before a compiled step (which also updates): copy the weights it starts from."""
+        """Before a compiled step (which also updates): copy the weights and the optimizer
+        state it starts from."""
         if self.pending is None:
             self.pending = [p.data.copy() for p in self.params]
         for s, p in zip(self.pending, self.params, strict=True):
             np.copyto(s, p.data)
+        self.pending_state = self._optimizer_state()
 
     def commit(self, epoch: int, batch: int) -> None:
-        """The compiled step's loss was finite: the weights it started from are good."""
+        """The compiled step's loss was finite: the weights and optimizer state it started
+        from are good (both, so that a restore never pairs one step's weights with another's
+        moments)."""
         self.saved, self.pending = self.pending, self.saved
+        self.optimizer_state = self.pending_state
         self.where = (epoch, batch)
 
     def restore(self) -> None:

@@ -80,6 +80,33 @@ def test_a_non_finite_loss_restores_weights_and_adam_state_together():
             np.testing.assert_array_equal(now["state"][i][k], state["state"][i][k])
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_a_compiled_fit_that_diverges_restores_as_the_eager_one_does():
+    # SGD with momentum and a learning rate far too large: the loss overflows after a few
+    # steps. Compiled or not, fit must leave the same weights and the same momentum buffers
+    # (those of the last step whose loss was finite), never one step's weights with another
+    # step's optimizer state.
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((64, 3)).astype(np.float32) * 10
+    y = rng.standard_normal((64, 1)).astype(np.float32)
+    ends = []
+    for compiled in (False, True):
+        cr.manual_seed(0)
+        model = nn.Linear(3, 1)
+        opt = optim.SGD(model.parameters(), lr=5.0, momentum=0.9)
+        with pytest.raises(FloatingPointError):
+            fit(model, nn.MSELoss(), opt, (X, y), 3, batch_size=8, progress=False,
+                metrics=None, compile=compiled)
+        ends.append(([p.data.copy() for p in model.parameters()], opt.state_dict()))
+    (w_eager, s_eager), (w_compiled, s_compiled) = ends
+    for a, b in zip(w_eager, w_compiled, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5)
+    assert s_eager["state"].keys() == s_compiled["state"].keys() != set()
+    for i in s_eager["state"]:
+        np.testing.assert_allclose(s_eager["state"][i]["momentum_buffer"],
+                                   s_compiled["state"][i]["momentum_buffer"], rtol=1e-5)
+
+
 @pytest.mark.parametrize("start_in_eval", [True, False])
 def test_fit_restores_the_mode_on_every_exit(start_in_eval):
     X = np.zeros((8, 2), np.float32)
