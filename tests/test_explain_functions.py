@@ -94,15 +94,17 @@ def test_max_and_min_against_sympy_at_random_points():
         assert all(c.ok for c in e.checks)
 
 
-def test_max_in_every_format():
-    e = explain("max(x^2, y)", x=1.5, y=2.0)
+@pytest.mark.parametrize("func, taken", [("max", ">"), ("min", "<")])
+def test_max_and_min_in_every_format(func, taken):
+    e = explain(f"{func}(x^2, y)", x=1.5, y=2.0)
     data = json.loads(e.to_json())
     pythons = [s["python"] for s in data["links"]]
-    assert "(1 if u > y else 1/2 if u == y else 0)" in pythons
-    assert r"\max\left(u, y\right)" in e.to_latex()
-    assert r"\max" in e.to_markdown()
+    assert f"(1 if u {taken} y else 1/2 if u == y else 0)" in pythons
+    assert f"(1 if y {taken} u else 1/2 if u == y else 0)" in pythons
+    assert rf"\{func}\left(u, y\right)" in e.to_latex()
+    assert rf"\{func}" in e.to_markdown()
     html = e.to_html()
-    assert "<math" in html and "max" in html
+    assert "<math" in html and func in html
 
 
 def test_diff_of_max_takes_the_winning_branch():

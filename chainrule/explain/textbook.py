@@ -115,47 +115,38 @@ def classes() -> dict:
         # (unevaluated, so that b > a is not turned round into a < b)
         return sp.Piecewise((1, win), (sp.S.Half, sp.Eq(a, b)), (0, True), evaluate=False)
 
-    class max(_Named):  # noqa: N801,A001 - the language's max(a, b)
+    class _Extremum(_Named):
+        """``max(a, b)`` or ``min(a, b)``, set by the subclass: ``_wins(a, b)`` says that a
+        is the one taken (``a > b`` for max), ``_spelled_as`` is SymPy's own function."""
+
+        nargs = 2
+
+        @classmethod
+        def eval(cls, a, b):
+            if a.is_Number and b.is_Number:
+                return cls._spelled_as(a, b)
+            return None
+
+        def fdiff(self, argindex=1):
+            a, b = self.args
+            return _tie(self._wins(a, b), a, b) if argindex == 1 else _tie(self._wins(b, a), a, b)
+
+        def _spelled(self):
+            return self._spelled_as(*self.args)
+
+        def _latex(self, printer, exp=None):
+            args = ", ".join(map(printer._print, self.args))
+            return rf"\{type(self).__name__}\left({args}\right)"
+
+    class max(_Extremum):  # noqa: N801,A001 - the language's max(a, b)
         """``max(a, b)``: ``∂/∂a = 1 if a > b, 1/2 if a = b, 0 if a < b``."""
 
-        nargs = 2
+        _wins, _spelled_as = sp.Gt, sp.Max
 
-        @classmethod
-        def eval(cls, a, b):
-            if a.is_Number and b.is_Number:
-                return sp.Max(a, b)
-            return None
-
-        def fdiff(self, argindex=1):
-            a, b = self.args
-            return _tie(sp.Gt(a, b), a, b) if argindex == 1 else _tie(sp.Gt(b, a), a, b)
-
-        def _spelled(self):
-            return sp.Max(*self.args)
-
-        def _latex(self, printer, exp=None):
-            return rf"\max\left({', '.join(map(printer._print, self.args))}\right)"
-
-    class min(_Named):  # noqa: N801,A001 - the language's min(a, b)
+    class min(_Extremum):  # noqa: N801,A001 - the language's min(a, b)
         """``min(a, b)``: ``∂/∂a = 1 if a < b, 1/2 if a = b, 0 if a > b``."""
 
-        nargs = 2
-
-        @classmethod
-        def eval(cls, a, b):
-            if a.is_Number and b.is_Number:
-                return sp.Min(a, b)
-            return None
-
-        def fdiff(self, argindex=1):
-            a, b = self.args
-            return _tie(sp.Lt(a, b), a, b) if argindex == 1 else _tie(sp.Lt(b, a), a, b)
-
-        def _spelled(self):
-            return sp.Min(*self.args)
-
-        def _latex(self, printer, exp=None):
-            return rf"\min\left({', '.join(map(printer._print, self.args))}\right)"
+        _wins, _spelled_as = sp.Lt, sp.Min
 
     return {
         "sigmoid": sigmoid, "softplus": softplus, "gelu": gelu, "leaky_relu": leaky_relu,
