@@ -60,6 +60,17 @@ def test_functional_forms_check_dtypes():
     np.testing.assert_array_equal(out.data, np.full((1, 2), 3.0, np.float32))
 
 
+@pytest.mark.parametrize("shape", [(1, 2, 5, 5), (2, 5, 5)], ids=["batched", "unbatched"])
+def test_conv_errors_name_the_module_or_the_function_called(shape):
+    x = np.ones(shape)  # float64 into float32 parameters
+    with pytest.raises(TypeError, match=r"^Conv2d: the input is a NumPy array of dtype float64"):
+        nn.Conv2d(2, 3, 3)(x)
+    with pytest.raises(TypeError, match=r"^conv2d: the input is a NumPy array of dtype float64"):
+        F.conv2d(x, np.ones((3, 2, 3, 3), np.float32))
+    with pytest.raises(TypeError, match="^conv2d: the weight is float32 but the bias is float64"):
+        F.conv2d(x.astype(np.float32), np.ones((4, 1, 3, 3), np.float32), np.zeros(4), groups=2)
+
+
 def test_python_lists_take_the_layers_dtype():
     layer = nn.Linear(2, 1)
     out = layer([[1.0, 2.0]])

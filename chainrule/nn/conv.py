@@ -6,7 +6,6 @@ import numpy as np
 
 from chainrule.nn import functional as F
 from chainrule.nn import init
-from chainrule.nn.dtype_policy import check_input_dtype
 from chainrule.nn.module import Module, Parameter
 from chainrule.tensor import get_default_dtype
 
@@ -88,9 +87,15 @@ class Conv2d(Module):
                 f"(N, {self.in_channels}, H, W) or unbatched ({self.in_channels}, H, W), "
                 f"got {shape}"
             )
-        check_input_dtype(type(self).__name__, x, self.weight, self.bias)
-        return F.conv2d(
-            x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+        return F._conv2d(
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+            type(self).__name__,
         )
 
     def extra_repr(self) -> str:

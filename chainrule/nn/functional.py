@@ -193,16 +193,22 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
     (O, C / groups, kh, kw); ``padding`` an int, a pair, or ``"same"``/``"valid"``.  An
     unbatched input (C, H, W) gives an unbatched output, as in PyTorch.
     """
-    if getattr(x, "ndim", None) == 3:
-        out = conv2d(api.expand_dims(x, 0), weight, bias, stride, padding, dilation, groups)
-        return out[0]
-    if x.ndim != 4:
+    return _conv2d(x, weight, bias, stride, padding, dilation, groups, "conv2d")
+
+
+def _conv2d(x, weight, bias, stride, padding, dilation, groups: int, layer: str):
+    """``conv2d``, its dtype error naming ``layer`` (``"conv2d"``, or ``"Conv2d"`` for the
+    module, which calls this rather than ``conv2d`` so that the input is checked once)."""
+    unbatched = getattr(x, "ndim", None) == 3
+    if not unbatched and x.ndim != 4:
         raise ValueError(
             f"conv2d: expected input of shape (N, C, H, W) or (C, H, W), got {tuple(x.shape)}"
         )
     if weight.ndim != 4:
         raise ValueError(f"conv2d: expected weight of shape (O, C, kh, kw), got {weight.shape}")
-    check_input_dtype("conv2d", x, weight, bias)
+    check_input_dtype(layer, x, weight, bias)  # on x as given: "a NumPy array" stays one
+    if unbatched:
+        x = api.expand_dims(x, 0)
     n, c, h, w = x.shape
     o, cg, kh, kw = weight.shape
     if c != cg * groups:
@@ -246,10 +252,12 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
         bg = bias if bias is None or groups == 1 else bias[gi * og : (gi + 1) * og]
         cols = _ops.unfold(xg, **geo)  # (N*oh*ow, cg*kh*kw)
         w2 = api.reshape(wg, (og, cg * kh * kw))
-        out = linear(cols, w2, bg)  # (N*oh*ow, og)
+        # linear's primitive, without linear's checks: x and the weight were just checked
+        out = _ops.linear_prim(cols, w2) if bg is None else _ops.linear_prim(cols, w2, bg)
         outs.append(out)
     out = outs[0] if groups == 1 else api.concatenate(outs, axis=1)
-    return api.transpose(api.reshape(out, (n, oh, ow, o)), (0, 3, 1, 2))
+    out = api.transpose(api.reshape(out, (n, oh, ow, o)), (0, 3, 1, 2))
+    return out[0] if unbatched else out
 
 
 def _pool_out_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
