@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 
-__all__ = ["refuse_dim", "axis_alias", "TENSOR_HINTS", "MODULE_HINTS"]
+__all__ = ["refuse_dim", "dim_error", "axis_alias", "TENSOR_HINTS", "MODULE_HINTS"]
 
 #: ``t.name`` (PyTorch) -> what to write in chainrule.
 TENSOR_HINTS = {
@@ -46,16 +46,25 @@ def hint_error(owner: str, name: str, hints: dict) -> AttributeError:
     )
 
 
+def dim_error(name: str, method: bool = False) -> TypeError:
+    """The answer to PyTorch's ``dim=`` given to ``cr.name(x, ...)`` (or, with ``method``, to
+    ``x.name(...)``): chainrule's NumPy-named functions take NumPy's ``axis=``.  The
+    wrapped functions (``refuse_dim``), the engine's primitives and Tensor's methods all
+    answer with it."""
+    if method:
+        call, fix = f"{name}()", f"x.{name}(axis=...)"
+    else:
+        call, fix = f"cr.{name}()", f"cr.{name}(x, axis=...)"
+    return TypeError(f"{call} takes NumPy's axis=, not PyTorch's dim=: use {fix}")
+
+
 def refuse_dim(name: str, fn):
     """``fn`` that answers PyTorch's ``dim=`` with chainrule's ``axis=`` (NumPy's name)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         if "dim" in kwargs:
-            raise TypeError(
-                f"cr.{name}() takes NumPy's axis=, not PyTorch's dim=: use "
-                f"cr.{name}(x, axis=...)"
-            )
+            raise dim_error(name)
         return fn(*args, **kwargs)
 
     return wrapper

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.habits import TENSOR_HINTS, hint_error
+from chainrule.habits import TENSOR_HINTS, dim_error, hint_error
 
 # The functions behind the operators; chainrule.numpy_api sets these when it is loaded (it
 # needs Tensor first, so it cannot be imported from here). The arithmetic operators call
@@ -242,9 +242,7 @@ class TensorOperators:
 def method_form(name):
     def method(self, *args, **kwargs):
         if "dim" in kwargs:
-            raise TypeError(
-                f"{name}() takes NumPy's axis=, not PyTorch's dim=: use x.{name}(axis=...)"
-            )
+            raise dim_error(name, method=True)
         return getattr(_api, name)(self, *args, **kwargs)
 
     method.__name__ = name

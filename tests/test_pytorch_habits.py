@@ -10,6 +10,27 @@ from chainrule import nn, optim
 from chainrule.nn import functional as F
 
 
+@pytest.mark.parametrize(
+    "call, answer",
+    [
+        # a wrapped NumPy-named function (chainrule.habits.refuse_dim)
+        (lambda x: cr.sum(x, dim=0), "cr.sum() takes NumPy's axis=, not PyTorch's dim=: "
+         "use cr.sum(x, axis=...)"),
+        # a primitive: the engine's argument check answers
+        (lambda x: cr.softmax(x, dim=0), "cr.softmax() takes NumPy's axis=, not PyTorch's "
+         "dim=: use cr.softmax(x, axis=...)"),
+        # a Tensor method
+        (lambda x: x.mean(dim=0), "mean() takes NumPy's axis=, not PyTorch's dim=: "
+         "use x.mean(axis=...)"),
+    ],
+    ids=["function", "primitive", "method"],
+)
+def test_dim_answer_names_the_call_to_write(call, answer):
+    with pytest.raises(TypeError) as info:
+        call(cr.tensor(np.arange(6.0).reshape(2, 3)))
+    assert str(info.value) == answer
+
+
 @pytest.mark.parametrize("name", ["sum", "mean", "max", "softmax", "log_softmax", "cumsum"])
 def test_numpy_named_functions_answer_dim_with_axis(name):
     x = cr.tensor(np.arange(6.0).reshape(2, 3))

@@ -62,6 +62,7 @@ from chainrule.autodiff.forward import push_tangents
 from chainrule.autodiff.graph import DEFAULT_MODE, STATE, guard_saved_output, new_node
 from chainrule.autodiff.namespace import recorded
 from chainrule.autodiff.versions import VersionCounter, new_counter
+from chainrule.habits import dim_error
 from chainrule.tensor import Tensor, make
 
 REGISTRY: dict[str, Primitive] = {}
@@ -485,10 +486,7 @@ def _forward_error(prim: Primitive, vals, exc: Exception) -> Exception:
     message = f"{prim.name}: {exc} (inputs: {shapes})"
     if isinstance(exc, TypeError) and "keyword argument 'dim'" in str(exc):
         # PyTorch's habit: every NumPy-named function says it (see chainrule.habits).
-        message = (
-            f"cr.{prim.name}() takes NumPy's axis=, not PyTorch's dim=: use "
-            f"cr.{prim.name}(x, axis=...)"
-        )
+        message = str(dim_error(prim.name))
     try:
         return type(exc)(message)
     except TypeError:  # an exception class with a different constructor (NumPy's own)
