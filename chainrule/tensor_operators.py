@@ -4,11 +4,12 @@ NumPy surface (``t.exp()``, ``t.sum()``).
 
 Each delegates to a function of :mod:`chainrule.numpy_api` (a registered primitive or a
 composition of them). The NumPy surface sits above Tensor, since it is generated from the
-registry of primitives that create Tensors, so it hands itself over when it is loaded:
-it sets ``_api`` (itself) and ``_binary`` (the two-argument path of the four arithmetic
-primitives) here. :class:`~chainrule.tensor.Tensor` takes these methods from
-:class:`TensorOperators`; the mechanics of in-place changes (version counters, rebasing
-the graph) are Tensor's own.
+registry of primitives that create Tensors, so this module does not import it: the NumPy
+surface, once built, hands itself over by calling :func:`use_surface` (at the end of
+``chainrule/numpy_api/__init__.py``, the one place it happens), with the two-argument
+path of the four arithmetic primitives. :class:`~chainrule.tensor.Tensor` takes these
+methods from :class:`TensorOperators`; the mechanics of in-place changes (version
+counters, rebasing the graph) are Tensor's own.
 """
 
 from __future__ import annotations
@@ -17,11 +18,22 @@ import numpy as np
 
 from chainrule.habits import TENSOR_HINTS, dim_error, hint_error
 
-# The functions behind the operators; chainrule.numpy_api sets these when it is loaded (it
-# needs Tensor first, so it cannot be imported from here). The arithmetic operators call
-# the primitives' two-argument path directly: they are the hottest calls of all.
+# The functions behind the operators, handed over by chainrule.numpy_api (use_surface). The
+# arithmetic operators call the primitives' two-argument path directly: they are the
+# hottest calls of all.
 _api = None
 _binary: dict = {}
+
+
+def use_surface(api, binary: dict) -> None:
+    """Make Tensor's operators and methods compute with ``api`` (the NumPy surface:
+    ``t.T`` is ``api.transpose(t)``, ``np.sin(t)`` runs ``api.array_ufunc``), and ``t + u``,
+    ``t - u``, ``t * u``, ``t / u`` with ``binary['add']`` ... (the primitives' two-argument
+    path). Called once, by :mod:`chainrule.numpy_api` when it has been built."""
+    global _api
+    _api = api
+    _binary.clear()
+    _binary.update(binary)
 
 
 class TensorOperators:

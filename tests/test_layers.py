@@ -67,25 +67,14 @@ BENDS = {
     # left is the other way: a Tensor's public `backward()` starts the reverse sweep.
     ("chainrule.tensor", "chainrule.autodiff.backward"):
         "Tensor.backward() is the public entry to the reverse sweep, which makes Tensors",
-    # Recorded rules (create_graph=True, forward mode) compute with chainrule's own NumPy
-    # namespace on Tensors: DESIGN.md's idea 2 ("with create_graph=True, xp is chainrule
-    # itself"). The engine reaches it in one place, at run time.
-    ("chainrule.autodiff.namespace", "chainrule.numpy_api"):
-        "rules recorded on Tensors compute with the NumPy surface (xp), which is above",
-    # numpy_api is generated from the registry after Tensor exists, and hands Tensor the
-    # functions behind its operators and NumPy dispatch (a run-time link, see _writes).
-    ("chainrule.tensor_operators", "chainrule.numpy_api"):
-        "Tensor's operators and __array_function__ use the NumPy surface, set by it",
-    # cr.compile guards the state of the modules and optimizers a function reaches.
-    ("chainrule.compile.guards", "chainrule.nn.module"):
-        "compiled functions guard the parameters of the nn.Modules they reach",
 }
 
 
-def _modules() -> dict:
+def _modules(package: pathlib.Path = PACKAGE) -> dict:
+    """``{module name: path}`` for every module of the package in the folder ``package``."""
     mods = {}
-    for path in PACKAGE.rglob("*.py"):
-        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    for path in package.rglob("*.py"):
+        parts = list(path.relative_to(package.parent).with_suffix("").parts)
         if parts[-1] == "__init__":
             parts = parts[:-1]
         mods[".".join(parts)] = path
@@ -190,10 +179,14 @@ def test_every_module_has_a_layer():
         _layer(mod)
 
 
+def _upward(edges) -> list:
+    """The links of ``edges`` that go up a layer, in words (the listed bends left out)."""
+    return sorted(f"{a} ({LAYERS[_layer(a)][0]}) imports {b} ({LAYERS[_layer(b)][0]}), line {n}"
+                  for a, b, n in edges if _layer(b) > _layer(a) and (a, b) not in BENDS)
+
+
 def test_no_import_goes_up_a_layer():
-    up = sorted(f"{a} ({LAYERS[_layer(a)][0]}) imports {b} ({LAYERS[_layer(b)][0]}), line {n}"
-                for a, b, n in EDGES
-                if _layer(b) > _layer(a) and (a, b) not in BENDS)
+    up = _upward(EDGES)
     assert not up, "imports that go up a layer:\n" + "\n".join(up)
 
 
@@ -240,17 +233,45 @@ def test_the_cycle_finder_finds_cycles():
     assert _find_cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) is None
 
 
-def test_run_time_writes_into_another_module_are_read_too():
-    # numpy_api sets tensor_operators._api: Tensor's operators then depend on numpy_api,
-    # though nothing imports it.
-    assert ("chainrule.tensor_operators", "chainrule.numpy_api") in {
-        (a, b) for a, b, _ in _writes(MODULES)}
+# A planted package with the faults the walk must see: an upward import inside a function
+# (the engine's primitive.py reaching the NumPy surface), and a run-time write into another
+# module (the surface setting the engine's private name), which together form a cycle.
+_PLANTED = {
+    "__init__.py": "",
+    "autodiff/__init__.py": "",
+    "autodiff/primitive.py": "def stack(xs):\n    from chainrule import numpy_api\n"
+                             "    return numpy_api.stack(xs)\n",
+    "autodiff/graph.py": "STATE = None\n",
+    "numpy_api.py": "from chainrule.autodiff import graph\n"
+                    "import chainrule.autodiff.primitive as primitive\n"
+                    "primitive._surface = 1\n",
+}
 
 
-def test_imports_inside_functions_are_read_too():
-    # The walk must see an import inside a function body (a lazy import is still one).
-    assert ("chainrule.tensor", "chainrule.autodiff.backward") in {
-        (a, b) for a, b, _ in EDGES}
+def test_planted_faults_are_found(tmp_path):
+    for name, text in _PLANTED.items():
+        (tmp_path / "chainrule" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "chainrule" / name).write_text(text)
+    mods = _modules(tmp_path / "chainrule")
+    # The import inside a function is read...
+    assert {(a, b) for a, b, _ in _imports(mods)} == {
+        ("chainrule.autodiff.primitive", "chainrule.numpy_api"),
+        ("chainrule.numpy_api", "chainrule.autodiff.graph"),
+        ("chainrule.numpy_api", "chainrule.autodiff.primitive")}
+    # ... and so is the write: primitive depends on numpy_api, though it imports nothing.
+    assert {(a, b) for a, b, _ in _writes(mods)} == {
+        ("chainrule.autodiff.primitive", "chainrule.numpy_api")}
+    edges = _imports(mods) | _writes(mods)
+    assert _upward(edges) == [
+        "chainrule.autodiff.primitive (engine) imports chainrule.numpy_api (NumPy surface), "
+        "line 2",
+        "chainrule.autodiff.primitive (engine) imports chainrule.numpy_api (NumPy surface), "
+        "line 3"]
+    graph: dict = {}
+    for a, b, _ in edges:
+        graph.setdefault(a, set()).add(b)
+    assert _find_cycle(graph) == ["chainrule.autodiff.primitive", "chainrule.numpy_api",
+                                  "chainrule.autodiff.primitive"]
 
 
 def test_the_explainer_never_imports_viz():

@@ -66,9 +66,12 @@ def is_dynamic(leaf) -> bool:
 
 
 def find_modules(fn, args=(), depth: int = 3) -> list:
-    """Modules and optimizers ``fn`` can reach: closures, named globals, ``self``, args."""
-    from chainrule.nn.module import Module  # nn sits above compile: imported when needed
+    """Modules and optimizers ``fn`` can reach: closures, named globals, ``self``, args.
 
+    Both are known by what the guards read of them, not by class (``nn`` and ``optim`` sit
+    above ``compile``): a module by ``modules()`` (itself and its submodules, each with a
+    ``training`` flag) and ``parameters()``, as :class:`chainrule.nn.Module` has them
+    (see :func:`module_key`); an optimizer by ``param_groups`` and ``step``."""
     found: dict = {}
     seen: set = set()
 
@@ -76,7 +79,7 @@ def find_modules(fn, args=(), depth: int = 3) -> list:
         if id(obj) in seen or d < 0:
             return
         seen.add(id(obj))
-        if isinstance(obj, Module):
+        if _is_module(obj):
             found[id(obj)] = obj
             return
         if hasattr(obj, "param_groups") and hasattr(obj, "step"):
@@ -118,6 +121,14 @@ def find_modules(fn, args=(), depth: int = 3) -> list:
     for a in args:
         visit(a, 1)
     return list(found.values())
+
+
+def _is_module(obj) -> bool:
+    """Does ``obj`` have what :func:`module_key` reads: ``modules()``, ``parameters()`` and a
+    ``training`` flag (an instance of :class:`chainrule.nn.Module`, or anything like one)?"""
+    return (not isinstance(obj, type) and isinstance(getattr(obj, "training", None), bool)
+            and callable(getattr(obj, "modules", None))
+            and callable(getattr(obj, "parameters", None)))
 
 
 def module_key(modules: list) -> tuple:

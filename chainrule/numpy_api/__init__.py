@@ -31,6 +31,7 @@ import numpy as np
 import chainrule.tensor as _tensor_module
 import chainrule.tensor_operators as _operators
 from chainrule import linalg_api
+from chainrule.autodiff import namespace as _namespace
 from chainrule.autodiff.graph import DEFAULT_MODE, STATE
 from chainrule.numpy_api import dispatch
 from chainrule.numpy_api.arranging import (
@@ -203,13 +204,6 @@ inf = math.inf
 nan = math.nan
 newaxis = None
 
-
-# Tensor's operators and methods compute with this surface (see chainrule.tensor_operators).
-_operators._api = sys.modules[__name__]
-_operators._binary.update(
-    {p.name: p._apply2 for p in (arithmetic.add, arithmetic.subtract, arithmetic.multiply,
-                                 arithmetic.divide)}
-)
 
 #: What ``from chainrule.numpy_api import *`` (and so ``import chainrule``) gives, by name:
 #: the primitives under their declared NumPy names, then the functions written here.
@@ -390,3 +384,12 @@ _tensor_module.add_methods(METHODS)
 array_ufunc = functools.partial(dispatch.array_ufunc, UFUNCS)
 array_function = functools.partial(dispatch.array_function, ARRAY_FUNCTIONS,
                                    LINALG_FUNCTIONS)
+
+# ----- handing the surface down ----------------------------------------------------------------
+# Tensor's operators and the engine's recorded rules compute with this surface, which sits
+# above both (it is generated from the registry of primitives built on them). They do not
+# import it: they say what they need, and the surface, now built, hands itself over here.
+_operators.use_surface(sys.modules[__name__], {
+    p.name: p._apply2 for p in (arithmetic.add, arithmetic.subtract, arithmetic.multiply,
+                                arithmetic.divide)})
+_namespace.use_recorded(sys.modules[__name__])
