@@ -10,7 +10,9 @@ Two dialects:
   large temporaries are released (``del``) right after their last use.
 * Python floats: when every value is a 0-d float64 and every Op has a ``math`` form
   (micrograd-sized scalar graphs), NumPy's per-call overhead would dominate, so the code
-  is written on Python floats with ``math.*``.
+  is written on Python floats with ``math.*``. The gradients it leaves in ``.grad`` are
+  written together at the end by one call (:func:`scalar_grads`): a few hundred scalar
+  parameters' ``.grad`` Tensors cost more than the arithmetic when made one by one.
 
 Backward lines carry the chain-rule link they compute, as a comment above them.
 """
@@ -35,7 +37,7 @@ from chainrule.compile.program import (
     vars_of,
     walk,
 )
-from chainrule.tensor import make
+from chainrule.tensor import Tensor, make
 
 _DEL_MIN_SIZE = 4096  # temporaries this large are released at their last use
 _F64 = np.dtype(np.float64)
@@ -50,6 +52,33 @@ def _tensor(value):
 
 def _array(value):
     return value if type(value) is np.ndarray else np.asarray(value)
+
+
+_new = object.__new__
+
+
+def scalar_grads(holders, values: tuple) -> None:
+    """``holders[k].grad = Tensor(values[k])`` for the Python floats ``values``, as eager's
+    backward leaves them: each ``.grad`` a new Tensor around its own writable 0-d float64
+    array (``holders`` may be longer than ``values``: the first ones are written).
+
+    The arrays are the 0-d views ``np.nditer`` gives of the elements of one new float64
+    buffer: distinct elements, so writing into one gradient changes no other; they cost
+    about a third of a separate ``np.array(v)`` each. The Tensors are built here as
+    :func:`chainrule.tensor.make` builds them (every slot set), without a call each: for a
+    few hundred scalar parameters, making their ``.grad`` Tensors one by one cost more than
+    the forward and backward arithmetic together."""
+    buffer = np.array(values, dtype=np.float64)
+    for holder, view in zip(holders, np.nditer(buffer, op_flags=["readwrite"])):
+        t = _new(Tensor)
+        t.data = view
+        t._grad = None
+        t._requires_grad = False
+        t._node = None
+        t._vcl = None
+        t.name = None
+        t._tangent = None
+        holder._grad = t
 
 
 def _scalar_f64(v) -> bool:
@@ -112,14 +141,7 @@ def generate(name: str, instrs: list, inputs: list, outputs: list, comments: dic
     for n, last in last_use.items():
         dies_at.setdefault(last, set()).add(n)
 
-    lines = [f"def {name}(A, T, S):"]
-    for i, v in enumerate(inputs):
-        if v.n in last_use:
-            lines.append(f"    {v.name} = {input_read(i, use_math)}  # input: "
-                         f"{describe_var(v)}")
-    for v in states:
-        lines.append(f"    {v.name} = {state_read(v.index, use_math)}  # state: "
-                     f"{describe_var(v)}")
+    lines = [f"def {name}(A, T, S):"] + _prologue(inputs, states, last_use, use_math)
     if any(type(ins) is not Op or ins.group is None for ins in instrs):
         lines.append("    # forward")
     in_backward = False
@@ -133,6 +155,8 @@ def generate(name: str, instrs: list, inputs: list, outputs: list, comments: dic
             lines.append(f"    # {comment}")
         if type(ins) is Op:
             callees.add(ins.fn)
+        elif use_math and type(ins) is SetGrad:
+            continue  # written together at the end (_grads_at_end)
         target, expr, note = statement(ins, arg, use_math, effect_name)
         if type(ins) is SetGrad:
             target = f"{ins.holder}._grad"
@@ -142,6 +166,8 @@ def generate(name: str, instrs: list, inputs: list, outputs: list, comments: dic
                and _size(v.shape) >= _DEL_MIN_SIZE]
         if big and not use_math:
             lines.append(f"    del {', '.join(sorted(set(big)))}")
+    if use_math:
+        lines += _grads_at_end(instrs, arg)
     results = [spec.value if kind == "holder" else result(kind, spec, arg)
                for kind, spec in outputs]
     inner = ", ".join(results)
@@ -151,11 +177,61 @@ def generate(name: str, instrs: list, inputs: list, outputs: list, comments: dic
     return "\n".join(lines) + "\n", namespace
 
 
+def _prologue(inputs: list, states: list, last_use: dict, use_math: bool) -> list[str]:
+    """The lines reading the inputs used and the states (parameters, buffers)."""
+    lines = []
+    for i, v in enumerate(inputs):
+        if v.n in last_use:
+            lines.append(f"    {v.name} = {input_read(i, use_math)}  # input: "
+                         f"{describe_var(v)}")
+    for v in states:
+        lines.append(f"    {v.name} = {state_read(v.index, use_math)}  # state: "
+                     f"{describe_var(v)}")
+    return lines
+
+
+def _grads_at_end(instrs: list, arg) -> list[str]:
+    """The lines that write the ``.grad`` of a Python-float program: every holder's last
+    SetGrad (the code reads no ``.grad``, so earlier ones are overwritten unseen), the
+    gradients in one :func:`scalar_grads` call, ``None`` as a plain assignment."""
+    last: dict = {}
+    for ins in instrs:
+        if type(ins) is SetGrad:
+            last.pop(ins.holder, None)  # keep the order of the final writes
+            last[ins.holder] = ins.value
+    lines = [f"    {h}._grad = None" for h, v in last.items() if v is None]
+    pairs = sorted((holder(h), arg(v)) for h, v in last.items() if v is not None)
+    if pairs:
+        lines.append("    # .grad of each parameter: a Tensor around a 0-d float64 array")
+        lines.append("    _scalar_grads(")
+        if [where for where, _ in pairs] == [("S", k) for k in range(len(pairs))]:
+            lines.append("        S,")  # the first len(pairs) states, in order
+        else:
+            lines += _wrapped([f"{which}[{k}]" for (which, k), _ in pairs])
+        lines += _wrapped([v for _, v in pairs])
+        lines.append("    )")
+    return lines
+
+
+def _wrapped(items: list[str], width: int = 88) -> list[str]:
+    """A tuple of ``items`` written over lines of at most ``width`` characters."""
+    lines, line = [], "        ("
+    for k, item in enumerate(items):
+        piece = item + ("," if k < len(items) - 1 or len(items) == 1 else "")
+        if len(line) + len(piece) + 1 > width and line != "        (":
+            lines.append(line.rstrip())
+            line = "         "
+        line += piece + " "
+    lines.append(line.rstrip() + "),")
+    return lines
+
+
 # ----- pieces shared with the tape (tape.py): one meaning for each instruction ------------
 
 def base_namespace() -> dict:
     """The globals every compiled program reads."""
-    return {"np": np, "math": math, "_tensor": _tensor, "_array": _array}
+    return {"np": np, "math": math, "_tensor": _tensor, "_array": _array,
+            "_scalar_grads": scalar_grads}
 
 
 def reads(instrs: list, outputs: list) -> tuple[dict, list]:
@@ -288,4 +364,5 @@ def _simple(code: str) -> bool:
     return code.replace("_", "").replace(".", "").isalnum() and not code.startswith("-")
 
 
-__all__ = ["generate", "math_dialect_fits", "statement", "result", "reads", "holder"]
+__all__ = ["generate", "math_dialect_fits", "statement", "result", "reads", "holder",
+           "scalar_grads"]

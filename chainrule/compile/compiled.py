@@ -448,7 +448,7 @@ def _identifier(name: str) -> str:
     return name
 
 
-_RESERVED = re.compile(r"^([vgpce]\d+|A|T|S|np|math|_tensor|_array|f_\w*|fx\d+)$")
+_RESERVED = re.compile(r"^([vgpce]\d+|A|T|S|np|math|_tensor|_array|_scalar_grads|f_\w*|fx\d+)$")
 
 
 def _unique(name: str, used: set) -> str:
