@@ -7,12 +7,14 @@ argument's dtype and adds it to the parent's cotangent. This is the chain rule,
 ``dL/dx = sum over consumers of dL/d(out) * d(out)/dx``, applied once per edge.
 
 Two namespaces: plain NumPy on raw arrays (fast), or chainrule itself on Tensors when the
-backward pass must be differentiable (``create_graph=True``) or carries forward-mode
-tangents (forward-over-reverse, e.g. Hessian-vector products).
+backward pass must be differentiable (``create_graph=True``), carries forward-mode
+tangents (forward-over-reverse, e.g. Hessian-vector products), or is watched by
+``cr.compile``'s tracer, which must see every operation of the rules.
 """
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 from collections.abc import Callable, Sequence
 
@@ -33,6 +35,13 @@ from chainrule.autodiff.refcount import unshared
 from chainrule.tensor import Tensor, make
 
 Listener = Callable[[Node, object, Sequence], None]
+
+# The `tensor_mode` of a sweep: False (rules on arrays), True (rules on Tensors joined to
+# the graph, recorded), or DETACHED: rules on Tensors with no graph, so that only a
+# cr.compile tracer sees their operations (they run in the tracer's fast path, recording
+# nothing: a traced backward without create_graph).
+DETACHED = 2
+_unchanged = contextlib.nullcontext()
 
 
 def sum_to_shape(g, shape: tuple, xp):
@@ -68,13 +77,28 @@ def _check_versions(node: Node) -> None:
         vc.check(seen, node.prim.name, "the output")
 
 
-def _rule_inputs(node: Node) -> tuple:
+def _rule_inputs(node: Node, tensor_mode, needs) -> tuple:
     """The arguments as Tensors for a recorded backward pass.
 
     Kept as given when forward-mode tangents were live; otherwise rebuilt from the saved
     arrays: an argument produced by a node becomes a Tensor of that node (so the recorded
     backward connects to the same graph), a leaf is itself, a constant stays constant.
+    ``DETACHED``: each array a wanted rule reads (``needs``, the primitive's ``reads``)
+    becomes a Tensor of its own, joined to nothing; the others stay arrays, unread.
     """
+    if tensor_mode is DETACHED:
+        args = node.args
+        reads = node.prim.reads
+        if reads is None:
+            if not node.prim.saves_args:
+                return args
+            return tuple([make(a) if type(a) is np.ndarray else a for a in args])
+        read = set()
+        for i, need in enumerate(needs):
+            if need:
+                read.update(reads[i])
+        return tuple([make(a) if i in read and type(a) is np.ndarray else a
+                      for i, a in enumerate(args)])
     if node.inputs is not None:
         return node.inputs
     out = []
@@ -143,10 +167,13 @@ def step(node: Node, g, needs=None, tensor_mode: bool = False):
         _check_versions(node)
     prim = node.prim
     parents = node.parents
-    if tensor_mode:
+    if tensor_mode is DETACHED:
+        ans = make(node.out) if prim.saves_ans else node.out
+        rule_args = _rule_inputs(node, tensor_mode, needs or _wanted(parents))
+    elif tensor_mode:
         ans = make(node.out, node)
         ans._tangent = node.out_tangent
-        rule_args = _rule_inputs(node)
+        rule_args = _rule_inputs(node, tensor_mode, needs)
     else:
         ans = node.out
         rule_args = args
@@ -230,6 +257,8 @@ def run(
         retain_graph = create_graph
     tracer = STATE.compile_tracer
     tensor_mode = bool(create_graph or STATE.jvp_levels or tracer is not None)
+    if tracer is not None and not create_graph and STATE.plain_tracer is not None:
+        tensor_mode = DETACHED  # traced; nothing to differentiate again
     if tracer is not None:
         # cr.compile records the sweep as the primitive calls of the rules (on Tensors), and
         # each node's share of them (the listener) for the chain-rule comments.
@@ -254,11 +283,15 @@ def run(
                 _accumulate_grad(leaf, g, False, owned_array=exclusive)
         return None
 
-    order = _toposort(root_nodes)
-    targets = None if inputs is None else _targets(inputs, order)
-    mode = enable_grad() if create_graph else no_grad()
+    order = targets = None
+    if inputs is not None:
+        order = _toposort(root_nodes)
+        targets = _targets(inputs, order)
+    # DETACHED keeps grad mode on: its Tensors join no graph, and ops stay on the fast path.
+    mode = enable_grad() if create_graph else _unchanged if tensor_mode is DETACHED else no_grad()
     with mode:
-        results = _sweep(order, cot, owned, targets, tensor_mode, retain_graph, listener)
+        results = _sweep(root_nodes, order, cot, owned, targets, tensor_mode, retain_graph,
+                         listener)
     if targets is not None:
         # Leaves (and roots that are leaves) collect what reached them.
         for key, g in cot.items():
@@ -297,12 +330,27 @@ def _targets(inputs: Sequence, order: list[Node]) -> _Targets:
     return targets
 
 
-def _sweep(order, cot, owned, targets, tensor_mode, retain_graph, listener) -> dict:
-    """The general reverse sweep over ``order`` (parents first): recorded (Tensors), toward
-    given ``targets`` only, or reporting each step to ``listener``. Returns the cotangents
-    that reached the target nodes (empty without targets)."""
+def _by_creation(heap: list):
+    """Pop the nodes of ``heap`` newest first (decreasing creation number, a reverse
+    topological order), while the sweep pushes each node that first receives a cotangent."""
+    pop = heapq.heappop
+    while heap:
+        yield pop(heap)[1]
+
+
+def _sweep(roots, order, cot, owned, targets, tensor_mode, retain_graph, listener) -> dict:
+    """The general reverse sweep: recorded (Tensors), toward given ``targets`` only, or
+    reporting each step to ``listener``. Returns the cotangents that reached the target
+    nodes (empty without targets). Nodes come from ``order`` (parents first) reversed when
+    given (needed to know which nodes lead to the targets); otherwise as in
+    :func:`_sweep_arrays`, newest first from a heap that holds the nodes with a cotangent,
+    so the graph is walked once."""
     results = {}
-    for node in reversed(order):
+    heap = None
+    if order is None:
+        heap = [(-node.seq, node) for node in dict.fromkeys(roots)]
+        heapq.heapify(heap)
+    for node in (reversed(order) if heap is None else _by_creation(heap)):
         g = cot.pop(node, None)
         if g is None:
             continue
@@ -324,6 +372,8 @@ def _sweep(order, cot, owned, targets, tensor_mode, retain_graph, listener) -> d
         contributions = step(node, g, needs, tensor_mode)
         for parent, gi, need in zip(parents, contributions, needs):
             if need and gi is not None:
+                if heap is not None and type(parent) is Node and parent not in cot:
+                    heapq.heappush(heap, (-parent.seq, parent))
                 _accumulate(cot, owned, parent, gi, tensor_mode)
         if listener is not None:
             listener(node, g, contributions)

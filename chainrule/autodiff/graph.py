@@ -39,9 +39,20 @@ class _State(threading.local):
         # The cr.compile tracer listening to this thread's primitive calls, or None. Being
         # traced takes the thread off the default mode, so eager code never reads it.
         self._compile_tracer = None
+        # The tracer again when it is all that differs from the default mode (recording
+        # on, no forward-mode levels), else None: the one attribute the fast paths of
+        # Primitive read off the default mode, to record as they do and report the op.
+        self.plain_tracer = None
 
     def _is_default(self) -> bool:
         return self._grad_enabled and not self._jvp_levels and self._compile_tracer is None
+
+    def _set(self, name: str, value) -> None:
+        was_default = self._is_default()
+        setattr(self, name, value)
+        plain = self._grad_enabled and not self._jvp_levels
+        self.plain_tracer = self._compile_tracer if plain else None
+        _mode_changed(was_default, self._is_default())
 
     @property
     def grad_enabled(self) -> bool:
@@ -49,9 +60,7 @@ class _State(threading.local):
 
     @grad_enabled.setter
     def grad_enabled(self, enabled: bool) -> None:
-        was_default = self._is_default()
-        self._grad_enabled = bool(enabled)
-        _mode_changed(was_default, self._is_default())
+        self._set("_grad_enabled", bool(enabled))
 
     @property
     def jvp_levels(self) -> tuple[int, ...]:
@@ -59,9 +68,7 @@ class _State(threading.local):
 
     @jvp_levels.setter
     def jvp_levels(self, levels: tuple[int, ...]) -> None:
-        was_default = self._is_default()
-        self._jvp_levels = levels
-        _mode_changed(was_default, self._is_default())
+        self._set("_jvp_levels", levels)
 
     @property
     def compile_tracer(self):
@@ -69,9 +76,7 @@ class _State(threading.local):
 
     @compile_tracer.setter
     def compile_tracer(self, tracer) -> None:
-        was_default = self._is_default()
-        self._compile_tracer = tracer
-        _mode_changed(was_default, self._is_default())
+        self._set("_compile_tracer", tracer)
 
 
 # True while every thread records with no forward-mode levels (see _State).

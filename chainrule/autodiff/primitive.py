@@ -240,10 +240,19 @@ class Primitive:
             push_tangents(self, t, args, params)
         return t
 
-    def _apply1(self, a, params=_EMPTY):
-        """``_apply((a,), params)`` for one Tensor ``a``, written out for speed (see above)."""
-        if not DEFAULT_MODE[0]:
-            return self._apply((a,), params)
+    def _apply1(self, a, params=_EMPTY, _reported=False):
+        """``_apply((a,), params)`` for one Tensor ``a``, written out for speed (see above).
+
+        Off the default mode it serves one other: a thread traced by ``cr.compile`` and
+        otherwise in the default mode records here as well, then reports the op
+        (``_reported``: the inner call, which must not report it again)."""
+        if not DEFAULT_MODE[0] and not _reported:
+            tracer = STATE.plain_tracer
+            if tracer is None:
+                return self._apply((a,), params)
+            t = self._apply1(a, params, True)
+            tracer.record(self, (a,), params, t.data)
+            return t
         x = a.data
         node = None
         if a._requires_grad:
@@ -284,14 +293,23 @@ class Primitive:
             _share_if_view(a, t, True)
         return t
 
-    def _apply2(self, a, b, params=_EMPTY):
+    def _apply2(self, a, b, params=_EMPTY, _reported=False):
         """``_apply((a, b), params)`` written out for speed (see above): Tensor's arithmetic
-        operators call it directly (``x * y`` is the hottest call of all).
+        operators call it directly (``x * y`` is the hottest call of all). A traced thread
+        records here too, as in :meth:`_apply1`.
 
         Its cyclomatic complexity (about 40) is above the project's limit of 25 on
         purpose: each helper call taken out of it costs about 1% of W2 (benchmarks/)."""
-        if not DEFAULT_MODE[0]:
-            return self._apply((a, b), params)
+        if not DEFAULT_MODE[0] and not _reported:
+            tracer = STATE.plain_tracer
+            if tracer is None:
+                return self._apply((a, b), params)
+            t = self._apply2(a, b, params, True)
+            args = (a, b)
+            if isinstance(a, np.generic) or isinstance(b, np.generic):
+                args = _operands(args)[0]  # as the op saw them: a NumPy scalar is weak
+            tracer.record(self, args, params, t.data)
+            return t
         if isinstance(a, Tensor):
             xa = a.data
             ra = a._requires_grad
