@@ -109,6 +109,26 @@ def test_backward_inside_sets_grad_of_input_tensors():
         _close(w1.grad, w2.grad)
 
 
+def test_a_numpy_scalar_beside_a_tensor_stays_weak_in_the_replay():
+    # Eager keeps float32 for x * np.float64(2) (a NumPy scalar is weak beside a Tensor, as
+    # in PyTorch); the traced op must record it as such, or replays would give float64.
+    def step(w):
+        loss = cr.sum(w * np.float64(2.0) + np.float64(1.0) * w)
+        loss.backward()
+        return loss
+
+    c = cr.compile(step)
+    for seed in range(3):  # the first call traces, the others replay
+        r = np.random.default_rng(seed)
+        w1 = cr.tensor(r.standard_normal(4).astype(np.float32), requires_grad=True)
+        w2 = cr.tensor(w1.data.copy(), requires_grad=True)
+        got, want = c(w1), step(w2)
+        assert got.dtype == want.dtype == np.float32
+        assert w1.grad.dtype == w2.grad.dtype == np.float32
+        _close(got, want)
+        _close(w1.grad, w2.grad)
+
+
 def test_guards_retrace_and_say_why():
     f = cr.compile(lambda x, n: cr.sum(x ** n))
     f(np.ones(3), 2)

@@ -364,7 +364,7 @@ def _sweep(roots, order, cot, owned, targets, tensor_mode, retain_graph, listene
                 continue
             needs = [p is not None and (p in useful or p in targets) for p in parents]
         else:
-            needs = [p is not None for p in parents]
+            needs = _wanted(parents)
             if node.retained is not None:
                 t = node.retained()
                 if t is not None:
