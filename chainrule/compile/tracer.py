@@ -12,9 +12,11 @@ seen is
 * any other Tensor or array (a closed-over constant, the engine's seed of ones): a
   constant, hoisted out of the code (as JAX does with closed-over arrays).
 
-``backward()`` inside a trace runs the engine's recorded sweep (rules on Tensors), so the
+``backward()`` inside a trace runs the engine's sweep with its rules on Tensors joined to
+no graph (``backward.DETACHED``; the recorded sweep when ``create_graph=True``), so the
 backward pass is primitive calls as well; the sweep's listener tells which calls belong to
-which link of the chain, for the comments. What ``backward`` leaves in ``.grad`` is
+which link of the chain, for the comments. Traced calls take the engine's fast recording
+paths, which report each op here (``STATE.plain_tracer``). What ``backward`` leaves in ``.grad`` is
 written back (``SetGrad``) before any effect and at the end.
 """
 
