@@ -107,6 +107,14 @@ def test_max_and_min_in_every_format(func, taken):
     assert "<math" in html and func in html
 
 
+def test_diff_of_softplus_twice_reads_as_the_textbooks_sigmoid_rule():
+    # softplus′ = σ, so softplus″ = σ′ = σ·(1 − σ): the textbook's form, not −σ·(σ − 1)
+    r = differentiate("softplus(x)", point={"x": 0.7}, order=2)
+    assert r.pretty == "σ(x)·(1 − σ(x))"
+    s = 1 / (1 + math.exp(-0.7))
+    assert r.value == pytest.approx(s * (1 - s), rel=1e-12)
+
+
 def test_diff_of_max_takes_the_winning_branch():
     r = differentiate("max(x, 3*x^2)", point={"x": 0.5})  # 3x² = 0.75 > 0.5: 6x = 3
     assert r.value == pytest.approx(3.0) and r.symbolic_value == pytest.approx(3.0)

@@ -118,7 +118,7 @@ def differentiate(
     The value at the point is always the engine's.
     """
     from chainrule.explain.budget import Budget
-    from chainrule.explain.symbolic import require_sympy, symbol, without_derivatives
+    from chainrule.explain.symbolic import _simplify, require_sympy, symbol, without_derivatives
 
     sp = require_sympy()
     program = expr if isinstance(expr, Program) else parse(expr)
@@ -132,7 +132,8 @@ def differentiate(
     )
     notes, seconds = [], f"{budget.seconds:g} s"
     if d is not None and d is not _CUT:
-        simpler = budget.run(lambda: _simpler(sp, d), default=_CUT)
+        # the explainer's simplification, taking any saving, on formulas up to 60 operations
+        simpler = budget.run(lambda: _simplify(sp, d, most_ops=60, saving=1), default=_CUT)
         if simpler is _CUT:
             notes.append(
                 f"Simplifying took longer than the symbolic budget ({seconds}); the formula is "
@@ -184,15 +185,6 @@ def differentiate(
 
 
 _CUT = object()  # a step the symbolic budget cut short
-
-
-def _simpler(sp, d):
-    """``simplify(d)`` if it is shorter; big formulas are left as they are (simplify's
-    time grows fast with size, and nobody reads them)."""
-    if sp.count_ops(d) > 60 or d.has(sp.Piecewise):
-        return d
-    simpler = sp.simplify(d)
-    return simpler if sp.count_ops(simpler) < sp.count_ops(d) else d
 
 
 def _engine_value(program: Program, wrt: str, order: int, point: dict) -> float:

@@ -157,11 +157,16 @@ def without_derivatives(expr):
 # ----- helpers of the explainer's formulas -------------------------------------------------
 
 
-def _simplify(sp, expr):
-    """The simpler of ``expr`` and ``simplify(expr)``; ties keep ``expr``, whose form
-    follows the definition (``exp(-y)/(1 + exp(-y))**2``, not ``1/(4*cosh(y/2)**2)``)."""
+def _simplify(sp, expr, most_ops: int = 40, saving: int = 2):
+    """The simpler of ``expr`` and ``simplify(expr)``: ``simplify``'s form only where it has
+    at least ``saving`` operations fewer, so ties keep ``expr``, whose form follows the
+    definition (``exp(-y)/(1 + exp(-y))**2``, not ``1/(4*cosh(y/2)**2)``).  An expression
+    of more than ``most_ops`` operations is left as it is.
+
+    The explainer's links take the defaults; ``differentiate``'s one formula is simplified
+    up to 60 operations and takes a saving of one."""
     # simplify() can take long on big expressions; small ones are what people read.
-    if sp.count_ops(expr) > 40 or expr.has(sp.Piecewise):
+    if sp.count_ops(expr) > most_ops or expr.has(sp.Piecewise):
         # (the cases of max/min's rule at a tie are as a textbook writes them already)
         return expr
     try:
@@ -169,8 +174,8 @@ def _simplify(sp, expr):
     except Exception:  # noqa: BLE001 - the unsimplified derivative is still right
         return expr
     # A sign moved into a bracket (σ·(σ − 1) for −σ·(1 − σ)) saves one operation and
-    # reads worse: only a real simplification (two operations or more) is taken.
-    return simpler if sp.count_ops(simpler) < sp.count_ops(expr) - 1 else expr
+    # reads worse: by default only a real simplification (two operations or more) is taken.
+    return simpler if sp.count_ops(simpler) <= sp.count_ops(expr) - saving else expr
 
 
 def _at_point(sp, expr, subs: dict):
