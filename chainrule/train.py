@@ -182,8 +182,14 @@ def _compiled_step(model, loss_fn, optimizer):
     return compile_(training_step)
 
 
+def _figures(record: dict[str, float]) -> dict[str, str]:
+    """An epoch's figures as shown (the epoch line, the bar): the loss and metrics to four
+    decimals; the learning rate and the time are not among them."""
+    return {k: f"{v:.4f}" for k, v in record.items() if k not in ("lr", "time")}
+
+
 def _epoch_line(epoch: int, epochs: int, record: dict[str, float]) -> str:
-    shown = "  ".join(f"{k} {v:.4f}" for k, v in record.items() if k not in ("lr", "time"))
+    shown = "  ".join(f"{k} {v}" for k, v in _figures(record).items())
     return f"epoch {epoch + 1}/{epochs}  {shown}  ({record['time']:.1f} s)"
 
 
@@ -489,8 +495,7 @@ class _Run:
         if self.show_epochs:
             print(_epoch_line(epoch, self.epochs, record), flush=True)
         if self.bar is not None:
-            shown = {k: f"{v:.4f}" for k, v in record.items() if k not in ("lr", "time")}
-            self.bar.set_postfix(epoch=f"{epoch + 1}/{self.epochs}", **shown)
+            self.bar.set_postfix(epoch=f"{epoch + 1}/{self.epochs}", **_figures(record))
 
 
 def evaluate(

@@ -230,5 +230,6 @@ def test_fit_prints_one_line_per_epoch(capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"]
     assert f"val_accuracy {h.val_accuracy[-1]:.4f}" in lines[-1]
+    assert f"  val_loss {h.val_loss[-1]:.4f}  " in lines[-1] and " lr " not in lines[-1]
     with pytest.raises(ValueError, match="progress must be True, False or 'epochs'"):
         fit(model, nn.CrossEntropyLoss(), opt, (X, y), 1, progress="bar")

@@ -233,7 +233,7 @@ def test_progress_bar_on_a_terminal_shows_loss_and_metrics(monkeypatch):
     monkeypatch.setattr(sys, "stderr", term)
     X, y = _blobs(40)
     model = _model()
-    fit(
+    h = fit(
         model,
         nn.CrossEntropyLoss(),
         optim.Adam(model.parameters()),
@@ -243,4 +243,8 @@ def test_progress_bar_on_a_terminal_shows_loss_and_metrics(monkeypatch):
         progress=True,
     )
     shown = term.getvalue()
-    assert "epoch=2/2" in shown and "loss=" in shown and "val_accuracy=" in shown
+    assert "epoch=2/2" in shown and "loss=" in shown
+    # the epoch's figures to four decimals, as the epoch line shows them; not lr nor time
+    assert f"val_accuracy={h.val_accuracy[-1]:.4f}" in shown
+    assert f"val_loss={h.val_loss[-1]:.4f}" in shown
+    assert "lr=" not in shown and "time=" not in shown
