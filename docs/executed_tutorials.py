@@ -10,6 +10,7 @@ build itself, where a failing cell fails the build too.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import pathlib
@@ -19,15 +20,24 @@ EXECUTED = ROOT / "docs" / "_build" / "executed"
 _KEY = "chainrule_fingerprint"
 
 
-def fingerprint(notebook: pathlib.Path) -> str:
-    """SHA-256 of the notebook's file and of every ``.py`` file of the chainrule package:
-    an executed copy is current only if neither changed since it was executed."""
-    digest = hashlib.sha256(pathlib.Path(notebook).read_bytes())
+@functools.lru_cache(maxsize=1)
+def package_digest() -> bytes:
+    """SHA-256 of every ``.py`` file of the chainrule package (each file's path and bytes),
+    read once per process: the tests and the docs build fingerprint every notebook against
+    the same source."""
+    digest = hashlib.sha256()
     package = ROOT / "chainrule"
     for path in sorted(package.rglob("*.py")):
         digest.update(str(path.relative_to(package)).encode())
         digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return digest.digest()
+
+
+def fingerprint(notebook: pathlib.Path) -> str:
+    """SHA-256 of the notebook's file and of :func:`package_digest`: an executed copy is
+    current only if neither the notebook nor chainrule's source changed since it was
+    executed."""
+    return hashlib.sha256(pathlib.Path(notebook).read_bytes() + package_digest()).hexdigest()
 
 
 def save(executed: dict, notebook: pathlib.Path) -> pathlib.Path:

@@ -7,6 +7,8 @@ there instead of running the notebook a second time."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib.util
 import os
 import pathlib
@@ -19,6 +21,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 TUTORIALS = sorted((ROOT / "tutorials").glob("*.ipynb"))
 
 
+@functools.cache  # one module, so that chainrule's source is hashed once per test run
 def _executed_tutorials():
     spec = importlib.util.spec_from_file_location(
         "executed_tutorials", ROOT / "docs" / "executed_tutorials.py"
@@ -42,6 +45,20 @@ EXPECTED = [
 
 def test_the_tutorials_are_all_there():
     assert [p.stem for p in TUTORIALS] == EXPECTED
+
+
+def test_fingerprint_follows_the_notebook_and_every_source_file(tmp_path):
+    executed = _executed_tutorials()
+    source = hashlib.sha256()
+    package = ROOT / "chainrule"
+    for path in sorted(package.rglob("*.py")):
+        source.update(str(path.relative_to(package)).encode() + path.read_bytes())
+    notebook = tmp_path / "n.ipynb"
+    notebook.write_bytes(b"{}")
+    first = executed.fingerprint(notebook)
+    assert first == hashlib.sha256(b"{}" + source.digest()).hexdigest()
+    notebook.write_bytes(b"{ }")
+    assert executed.fingerprint(notebook) != first
 
 
 @pytest.mark.parametrize("path", TUTORIALS, ids=lambda p: p.stem[:2])
