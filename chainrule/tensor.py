@@ -1,9 +1,15 @@
 """Tensor: a NumPy array, the graph node that produced it, and a version counter.
 
-Its operators and NumPy-named methods (:mod:`chainrule.tensor_operators`) delegate to the
-functions of :mod:`chainrule.numpy_api`, which are registered primitives or compositions of
-them. A Tensor holds no reference to its consumers, and its node holds none to it, so
-graphs are freed by reference counting.
+The class is one, built bottom-up. The engine defines its data core
+(:mod:`chainrule.autodiff.tensor_core`: the slots, ``make``, the graph and version
+attributes), because the engine makes and reads Tensors and imports nothing above it.
+This module, the layer above the engine, completes that same class with everything else a
+user does with a Tensor (construction from user data, conversions, ``backward()``,
+``detach()``, in-place changes) and its operators and NumPy-named methods
+(:mod:`chainrule.tensor_operators`), which delegate to the functions of
+:mod:`chainrule.numpy_api`, registered primitives or compositions of them, handed to them
+when that surface is built. A Tensor holds no reference to its consumers, and its node
+holds none to it, so graphs are freed by reference counting.
 """
 
 from __future__ import annotations
@@ -13,8 +19,9 @@ import numbers
 import numpy as np
 
 from chainrule import tensor_operators as _operators
+from chainrule.autodiff import backward as _backward
 from chainrule.autodiff.graph import DEFAULT_MODE, STATE, guard_saved_output
-from chainrule.autodiff.versions import VersionCounter
+from chainrule.autodiff.tensor_core import Tensor, make  # noqa: F401 (make: chainrule.tensor's)
 from chainrule.dtypes import (  # noqa: F401  (re-exported: chainrule.tensor's names)
     _check_can_require_grad,
     _default_dtype,
@@ -64,23 +71,32 @@ def to_array(data, dtype=None) -> np.ndarray:
     return arr
 
 
-_new = object.__new__
+def _completes(core: type):
+    """Class decorator: the members of the decorated class and of its bases (the operators
+    of :class:`~chainrule.tensor_operators.TensorOperators`) are given to ``core``, the
+    engine's class, which the decorated name then names. Its docstring too."""
+
+    def complete(cls: type) -> type:
+        for klass in reversed(cls.__mro__[:-1]):  # bases first: the class body wins
+            for name, value in vars(klass).items():
+                if name not in ("__module__", "__qualname__", "__dict__", "__weakref__",
+                                "__slots__", "__doc__", "__static_attributes__"):
+                    setattr(core, name, value)
+        core.__doc__ = cls.__doc__
+        core.__module__ = cls.__module__  # its public home (pickle, the docs, getsource)
+        return core
+
+    return complete
 
 
-def make(data: np.ndarray, node=None) -> Tensor:
-    """Wrap an ndarray without copying or checking (the hot path)."""
-    t = _new(Tensor)
-    t.data = data
-    t._grad = None
-    t._requires_grad = node is not None
-    t._node = node
-    t._vcl = None
-    t.name = None
-    t._tangent = None
-    return t
-
-
-class Tensor(TensorOperators):
+# The engine defines Tensor's data core (chainrule.autodiff.tensor_core: its slots, make,
+# the graph and version attributes), since the engine makes and reads Tensors. Here, in
+# the layer above the engine, the same class gets everything else a user does with it:
+# construction from user data, conversions, backward(), detach(), in-place changes, and
+# the operators of TensorOperators (which compute with the NumPy surface, handed to them
+# when it is built). One class; this is the one place it is completed.
+@_completes(Tensor)
+class Tensor(TensorOperators):  # noqa: F811 (the engine's class, completed)
     """An n-dimensional array that records how it was computed, for differentiation.
 
     >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
@@ -88,9 +104,7 @@ class Tensor(TensorOperators):
     tensor([2., 4.])
     """
 
-    __slots__ = ("data", "_grad", "_requires_grad", "_node", "_vcl", "name", "_tangent",
-                 "__weakref__")
-    __array_priority__ = 1000
+    __slots__ = ()
 
     def __init__(self, data, dtype=None, requires_grad: bool = False):
         arr = to_array(data, dtype)
@@ -108,88 +122,6 @@ class Tensor(TensorOperators):
         if requires_grad:
             _check_can_require_grad(arr.dtype)
             self._requires_grad = True
-
-    # ----- attributes -------------------------------------------------------------------
-    shape = property(lambda self: self.data.shape, doc="The shape, a tuple of ints.")
-    ndim = property(lambda self: self.data.ndim, doc="Number of dimensions.")
-    size = property(lambda self: self.data.size, doc="Number of elements.")
-    dtype = property(lambda self: self.data.dtype, doc="The NumPy dtype.")
-    is_leaf = property(lambda self: self._node is None,
-                       doc="True for tensors not produced by a recorded operation.")
-
-    @property
-    def grad(self) -> Tensor | None:
-        """The gradient accumulated by ``backward()`` (None before it, or after clearing)."""
-        return self._grad
-
-    @grad.setter
-    def grad(self, value) -> None:
-        # As PyTorch: a gradient of another shape or dtype would break the next update or
-        # accumulation far from here, so it is refused where it is assigned.
-        if value is not None:
-            if not isinstance(value, Tensor):
-                raise TypeError(
-                    f"assigned grad must be a Tensor or None, got {type(value).__name__}; "
-                    "wrap an array with cr.tensor(array)"
-                )
-            if value.data.shape != self.data.shape:
-                raise RuntimeError(
-                    f"assigned grad has shape {value.data.shape}, but the tensor has shape "
-                    f"{self.data.shape}"
-                )
-            if value.data.dtype != self.data.dtype:
-                raise RuntimeError(
-                    f"assigned grad has dtype {value.data.dtype}, but the tensor has dtype "
-                    f"{self.data.dtype}; convert it with .astype(cr.{self.data.dtype.name})"
-                )
-        self._grad = value
-
-    @property
-    def requires_grad(self) -> bool:
-        """Whether operations on this tensor are recorded for its gradient."""
-        return self._requires_grad
-
-    @requires_grad.setter
-    def requires_grad(self, value: bool) -> None:
-        # As PyTorch: only floating tensors can require grad, and a result of a recorded
-        # operation cannot stop requiring it (its graph would be silently cut).
-        value = bool(value)
-        if value:
-            _check_can_require_grad(self.data.dtype)
-        elif self._node is not None:
-            raise RuntimeError(
-                "requires_grad = False on a tensor computed by recorded operations: only "
-                "leaf tensors can change it; use y = x.detach() for a copy cut from the graph"
-            )
-        self._requires_grad = value
-
-    @property
-    def _vc(self) -> VersionCounter:
-        """The version counter of this tensor's memory, shared with ``detach()``-ed copies
-        and views; created on first use (most tensors never need one)."""
-        vc = self._vcl
-        if vc is None:
-            vc = self._vcl = VersionCounter()
-        return vc
-
-    @_vc.setter
-    def _vc(self, vc: VersionCounter) -> None:
-        self._vcl = vc
-
-    def mark_modified(self, opname: str) -> None:
-        """Say that ``opname`` changed this tensor's values in place behind chainrule's
-        back (``t.data[...] = ...``, ``np.copyto(t.data, ...)``): a backward step that
-        saved the old values then raises instead of silently using the new ones.
-        Chainrule's own in-place operations (``+=``, ``t[i] = v``, ``copy_``) call it."""
-        vc = self._vcl
-        if vc is None:
-            vc = self._vcl = VersionCounter()
-        vc.bump(opname)
-
-    @property
-    def _version(self) -> int:
-        """How many in-place operations changed this tensor's values."""
-        return 0 if self._vcl is None else self._vcl.version
 
     # ----- conversion -------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
@@ -323,9 +255,8 @@ class Tensor(TensorOperators):
         backward (default: ``create_graph``); ``create_graph`` records the backward pass so
         the gradients can be differentiated again.
         """
-        from chainrule.autodiff.backward import backward
-
-        backward([self], [gradient], retain_graph=retain_graph, create_graph=create_graph)
+        _backward.backward([self], [gradient], retain_graph=retain_graph,
+                           create_graph=create_graph)
 
     def detach(self) -> Tensor:
         """The same values (shared memory and version counter), cut from the graph."""

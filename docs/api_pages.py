@@ -73,8 +73,8 @@ def documented_classes() -> dict[str, type]:
 def shown_bases(cls: type, documented) -> list[type]:
     """The classes whose members autodoc shows on ``cls``'s entry: ``cls`` itself and the
     internal (undocumented) chainrule bases before the first documented one or a class
-    from elsewhere -- ``Tensor`` shows the operators of its base ``TensorOperators``,
-    ``Linear`` shows none of ``Module``'s (they are on ``Module``'s entry)."""
+    from elsewhere -- ``Linear`` shows none of ``Module``'s (they are on ``Module``'s
+    entry)."""
     shown = [cls]
     for base in cls.__mro__[1:]:
         if base in documented or not (base.__module__ or "").startswith("chainrule"):

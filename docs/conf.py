@@ -137,9 +137,9 @@ def _directive(module: str, name: str, obj) -> str:
         text = f".. auto{kind}:: {module}.{name}\n"
         hidden = api_pages.inherited_from(obj, _CLASSES)
         if hidden is not None:
-            # cr.Tensor's operators and NumPy-named methods are written in its internal base
-            # class (chainrule.tensor_operators): its entry lists them with its own. The
-            # members of a documented base (Module's, on Linear) stay on that base's entry.
+            # The members of an internal (undocumented) base class are listed with the
+            # class's own; those of a documented base (Module's, on Linear) stay on that
+            # base's entry.
             text += f"   :inherited-members: {hidden}\n"
         return text
     return f".. autofunction:: {module}.{name}\n"

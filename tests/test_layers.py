@@ -3,21 +3,24 @@
 Every import of a chainrule module, at the top of a file or inside a function (they run
 all the same, only later), is read from the source with ``ast``. A module may import
 from its own layer or from layers below it, never from a layer above, and the imports
-must not form a cycle. A module that writes into another at run time
-(``other._private = ...``, ``other._table.update(...)``) makes that other depend on it:
-such a link counts as an import of the writer by the written module. Where a rule must
-bend, the import is listed in ``BENDS`` with
-the reason; each listed import must still exist (the list only shrinks), and with the
-listed imports left out, the graph must have no cycle and no upward import.
+must not form a cycle. There are no exceptions.
 
-``python tests/test_layers.py`` prints the figures: the tangles of import cycles with and
-without the listed bends, and how many imports sit inside functions.
+A module that writes into another at run time (``other._private = ...``,
+``other._table.update(...)``) makes that other depend on it: such a link counts as an
+import of the writer by the written module. Where a lower layer needs something built
+above it, it says so in its own terms and offers one function to receive it; the upper
+layer calls that function (an ordinary downward import), once, where it is built:
+``chainrule.numpy_api`` hands itself to Tensor's operators
+(``tensor_operators.use_surface``) and to the engine's recorded rules
+(``autodiff.namespace.use_recorded``). Tensor itself is one class built bottom-up: its
+data core is the engine's (``autodiff/tensor_core.py``), ``chainrule.tensor`` completes it.
+
+``python tests/test_layers.py`` prints the figures: the tangles of import cycles and how
+many imports sit inside functions (``PYTHONPATH=.`` to read this checkout's package).
 """
 
 import ast
 import pathlib
-
-import pytest
 
 import chainrule
 
@@ -25,18 +28,16 @@ PACKAGE = pathlib.Path(chainrule.__file__).parent
 
 # Bottom to top; a module belongs to the layer of its longest matching prefix.
 LAYERS = [
-    # The engine's core: graph, nodes and modes, version counters, pytrees, reference counts.
-    ("engine core", ["chainrule.autodiff.graph", "chainrule.autodiff.versions",
-                     "chainrule.autodiff.refcount", "chainrule.autodiff.pytree",
-                     "chainrule.autodiff.errors"]),
-    # habits.py (answers to other libraries' spellings, dim= for axis=) imports nothing of
-    # chainrule; Tensor's attribute errors and nn use it.
-    ("tensor", ["chainrule.tensor", "chainrule.tensor_operators", "chainrule.dtypes",
-                "chainrule.habits"]),
-    # The rest of the engine (Primitive and its recording, the sweeps, forward mode,
-    # transforms) creates and reads Tensors, so it sits on tensor.py, not under it: see
-    # the first bend below.
+    # dtypes.py (chainrule's dtype rules) and habits.py (answers to other libraries'
+    # spellings, dim= for axis=) import nothing of chainrule; Tensor and nn use them.
+    ("base", ["chainrule.dtypes", "chainrule.habits"]),
+    # The engine: graph, nodes and modes, version counters, Tensor's data core (the values
+    # it makes and reads), Primitive and its recording, the sweeps, forward mode,
+    # transforms, pytrees.
     ("engine", ["chainrule.autodiff"]),
+    # Tensor as users know it: the engine's class completed with construction, conversions,
+    # backward(), in-place changes and the operators.
+    ("tensor", ["chainrule.tensor", "chainrule.tensor_operators"]),
     ("ops", ["chainrule.ops"]),
     ("NumPy surface", ["chainrule.numpy_api", "chainrule.linalg_api",
                        "chainrule.random", "chainrule.linalg"]),
@@ -59,16 +60,6 @@ LAYERS = [
     ("commands", ["chainrule.cli", "chainrule.train_cli", "chainrule.__main__",
                   "chainrule.ops.__main__"]),  # python -m chainrule.ops writes the docs page
 ]
-
-# (importer, imported) -> why the layer rule bends there.
-BENDS = {
-    # DESIGN.md puts all of autodiff/ under tensor.py. The engine's recording and sweeps
-    # make and read Tensors, so they sit on tensor.py (the layer "engine" above). The bend
-    # left is the other way: a Tensor's public `backward()` starts the reverse sweep.
-    ("chainrule.tensor", "chainrule.autodiff.backward"):
-        "Tensor.backward() is the public entry to the reverse sweep, which makes Tensors",
-}
-
 
 def _modules(package: pathlib.Path = PACKAGE) -> dict:
     """``{module name: path}`` for every module of the package in the folder ``package``."""
@@ -180,9 +171,9 @@ def test_every_module_has_a_layer():
 
 
 def _upward(edges) -> list:
-    """The links of ``edges`` that go up a layer, in words (the listed bends left out)."""
+    """The links of ``edges`` that go up a layer, in words."""
     return sorted(f"{a} ({LAYERS[_layer(a)][0]}) imports {b} ({LAYERS[_layer(b)][0]}), line {n}"
-                  for a, b, n in edges if _layer(b) > _layer(a) and (a, b) not in BENDS)
+                  for a, b, n in edges if _layer(b) > _layer(a))
 
 
 def test_no_import_goes_up_a_layer():
@@ -193,16 +184,9 @@ def test_no_import_goes_up_a_layer():
 def test_imports_form_no_cycle():
     graph: dict = {}
     for a, b, _ in EDGES:
-        if (a, b) not in BENDS:
-            graph.setdefault(a, set()).add(b)
+        graph.setdefault(a, set()).add(b)
     cycle = _find_cycle(graph)
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
-
-
-@pytest.mark.parametrize("bend", sorted(BENDS), ids=lambda b: f"{b[0]}->{b[1]}")
-def test_each_bend_is_still_needed(bend):
-    # A bend that is gone must leave the list, so the list says what is true.
-    assert any((a, b) == bend for a, b, _ in EDGES), f"{bend} no longer imports: remove it"
 
 
 def _find_cycle(graph: dict):
@@ -274,9 +258,32 @@ def test_planted_faults_are_found(tmp_path):
                                   "chainrule.autodiff.primitive"]
 
 
+# Where a lower layer receives what is built above it: (module, function) -> the one module
+# that calls it, from a layer above (see the docstring at the top).
+HANDOVERS = {
+    ("chainrule.tensor_operators", "use_surface"): "chainrule.numpy_api",
+    ("chainrule.autodiff.namespace", "use_recorded"): "chainrule.numpy_api",
+}
+
+
+def test_each_hand_over_is_made_once_from_above():
+    calls: dict = {}
+    for mod, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                f = node.func
+                name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", None)
+                if name in {fn for _, fn in HANDOVERS}:
+                    calls.setdefault(name, []).append(mod)
+    for (lower, fn), upper in HANDOVERS.items():
+        assert fn in vars(__import__(lower, fromlist=["_"])), f"{lower} has no {fn}"
+        assert calls.get(fn) == [upper], f"{fn} is called from {calls.get(fn)}, not {upper}"
+        assert _layer(upper) > _layer(lower), f"{upper} is not above {lower}"
+
+
 def test_the_explainer_never_imports_viz():
     # An Explanation is plain data that viz reads (DESIGN.md): no import of viz from the
-    # explainer, not even a listed bend, not even inside a function.
+    # explainer, not even inside a function.
     up = sorted(f"{a} imports {b}, line {n}" for a, b, n in EDGES
                 if a.startswith("chainrule.explain") and b.startswith("chainrule.viz"))
     assert not up, "\n".join(up)
@@ -334,19 +341,16 @@ def _imports_in_functions(mods: dict) -> list:
 
 
 if __name__ == "__main__":
-    # python tests/test_layers.py: the figures (for any checkout on sys.path).
+    # python tests/test_layers.py: the figures (for the checkout on sys.path).
     everything: dict = {}
     for a, b, _ in EDGES:
         everything.setdefault(a, set()).add(b)
-    bent = {a: {b for b in bs if (a, b) not in BENDS} for a, bs in everything.items()}
-    print(f"{len(MODULES)} modules, {len({(a, b) for a, b, _ in EDGES})} import links, "
-          f"{len(BENDS)} listed bends")
-    for label, graph in (("all imports", everything), ("without the bends", bent)):
-        tangles = _tangles(graph)
-        print(f"tangles of import cycles ({label}): {len(tangles)}, sizes "
-              f"{[len(t) for t in tangles]}")
-        for t in tangles:
-            print("  ", " ".join(m.removeprefix("chainrule.") for m in t))
+    print(f"{len(MODULES)} modules, {len({(a, b) for a, b, _ in EDGES})} import links")
+    tangles = _tangles(everything)
+    print(f"tangles of import cycles: {len(tangles)}, sizes {[len(t) for t in tangles]}")
+    for t in tangles:
+        print("  ", " ".join(m.removeprefix("chainrule.") for m in t))
+    print(f"imports going up a layer: {len(_upward(EDGES))}")
     print(f"imports of chainrule modules inside functions: {len(_imports_in_functions(MODULES))}")
 
 

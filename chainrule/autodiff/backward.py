@@ -32,7 +32,7 @@ from chainrule.autodiff.graph import topological_order as _toposort
 from chainrule.autodiff.namespace import namespace
 from chainrule.autodiff.primitive import pull_back
 from chainrule.autodiff.refcount import unshared
-from chainrule.tensor import Tensor, make
+from chainrule.autodiff.tensor_core import Tensor, make
 
 Listener = Callable[[Node, object, Sequence], None]
 

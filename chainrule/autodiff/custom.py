@@ -50,7 +50,7 @@ import numpy as np
 from chainrule.autodiff.errors import MissingRuleError, missing_rule
 from chainrule.autodiff.namespace import namespace, recorded
 from chainrule.autodiff.primitive import Primitive
-from chainrule.tensor import Tensor, make
+from chainrule.autodiff.tensor_core import Tensor, make
 
 __all__ = ["primitive", "defvjp", "defjvp", "CustomPrimitive", "MissingRuleError"]
 

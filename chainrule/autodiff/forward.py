@@ -19,7 +19,7 @@ import numpy as np
 from chainrule.autodiff.errors import missing_rule
 from chainrule.autodiff.graph import STATE
 from chainrule.autodiff.namespace import recorded
-from chainrule.tensor import Tensor, make
+from chainrule.autodiff.tensor_core import Tensor, make
 
 
 def push_tangents(prim, out: Tensor, args, params) -> None:

@@ -18,6 +18,7 @@ from chainrule.autodiff import forward as _forward
 from chainrule.autodiff.graph import STATE, tracing
 from chainrule.autodiff.namespace import recorded
 from chainrule.autodiff.pytree import tree_flatten, tree_paths, tree_unflatten
+from chainrule.autodiff.tensor_core import Tensor, make
 from chainrule.autodiff.transform_utils import (
     _Args,
     _check_output,
@@ -27,7 +28,6 @@ from chainrule.autodiff.transform_utils import (
     _Reverse,
     _tangents_out,
 )
-from chainrule.tensor import Tensor, make
 
 
 def jacobian_call(f, args: tuple, kwargs: dict, argnums, mode: str):

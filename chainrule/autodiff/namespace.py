@@ -16,7 +16,7 @@ the one place it happens). Until then only the plain sweeps (NumPy on arrays) ca
 
 import numpy as np
 
-from chainrule.tensor import Tensor
+from chainrule.autodiff.tensor_core import Tensor
 
 # The differentiable namespace, handed over by the NumPy surface (see use_recorded).
 _recorded = None

@@ -61,9 +61,9 @@ from chainrule.autodiff.errors import MissingRuleError, missing_rule  # noqa: F4
 from chainrule.autodiff.forward import push_tangents
 from chainrule.autodiff.graph import DEFAULT_MODE, STATE, guard_saved_output, new_node
 from chainrule.autodiff.namespace import recorded
+from chainrule.autodiff.tensor_core import Tensor, make
 from chainrule.autodiff.versions import VersionCounter, new_counter
 from chainrule.habits import dim_error
-from chainrule.tensor import Tensor, make
 
 REGISTRY: dict[str, Primitive] = {}
 

@@ -20,7 +20,7 @@ from chainrule.autodiff import forward as _forward
 from chainrule.autodiff.graph import STATE, Node, enable_grad, tracing
 from chainrule.autodiff.namespace import recorded
 from chainrule.autodiff.pytree import TreeDef, tree_flatten, tree_paths, tree_unflatten
-from chainrule.tensor import Tensor, make
+from chainrule.autodiff.tensor_core import Tensor, make
 
 # ----- inputs ------------------------------------------------------------------------------------
 

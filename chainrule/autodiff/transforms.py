@@ -36,6 +36,7 @@ from chainrule.autodiff import forward as _forward
 from chainrule.autodiff.graph import tracing
 from chainrule.autodiff.jacobian import jacobian_call
 from chainrule.autodiff.pytree import tree_flatten, tree_paths, tree_unflatten
+from chainrule.autodiff.tensor_core import make
 from chainrule.autodiff.transform_utils import (
     _any_tensor,
     _as_cotangent,
@@ -53,7 +54,6 @@ from chainrule.autodiff.transform_utils import (
     _values,
     _zeros_like,
 )
-from chainrule.tensor import make
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp"]
 
