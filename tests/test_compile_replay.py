@@ -184,3 +184,42 @@ def test_many_and_single_scalar_gradients(n):
         compiled()
     for k, p in enumerate(params):
         np.testing.assert_allclose(p.grad.data, (k + 1) * np.exp(p.data), **TOL)
+
+
+def test_a_model_held_by_a_plain_object_is_guarded():
+    """A step closing over a plain object (a trainer) that holds the model: switching the
+    model to eval mode must trace again, not replay the training-mode code."""
+
+    class Trainer:  # neither a Module nor callable
+        def __init__(self):
+            self.model = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.Dropout(0.5))
+
+        def run(self, x):
+            return self.model(x).sum()
+
+    trainer = Trainer()
+    closure = cr.compile(lambda x: trainer.model(x).sum())
+    method = cr.compile(trainer.run)
+    x = cr.tensor(np.ones((2, 3), dtype=np.float32))
+    for compiled in (closure, method):
+        trainer.model.train()
+        compiled(x)
+        compiled(x)
+        trainer.model.eval()
+        np.testing.assert_allclose(compiled(x).item(), trainer.model(x).sum().item(),
+                                   rtol=1e-6)
+        assert "training" in compiled.cache_info().retraces[-1] or \
+            "module" in compiled.cache_info().retraces[-1]
+
+
+def test_modules_inside_another_are_guarded_once():
+    from chainrule.compile import guards
+
+    model = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.ReLU(), cr.nn.Linear(4, 1))
+    layers = [model[0], model[2]]
+    loss = cr.nn.MSELoss()
+    found = guards.find_modules(lambda: (layers, model, loss))
+    assert sorted(map(id, found)) == sorted([id(model), id(loss)])
+    before = guards.module_key(found)
+    layers[1].eval()  # a layer's flag is still part of the key, through the model's
+    assert guards.module_key(found) != before

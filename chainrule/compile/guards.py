@@ -110,8 +110,14 @@ def find_modules(fn, args=(), depth: int = 3) -> list:
         elif isinstance(obj, dict):
             for x in obj.values():
                 visit(x, d - 1)
-        elif callable(obj) and hasattr(obj, "__dict__") and not isinstance(obj, type):
-            for x in vars(obj).values():  # a callable object (a loss, a functools.partial)
+        elif hasattr(obj, "__dict__") and not isinstance(obj, (type, types.ModuleType)):
+            # An object's attributes: a callable one (a loss, a functools.partial), or a
+            # plain one holding the model (a trainer whose method is compiled).
+            try:
+                attributes = list(vars(obj).values())
+            except TypeError:  # a __dict__ that is not a mapping
+                attributes = []
+            for x in attributes:
                 visit(x, d - 1)
             call = type(obj).__dict__.get("__call__")
             if isinstance(call, types.FunctionType):
@@ -120,7 +126,21 @@ def find_modules(fn, args=(), depth: int = 3) -> list:
     visit(fn, depth)
     for a in args:
         visit(a, 1)
-    return list(found.values())
+    return _outermost(list(found.values()))
+
+
+def _outermost(modules: list) -> list:
+    """``modules`` without those inside another one of them: a model's layers, reached
+    again through a list of them, are guarded by the model's key already (each module's
+    key costs a walk of its tree on every call)."""
+    kept: list = []  # (module, ids of its tree)
+    for m in modules:
+        tree = {id(sub) for sub in m.modules()}
+        if any(id(m) in other for _, other in kept):
+            continue
+        kept = [(k, other) for k, other in kept if id(k) not in tree]
+        kept.append((m, tree))
+    return [m for m, _ in kept]
 
 
 def _is_module(obj) -> bool:
