@@ -231,11 +231,9 @@ def _general_step(b: _Builder, ins, i: int):
     """The step of any instruction, through the text the source backend writes for it."""
     read = vars_of(ins)
     target, expr, _ = codegen.statement(ins, b.arg, b.use_math, b.effect_name)
-    if type(ins) is SetGrad:
-        step = _set_grad(ins.holder, b.step(expr, None))
-        b.release(read, i)
-        return step
     b.release(read, i)
+    if type(ins) is SetGrad:
+        return _set_grad(ins.holder, b.step(expr, None))
     out = None
     if target is not None:
         var = ins.out
@@ -247,9 +245,10 @@ def _general_step(b: _Builder, ins, i: int):
 
 
 def _set_grad(holder: str, step):
-    """A step of code 4: ``holder._grad = value`` for ``T[i]`` or ``S[k]``."""
+    """A step of code 4: ``holder._grad = value`` for ``T[i]`` or ``S[k]``, from the step
+    of code 3 computing the value (``_Builder.step`` without an output register)."""
     which, index = codegen.holder(holder)
-    _, fn, _, regs, _ = step if step[0] == 3 else (3, step[1], None, (step[3],), None)
+    _, fn, _, regs, _ = step
 
     def set_grad(r, T, S):
         tensors = T if which == "T" else S
