@@ -180,9 +180,14 @@ def layer_gradient_norms(model) -> dict[str, float]:
     weight gradient now, as left by the last ``backward`` (see :func:`layer_weights`).
 
     Raises ``ValueError`` when no such parameter has a gradient yet."""
+    return _gradient_norms(layer_weights(model))
+
+
+def _gradient_norms(weights: list[tuple[str, Any]]) -> dict[str, float]:
+    """:func:`layer_gradient_norms` of the ``(name, parameter)`` pairs ``weights``."""
     norms = {
         name: float(np.linalg.norm(np.asarray(p.grad.data, np.float64)))
-        for name, p in layer_weights(model)
+        for name, p in weights
         if p.grad is not None
     }
     if not norms:
@@ -198,12 +203,15 @@ class _GradientNorms:
     (``fit(..., track_gradients=True)``)."""
 
     def __init__(self, model) -> None:
-        self.model = model
-        self.sums: dict[str, float] = {name: 0.0 for name, _ in layer_weights(model)}
+        # The model's weights, found once: fit trains the same Parameters throughout (casts
+        # and loads write into them), so each batch reads their gradients without walking
+        # the model's modules again.
+        self.weights = layer_weights(model)
+        self.sums: dict[str, float] = {name: 0.0 for name, _ in self.weights}
         self.batches = 0
 
     def add(self) -> None:
-        for name, norm in layer_gradient_norms(self.model).items():
+        for name, norm in _gradient_norms(self.weights).items():
             self.sums[name] += norm
         self.batches += 1
 

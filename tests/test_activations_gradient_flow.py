@@ -146,6 +146,27 @@ def test_fit_tracks_gradient_norms_per_epoch():
     assert "gradients" not in h.keys()  # History.plot draws losses and metrics only
 
 
+def test_tracked_norms_are_each_epochs_mean_over_its_batches():
+    # lr = 0: the weights stay, so every epoch's record is the mean of the same two batches'
+    # norms, worked out here by hand, batch by batch (NumPy's norm of each weight gradient).
+    X, y = _data()
+    model = _deep(nn.Tanh, depth=3)
+    per_batch = []
+    for rows in (slice(0, 32), slice(32, 64)):
+        model.zero_grad()
+        nn.CrossEntropyLoss()(model(cr.tensor(X[rows])), cr.tensor(y[rows])).backward()
+        weights = [(n, p) for n, p in model.named_parameters() if p.ndim == 2]
+        per_batch.append({n: np.linalg.norm(p.grad.data.astype(np.float64)) for n, p in weights})
+    model.zero_grad()
+    loader = cr.data.DataLoader(cr.data.TensorDataset(X, y), batch_size=32, shuffle=False)
+    opt = optim.SGD(model.parameters(), lr=0.0)
+    h = fit(model, nn.CrossEntropyLoss(), opt, loader, 2, progress=False, track_gradients=True)
+    assert list(h.gradients) == list(per_batch[0]) == ["0.weight", "2.weight", "4.weight"]
+    for name, norms in h.gradients.items():
+        mean = (per_batch[0][name] + per_batch[1][name]) / 2
+        assert norms == pytest.approx([mean, mean], rel=1e-6)
+
+
 def test_sigmoid_gradients_vanish_toward_the_input_and_relus_do_not():
     X, y = _data()
     ratios = {}
