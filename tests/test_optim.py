@@ -281,6 +281,21 @@ def test_state_dict_is_pytorch_shaped():
     assert list(sd["state"]) == [0] and sd["state"][0]["momentum_buffer"].tolist() == [1.0]
 
 
+def test_state_dict_is_a_snapshot_that_later_steps_leave_alone():
+    w = cr.tensor([1.0, -2.0], requires_grad=True)
+    opt = optim.Adam([w], lr=0.1)
+    w.grad = cr.tensor([0.5, 0.25])
+    opt.step()
+    sd = opt.state_dict()
+    # Adam's first step by hand: m = (1 − β1)·g, v = (1 − β2)·g²
+    expected_m, expected_v = [0.1 * 0.5, 0.1 * 0.25], [0.001 * 0.25, 0.001 * 0.0625]
+    opt.step()
+    opt.step()
+    assert sd["state"][0]["step"] == 1 and opt.state_dict()["state"][0]["step"] == 3
+    np.testing.assert_allclose(sd["state"][0]["exp_avg"], expected_m, rtol=1e-6)  # float32
+    np.testing.assert_allclose(sd["state"][0]["exp_avg_sq"], expected_v, rtol=1e-6)
+
+
 def test_load_state_dict_mismatch():
     a = cr.tensor([1.0], requires_grad=True)
     opt = optim.SGD([a], lr=0.1)

@@ -233,8 +233,9 @@ class Optimizer:
         state = {}
         for group in self.param_groups:
             for p in group["params"]:
-                if p in self.state and self.state[p]:
-                    state[index[id(p)]] = {k: _copy(v) for k, v in self.state[p].items()}
+                st = self.state.get(p)  # one look-up: fit takes a state_dict at every step
+                if st:
+                    state[index[id(p)]] = {k: _copy(v) for k, v in st.items()}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -289,6 +290,8 @@ class Optimizer:
 def _copy(v: Any) -> Any:
     if isinstance(v, np.ndarray):
         return v.copy()
+    if isinstance(v, int | float | bool | str | None):
+        return v  # immutable (a step count): deepcopy would return it too, slowly
     if hasattr(v, "data") and isinstance(getattr(v, "data", None), np.ndarray):
         return v.data.copy()
     return copy.deepcopy(v)
