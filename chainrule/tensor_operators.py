@@ -7,9 +7,9 @@ composition of them). The NumPy surface sits above Tensor, since it is generated
 registry of primitives that create Tensors, so this module does not import it: the NumPy
 surface, once built, hands itself over by calling :func:`use_surface` (at the end of
 ``chainrule/numpy_api/__init__.py``, the one place it happens), with the two-argument
-path of the four arithmetic primitives. :class:`~chainrule.tensor.Tensor` takes these
-methods from :class:`TensorOperators`; the mechanics of in-place changes (version
-counters, rebasing the graph) are Tensor's own.
+path of the four arithmetic primitives. :mod:`chainrule.tensor` gives the members of
+:class:`TensorOperators` to :class:`~chainrule.tensor.Tensor` when it completes that class;
+the mechanics of in-place changes (version counters, rebasing the graph) are Tensor's own.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ def use_surface(api, binary: dict) -> None:
 
 
 class TensorOperators:
-    """The operators and method forms of :class:`~chainrule.tensor.Tensor` (its base)."""
+    """The operators and method forms of :class:`~chainrule.tensor.Tensor` (which
+    :mod:`chainrule.tensor` gives it)."""
 
     __slots__ = ()
 

@@ -281,6 +281,18 @@ def test_each_hand_over_is_made_once_from_above():
         assert _layer(upper) > _layer(lower), f"{upper} is not above {lower}"
 
 
+def test_tensor_is_one_class_built_bottom_up():
+    # The engine's Tensor (its data core) is the Tensor users get, completed from above: a
+    # value the engine makes has the public methods and operators.
+    import numpy as np
+
+    from chainrule.autodiff.tensor_core import Tensor, make
+
+    assert Tensor is chainrule.Tensor and Tensor.__module__ == "chainrule.tensor"
+    t = make(np.array([1.0, 2.0]))
+    assert type(t) is chainrule.Tensor and (t * 2.0 + t).tolist() == [3.0, 6.0]
+
+
 def test_the_explainer_never_imports_viz():
     # An Explanation is plain data that viz reads (DESIGN.md): no import of viz from the
     # explainer, not even inside a function.

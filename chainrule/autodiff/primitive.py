@@ -276,7 +276,7 @@ class Primitive:
             raise _forward_error(self, (x,), exc) from None
         if type(out) is not _ndarray:
             out = np.asarray(out)
-        t = _new(Tensor)  # tensor.make inlined: a call per op is measurable here
+        t = _new(Tensor)  # tensor_core.make inlined: a call per op is measurable here
         t.data = out
         t._grad = None
         t.name = None
@@ -369,7 +369,7 @@ class Primitive:
             raise _forward_error(self, (xa, xb), exc) from None
         if type(out) is not _ndarray:
             out = np.asarray(out)
-        t = _new(Tensor)  # tensor.make inlined, as in _apply1
+        t = _new(Tensor)  # tensor_core.make inlined, as in _apply1
         t.data = out
         t._grad = None
         t.name = None
