@@ -26,6 +26,7 @@ from chainrule.autodiff.graph import (
     STATE,
     Node,
     enable_grad,
+    newest_first,
     no_grad,
 )
 from chainrule.autodiff.graph import topological_order as _toposort
@@ -87,18 +88,13 @@ def _rule_inputs(node: Node, tensor_mode, needs) -> tuple:
     becomes a Tensor of its own, joined to nothing; the others stay arrays, unread.
     """
     if tensor_mode is DETACHED:
-        args = node.args
-        reads = node.prim.reads
-        if reads is None:
-            if not node.prim.saves_args:
-                return args
-            return tuple([make(a) if type(a) is np.ndarray else a for a in args])
-        read = set()
-        for i, need in enumerate(needs):
-            if need:
-                read.update(reads[i])
+        prim = node.prim
+        if prim.reads is None:
+            read = range(len(needs)) if prim.saves_args else ()
+        else:
+            read = {j for i, need in enumerate(needs) if need for j in prim.reads[i]}
         return tuple([make(a) if i in read and type(a) is np.ndarray else a
-                      for i, a in enumerate(args)])
+                      for i, a in enumerate(node.args)])
     if node.inputs is not None:
         return node.inputs
     out = []
@@ -330,14 +326,6 @@ def _targets(inputs: Sequence, order: list[Node]) -> _Targets:
     return targets
 
 
-def _by_creation(heap: list):
-    """Pop the nodes of ``heap`` newest first (decreasing creation number, a reverse
-    topological order), while the sweep pushes each node that first receives a cotangent."""
-    pop = heapq.heappop
-    while heap:
-        yield pop(heap)[1]
-
-
 def _sweep(roots, order, cot, owned, targets, tensor_mode, retain_graph, listener) -> dict:
     """The general reverse sweep: recorded (Tensors), toward given ``targets`` only, or
     reporting each step to ``listener``. Returns the cotangents that reached the target
@@ -350,7 +338,7 @@ def _sweep(roots, order, cot, owned, targets, tensor_mode, retain_graph, listene
     if order is None:
         heap = [(-node.seq, node) for node in dict.fromkeys(roots)]
         heapq.heapify(heap)
-    for node in (reversed(order) if heap is None else _by_creation(heap)):
+    for node in (reversed(order) if heap is None else newest_first(heap)):
         g = cot.pop(node, None)
         if g is None:
             continue

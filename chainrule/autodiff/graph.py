@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import heapq
 import itertools
 import threading
 
@@ -238,6 +239,15 @@ def topological_order(roots: list[Node]) -> list[Node]:
             if type(parent) is Node and id(parent) not in visited:
                 push((parent, False))
     return order
+
+
+def newest_first(heap: list):
+    """Pop the nodes of ``heap`` (entries ``(-node.seq, node)``) newest first: decreasing
+    creation number, a reverse topological order, as parents are always created before
+    their children. A sweep pushes each node that first receives a cotangent meanwhile."""
+    pop = heapq.heappop
+    while heap:
+        yield pop(heap)[1]
 
 
 class _GradMode(contextlib.ContextDecorator):

@@ -240,19 +240,31 @@ class Primitive:
             push_tangents(self, t, args, params)
         return t
 
+    def _off_default(self, args: tuple, params):
+        """``_apply1``/``_apply2`` off the default mode: the general path, except on a
+        thread that only a ``cr.compile`` tracer takes off it (recording on, no forward-mode
+        levels), where the fast path records the op and the tracer is then told of it (a
+        trace is millions of calls for a long chain: the general path cost it a third)."""
+        tracer = STATE.plain_tracer
+        if tracer is None:
+            return self._apply(args, params)
+        if len(args) == 1:
+            t = self._apply1(args[0], params, True)
+        else:
+            t = self._apply2(args[0], args[1], params, True)
+            if isinstance(args[0], np.generic) or isinstance(args[1], np.generic):
+                args = _operands(args)[0]  # as the op saw them: a NumPy scalar is weak
+        tracer.record(self, args, params, t.data)
+        return t
+
     def _apply1(self, a, params=_EMPTY, _reported=False):
         """``_apply((a,), params)`` for one Tensor ``a``, written out for speed (see above).
 
-        Off the default mode it serves one other: a thread traced by ``cr.compile`` and
-        otherwise in the default mode records here as well, then reports the op
-        (``_reported``: the inner call, which must not report it again)."""
+        Off the default mode it serves one other, through :meth:`_off_default`: a thread
+        traced by ``cr.compile`` and otherwise in the default mode records here as well
+        (``_reported``: the inner call, whose op the tracer is told of once)."""
         if not DEFAULT_MODE[0] and not _reported:
-            tracer = STATE.plain_tracer
-            if tracer is None:
-                return self._apply((a,), params)
-            t = self._apply1(a, params, True)
-            tracer.record(self, (a,), params, t.data)
-            return t
+            return self._off_default((a,), params)
         x = a.data
         node = None
         if a._requires_grad:
@@ -298,18 +310,10 @@ class Primitive:
         operators call it directly (``x * y`` is the hottest call of all). A traced thread
         records here too, as in :meth:`_apply1`.
 
-        Its cyclomatic complexity (about 40) is above the project's limit of 25 on
+        Its cyclomatic complexity (about 42) is above the project's limit of 25 on
         purpose: each helper call taken out of it costs about 1% of W2 (benchmarks/)."""
         if not DEFAULT_MODE[0] and not _reported:
-            tracer = STATE.plain_tracer
-            if tracer is None:
-                return self._apply((a, b), params)
-            t = self._apply2(a, b, params, True)
-            args = (a, b)
-            if isinstance(a, np.generic) or isinstance(b, np.generic):
-                args = _operands(args)[0]  # as the op saw them: a NumPy scalar is weak
-            tracer.record(self, args, params, t.data)
-            return t
+            return self._off_default((a, b), params)
         if isinstance(a, Tensor):
             xa = a.data
             ra = a._requires_grad
