@@ -223,3 +223,19 @@ def test_modules_inside_another_are_guarded_once():
     before = guards.module_key(found)
     layers[1].eval()  # a layer's flag is still part of the key, through the model's
     assert guards.module_key(found) != before
+
+
+def test_objects_that_answer_every_attribute_do_not_break_the_module_search():
+    from unittest import mock
+
+    class Trainer:
+        def __init__(self):
+            self.model = cr.nn.Linear(2, 1)
+            self.log = mock.Mock()  # has .param_groups and .step, like an optimizer
+
+    trainer = Trainer()
+    compiled = cr.compile(lambda x: trainer.model(x).sum())
+    x = cr.tensor(np.ones((3, 2), dtype=np.float32))
+    compiled(x)
+    np.testing.assert_allclose(compiled(x).item(), trainer.model(x).sum().item(), rtol=1e-6)
+    assert compiled._modules == [trainer.model]

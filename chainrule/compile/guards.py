@@ -82,9 +82,10 @@ def find_modules(fn, args=(), depth: int = 3) -> list:
         if _is_module(obj):
             found[id(obj)] = obj
             return
-        if hasattr(obj, "param_groups") and hasattr(obj, "step"):
-            for group in obj.param_groups:
-                for p in group.get("params", ()):
+        groups = getattr(obj, "param_groups", None)
+        if type(groups) is list and hasattr(obj, "step"):  # (a Mock has any attribute)
+            for group in groups:
+                for p in group.get("params", ()) if isinstance(group, dict) else ():
                     visit(p, d)
             return
         if isinstance(obj, types.MethodType):
