@@ -6,6 +6,7 @@ non-differentiable helpers (``sign``, comparisons, ``argmax``...), and the reduc
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import sys
@@ -90,6 +91,11 @@ def _plain(np_fn, doc):
 
     fn.__name__ = np_fn.__name__
     fn.__doc__ = doc
+    try:  # NumPy's own signature (help(), the docs); cr's package answers dim= from it
+        inspect.signature(np_fn)
+    except (TypeError, ValueError):  # a NumPy function without a readable signature
+        return fn
+    fn.__wrapped__ = np_fn
     return fn
 
 
