@@ -239,3 +239,65 @@ def test_objects_that_answer_every_attribute_do_not_break_the_module_search():
     compiled(x)
     np.testing.assert_allclose(compiled(x).item(), trainer.model(x).sum().item(), rtol=1e-6)
     assert compiled._modules == [trainer.model]
+
+
+def _scalar_registry_cases():
+    """(name, 0-d float64 values) for each primitive with a Python-float form, from the
+    first element of each argument of its first sample (so, within its domain)."""
+    from chainrule.autodiff.primitive import REGISTRY
+    from chainrule.compile import adapter
+
+    cases = []
+    for name, prim in sorted(REGISTRY.items()):
+        if prim.samples is None or adapter.of_primitive(prim).math is None:
+            continue
+        args, params = prim.samples(np.random.default_rng(3))[0]
+        if params or not all(isinstance(a, np.ndarray) and a.dtype == np.float64
+                             for a in args):
+            continue
+        cases.append((name, [float(np.ravel(a)[0]) for a in args]))
+    return cases
+
+
+def test_registry_scalar_steps_leave_the_grads_eager_leaves():
+    """One step over every primitive with a scalar form: each applied to its own 0-d
+    parameters, backward() of their sum; the compiled step (Python-float code, its .grad
+    written by scalar_grads) must leave the .grad eager leaves, at 1e-12."""
+    from chainrule.autodiff.primitive import REGISTRY
+
+    candidates = _scalar_registry_cases()
+
+    def build(cases):
+        params = [_scalars(values) for _, values in cases]
+
+        def step():
+            total = params[0][0] * 0.0
+            for (name, _), ps in zip(cases, params):
+                total = total + REGISTRY[name](*ps)
+            total.backward()
+            return total
+        return params, step
+
+    def on_floats(case) -> bool:  # is its step Python-float code? (abs's rule needs sign)
+        compiled = cr.compile(build([case])[1])
+        compiled()
+        return "_scalar_grads(" in compiled.source
+
+    cases = [case for case in candidates if on_floats(case)]
+    assert len(cases) >= 15 and len(cases) >= len(candidates) - 3, [n for n, _ in cases]
+    params, step = build(cases)
+    twins, eager_step = build(cases)
+    compiled = cr.compile(step)
+    compiled()
+    assert "_scalar_grads(" in compiled.source and "math." in compiled.source
+    for k in range(2):
+        for ps, qs in zip(params, twins):
+            for p, q in zip(ps, qs):
+                p.grad = q.grad = None
+                p.data = q.data = np.array(float(p.data) * (1 + 0.01 * k))
+        compiled()
+        eager_step()
+        for (name, _), ps, qs in zip(cases, params, twins):
+            for p, q in zip(ps, qs):
+                assert type(p.grad) is Tensor and p.grad.data.shape == (), name
+                np.testing.assert_allclose(p.grad.data, q.grad.data, **TOL, err_msg=name)
