@@ -129,6 +129,23 @@ def test_a_numpy_scalar_beside_a_tensor_stays_weak_in_the_replay():
         _close(w1.grad, w2.grad)
 
 
+def test_a_seed_that_requires_grad_leaves_the_grad_eager_leaves():
+    # y.backward(v) with v requiring grad: eager's .grad joins no graph (no create_graph);
+    # the traced first call must leave the same, as replays do.
+    def step(w, v):
+        (w * 3.0).backward(v)
+        return w.grad
+
+    c = cr.compile(step)
+    for shift in range(2):  # trace, then replay
+        w1, w2 = (cr.tensor(np.ones(3), requires_grad=True) for _ in range(2))
+        v = cr.tensor(np.arange(3.0) + shift, requires_grad=True)
+        c(w1, v)
+        step(w2, v)
+        assert not w1.grad.requires_grad and not w2.grad.requires_grad
+        _close(w1.grad, w2.grad)
+
+
 def test_guards_retrace_and_say_why():
     f = cr.compile(lambda x, n: cr.sum(x ** n))
     f(np.ones(3), 2)

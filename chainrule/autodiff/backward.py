@@ -130,7 +130,8 @@ def _seed(root: Tensor, gradient, tensor_mode: bool):
     if garr.dtype != root.data.dtype:
         garr = garr.astype(root.data.dtype)
     if tensor_mode:
-        if isinstance(gradient, Tensor) and gradient.data.dtype == root.data.dtype:
+        if (isinstance(gradient, Tensor) and gradient.data.dtype == root.data.dtype
+                and tensor_mode is not DETACHED):  # (a detached sweep joins no graph)
             return gradient
         return make(garr)
     return garr
