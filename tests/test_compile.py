@@ -146,6 +146,27 @@ def test_a_seed_that_requires_grad_leaves_the_grad_eager_leaves():
         _close(w1.grad, w2.grad)
 
 
+def test_grad_set_to_none_is_replayed_for_a_tensor_read_nowhere_else():
+    # `p.grad = None` on a parameter the step reads nothing else of: eager clears it on every
+    # call, so the replay must too (the trace did not know the tensor and dropped it).
+    used = cr.tensor(np.ones(3), requires_grad=True)
+    unused = cr.tensor(np.ones(3), requires_grad=True)
+
+    def step():
+        for p in (used, unused):
+            p.grad = None
+        loss = cr.sum(used * 2.0)
+        loss.backward()
+        return loss
+
+    c = cr.compile(step)
+    for _ in range(3):  # the trace, then replays
+        unused.grad = cr.tensor(np.zeros(3))  # set from outside between calls
+        c()
+        assert unused.grad is None
+        _close(used.grad, np.full(3, 2.0))
+
+
 def test_guards_retrace_and_say_why():
     f = cr.compile(lambda x, n: cr.sum(x ** n))
     f(np.ones(3), 2)

@@ -21,6 +21,7 @@ primitives. The engine never imports those layers: one class, built bottom-up.
 
 from __future__ import annotations
 
+from chainrule.autodiff.graph import DEFAULT_MODE, STATE
 from chainrule.autodiff.versions import VersionCounter
 from chainrule.dtypes import _check_can_require_grad
 
@@ -83,6 +84,8 @@ class Tensor:
                     f"assigned grad has dtype {value.data.dtype}, but the tensor has dtype "
                     f"{self.data.dtype}; convert it with .astype(cr.{self.data.dtype.name})"
                 )
+        if not DEFAULT_MODE[0] and STATE.compile_tracer is not None:
+            STATE.compile_tracer.grad_assigned(self)  # cr.compile replays the assignment
         self._grad = value
 
     @property

@@ -82,6 +82,7 @@ class Tracer:
         self.states: list[Tensor] = []  # S: tensors read live on each call
         self.state_ids: dict[int, Var] = {}
         self.holders: list = []  # (code, Tensor): whose .grad the trace may set
+        self.holder_ids: set = set()
         self.last_grad: list = []
         self.inputs: list[Var] = []
         self.n = 0
@@ -111,6 +112,7 @@ class Tracer:
 
     def _add_holder(self, code: str, t: Tensor) -> None:
         self.holders.append((code, t))
+        self.holder_ids.add(id(t))
         self.last_grad.append(t._grad)
 
     def const(self, value) -> Const:
@@ -150,6 +152,14 @@ class Tracer:
         self.keep.append(t)
         self._add_holder(f"S[{k}]", t)
         return var
+
+    def grad_assigned(self, t: Tensor) -> None:
+        """``t.grad = ...`` is about to run (Tensor calls this). A tensor from outside the
+        trace becomes a holder, whose ``.grad`` the replay then writes as this run leaves
+        it (``p.grad = None`` on a parameter the function reads nothing else of)."""
+        if id(t) in self.holder_ids or id(t.data) in self.by_array:
+            return  # a holder already, or a tensor around a traced value (made by the call)
+        self.state(t)
 
     def spec(self, a):
         """The spec of one argument value."""
