@@ -24,16 +24,8 @@ SIZE = 5
 def _elementwise_cases():
     """(name, args) for each primitive with a scalar form, its sample values resized to
     SIZE elements (values from the sample stay in the primitive's domain)."""
-    cases = []
-    for name, prim in sorted(REGISTRY.items()):
-        if prim.samples is None or adapter.of_primitive(prim).math is None:
-            continue
-        args, params = prim.samples(np.random.default_rng(3))[0]
-        if params or not all(isinstance(a, np.ndarray) and a.dtype == np.float64
-                             for a in args):
-            continue
-        cases.append((name, [np.resize(a, SIZE).astype(np.float64) for a in args]))
-    return cases
+    return [(name, [np.resize(a, SIZE).astype(np.float64) for a in args])
+            for name, args in adapter.float_form_samples()]
 
 
 def _fits(fn, args, monkeypatch) -> bool:

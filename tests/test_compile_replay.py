@@ -244,19 +244,10 @@ def test_objects_that_answer_every_attribute_do_not_break_the_module_search():
 def _scalar_registry_cases():
     """(name, 0-d float64 values) for each primitive with a Python-float form, from the
     first element of each argument of its first sample (so, within its domain)."""
-    from chainrule.autodiff.primitive import REGISTRY
     from chainrule.compile import adapter
 
-    cases = []
-    for name, prim in sorted(REGISTRY.items()):
-        if prim.samples is None or adapter.of_primitive(prim).math is None:
-            continue
-        args, params = prim.samples(np.random.default_rng(3))[0]
-        if params or not all(isinstance(a, np.ndarray) and a.dtype == np.float64
-                             for a in args):
-            continue
-        cases.append((name, [float(np.ravel(a)[0]) for a in args]))
-    return cases
+    return [(name, [float(np.ravel(a)[0]) for a in args])
+            for name, args in adapter.float_form_samples()]
 
 
 def test_registry_scalar_steps_leave_the_grads_eager_leaves():

@@ -138,6 +138,25 @@ def globals_for(callees) -> dict:
     return out
 
 
+def float_form_samples() -> list:
+    """``(name, args)``: the first sample of each registered primitive whose forward has a
+    Python-float form (``math``), where that sample is float64 arrays and no parameters.
+    The cases on which the Python-float code and numba's fused loops are tested against
+    eager chainrule (values from the primitive's own samples stay in its domain)."""
+    from chainrule.autodiff.primitive import REGISTRY
+
+    cases = []
+    for name, prim in sorted(REGISTRY.items()):
+        if prim.samples is None or of_primitive(prim).math is None:
+            continue
+        args, params = prim.samples(np.random.default_rng(3))[0]
+        if params or not all(isinstance(a, np.ndarray) and a.dtype == np.float64
+                             for a in args):
+            continue
+        cases.append((name, list(args)))
+    return cases
+
+
 def link_formula(callee: Callee, i: int, arg_names: list[str]) -> str:
     """The local derivative ``d out / d arg_i`` as declared, in the program's names.
 

@@ -156,6 +156,9 @@ def build(name: str, instrs: list, inputs: list, outputs: list):
     flat_consts = [np.ascontiguousarray(c).reshape(-1) for c in const_arrays]
     out_index = {v.n: k for k, v in enumerate(outs)}
     grads = [(codegen.holder(g.holder), g.value, g.copy) for g in instrs if type(g) is SetGrad]
+    # ("holder", (which, k)) for a holder given back, read once here rather than per call
+    results_of = [(kind, codegen.holder(spec.value) if kind == "holder" else spec)
+                  for kind, spec in outputs]
 
     # numba compiles on the first call: make it now, on zeros of the right types, so that the
     # first call of cr.compile pays for it and no later one does.
@@ -181,9 +184,9 @@ def build(name: str, instrs: list, inputs: list, outputs: list):
                 v = value(spec, results)
                 holder._grad = codegen._tensor(np.array(v) if copy else v)
         out = []
-        for kind, spec in outputs:
+        for kind, spec in results_of:
             if kind == "holder":
-                which, k = codegen.holder(spec.value)
+                which, k = spec
                 out.append((T if which == "T" else S)[k])
             elif kind == "tensor":
                 out.append(codegen._tensor(value(spec, results)))
