@@ -21,6 +21,8 @@ import re
 
 import numpy as np
 
+from chainrule.autodiff.primitive import REGISTRY
+
 # Operators with exactly NumPy's semantics on arrays (and Python's on floats).
 _INFIX = {
     "add": "{0} + {1}",
@@ -143,8 +145,6 @@ def float_form_samples() -> list:
     Python-float form (``math``), where that sample is float64 arrays and no parameters.
     The cases on which the Python-float code and numba's fused loops are tested against
     eager chainrule (values from the primitive's own samples stay in its domain)."""
-    from chainrule.autodiff.primitive import REGISTRY
-
     cases = []
     for name, prim in sorted(REGISTRY.items()):
         if prim.samples is None or of_primitive(prim).math is None:
