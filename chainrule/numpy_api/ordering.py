@@ -31,29 +31,29 @@ def take_along_axis(x, indices, axis) -> Tensor:
     return getitem(x, tuple(grids))
 
 
-def sort(x, axis=-1, kind=None, order=None) -> Tensor:
-    """Sorted along ``axis`` (the flattened array when None). The gradient of each output
-    goes to the element that landed there (a stable sort decides ties)."""
+def _ordered(name: str, x, axis, order, indices_of) -> Tensor:
+    """``x`` along ``axis`` (the flattened array when None) in the order that
+    ``indices_of(values, axis)`` finds on its values, applied by indexing."""
     if order is not None:
-        raise ValueError("sort: order= applies to structured arrays, which chainrule does "
+        raise ValueError(f"{name}: order= applies to structured arrays, which chainrule does "
                          "not have")
     x = _operand(x)
     if axis is None:
         x, axis = ravel(x), 0
     if _ndim(x) == 0:
-        raise np.exceptions.AxisError("sort: a 0-d array has no axis to sort along")
-    idx = np.argsort(_data(x), axis=axis, kind="stable" if kind is None else kind)
-    return take_along_axis(x, idx, axis)
+        raise np.exceptions.AxisError(f"{name}: a 0-d array has no axis to {name} along")
+    return take_along_axis(x, indices_of(_data(x), axis), axis)
+
+
+def sort(x, axis=-1, kind=None, order=None) -> Tensor:
+    """Sorted along ``axis`` (the flattened array when None). The gradient of each output
+    goes to the element that landed there (a stable sort decides ties)."""
+    return _ordered("sort", x, axis, order, lambda v, ax: np.argsort(
+        v, axis=ax, kind="stable" if kind is None else kind))
 
 
 def partition(x, kth, axis=-1, kind: str = "introselect", order=None) -> Tensor:
     """Partially sorted so that the element at ``kth`` is where a full sort would put it,
     smaller ones before it and larger ones after (in no particular order)."""
-    if order is not None:
-        raise ValueError("partition: order= applies to structured arrays, which chainrule "
-                         "does not have")
-    x = _operand(x)
-    if axis is None:
-        x, axis = ravel(x), 0
-    idx = np.argpartition(_data(x), kth, axis=axis, kind=kind)
-    return take_along_axis(x, idx, axis)
+    return _ordered("partition", x, axis, order,
+                    lambda v, ax: np.argpartition(v, kth, axis=ax, kind=kind))
