@@ -22,7 +22,9 @@ from chainrule.habits import TENSOR_HINTS, dim_error, hint_error
 # arithmetic operators call the primitives' two-argument path directly: they are the
 # hottest calls of all.
 _api = None
-_binary: dict = {}
+# The primitives' two-argument paths behind t + u, t - u, t * u, t / u: module globals, so
+# that the hottest calls of all read one name rather than look up a table.
+_add = _subtract = _multiply = _divide = None
 
 
 def use_surface(api, binary: dict) -> None:
@@ -30,10 +32,10 @@ def use_surface(api, binary: dict) -> None:
     ``t.T`` is ``api.transpose(t)``, ``np.sin(t)`` runs ``api.array_ufunc``), and ``t + u``,
     ``t - u``, ``t * u``, ``t / u`` with ``binary['add']`` ... (the primitives' two-argument
     path). Called once, by :mod:`chainrule.numpy_api` when it has been built."""
-    global _api
+    global _api, _add, _subtract, _multiply, _divide
     _api = api
-    _binary.clear()
-    _binary.update(binary)
+    _add, _subtract = binary["add"], binary["subtract"]
+    _multiply, _divide = binary["multiply"], binary["divide"]
 
 
 class TensorOperators:
@@ -148,28 +150,28 @@ class TensorOperators:
 
     # ----- operators --------------------------------------------------------------------
     def __add__(self, other):
-        return _binary['add'](self, other)
+        return _add(self, other)
 
     def __radd__(self, other):
-        return _binary['add'](other, self)
+        return _add(other, self)
 
     def __sub__(self, other):
-        return _binary['subtract'](self, other)
+        return _subtract(self, other)
 
     def __rsub__(self, other):
-        return _binary['subtract'](other, self)
+        return _subtract(other, self)
 
     def __mul__(self, other):
-        return _binary['multiply'](self, other)
+        return _multiply(self, other)
 
     def __rmul__(self, other):
-        return _binary['multiply'](other, self)
+        return _multiply(other, self)
 
     def __truediv__(self, other):
-        return _binary['divide'](self, other)
+        return _divide(self, other)
 
     def __rtruediv__(self, other):
-        return _binary['divide'](other, self)
+        return _divide(other, self)
 
     def __mod__(self, other):
         return _api.remainder(self, other)

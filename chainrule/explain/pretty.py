@@ -65,13 +65,6 @@ def _minus(text: str) -> str:
     return re.sub(r"(?<![0-9.]e)-", "−", text)
 
 
-def _classes():
-    """The SymPy function ``σ`` (see :mod:`chainrule.explain.textbook`)."""
-    from chainrule.explain.textbook import classes
-
-    return classes()["sigmoid"]
-
-
 def textbook(expr):
     """``expr`` with SymPy's spelled-out forms replaced by the functions a textbook names:
     ``1/(1 + exp(−a))`` by ``σ(a)``, ``log(1 + exp(a))`` by ``softplus(a)``, ``Max(a, b)``
@@ -79,7 +72,10 @@ def textbook(expr):
     unchanged."""
     import sympy as sp
 
-    sigmoid = _classes()
+    from chainrule.explain.textbook import classes
+
+    named = classes()
+    sigmoid = named["sigmoid"]
 
     def is_logistic(e) -> bool:
         if not (e.is_Pow and e.exp == -1 and e.base.is_Add and len(e.base.args) == 2):
@@ -90,10 +86,6 @@ def textbook(expr):
     def to_sigma(e):
         other = next(a for a in e.base.args if isinstance(a, sp.exp))
         return sigmoid(-other.args[0])
-
-    from chainrule.explain.textbook import classes
-
-    named = classes()
 
     def is_softplus(e) -> bool:  # log(1 + e^a)
         return (isinstance(e, sp.log) and e.args[0].is_Add and len(e.args[0].args) == 2

@@ -178,6 +178,12 @@ def linear(x, weight, bias=None):
             f"features, but the weight of shape {tuple(weight.shape)} expects {in_features}"
         )
     check_input_dtype("linear", x, weight, bias)
+    return _linear(x, weight, bias)
+
+
+def _linear(x, weight, bias):
+    """linear's primitive without linear's checks, for callers that made them (Linear,
+    conv2d)."""
     if bias is None:
         return _ops.linear_prim(x, weight)
     return _ops.linear_prim(x, weight, bias)
@@ -252,8 +258,7 @@ def _conv2d(x, weight, bias, stride, padding, dilation, groups: int, layer: str)
         bg = bias if bias is None or groups == 1 else bias[gi * og : (gi + 1) * og]
         cols = _ops.unfold(xg, **geo)  # (N*oh*ow, cg*kh*kw)
         w2 = api.reshape(wg, (og, cg * kh * kw))
-        # linear's primitive, without linear's checks: x and the weight were just checked
-        out = _ops.linear_prim(cols, w2) if bg is None else _ops.linear_prim(cols, w2, bg)
+        out = _linear(cols, w2, bg)  # x and the weight were just checked
         outs.append(out)
     out = outs[0] if groups == 1 else api.concatenate(outs, axis=1)
     out = api.transpose(api.reshape(out, (n, oh, ow, o)), (0, 3, 1, 2))

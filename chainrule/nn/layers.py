@@ -16,7 +16,6 @@ from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.dtype_policy import check_input_dtype
 from chainrule.nn.module import Module, Parameter
-from chainrule.ops import nn as _ops
 from chainrule.tensor import Tensor, get_default_dtype
 
 __all__ = [
@@ -101,10 +100,7 @@ class Linear(Module):
                 f"{tuple(x.shape)}: the last dimension must be {self.in_features}"
             )
         check_input_dtype("Linear", x, weight, bias)
-        # the primitive F.linear applies, without F.linear's checks: they were just made
-        if bias is None:
-            return _ops.linear_prim(x, weight)
-        return _ops.linear_prim(x, weight, bias)
+        return F._linear(x, weight, bias)  # F.linear's checks were just made
 
     def extra_repr(self) -> str:
         """The arguments shown inside ``repr(layer)``: ``in_features=..., out_features=...,

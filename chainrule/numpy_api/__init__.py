@@ -292,7 +292,8 @@ __all__ = [
     "inf",
     "nan",
     "newaxis",
-    # NumPy's array helpers, composed from the above (MORE_FUNCTIONS below)
+    # NumPy's array helpers, composed from the above: MORE_FUNCTIONS below is this run of
+    # names, from atleast_1d to conj
     "atleast_1d",
     "atleast_2d",
     "atleast_3d",
@@ -367,11 +368,8 @@ METHODS = _registered_methods() + (
 #: NumPy's array helpers written from the functions above (joining, arranging, products,
 #: ordering, differences, selection): each a composition, with no rule of its own. NumPy's
 #: dispatch runs them for ``np.<name>(tensor)``; ``cr.<name>`` is each of them too.
-MORE_FUNCTIONS = {n: globals()[n] for n in (
-    "atleast_1d atleast_2d atleast_3d vstack hstack dstack column_stack append array_split "
-    "vsplit hsplit dsplit flip flipud fliplr rot90 roll moveaxis rollaxis diagonal trace diag "
-    "triu tril tensordot inner kron cross take_along_axis sort partition diff cumsum cumprod "
-    "gradient select nan_to_num real imag conjugate angle conj").split()}
+MORE_FUNCTIONS = {n: globals()[n] for n in
+                  __all__[__all__.index("atleast_1d"):__all__.index("row_stack")]}
 ARRAY_FUNCTIONS.update(MORE_FUNCTIONS)
 
 #: The ones that are also Tensor methods, as NumPy's ndarray has them (not ``sort`` and

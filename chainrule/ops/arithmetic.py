@@ -85,7 +85,7 @@ def _pow_dbase(g, ans, x, y):
         if y == 0:
             return g * namespace(g).zeros_like(ans)
         if y == 1:
-            return g * namespace(g).ones_like(ans)
+            return g
         if y == 2:
             return g * (2 * x)
         return g * (y * x ** (y - 1))

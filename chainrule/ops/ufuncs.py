@@ -14,6 +14,7 @@ import numpy as np
 
 from chainrule.autodiff.namespace import namespace
 from chainrule.autodiff.primitive import call
+from chainrule.ops.arithmetic import _identity
 from chainrule.ops.declare import elementwise, unary
 from chainrule.ops.elementwise import _tie_split, sigmoid
 from chainrule.ops.notation import derived_formulas
@@ -192,10 +193,10 @@ def _remainder_samples(rng):
 
 remainder = elementwise(
     "remainder", forward=np.remainder,
-    vjp=(lambda g, ans, x, y: g * namespace(g).ones_like(ans), _remainder_dy),
+    vjp=(_identity, _remainder_dy),
     # written with g: remainder has no SymPy form, so its rules are read as array rules
     formulas=("g", "-g ⊙ floor(x/y)"), symbolic=None,  # SymPy cannot differentiate Mod
-    samples=_remainder_samples, numpy=("remainder", "mod"), saves_ans=True,
+    samples=_remainder_samples, numpy=("remainder", "mod"), saves_ans=False,
     ref=lambda x, y: x - y * np.floor(x / y),
     doc="x mod y with the sign of y (Python's %).  d/dx = 1, d/dy = -floor(x/y).",
 )
