@@ -107,27 +107,22 @@ def _cmd_explain(args) -> int:
                 f"{args.format}: leave out --lr, or choose one of those formats"
             )
         text = _DESCENT_FORMATS[args.format](e, e.descend(*descent))
-        if args.output:
-            _write(args.output, text + ("" if args.format == "html" else "\n"))
-            print(f"wrote {args.output}")
-        else:
-            print(text)
-        return 0 if e.agrees else 1
-    render = {
-        "text": e.to_text,
-        "markdown": e.to_markdown,
-        "latex": e.to_latex,
-        "dot": e.to_dot,
-        "json": e.to_json,
-        "html": e.to_html,
-    }.get(args.format)
-    if args.format in ("svg", "png"):
+    elif args.format in ("svg", "png"):
         return _picture(e, args)
+    else:
+        text = {
+            "text": e.to_text,
+            "markdown": e.to_markdown,
+            "latex": e.to_latex,
+            "dot": e.to_dot,
+            "json": e.to_json,
+            "html": e.to_html,
+        }[args.format]()
     if args.output:
-        _write(args.output, render() + ("" if args.format == "html" else "\n"))
+        _write(args.output, text + ("" if args.format == "html" else "\n"))
         print(f"wrote {args.output}")
     else:
-        print(render())
+        print(text)
     return 0 if e.agrees else 1
 
 
