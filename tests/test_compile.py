@@ -252,6 +252,23 @@ def test_constants_are_folded_and_common_subexpressions_shared():
     assert len(body) == 3  # sin, one multiply (shared), add
 
 
+@pytest.mark.parametrize("backend", ["source", "tape"])
+def test_signed_zero_literals_stay_apart(backend):
+    # Literals are shared by value, but 0.0 == -0.0: sharing them would turn -inf into inf.
+    def f(x):
+        return 1.0 / (x * 0.0), 1.0 / (x * -0.0), x * 2.5 + x * 2.5
+
+    x = np.array([1.0, 2.0])
+    with np.errstate(divide="ignore"):
+        c = cr.compile(f, backend=backend)
+        c(x)
+        got = c(x)  # the replay
+        want = [t.data for t in f(cr.tensor(x))]
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    assert np.all(got[0] == np.inf) and np.all(got[1] == -np.inf)
+
+
 def test_two_threads_share_one_compiled_function():
     c = cr.compile(cr.grad(lambda x: cr.sum(cr.tanh(x) ** 2)))
     c(np.zeros(5))

@@ -22,6 +22,7 @@ from chainrule.compile.program import (
     Var,
     Write,
     key_of,
+    literal_key,
     substitute,
     substitute_in,
     vars_of,
@@ -135,7 +136,7 @@ def _op_key(ins: Op):
             if ts is Var:
                 key.append(s.n)
             elif ts is Lit:
-                key.append(("l", type(s.value), s.value))
+                key.append(literal_key(s.value))
             else:
                 key.append(key_of(s))
         return tuple(key)

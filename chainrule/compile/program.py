@@ -262,6 +262,13 @@ def is_literal(v) -> bool:
     return t is float
 
 
+def literal_key(v) -> tuple:
+    """A key equal for two literals only when the code would read them as the same value:
+    ``0.0 == -0.0`` (and ``1 == 1.0 == True``) as Python compares them, but they differ,
+    so the type is part of the key and a zero is told apart by its repr."""
+    return ("l", type(v), v if v else repr(v))
+
+
 def key_of(spec):
     """A hashable key of a spec, for common-subexpression elimination."""
     if isinstance(spec, Var):
@@ -269,7 +276,7 @@ def key_of(spec):
     if isinstance(spec, Const):
         return ("c", spec.name)
     if isinstance(spec, Lit):
-        return ("l", type(spec.value), spec.value)
+        return literal_key(spec.value)
     if isinstance(spec, TensorOf):
         return ("t", spec.var.n)
     if isinstance(spec, (tuple, list)):

@@ -24,7 +24,16 @@ import operator
 import re
 
 from chainrule.compile import adapter, codegen
-from chainrule.compile.program import Const, Lit, Op, SetGrad, Var, render, vars_of
+from chainrule.compile.program import (
+    Const,
+    Lit,
+    Op,
+    SetGrad,
+    Var,
+    literal_key,
+    render,
+    vars_of,
+)
 
 # Expressions that are exactly one operator or function of the operands in order.
 _OPERATORS = {
@@ -108,8 +117,8 @@ class _Builder:
         if t is Var:
             return self.slot[atom.n]
         if t is Lit:
-            v = atom.value  # (zeros by repr: 0.0 and -0.0 are equal, and differ)
-            return self.constant(("l", type(v), v if v else repr(v)), v)
+            v = atom.value
+            return self.constant(literal_key(v), v)
         # A Const: as the source writes it (a Python float at the top of a math-dialect
         # expression, the object itself elsewhere).
         if self.use_math and top:
