@@ -278,9 +278,7 @@ class Compiled:
         entry = Entry(fn, commented, list(tracer.states), out_def, labels)
         # The first call's result is the traced (eager) run's, given back as replays do.
         first = _first_results(outputs, out_leaves)
-        tracer.keep.clear()
-        tracer.by_array.clear()
-        tracer.values.clear()
+        tracer.release()
         return tree_unflatten(out_def, first), entry
 
     def _traced_arguments(self, inputs_of, args, kwargs):

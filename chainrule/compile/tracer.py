@@ -34,6 +34,7 @@ from chainrule.autodiff.graph import STATE
 from chainrule.compile import adapter
 from chainrule.compile.program import (
     COMPILE_ERROR_HINT,
+    NO_PARAMS,
     Const,
     Effect,
     Lit,
@@ -90,6 +91,19 @@ class Tracer:
         self.group_start = None
         self.effects_ran = 0
         self.names: set = set()  # names given with cr.named
+        # One Lit per distinct non-zero float (a chain multiplies by the same number 100,000
+        # times): fewer objects for the collector to scan while the program lives. Zero is
+        # left out: 0.0 and -0.0 are equal as keys, and differ.
+        self.floats: dict = {}
+        self.callees: dict = {}  # primitive -> its adapter.Callee, for this trace
+
+    def release(self) -> None:
+        """Drop what only the trace needed (the arrays it kept, the instructions as they ran,
+        the comments of every link), so that it is freed before the collector runs again:
+        the program keeps what it reads."""
+        for held in (self.keep, self.by_array, self.values, self.instrs, self.comments,
+                     self.consts):
+            held.clear()
 
     # ----- values --------------------------------------------------------------------------
     def new_var(self, value, kind: str, prefix: str = "v", index=None) -> Var:
@@ -206,16 +220,22 @@ class Tracer:
             if ta is Tensor:
                 var = by_array.get(id(a.data))
                 specs.append(var if var is not None else self.spec(a))
-            elif ta is float:
-                specs.append(Lit(a))
+            elif ta is float and a:
+                lit = self.floats.get(a)
+                if lit is None:
+                    lit = self.floats[a] = Lit(a)
+                specs.append(lit)
             else:
                 specs.append(self.spec(a))
-        pspec = {k: self.spec(v) for k, v in params.items()} if params else {}
+        pspec = {k: self.spec(v) for k, v in params.items()} if params else NO_PARAMS
         n = self.n = self.n + 1
         var = Var(n, f"v{n}", "op", out.shape, out.dtype, None)
         by_array[id(out)] = var
         self.values[n] = out  # (keeps it alive: ids stay unique while tracing)
-        self.instrs.append(Op(adapter.of_primitive(prim), specs, pspec, var))
+        callee = self.callees.get(prim)
+        if callee is None:
+            callee = self.callees[prim] = adapter.of_primitive(prim)
+        self.instrs.append(Op(callee, specs, pspec, var))
 
     def record_plain(self, np_fn, args, kwargs, out) -> None:
         """A NumPy function without a derivative ran (comparisons, ``sign``, ``argmax``)."""
@@ -297,6 +317,9 @@ class Tracer:
             if type(a) is np.ndarray:
                 v = by_array.get(id(a))
                 operands.append(v if v is not None else self.const(a))
+            elif type(a) is float and a:
+                lit = self.floats.get(a)
+                operands.append(lit if lit is not None else Lit(a))
             else:
                 operands.append(Lit(a))
         parents = node.parents
