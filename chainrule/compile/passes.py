@@ -23,6 +23,7 @@ from chainrule.compile.program import (
     Write,
     key_of,
     literal_key,
+    specs_of,
     substitute,
     substitute_in,
     vars_of,
@@ -56,18 +57,6 @@ def _identity(ins):
     if x.shape == ins.out.shape and x.dtype == ins.out.dtype:
         return x
     return None
-
-
-def _all_const(ins: Op) -> bool:
-    if not ins.params:  # the common Op: its arguments are atoms (no recursion needed)
-        for a in ins.args:
-            t = type(a)
-            if t is Var:
-                return False
-            if t is not Const and t is not Lit:
-                return not vars_of(ins)
-        return True
-    return not vars_of(ins)
 
 
 def _elidable(ins, values: dict) -> bool:
@@ -128,79 +117,196 @@ def _elide_copies(instrs: list, outputs: list, values: dict):
 
 
 def _op_key(ins: Op):
-    """What makes two pure Ops compute the same value: callee, arguments, parameters."""
-    if not ins.params:
-        key = [id(ins.fn), "args"]
-        for s in ins.args:
-            ts = type(s)
-            if ts is Var:
-                key.append(s.n)
-            elif ts is Lit:
-                key.append(literal_key(s.value))
-            else:
-                key.append(key_of(s))
-        return tuple(key)
+    """What makes two pure Ops compute the same value: callee, arguments, parameters. (The
+    common Op's key, ``(id(fn), *atom keys)``, is built inline by :func:`_forward_pass`:
+    see :func:`_atom_key`.)"""
     return (id(ins.fn), "params", key_of(ins.args), key_of(ins.params))
 
 
-def _replacement(ins: Op, values: dict, new_const, written: set, seen: dict):
-    """What an Op's result can be replaced by (a hoisted constant, an argument it equals, or
-    an earlier identical pure Op's result), or None to keep it. Records a kept pure Op in
-    ``seen``."""
-    fn = ins.fn
-    pure = fn.pure
-    n = ins.out.n
-    if pure and n not in written and n in values and _all_const(ins):
-        return new_const(values[n])
-    if fn.label in _IDENTITY_LABELS:
-        same = _identity(ins)
-        if same is not None:
-            return same
-    if pure:
-        key = _op_key(ins)
-        prev = seen.get(key)
-        if prev is not None:
-            return prev
-        seen[key] = ins.out
+def _atom_key(a):
+    """An argument's part of the key of a common Op (atoms, no parameters) for common
+    subexpressions: a Var or a Const is itself (one object each, compared by identity), a
+    non-zero float its value, any other literal its :func:`literal_key` (``1``, ``1.0``,
+    ``True`` are equal in Python, and so are ``0.0`` and ``-0.0``; not in NumPy). The loop
+    of :func:`_forward_pass` writes it inline."""
+    if type(a) is Lit:
+        v = a.value
+        return v if type(v) is float and v else literal_key(v)
+    return a
+
+
+def _writes(instrs: list) -> set:
+    """The Var numbers some Write overwrites in place: such a value held something else
+    when it was computed, so it is never folded into a constant."""
+    if Write not in map(type, instrs):  # (a scan at C speed: most programs write nothing)
+        return set()
+    return {v.n for ins in instrs if type(ins) is Write
+            for v in walk(ins.target) if type(v) is Var}
+
+
+def _hoist(specs, folded: set, rename: dict, values: dict, new_const) -> None:
+    """The folded values read in ``specs`` become hoisted constants (once each), in
+    ``rename``: a folded value is made a Const only where something kept reads it."""
+    for v in walk(specs):
+        if type(v) is Var:
+            n = v.n
+            if n in folded and n not in rename:
+                rename[n] = new_const(values[n])
+
+
+def _general(ins, values, new_const, written, seen, folded, rename):
+    """:func:`_forward_pass` for an instruction other than the common Op (an Op with
+    parameters or nested arguments, a Write, an Effect, a SetGrad). Returns what the Op's
+    result is replaced by, or None to keep the instruction."""
+    if type(ins) is Op:
+        n = ins.out.n
+        fn = ins.fn
+        if (fn.pure and n not in written and n in values
+                and all(v.n in folded for v in vars_of(ins))):
+            folded.add(n)
+            return _FOLDED
+        _hoist(specs_of(ins), folded, rename, values, new_const)
+        substitute_in(ins, rename)
+        if fn.label in _IDENTITY_LABELS:
+            same = _identity(ins)
+            if same is not None:
+                return same
+        if fn.pure:
+            key = _op_key(ins)
+            prev = seen.get(key)
+            if prev is not None:
+                return prev
+            seen[key] = ins.out
+        return None
+    seen.clear()  # a write or an effect may change what any value holds
+    _hoist(specs_of(ins), folded, rename, values, new_const)
+    substitute_in(ins, rename)
+    if type(ins) is SetGrad and type(ins.value) is Const:
+        ins.copy = True  # the constant itself must not become a parameter's .grad
     return None
 
 
-def _forward_pass(instrs: list, values: dict, new_const) -> tuple[list, dict]:
+_FOLDED = object()  # _general's answer for an Op folded into a constant
+
+
+def _forward_pass(instrs: list, values: dict, new_const) -> tuple[list, dict, set]:
     """Fold constants, apply identities and share common subexpressions, in one pass
-    forward. Returns (kept instructions, Var number -> what replaces it)."""
+    forward. Returns (kept instructions, Var number -> what replaces it, folded Vars).
+
+    Folding is lazy: a pure Op whose arguments are all constants (literals, Consts or
+    folded values) is dropped and its Var joins ``folded`` (its value is ``values[n]``);
+    it becomes a hoisted constant only where a kept instruction reads it (here) or an
+    output does (:func:`simplify`). A chain of constant Ops, such as a backward pass whose
+    every link is constant (``g = ones * A``, then ``g * A``, ... 100,000 times), then makes
+    one Const, not one per link.
+
+    The common Op (atoms only, no parameters) is handled in the loop itself, without a
+    call: this runs once per instruction of programs of hundreds of thousands of them.
+    Everything else goes through :func:`_general`, which means the same."""
     rename: dict = {}
     seen: dict = {}
-    # A value later overwritten in place held something else when it was computed.
-    written = {v.n for ins in instrs if type(ins) is Write
-               for v in walk(ins.target) if isinstance(v, Var)}
+    folded: set = set()
+    written = _writes(instrs)
     out = []
     for ins in instrs:
-        if type(ins) is Op:
-            if rename:
-                substitute_in(ins, rename)
-            same = _replacement(ins, values, new_const, written, seen)
-            if same is not None:
-                rename[ins.out.n] = same
+        if type(ins) is Op and not ins.params:
+            # One look at the arguments: all constant? any to rewrite? a 0 or 1 among them?
+            # And the key of the Op for common subexpressions (see _atom_key).
+            constant = True
+            stale = False
+            maybe_unit = False
+            key = [id(ins.fn)]
+            for a in ins.args:
+                ta = type(a)
+                if ta is Var:
+                    key.append(a)
+                    n = a.n
+                    if n in folded:
+                        stale = True  # (hoisted below if this Op is kept)
+                    else:
+                        constant = False
+                        if n in rename:
+                            stale = True
+                elif ta is Lit:
+                    v = a.value
+                    key.append(v if type(v) is float and v else literal_key(v))
+                    if v == 0 or v == 1:
+                        maybe_unit = True
+                elif ta is Const:
+                    key.append(a)
+                    maybe_unit = True
+                else:
+                    break  # a nested argument: the general path
+            else:
+                fn = ins.fn
+                n = ins.out.n
+                if constant and fn.pure and n not in written and n in values:
+                    folded.add(n)
+                    continue
+                if stale:
+                    ins.args = _rewritten(ins.args, folded, rename, values, new_const)
+                    maybe_unit = maybe_unit or any(type(a) is Const for a in ins.args)
+                    key = [id(fn)] + [_atom_key(a) for a in ins.args]
+                if maybe_unit and fn.label in _IDENTITY_LABELS:
+                    same = _identity(ins)
+                    if same is not None:
+                        rename[n] = same
+                        continue
+                if fn.pure:
+                    key = tuple(key)
+                    prev = seen.get(key)
+                    if prev is not None:
+                        rename[n] = prev
+                        continue
+                    seen[key] = ins.out
+                out.append(ins)
                 continue
-        else:
-            seen.clear()
-            substitute_in(ins, rename)
-            if type(ins) is SetGrad and isinstance(ins.value, Const):
-                ins.copy = True
+        same = _general(ins, values, new_const, written, seen, folded, rename)
+        if same is _FOLDED:
+            continue
+        if same is not None:
+            rename[ins.out.n] = same
+            continue
         out.append(ins)
-    return out, rename
+    return out, rename, folded
+
+
+def _rewritten(args, folded: set, rename: dict, values: dict, new_const):
+    """The atoms ``args`` read through ``rename``, the folded ones hoisted first."""
+    new = []
+    for a in args:
+        if type(a) is Var:
+            n = a.n
+            r = rename.get(n)
+            if r is None and n in folded:
+                r = rename[n] = new_const(values[n])
+            if r is not None:
+                a = r
+        new.append(a)
+    return type(args)(new)
 
 
 def _prune_dead(instrs: list, outputs: list) -> list:
     """Dead code: walk backwards from what must happen (the outputs and every effect),
-    keeping only the Ops something live reads."""
+    keeping only the Ops something live reads. The common Op (atoms, no parameters) is
+    read inline."""
     live: set = set()
     for _, spec in outputs:
-        live.update(v.n for v in walk(spec) if isinstance(v, Var))
+        live.update(v.n for v in walk(spec) if type(v) is Var)
     kept = []
     for ins in reversed(instrs):
-        if type(ins) is Op and ins.out.n not in live:
-            continue
+        if type(ins) is Op:
+            if ins.out.n not in live:
+                continue
+            if not ins.params:
+                for a in ins.args:
+                    ta = type(a)
+                    if ta is Var:
+                        live.add(a.n)
+                    elif ta is not Const and ta is not Lit:
+                        live.update(v.n for v in walk(a) if type(v) is Var)
+                kept.append(ins)
+                continue
         for v in vars_of(ins):
             live.add(v.n)
         kept.append(ins)
@@ -215,7 +321,9 @@ def simplify(instrs: list, outputs: list, values: dict, new_const) -> tuple[list
     One pass forward (fold, identities, common subexpressions), one over the copies, one
     backward (dead code); each does a few dictionary operations per instruction, for
     programs of hundreds of thousands of them."""
-    out, rename = _forward_pass(instrs, values, new_const)
+    out, rename, folded = _forward_pass(instrs, values, new_const)
+    if folded:
+        _hoist([spec for _, spec in outputs], folded, rename, values, new_const)
     outputs = [(kind, substitute(spec, rename)) for kind, spec in outputs]
     out, outputs = _elide_copies(out, outputs, values)
     return _prune_dead(out, outputs), outputs
