@@ -113,12 +113,31 @@ def _math_instr_fits(ins) -> bool:
 
 
 def math_dialect_fits(instrs, inputs, outputs) -> bool:
-    """Can the whole program run on Python floats?"""
+    """Can the whole program run on Python floats?
+
+    The common Op (atoms, no parameters) is checked inline, as :func:`_math_instr_fits`
+    would: this runs once per instruction of programs of hundreds of thousands of them."""
     if not all(_scalar_f64(v) for v in inputs):
         return False
-    if not all(_math_instr_fits(ins) for ins in instrs):
+    if not all(kind in ("array", "tensor", "literal", "holder") for kind, _ in outputs):
         return False
-    return all(kind in ("array", "tensor", "literal", "holder") for kind, _ in outputs)
+    for ins in instrs:
+        if type(ins) is Op and not ins.params:
+            out = ins.out
+            dtype = out.dtype
+            if (ins.fn.math is None or out.shape != ()
+                    or not (dtype is _F64 or dtype is _BOOL or dtype in (_F64, _BOOL))):
+                return False
+            for s in ins.args:
+                t = type(s)
+                if t is Var:
+                    if s.kind == "state" and not _scalar_f64(s):
+                        return False
+                elif t is not Lit and not _math_arg_fits(s):
+                    return False
+        elif not _math_instr_fits(ins):
+            return False
+    return True
 
 
 def generate(name: str, instrs: list, inputs: list, outputs: list, comments: dict,

@@ -105,7 +105,7 @@ def _elide_copies(instrs: list, outputs: list, values: dict):
     gradients so that no two share memory; here none would.)"""
     copies = {}  # source Var number -> the copies of it that may go
     for ins in instrs:
-        if _elidable(ins, values):
+        if type(ins) is Op and ins.fn.label == "copy" and _elidable(ins, values):
             copies.setdefault(ins.args[0].n, []).append(ins)
     if not copies:
         return instrs, outputs
@@ -136,8 +136,7 @@ def _atom_key(a):
 
 
 def _writes(instrs: list) -> set:
-    """The Var numbers some Write overwrites in place: such a value held something else
-    when it was computed, so it is never folded into a constant."""
+    """The Var numbers some Write overwrites in place (see :func:`_forward_pass`)."""
     if Write not in map(type, instrs):  # (a scan at C speed: most programs write nothing)
         return set()
     return {v.n for ins in instrs if type(ins) is Write
@@ -167,9 +166,11 @@ def _general(ins, values, new_const, written, seen, folded, rename):
             return _FOLDED
         _hoist(specs_of(ins), folded, rename, values, new_const)
         substitute_in(ins, rename)
+        if n in written:
+            return None  # its own value, kept as it is (see _forward_pass)
         if fn.label in _IDENTITY_LABELS:
             same = _identity(ins)
-            if same is not None:
+            if same is not None and same.n not in written:
                 return same
         if fn.pure:
             key = _op_key(ins)
@@ -199,6 +200,11 @@ def _forward_pass(instrs: list, values: dict, new_const) -> tuple[list, dict, se
     output does (:func:`simplify`). A chain of constant Ops, such as a backward pass whose
     every link is constant (``g = ones * A``, then ``g * A``, ... 100,000 times), then makes
     one Const, not one per link.
+
+    A value overwritten in place later (a Write's target) is never folded, replaced by an
+    operand it equals, or shared with an identical Op: it held something else when it was
+    computed, and the write must reach it alone. Nor is an Op replaced by an operand that
+    is overwritten later (``y = x * 1``, then ``x += 1``: y keeps the old x).
 
     The common Op (atoms only, no parameters) is handled in the loop itself, without a
     call: this runs once per instruction of programs of hundreds of thousands of them.
@@ -240,7 +246,12 @@ def _forward_pass(instrs: list, values: dict, new_const) -> tuple[list, dict, se
             else:
                 fn = ins.fn
                 n = ins.out.n
-                if constant and fn.pure and n not in written and n in values:
+                if n in written:  # its own value, kept as it is (see above)
+                    if stale:
+                        ins.args = _rewritten(ins.args, folded, rename, values, new_const)
+                    out.append(ins)
+                    continue
+                if constant and fn.pure and n in values:
                     folded.add(n)
                     continue
                 if stale:
@@ -249,7 +260,7 @@ def _forward_pass(instrs: list, values: dict, new_const) -> tuple[list, dict, se
                     key = [id(fn)] + [_atom_key(a) for a in ins.args]
                 if maybe_unit and fn.label in _IDENTITY_LABELS:
                     same = _identity(ins)
-                    if same is not None:
+                    if same is not None and same.n not in written:
                         rename[n] = same
                         continue
                 if fn.pure:

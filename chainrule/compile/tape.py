@@ -86,8 +86,7 @@ class _Builder:
 
     def __init__(self, instrs, outputs, use_math: bool):
         self.use_math = use_math
-        self.namespace = codegen.base_namespace()
-        self.namespace.update(adapter.globals_for({i.fn for i in instrs if type(i) is Op}))
+        self.namespace = codegen.base_namespace()  # + each callee's global when first met
         self.effect_name = codegen.effect_namer(self.namespace)
         self.last_use, self.states = codegen.reads(instrs, outputs)
         self.slot: dict = {}  # Var number -> register
@@ -104,6 +103,10 @@ class _Builder:
             return self.free.pop()
         self.base.append(value)
         return len(self.base) - 1
+
+    def callee(self, fn) -> None:
+        """Callee ``fn`` is called by a step: its global joins the namespace."""
+        self.namespace.update(adapter.globals_for((fn,)))
 
     def constant(self, key, value) -> int:
         slot = self.const_slot.get(key)
@@ -171,6 +174,7 @@ class _Builder:
         key = (ins.fn, len(ins.args))
         fn = self.by_callee.get(key)
         if fn is None:
+            self.callee(ins.fn)
             _, expr, _ = codegen.statement(ins, self.arg, self.use_math, self.effect_name)
             fn = self.by_callee[key] = self.function(expr)
             self.operands = []
@@ -198,22 +202,33 @@ def build(instrs: list, inputs: list, outputs: list, use_math: bool) -> Tape:
     state_reads = [(b.define(v), v.index, use_math) for v in b.states]
     steps = []
     slot, free, last_use, base = b.slot, b.free, b.last_use, b.base
+    const_slot, by_callee = b.const_slot, b.by_callee
     for i, ins in enumerate(instrs):
         if type(ins) is Op and not ins.params:
             regs = []
+            dying = []  # the Vars read here for the last time
             for a in ins.args:
                 ta = type(a)
                 if ta is Var:
-                    regs.append(slot[a.n])
-                elif ta is Lit or ta is Const:
+                    n = a.n
+                    regs.append(slot[n])
+                    if last_use[n] == i:
+                        dying.append(n)
+                elif ta is Lit:  # (register_of, its register looked up inline)
+                    v = a.value
+                    r = const_slot.get(("l", type(v), v if v else repr(v)))
+                    regs.append(b.register_of(a, True) if r is None else r)
+                elif ta is Const:
                     regs.append(b.register_of(a, True))
                 else:
                     break
             else:
-                fn = b.callee_function(ins)
-                for a in ins.args:  # values read here for the last time free their register
-                    if type(a) is Var and last_use[a.n] == i and a.n in slot:
-                        free.append(slot.pop(a.n))
+                fn = by_callee.get((ins.fn, len(regs)))
+                if fn is None:
+                    fn = b.callee_function(ins)
+                for n in dying:  # their registers are free (a Var read twice: once)
+                    if n in slot:
+                        free.append(slot.pop(n))
                 n = ins.out.n
                 if free:
                     out = free.pop()
@@ -239,6 +254,8 @@ def build(instrs: list, inputs: list, outputs: list, use_math: bool) -> Tape:
 def _general_step(b: _Builder, ins, i: int):
     """The step of any instruction, through the text the source backend writes for it."""
     read = vars_of(ins)
+    if type(ins) is Op:
+        b.callee(ins.fn)
     target, expr, _ = codegen.statement(ins, b.arg, b.use_math, b.effect_name)
     b.release(read, i)
     if type(ins) is SetGrad:
