@@ -202,7 +202,8 @@ def build(instrs: list, inputs: list, outputs: list, use_math: bool) -> Tape:
     state_reads = [(b.define(v), v.index, use_math) for v in b.states]
     steps = []
     slot, free, last_use, base = b.slot, b.free, b.last_use, b.base
-    const_slot, by_callee = b.const_slot, b.by_callee
+    by_callee = b.by_callee
+    lit_slot: dict = {}  # Lit -> its register (a Lit hashes by identity)
     for i, ins in enumerate(instrs):
         if type(ins) is Op and not ins.params:
             regs = []
@@ -214,10 +215,11 @@ def build(instrs: list, inputs: list, outputs: list, use_math: bool) -> Tape:
                     regs.append(slot[n])
                     if last_use[n] == i:
                         dying.append(n)
-                elif ta is Lit:  # (register_of, its register looked up inline)
-                    v = a.value
-                    r = const_slot.get(("l", type(v), v if v else repr(v)))
-                    regs.append(b.register_of(a, True) if r is None else r)
+                elif ta is Lit:  # (the tracer shares one Lit per float: remembered)
+                    r = lit_slot.get(a)
+                    if r is None:
+                        r = lit_slot[a] = b.register_of(a, True)
+                    regs.append(r)
                 elif ta is Const:
                     regs.append(b.register_of(a, True))
                 else:
