@@ -19,6 +19,7 @@ import numpy as np
 from chainrule.autodiff.graph import no_grad
 from chainrule.data import DataLoader, TensorDataset
 from chainrule.history import History, _GradientNorms, layer_gradient_norms, layer_weights
+from chainrule.optim.snapshot import Checkpoint
 
 __all__ = [
     "fit",
@@ -200,54 +201,41 @@ def _params(model) -> list:
 class _LastGood:
     """The weights that last gave a finite loss, and the optimizer's state then (Adam's
     moments, step counts, learning rates), so a diverging run is undone as a whole:
-    resuming continues from a state the run really was in, not a mix."""
+    resuming continues from a state the run really was in, not a mix.
+
+    Both are copied before every batch into a :class:`~chainrule.optim.snapshot.Checkpoint`
+    (one ``np.concatenate`` while the arrays stay the same, not a ``state_dict()`` built
+    anew). A compiled step updates as it computes the loss, so it gets a second checkpoint,
+    taken before it and kept only if its loss is finite."""
 
     def __init__(self, params: list, optimizer) -> None:
-        self.params = params
-        self.saved = [p.data.copy() for p in params]
-        # Optimizers without state_dict/load_state_dict (a user's own) keep their state.
-        self.optimizer = (
-            optimizer
-            if hasattr(optimizer, "state_dict") and hasattr(optimizer, "load_state_dict")
-            else None
-        )
-        self.optimizer_state = self._optimizer_state()
+        self.saved = Checkpoint(params, optimizer)
+        self.pending: Checkpoint | None = None
         self.where: tuple[int, int] | None = None
-        self.pending: list | None = None
-        self.pending_state = None
-
-    def _optimizer_state(self):
-        return None if self.optimizer is None else self.optimizer.state_dict()
 
     def update(self, epoch: int, batch: int) -> None:
-        for s, p in zip(self.saved, self.params, strict=True):
-            np.copyto(s, p.data)
-        self.optimizer_state = self._optimizer_state()  # a copy (state_dict copies arrays)
+        """Before an eager step (after its loss was found finite): copy the weights and the
+        optimizer state it starts from."""
+        self.saved.take()
         self.where = (epoch, batch)
 
     def snapshot(self) -> None:
-        """Before a compiled step (which also updates): copy the weights and the optimizer
-        state it starts from."""
+        """Before a compiled step: copy the weights and the optimizer state it starts from
+        into the second checkpoint (the first holds the last good ones until the step's
+        loss is known)."""
         if self.pending is None:
-            self.pending = [p.data.copy() for p in self.params]
-        for s, p in zip(self.pending, self.params, strict=True):
-            np.copyto(s, p.data)
-        self.pending_state = self._optimizer_state()
+            self.pending = Checkpoint(self.saved.params, self.saved.optimizer)
+        else:
+            self.pending.take()
 
     def commit(self, epoch: int, batch: int) -> None:
         """The compiled step's loss was finite: the weights and optimizer state it started
-        from are good (both, so that a restore never pairs one step's weights with another's
-        moments)."""
+        from are good. The two checkpoints trade places."""
         self.saved, self.pending = self.pending, self.saved
-        self.optimizer_state = self.pending_state
         self.where = (epoch, batch)
 
     def restore(self) -> None:
-        for s, p in zip(self.saved, self.params, strict=True):
-            np.copyto(p.data, s)
-            p.mark_modified("fit (restoring the last good weights)")
-        if self.optimizer is not None:
-            self.optimizer.load_state_dict(self.optimizer_state)
+        self.saved.restore("fit (restoring the last good weights)")
 
 
 def _data_parallel(model):

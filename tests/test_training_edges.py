@@ -107,6 +107,52 @@ def test_a_compiled_fit_that_diverges_restores_as_the_eager_one_does():
                                    s_compiled["state"][i]["momentum_buffer"], rtol=1e-5)
 
 
+def _mlp_and_adam():
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    return model, optim.Adam(model.parameters(), lr=0.05, amsgrad=True)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("bad", [2, 4])
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
+def test_after_a_nan_batch_fit_leaves_every_state_of_the_last_good_batch(compiled, bad):
+    # Batch `bad` has nan inputs. Eager fit stops before its step; compiled fit has already
+    # stepped on it (nan gradients: nan moments, step count + 1). Either way fit must leave
+    # the weights and ALL the optimizer state (step counts, both moments, amsgrad's maximum,
+    # the learning rate) of a run that stopped before the last batch whose loss was finite:
+    # the state before step bad - 1, which an independent eager loop computes here.
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((48, 3)).astype(np.float32)
+    y = rng.standard_normal((48, 1)).astype(np.float32)
+    X[(bad - 1) * 8:bad * 8] = np.nan
+    ref_model, ref_opt = _mlp_and_adam()
+    for i in range(bad - 2):  # the steps that stand: batches 1 .. bad - 2
+        xb, yb = cr.tensor(X[i * 8:i * 8 + 8]), cr.tensor(y[i * 8:i * 8 + 8])
+        ref_opt.zero_grad()
+        nn.MSELoss()(ref_model(xb), yb).backward()
+        ref_opt.step()
+    model, opt = _mlp_and_adam()
+    loader = DataLoader(TensorDataset(X, y), batch_size=8)
+    with pytest.raises(FloatingPointError, match=f"batch {bad};"):
+        fit(model, nn.MSELoss(), opt, loader, 1, progress=False, metrics=None,
+            compile=compiled)
+    same = np.testing.assert_allclose if compiled else np.testing.assert_array_equal
+    tol = dict(rtol=1e-6, atol=1e-7) if compiled else {}
+    for p, q in zip(model.parameters(), ref_model.parameters(), strict=True):
+        same(p.data, q.data, **tol)
+    got, want = opt.state_dict(), ref_opt.state_dict()
+    assert got["param_groups"] == want["param_groups"]
+    assert got["state"].keys() == want["state"].keys()
+    assert (got["state"] == {}) == (bad == 2)  # rolled back to before the first step
+    for i, st in want["state"].items():
+        assert sorted(got["state"][i]) == ["exp_avg", "exp_avg_sq", "max_exp_avg_sq", "step"]
+        assert got["state"][i]["step"] == st["step"] == bad - 2
+        for k in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"):
+            assert np.isfinite(got["state"][i][k]).all()
+            same(got["state"][i][k], st[k], **tol)
+
+
 @pytest.mark.parametrize("start_in_eval", [True, False])
 def test_fit_restores_the_mode_on_every_exit(start_in_eval):
     X = np.zeros((8, 2), np.float32)
