@@ -161,3 +161,20 @@ def test_identities_and_common_subexpressions_on_folded_values():
     src = compiled.source
     assert src.count("np.sin") == 1
     assert src.count(" * ") == 1  # x * c once; x * one is x
+
+
+def test_folded_values_inside_nested_arguments_and_parameters():
+    """Folded values read inside a list argument of an Op with parameters (concatenate)
+    become constants there; Ops with parameters of folded values fold (a sum over an
+    axis, an index)."""
+    w = np.arange(1.0, 4.0)
+
+    def f(x):
+        c = cr.exp(cr.tensor(w)) - 1.0  # folded
+        lo = cr.sum(cr.tensor(w), axis=0) * -0.1  # folded, through an Op with parameters
+        joined = cr.concatenate([x, c, x * c], axis=0)
+        return cr.maximum(joined, lo), cr.sum(joined * c[0], axis=0)
+
+    r = np.random.default_rng(4)
+    compiled = _same_as_eager(f, [r.standard_normal(3) * 3 for _ in range(3)])
+    assert "np.exp" not in compiled.source
