@@ -10,6 +10,10 @@ Two namespaces: plain NumPy on raw arrays (fast), or chainrule itself on Tensors
 backward pass must be differentiable (``create_graph=True``), carries forward-mode
 tangents (forward-over-reverse, e.g. Hessian-vector products), or is watched by
 ``cr.compile``'s tracer, which must see every operation of the rules.
+
+Here: the entry points (``backward``, ``grad``), the plain sweep on arrays and the general
+one. What happens at one node is in :mod:`chainrule.autodiff.link`; the sweep that a
+``cr.compile`` trace records, in :mod:`chainrule.autodiff.traced_sweep`.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from chainrule.autodiff.graph import (
-    FREED_MESSAGE,
     LAST_INPLACE,
     STATE,
     Node,
@@ -30,82 +33,23 @@ from chainrule.autodiff.graph import (
     no_grad,
 )
 from chainrule.autodiff.graph import topological_order as _toposort
-from chainrule.autodiff.namespace import namespace
+from chainrule.autodiff.link import (  # noqa: F401 (sum_to_shape, step: re-exported)
+    DETACHED,
+    accumulate,
+    accumulate_grad,
+    free,
+    step,
+    sum_to_shape,
+    wanted,
+)
 from chainrule.autodiff.primitive import pull_back
 from chainrule.autodiff.refcount import unshared
 from chainrule.autodiff.tensor_core import Tensor, make
+from chainrule.autodiff.traced_sweep import sweep_traced
 
 Listener = Callable[[Node, object, Sequence], None]
 
-# The `tensor_mode` of a sweep: False (rules on arrays), True (rules on Tensors joined to
-# the graph, recorded), or DETACHED: rules on Tensors with no graph, so that only a
-# cr.compile tracer sees their operations (they run in the tracer's fast path, recording
-# nothing: a traced backward without create_graph).
-DETACHED = 2
 _unchanged = contextlib.nullcontext()
-
-
-def sum_to_shape(g, shape: tuple, xp):
-    """Sum a cotangent over the axes that broadcasting expanded, giving ``shape``.
-
-    If ``y = broadcast(x)`` then ``dL/dx = sum of dL/dy over the broadcast axes``.
-    """
-    gshape = g.shape
-    if gshape == shape:
-        return g
-    nlead = len(gshape) - len(shape)
-    if nlead >= 0:
-        axes = tuple(range(nlead)) + tuple(
-            nlead + i for i, s in enumerate(shape) if s == 1 and gshape[nlead + i] != 1
-        )
-        if axes:
-            g = xp.sum(g, axis=axes, keepdims=False)
-    if g.shape != shape:
-        if int(np.prod(g.shape)) == int(np.prod(shape)):
-            g = xp.reshape(g, shape)
-        else:
-            g = xp.broadcast_to(g, shape)
-    return g
-
-
-def _check_versions(node: Node) -> None:
-    """Raise if a value the rule reads (a Tensor argument, or the output where another
-    tensor shares it) was changed in place after recording."""
-    if node.versions is not None:
-        for vc, seen in zip(node.vcs, node.versions):
-            vc.check(seen, node.prim.name, "an input")
-    for vc, seen in node.out_guards or ():
-        vc.check(seen, node.prim.name, "the output")
-
-
-def _rule_inputs(node: Node, tensor_mode, needs) -> tuple:
-    """The arguments as Tensors for a recorded backward pass.
-
-    Kept as given when forward-mode tangents were live; otherwise rebuilt from the saved
-    arrays: an argument produced by a node becomes a Tensor of that node (so the recorded
-    backward connects to the same graph), a leaf is itself, a constant stays constant.
-    ``DETACHED``: each array a wanted rule reads (``needs``, the primitive's ``reads``)
-    becomes a Tensor of its own, joined to nothing; the others stay arrays, unread.
-    """
-    if tensor_mode is DETACHED:
-        prim = node.prim
-        if prim.reads is None:
-            read = range(len(needs)) if prim.saves_args else ()
-        else:
-            read = {j for i, need in enumerate(needs) if need for j in prim.reads[i]}
-        return tuple([make(a) if i in read and type(a) is np.ndarray else a
-                      for i, a in enumerate(node.args)])
-    if node.inputs is not None:
-        return node.inputs
-    out = []
-    for p, a in zip(node.parents, node.args):
-        if p is None:
-            out.append(make(a) if type(a) is np.ndarray else a)
-        elif type(p) is Node:
-            out.append(make(a, p))
-        else:
-            out.append(p)
-    return tuple(out)
 
 
 def _seed(root: Tensor, gradient, tensor_mode: bool):
@@ -137,89 +81,6 @@ def _seed(root: Tensor, gradient, tensor_mode: bool):
     return garr
 
 
-def step(node: Node, g, needs=None, tensor_mode: bool = False):
-    """One link of the chain rule, the body of both sweeps: from ``g = dL/d(out)`` at
-    ``node``, the cotangent ``dL/d(arg_i) = g · d(out)/d(arg_i)`` of each argument, from the
-    primitive's VJP rule, summed back to the argument's shape (broadcasting) and cast to
-    its dtype. Returns one entry per argument; read entry ``i`` only where ``needs[i]``
-    (the rule may fill others); None there means that nothing flows to argument ``i``.
-
-    needs:       per argument, whether its cotangent is wanted (default: those that have a
-                 parent, i.e. lead to something that requires grad).
-    tensor_mode: the rule computes on Tensors with chainrule's own namespace, so the step
-                 is itself recorded (``create_graph``, forward-over-reverse); otherwise on
-                 the saved arrays with NumPy.
-
-    It runs once per node of the recorded and targeted sweeps, and where the plain sweep
-    (:func:`_sweep_arrays`, which writes out its common cases) has something to check;
-    hence the shortcut for one-argument elementwise primitives: their VJP is ``g · d(v)``
-    (``Primitive.derivative``), the same expression as their rule, one call less.
-    """
-    args = node.args
-    if args is None:
-        raise RuntimeError(FREED_MESSAGE)
-    # A node newer than the newest in-place change cannot have had a saved value changed
-    # (read at every node: another thread may change a tensor while this one sweeps).
-    if node.seq < LAST_INPLACE[0]:
-        _check_versions(node)
-    prim = node.prim
-    parents = node.parents
-    if tensor_mode is DETACHED:
-        ans = make(node.out) if prim.saves_ans else node.out
-        rule_args = _rule_inputs(node, tensor_mode, needs or _wanted(parents))
-    elif tensor_mode:
-        ans = make(node.out, node)
-        ans._tangent = node.out_tangent
-        rule_args = _rule_inputs(node, tensor_mode, needs)
-    else:
-        ans = node.out
-        rule_args = args
-    n = len(parents)
-    if n == 1:
-        if needs is not None and not needs[0]:
-            return _NONE_FLOWS
-        derivative = prim.derivative
-        if derivative is not None:
-            # elementwise: g's shape is x's
-            gi = g * derivative(ans if prim.derivative_of_ans else rule_args[0])
-            x = args[0]
-            if gi.dtype is not x.dtype and gi.dtype != x.dtype:
-                gi = gi.astype(x.dtype)
-            return (gi,)
-        needs = _ONE_NEEDED
-    elif needs is None:
-        needs = _wanted(parents)
-    contributions = pull_back(prim, g, ans, rule_args, node.params, needs)
-    out = contributions  # copied only if an entry must change (most need not)
-    i = -1
-    for gi in contributions:  # indexing rather than zip: cheaper, once per node
-        i += 1
-        if gi is None or not needs[i]:
-            continue
-        x = args[i]
-        if gi.shape != x.shape or (gi.dtype is not x.dtype and gi.dtype != x.dtype):
-            if out is contributions:
-                out = list(contributions)
-            if gi.shape != x.shape:
-                gi = sum_to_shape(gi, x.shape, namespace(gi))
-            if gi.dtype != x.dtype:
-                gi = gi.astype(x.dtype)
-            out[i] = gi
-    return out
-
-
-def _wanted(parents) -> tuple:
-    """Per argument, whether its cotangent is wanted: it leads to something that requires
-    grad (it has a parent)."""
-    if len(parents) == 2:  # (a comprehension costs a function call)
-        return (parents[0] is not None, parents[1] is not None)
-    return tuple([p is not None for p in parents])
-
-
-_ONE_NEEDED = (True,)
-_NONE_FLOWS = (None,)
-
-
 def _check_roots(roots: Sequence) -> None:
     for r in roots:
         if not isinstance(r, Tensor):
@@ -247,8 +108,11 @@ def run(
     accumulated; the gradient with respect to each input is returned (None where the
     outputs do not depend on it), as arrays, or as Tensors in a recorded sweep.
 
-    The plain case (arrays, into ``.grad``, no listener) runs :func:`_sweep_arrays`; the
-    others :func:`_sweep`. Both apply :func:`step` at each node.
+    The plain case (arrays, into ``.grad``, no listener) runs :func:`_sweep_arrays`;
+    ``backward()`` inside a ``cr.compile`` trace runs
+    :func:`~chainrule.autodiff.traced_sweep.sweep_traced`; the others :func:`_sweep`.
+    All apply :func:`~chainrule.autodiff.link.step` at each node (the first two write out
+    its common cases).
     """
     if retain_graph is None:
         retain_graph = create_graph
@@ -266,7 +130,7 @@ def run(
     root_nodes = []
     for r, g in zip(roots, grads):
         key = r if r._node is None else r._node
-        _accumulate(cot, owned, key, _seed(r, g, tensor_mode), tensor_mode)
+        accumulate(cot, owned, key, _seed(r, g, tensor_mode), tensor_mode)
         if r._node is not None:
             root_nodes.append(r._node)
     if not tensor_mode and inputs is None and listener is None:
@@ -277,31 +141,37 @@ def run(
                 # An array that nothing else holds can become the leaf's .grad as it is.
                 # (A statement of its own: g must not be on this frame's stack, see refcount.)
                 exclusive = id(g) in owned or unshared(g)
-                _accumulate_grad(leaf, g, False, owned_array=exclusive)
+                accumulate_grad(leaf, g, False, owned_array=exclusive)
         return None
 
-    order = targets = None
-    if inputs is not None:
-        order = _toposort(root_nodes)
-        targets = _targets(inputs, order)
-    # DETACHED keeps grad mode on: its Tensors join no graph, and ops stay on the fast path.
-    mode = enable_grad() if create_graph else _unchanged if tensor_mode is DETACHED else no_grad()
-    with mode:
-        results = _sweep(root_nodes, order, cot, owned, targets, tensor_mode, retain_graph,
-                         listener)
-    if targets is not None:
-        # Leaves (and roots that are leaves) collect what reached them.
-        for key, g in cot.items():
-            if key in targets:
-                results[key] = g
-        out = [None] * len(inputs)
-        for key, positions in targets.items():
-            for i in positions:
-                out[i] = results.get(key)
-        return out
+    if tensor_mode is DETACHED and inputs is None:
+        # (grad mode stays on, as below: its Tensors join no graph)
+        sweep_traced(root_nodes, cot, retain_graph, listener)
+    else:
+        order = targets = None
+        if inputs is not None:
+            order = _toposort(root_nodes)
+            targets = _targets(inputs, order)
+        # DETACHED keeps grad mode on: its Tensors join no graph, and ops stay on the fast
+        # path.
+        mode = (enable_grad() if create_graph else _unchanged if tensor_mode is DETACHED
+                else no_grad())
+        with mode:
+            results = _sweep(root_nodes, order, cot, owned, targets, tensor_mode,
+                             retain_graph, listener)
+        if targets is not None:
+            # Leaves (and roots that are leaves) collect what reached them.
+            for key, g in cot.items():
+                if key in targets:
+                    results[key] = g
+            out = [None] * len(inputs)
+            for key, positions in targets.items():
+                for i in positions:
+                    out[i] = results.get(key)
+            return out
     for leaf, g in cot.items():
         if type(leaf) is not Node:
-            _accumulate_grad(leaf, g, tensor_mode, owned_array=id(g) in owned)
+            accumulate_grad(leaf, g, tensor_mode, owned_array=id(g) in owned)
     return None
 
 
@@ -353,31 +223,22 @@ def _sweep(roots, order, cot, owned, targets, tensor_mode, retain_graph, listene
                 continue
             needs = [p is not None and (p in useful or p in targets) for p in parents]
         else:
-            needs = _wanted(parents)
+            needs = wanted(parents)
             if node.retained is not None:
                 t = node.retained()
                 if t is not None:
-                    _accumulate_grad(t, g, tensor_mode, owned_array=False)
+                    accumulate_grad(t, g, tensor_mode, owned_array=False)
         contributions = step(node, g, needs, tensor_mode)
         for parent, gi, need in zip(parents, contributions, needs):
             if need and gi is not None:
                 if heap is not None and type(parent) is Node and parent not in cot:
                     heapq.heappush(heap, (-parent.seq, parent))
-                _accumulate(cot, owned, parent, gi, tensor_mode)
+                accumulate(cot, owned, parent, gi, tensor_mode)
         if listener is not None:
             listener(node, g, contributions)
         if not retain_graph:
-            _free(node)
+            free(node)
     return results
-
-
-def _free(node: Node) -> None:
-    """Drop what a backward pass read at ``node`` (its saved values): memory back at once."""
-    node.args = None
-    node.inputs = None
-    node.out = None
-    if node.out_tangent is not None:
-        node.out_tangent = None
 
 
 def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) -> None:
@@ -419,7 +280,7 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
         if node.retained is not None:
             t = node.retained()
             if t is not None:
-                _accumulate_grad(t, g, False, owned_array=False)
+                accumulate_grad(t, g, False, owned_array=False)
         parents = node.parents
         following = None  # the next node along the chain, if any
         carried = None
@@ -445,7 +306,7 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
             else:
                 if type(parent) is Node and parent not in cot:
                     heappush(heap, (-parent.seq, parent))
-                _accumulate(cot, owned, parent, gi, False)
+                accumulate(cot, owned, parent, gi, False)
         else:
             args = node.args
             fix_up = args is not None and node.seq > last_inplace[0]
@@ -467,7 +328,7 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
                     )
                 else:
                     contributions = pull_back(node.prim, g, node.out, args, node.params,
-                                              _wanted(parents))
+                                              wanted(parents))
             else:
                 contributions = step(node, g)
             i = -1
@@ -490,7 +351,7 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
                 else:
                     if type(parent) is Node and parent not in cot:
                         heappush(heap, (-parent.seq, parent))
-                    _accumulate(cot, owned, parent, gi, False)
+                    accumulate(cot, owned, parent, gi, False)
         if not retain_graph:
             node.args = None
             node.inputs = None
@@ -504,51 +365,6 @@ def _sweep_arrays(roots: list[Node], cot: dict, owned: set, retain_graph: bool) 
             node = heappop(heap)[1]
         else:
             node = following
-
-
-def _accumulate(cot: dict, owned: set, key, g, tensor_mode: bool) -> None:
-    prev = cot.get(key)
-    if prev is None:
-        cot[key] = g
-    elif tensor_mode:
-        cot[key] = prev + g
-    elif id(prev) in owned and type(prev) is np.ndarray and prev.shape == g.shape:
-        np.add(prev, g, out=prev)
-    else:
-        total = prev + g
-        owned.discard(id(prev))
-        owned.add(id(total))
-        cot[key] = total
-
-
-def _accumulate_grad(t: Tensor, g, tensor_mode: bool, owned_array: bool) -> None:
-    """Add ``g`` into ``t.grad`` as PyTorch does: a fresh buffer first, in place after."""
-    if tensor_mode:
-        if not isinstance(g, Tensor):
-            g = make(g)
-        if t._grad is not None:
-            t._grad = t._grad + g
-        elif g._node is None:
-            # Not a result of the recorded sweep (the seed itself, a view of it, or what
-            # reached another leaf too): a copy, so that no two gradients share memory.
-            t._grad = make(np.array(g.data))
-            tracer = STATE.compile_tracer
-            if tracer is not None:
-                tracer.copied(g.data, t._grad.data)
-        else:
-            t._grad = g
-        return
-    if t.grad is None:
-        # The gradient gets the parameter's own memory order (as PyTorch): one that arrived
-        # through a transpose is F-ordered, and `p -= lr * p.grad` on mixed orders is slow.
-        order = "F" if t.data.flags.f_contiguous and not t.data.flags.c_contiguous else "C"
-        arr = (g if owned_array and type(g) is np.ndarray and g.flags.writeable
-               and g.flags[order + "_CONTIGUOUS"] else np.array(g, order=order))
-        t._grad = make(arr)
-    elif t._grad.requires_grad:
-        t._grad = make(t._grad.data + g)
-    else:
-        t._grad.data += g
 
 
 def backward(roots, grads, *, retain_graph=None, create_graph=False) -> None:

@@ -88,7 +88,6 @@ class Tracer:
         self.inputs: list[Var] = []
         self.n = 0
         self.comments: dict[int, str] = {}  # instruction index -> chain-rule comment
-        self.group_start = None
         self.effects_ran = 0
         self.names: set = set()  # names given with cr.named
         # One Lit per distinct non-zero float (a chain multiplies by the same number 100,000
@@ -274,21 +273,48 @@ class Tracer:
         self._append(Write(spec, self.spec(value)))
 
     def backward_listener(self, user):
-        """A listener for the engine's sweep: groups the calls of each node's VJP."""
-        self.group_start = len(self.instrs)
+        """A listener for the engine's sweep: groups the calls of each node's VJP.
+
+        The instructions recorded since the previous node (its rule, the fix-ups of shape
+        and dtype, the sums into its parents' cotangents) are the node's link of the chain:
+        they share a group, named after its first instruction, which carries the link's
+        comment; their values are cotangents, named ``g``. It runs once per node of the
+        traced sweep, so it keeps what it reads in locals, and builds the comment's parts
+        here: the Var of each array, each constant as it is (no object made for it)."""
+        instrs = self.instrs
+        comments = self.comments
+        by_array = self.by_array
+        const = self.const
+        ndarray = np.ndarray
+        start = len(instrs)
 
         def listener(node, g, contributions):
-            start = self.group_start
-            end = len(self.instrs)
-            self.group_start = end
-            if end > start:
-                for i in range(start, end):
-                    instr = self.instrs[i]
+            nonlocal start
+            first = start
+            start = len(instrs)
+            if start > first:
+                for instr in instrs[first:start]:
                     if type(instr) is Op:
-                        instr.group = start
-                        if instr.out.name[0] == "v":
-                            instr.out.name = "g" + instr.out.name[1:]
-                self.comments[start] = self._link_comment(node, contributions)
+                        instr.group = first
+                        out = instr.out
+                        if out.name[0] == "v":
+                            out.name = "g" + out.name[1:]
+                operands = []
+                for a in node.args:
+                    if type(a) is ndarray:
+                        v = by_array.get(id(a))
+                        operands.append(v if v is not None else const(a))
+                    else:
+                        operands.append(a)
+                parents = node.parents
+                links = []
+                i = 0
+                for c in contributions:
+                    if c is not None and parents[i] is not None:
+                        links.append(i)
+                    i += 1
+                comments[first] = LinkComment(node.prim, by_array.get(id(node.out)),
+                                              operands, links)
             if self.names:
                 self._name_cotangent(node, g)
             if user is not None:
@@ -306,26 +332,6 @@ class Tracer:
             if name not in self.names:
                 self.names.add(name)
                 gv.name = name
-
-    def _link_comment(self, node, contributions):
-        """The comment's parts now (the values, as Vars); its text when ``.source`` is read
-        (then with the names the code gives them)."""
-        by_array = self.by_array
-        out = by_array.get(id(node.out))
-        operands = []
-        for a in node.args:
-            if type(a) is np.ndarray:
-                v = by_array.get(id(a))
-                operands.append(v if v is not None else self.const(a))
-            elif type(a) is float and a:
-                lit = self.floats.get(a)
-                operands.append(lit if lit is not None else Lit(a))
-            else:
-                operands.append(Lit(a))
-        parents = node.parents
-        links = [i for i, c in enumerate(contributions)
-                 if c is not None and parents[i] is not None]
-        return LinkComment(node.prim, out, operands, links)
 
     # ----- grads and effects ---------------------------------------------------------------
     def sync_grads(self) -> None:
@@ -438,13 +444,13 @@ class LinkComment:
     def __init__(self, prim, out, operands: list, links: list):
         self.prim = prim
         self.out = out  # the Var of the node's output (None: not traced)
-        self.operands = operands  # Var, Const or Lit per argument
+        self.operands = operands  # per argument, its Var, Const, or the constant itself
         self.links = links
 
     def __str__(self) -> str:
         callee = adapter.of_primitive(self.prim)
         out = self.out.name if self.out is not None else "out"
-        names = [repr(a) for a in self.operands]
+        names = [repr(a if type(a) in (Var, Const) else Lit(a)) for a in self.operands]
         parts = [f"d{out}/d{names[i]} = {adapter.link_formula(callee, i, names)}"
                  for i in self.links]
         call = f"{out} = {callee.label}({', '.join(names)})"
