@@ -98,13 +98,30 @@ def _check_labels(labels: str, where: str, subscripts: str) -> None:
                              "letter (a-z, A-Z), ',', '->' or '...'")
 
 
-def parse_einsum(subscripts: str, shapes) -> tuple[list[str], str]:
+def parse_einsum(subscripts: str, shapes) -> tuple[tuple[str, ...], str]:
     """Explicit input and output subscripts, with '...' replaced by letters that the
     subscripts do not use (NumPy's labels are a-z and A-Z, so these cannot clash).
 
     Without '->', the output is NumPy's: the '...' axes, then the letters that appear
     exactly once, in alphabetical order (upper case before lower case).
+
+    The answer depends on the shapes only through their numbers of dimensions (how many
+    axes '...' stands for), so it is cached on the subscripts and those: einsum's VJP
+    rule asks again for every operand of every call. The terms come back as a tuple, so a
+    caller cannot change what the next one gets.
     """
+    if not isinstance(subscripts, str):
+        raise TypeError(
+            f"einsum: subscripts must be a string such as 'ij,jk->ik', got "
+            f"{type(subscripts).__name__}"
+        )
+    return _parse_einsum(subscripts, tuple(len(shape) for shape in shapes))
+
+
+@functools.lru_cache(maxsize=512)
+def _parse_einsum(subscripts: str, ndims: tuple[int, ...]) -> tuple[tuple[str, ...], str]:
+    """:func:`parse_einsum` for operands with ``ndims`` dimensions (errors are raised
+    again on every call: ``lru_cache`` keeps only answers)."""
     original = subscripts
     subscripts = subscripts.replace(" ", "")
     if subscripts.count("->") > 1:
@@ -114,9 +131,9 @@ def parse_einsum(subscripts: str, shapes) -> tuple[list[str], str]:
     else:
         lhs, out = subscripts, None
     terms = lhs.split(",")
-    if len(terms) != len(shapes):
+    if len(terms) != len(ndims):
         raise ValueError(
-            f"einsum: {len(terms)} operand subscripts for {len(shapes)} operands"
+            f"einsum: {len(terms)} operand subscripts for {len(ndims)} operands"
         )
     for k, term in enumerate([*terms] + ([] if out is None else [out])):
         if term.count("...") > 1:
@@ -124,11 +141,11 @@ def parse_einsum(subscripts: str, shapes) -> tuple[list[str], str]:
         _check_labels(term.replace("...", ""),
                       "the output" if k == len(terms) else f"operand {k}'s subscripts", original)
     ell_dims = 0
-    for k, (term, shape) in enumerate(zip(terms, shapes)):
+    for k, (term, ndim) in enumerate(zip(terms, ndims)):
         if "..." in term:
-            n = len(shape) - (len(term) - 3)
+            n = ndim - (len(term) - 3)
             if n < 0:
-                raise ValueError(f"einsum: operand {k} has {len(shape)} dimensions, fewer than "
+                raise ValueError(f"einsum: operand {k} has {ndim} dimensions, fewer than "
                                  f"the {len(term) - 3} letters in {term!r}")
             ell_dims = max(ell_dims, n)
     used = set(lhs + (out or ""))
@@ -139,9 +156,9 @@ def parse_einsum(subscripts: str, shapes) -> tuple[list[str], str]:
             f"letters (a-z, A-Z) are not used by {original!r}; use fewer distinct subscripts")
     ell = "".join(free[len(free) - ell_dims:])  # from the end (..., Y, Z): rarely used
     full = []
-    for term, shape in zip(terms, shapes):
+    for term, ndim in zip(terms, ndims):
         if "..." in term:
-            n = len(shape) - (len(term) - 3)
+            n = ndim - (len(term) - 3)
             term = term.replace("...", ell[ell_dims - n:])
         full.append(term)
     if out is None:
@@ -150,7 +167,7 @@ def parse_einsum(subscripts: str, shapes) -> tuple[list[str], str]:
                                    and c not in ell))
     else:
         out = out.replace("...", ell)
-    return full, out
+    return tuple(full), out
 
 
 def _einsum_forward(*operands, subscripts):
