@@ -81,7 +81,8 @@ def _count_constants(monkeypatch) -> list:
     return made
 
 
-def test_a_constant_backward_chain_makes_one_constant(monkeypatch):
+@pytest.mark.parametrize("shape", [(), (4,)], ids=["floats", "arrays"])
+def test_a_constant_backward_chain_makes_one_constant(monkeypatch, shape):
     """y = y * a + b, n times: every link of the backward pass is constant, so x.grad is
     the constant a**n; folding makes that one constant, not one per link."""
     made = _count_constants(monkeypatch)
@@ -96,11 +97,11 @@ def test_a_constant_backward_chain_makes_one_constant(monkeypatch):
         return y, x.grad
 
     r = np.random.default_rng(1)
-    compiled = _same_as_eager(chain, [r.standard_normal(4) for _ in range(3)])
+    compiled = _same_as_eager(chain, [r.standard_normal(shape) for _ in range(3)])
     assert len(made) == 1
-    np.testing.assert_allclose(made[0], np.full(4, a ** n), **TOL)
-    _, grad = compiled(np.zeros(4))
-    np.testing.assert_allclose(grad, np.full(4, a ** n), **TOL)
+    np.testing.assert_allclose(made[0], np.full(shape, a ** n), **TOL)
+    _, grad = compiled(np.zeros(shape))
+    np.testing.assert_allclose(grad, np.full(shape, a ** n), **TOL)
 
 
 def test_a_folded_value_read_by_kept_ops_an_output_a_grad_and_a_write(monkeypatch):

@@ -25,6 +25,12 @@ from test_compile import (  # noqa: F401  (collected again here, on the tape)
     test_transforms_of_a_pytree_function,
     test_two_threads_share_one_compiled_function,
 )
+from test_compile_passes import (  # noqa: F401
+    test_a_constant_backward_chain_makes_one_constant,
+    test_a_folded_value_read_by_kept_ops_an_output_a_grad_and_a_write,
+    test_a_value_written_in_place_is_not_shared_replaced_or_folded,
+    test_folded_values_inside_nested_arguments_and_parameters,
+)
 from test_compile_primitives import test_compiled_primitive_equals_eager  # noqa: F401
 from test_compile_training import (  # noqa: F401
     test_a_parameter_changed_outside_is_seen,
