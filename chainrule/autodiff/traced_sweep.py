@@ -7,7 +7,7 @@ program; after each node the listener (the tracer's) groups the node's instructi
 under the chain-rule link they compute. Nothing here differs in meaning from the general
 sweep (``backward._sweep`` with :func:`~chainrule.autodiff.link.step`): the same nodes in
 the same order, the same rules on the same operands, the same sums in the same order, so
-the same program. tests/test_compile.py compares the two, instruction by instruction.
+the same program. tests/test_compile_backward.py compares the two (the same ``.source``).
 """
 
 from __future__ import annotations
@@ -23,11 +23,10 @@ from chainrule.autodiff.link import (
     accumulate,
     accumulate_grad,
     fit,
-    free,
     step,
     wanted,
 )
-from chainrule.autodiff.tensor_core import make
+from chainrule.autodiff.tensor_core import Tensor, make
 
 
 def sweep_traced(roots: list[Node], cot: dict, retain_graph: bool, listener) -> None:
@@ -82,8 +81,12 @@ def sweep_traced(roots: list[Node], cot: dict, retain_graph: bool, listener) -> 
                     heappush(heap, (-parent.seq, parent))
                 accumulate(cot, None, parent, gi, DETACHED)
         listener(node, g, contributions)
-        if not retain_graph:
-            free(node)
+        if not retain_graph:  # link.free, written out (a call per node)
+            node.args = None
+            node.inputs = None
+            node.out = None
+            if node.out_tangent is not None:
+                node.out_tangent = None
         if following is None:
             node = heappop(heap)[1] if heap else None
         elif heap:  # another parent was queued after it: the heap orders them
@@ -140,8 +143,13 @@ def _contributions(node: Node, g, last_inplace: int):
     ans = make(node.out) if prim.saves_ans else node.out
     ga = vjp[0](g, ans, ra, rb) if pa is not None else None
     gb = vjp[1](g, ans, ra, rb) if pb is not None else None
-    if ga is not None and (ga.shape != a.shape or ga.dtype != a.dtype):
-        ga = fit(ga, a)
-    if gb is not None and (gb.shape != b.shape or gb.dtype != b.dtype):
-        gb = fit(gb, b)
+    # (A Tensor's shape and dtype are properties, a call each: its array is read instead.)
+    if ga is not None:
+        d = ga.data if type(ga) is Tensor else ga
+        if d.shape != a.shape or d.dtype is not a.dtype and d.dtype != a.dtype:
+            ga = fit(ga, a)
+    if gb is not None:
+        d = gb.data if type(gb) is Tensor else gb
+        if d.shape != b.shape or d.dtype is not b.dtype and d.dtype != b.dtype:
+            gb = fit(gb, b)
     return (ga, gb)

@@ -300,17 +300,16 @@ class Tracer:
                         if out.name[0] == "v":
                             out.name = "g" + out.name[1:]
                 operands = []
-                for a in node.args:
+                links = []
+                parents = node.parents
+                i = 0
+                for a in node.args:  # (one loop: a comprehension is a call)
                     if type(a) is ndarray:
                         v = by_array.get(id(a))
                         operands.append(v if v is not None else const(a))
                     else:
                         operands.append(a)
-                parents = node.parents
-                links = []
-                i = 0
-                for c in contributions:
-                    if c is not None and parents[i] is not None:
+                    if parents[i] is not None and contributions[i] is not None:
                         links.append(i)
                     i += 1
                 comments[first] = LinkComment(node.prim, by_array.get(id(node.out)),
