@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import io
 import os
+import sys
 import time
 from typing import Any
 
@@ -291,22 +292,30 @@ def _run(args) -> int:
         model, batch_size = distributed_train_setup(model, args.batch_size)
 
     start = time.perf_counter()
-    with _blas_threads(args.threads):
-        history = fit(
-            model,
-            loss_fn,
-            optimizer,
-            (Xtr, ytr_fit),
-            epochs,
-            val_data=(Xte, yte_fit),
-            metrics=metrics,
-            batch_size=batch_size,
-            seed=args.seed,
-            progress=not args.no_progress,
-            track_gradients=bool(args.grad_flow),
-            compile=args.compile,
-        )
-        pred = predict(model, Xte)
+    try:
+        with _blas_threads(args.threads):
+            history = fit(
+                model,
+                loss_fn,
+                optimizer,
+                (Xtr, ytr_fit),
+                epochs,
+                val_data=(Xte, yte_fit),
+                metrics=metrics,
+                batch_size=batch_size,
+                seed=args.seed,
+                progress=not args.no_progress,
+                track_gradients=bool(args.grad_flow),
+                compile=args.compile,
+            )
+            pred = predict(model, Xte)
+    except FloatingPointError as err:
+        # The loss diverged (most often a learning rate too large): one line with fit's
+        # advice, as for other bad input, from the process that prints.
+        if not getattr(args, "distributed", False) or cr.distributed.is_main():
+            saved = f" Nothing was written to {args.save}." if args.save else ""
+            print(f"chainrule train: error: {err}{saved}", file=sys.stderr)
+        return 2
     elapsed = time.perf_counter() - start
 
     if regression:

@@ -69,6 +69,20 @@ def test_bad_input_is_one_line_and_status_2(argv, message, capsys):
     assert message in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("compiled", [[], ["--compile"]], ids=["eager", "compiled"])
+def test_a_diverging_run_ends_in_one_error_line_and_status_2(compiled, tmp_path, capsys):
+    ckpt = tmp_path / "model.ckpt"
+    argv = ["train", "--optimizer", "sgd", "--lr", "1e6", "--epochs", "2", "--no-progress",
+            "--save", str(ckpt), *compiled]
+    assert cli.main(argv) == 2
+    out, err = capsys.readouterr()
+    # (NumPy's overflow warnings may come before it, outside pytest: they are not errors)
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("chainrule train: error: fit: the loss became")
+    assert "lower learning rate" in err and f"Nothing was written to {ckpt}" in err
+    assert "test accuracy" not in out and not ckpt.exists()
+
+
 @pytest.mark.parametrize("option", ["--save", "--plot"])
 def test_unwritable_output_is_refused_before_training(option, tmp_path, capsys):
     missing = tmp_path / "no-such-dir" / "out.bin"
