@@ -207,14 +207,18 @@ def build(instrs: list, inputs: list, outputs: list, use_math: bool) -> Tape:
     for i, ins in enumerate(instrs):
         if type(ins) is Op and not ins.params:
             regs = []
-            dying = []  # the Vars read here for the last time
             for a in ins.args:
                 ta = type(a)
                 if ta is Var:
                     n = a.n
-                    regs.append(slot[n])
+                    r = slot[n]
+                    regs.append(r)
+                    # Read here for the last time: its register is free for the step's
+                    # output, taken once the arguments are read (freed once if read twice;
+                    # its entry in slot stays, so a general step below still reads it).
                     if last_use[n] == i:
-                        dying.append(n)
+                        last_use[n] = -1
+                        free.append(r)
                 elif ta is Lit:  # (the tracer shares one Lit per float: remembered)
                     r = lit_slot.get(a)
                     if r is None:
@@ -223,14 +227,11 @@ def build(instrs: list, inputs: list, outputs: list, use_math: bool) -> Tape:
                 elif ta is Const:
                     regs.append(b.register_of(a, True))
                 else:
-                    break
+                    break  # a nested argument: the general step
             else:
                 fn = by_callee.get((ins.fn, len(regs)))
                 if fn is None:
                     fn = b.callee_function(ins)
-                for n in dying:  # their registers are free (a Var read twice: once)
-                    if n in slot:
-                        free.append(slot.pop(n))
                 n = ins.out.n
                 if free:
                     out = free.pop()
