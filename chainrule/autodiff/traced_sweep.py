@@ -102,34 +102,41 @@ def _contributions(node: Node, g, last_inplace: int):
     """``step(node, g, wanted(parents), DETACHED)``, its common cases written out.
 
     Where nothing was changed in place since the node was made (``seq`` above
-    ``last_inplace``) and its saved values are there: a one-argument elementwise node is
-    ``g · derivative(v)`` with ``v`` its output or its argument as a Tensor; a node of two
-    arguments with a rule each and no parameters runs the rules of the arguments that
-    have a parent, on the arrays they read made Tensors (``link.reads``), and fits each
-    result to its argument (``link.fit``) once both have run, as ``step`` does."""
+    ``last_inplace``) and its saved values are there: a one-argument elementwise node
+    (:func:`_elementwise`), a node of two arguments with a rule each and no parameters
+    (:func:`_two_rules`); every other node calls :func:`step`."""
     args = node.args
     if args is None or node.seq <= last_inplace:
         return step(node, g, wanted(node.parents), DETACHED)
     prim = node.prim
     parents = node.parents
     if len(parents) == 1 and prim.derivative is not None:
-        if parents[0] is None:
-            return NONE_FLOWS
-        x = args[0]
-        if prim.derivative_of_ans:
-            v = make(node.out) if prim.saves_ans else node.out
-        else:
-            reads = prim.reads
-            read = prim.saves_args if reads is None else 0 in reads[0]
-            v = make(x) if read and type(x) is np.ndarray else x
-        gi = g * prim.derivative(v)
-        dtype = gi.dtype
-        if dtype is not x.dtype and dtype != x.dtype:
-            gi = gi.astype(x.dtype)
-        return (gi,)
-    vjp = prim.vjp
-    if len(parents) != 2 or type(vjp) is not tuple or node.params:
-        return step(node, g, wanted(parents), DETACHED)
+        return _elementwise(node, g, prim, args[0]) if parents[0] is not None else NONE_FLOWS
+    if len(parents) == 2 and type(prim.vjp) is tuple and not node.params:
+        return _two_rules(node, g, prim, args, parents)
+    return step(node, g, wanted(parents), DETACHED)
+
+
+def _elementwise(node: Node, g, prim, x):
+    """``g · derivative(v)``, ``v`` the node's output or its argument ``x`` (as a Tensor
+    when the derivative reads it), cast to ``x``'s dtype."""
+    if prim.derivative_of_ans:
+        v = make(node.out) if prim.saves_ans else node.out
+    else:
+        reads = prim.reads
+        read = prim.saves_args if reads is None else 0 in reads[0]
+        v = make(x) if read and type(x) is np.ndarray else x
+    gi = g * prim.derivative(v)
+    dtype = gi.dtype
+    if dtype is not x.dtype and dtype != x.dtype:
+        gi = gi.astype(x.dtype)
+    return (gi,)
+
+
+def _two_rules(node: Node, g, prim, args, parents):
+    """The rules of the arguments that have a parent, on the arrays they read made Tensors
+    (``link.reads``), each result fitted to its argument (``link.fit``) once both have
+    run, as ``step`` does."""
     a, b = args
     pa, pb = parents
     reads = prim.reads
@@ -141,6 +148,7 @@ def _contributions(node: Node, g, last_inplace: int):
     ra = make(a) if read_a and type(a) is np.ndarray else a
     rb = make(b) if read_b and type(b) is np.ndarray else b
     ans = make(node.out) if prim.saves_ans else node.out
+    vjp = prim.vjp
     ga = vjp[0](g, ans, ra, rb) if pa is not None else None
     gb = vjp[1](g, ans, ra, rb) if pb is not None else None
     # (A Tensor's shape and dtype are properties, a call each: its array is read instead.)
