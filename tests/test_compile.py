@@ -269,6 +269,35 @@ def test_signed_zero_literals_stay_apart(backend):
     assert np.all(got[0] == np.inf) and np.all(got[1] == -np.inf)
 
 
+def test_clip_with_tensor_bounds_follows_the_values_of_each_call():
+    # The bound is a Tensor, so clip compares and chooses with where(): the comparison must
+    # be traced, or the first call's mask is replayed as a constant.
+    coef = np.array([1.0, 2.0, 3.0])
+    lo = cr.tensor([-0.4, 0.15, -0.3], requires_grad=True)  # a parameter as the lower bound
+
+    def loss(x):
+        return cr.sum(cr.clip(x, lo, 0.5) * cr.tensor(coef))
+
+    def step(x):
+        lo.grad = None
+        value = loss(x)
+        value.backward()
+        return value
+
+    compiled = cr.compile(step)
+    for x in (np.array([-1.0, 0.0, 1.0]), np.array([1.0, -1.0, 0.0]),
+              np.array([0.0, 1.0, -1.0])):
+        value = compiled(x)
+        chosen = np.clip(np.maximum(x, lo.data), None, 0.5)  # by hand, as torch.clamp
+        np.testing.assert_allclose(value.data, (chosen * coef).sum(), rtol=1e-12)
+        # d/d(lo): the coefficient where lo is the result (x below it), else 0
+        np.testing.assert_allclose(lo.grad.data, np.where(x < lo.data, coef, 0.0),
+                                   rtol=1e-12)
+        np.testing.assert_allclose(cr.compile(cr.grad(loss))(x),
+                                   np.where((x >= lo.data) & (x <= 0.5), coef, 0.0),
+                                   rtol=1e-12)
+
+
 def test_two_threads_share_one_compiled_function():
     c = cr.compile(cr.grad(lambda x: cr.sum(cr.tanh(x) ** 2)))
     c(np.zeros(5))

@@ -52,8 +52,10 @@ def clip(x, a_min=None, a_max=None, *, min=None, max=None) -> Tensor:
     if isinstance(a_min, Tensor) or isinstance(a_max, Tensor):
         # Tensor bounds take part in the graph, as in torch.clamp: x gets the gradient where
         # a_min <= x <= a_max, a bound where it is the result (NumPy's value if a_min > a_max).
-        out = x if a_min is None else where(_data(x) < _data(a_min), a_min, x)
-        return out if a_max is None else where(_data(out) > _data(a_max), a_max, out)
+        # (less/greater, not NumPy's < on the arrays: cr.compile must see the comparisons,
+        # or it would keep the first call's mask as a constant.)
+        out = x if a_min is None else where(less(x, a_min), a_min, x)
+        return out if a_max is None else where(greater(out, a_max), a_max, out)
     # NumPy scalar bounds are weak, as Python numbers: float32 stays float32.
     a_min, a_max = (b.item() if isinstance(b, np.generic) else b for b in (a_min, a_max))
     return elementwise.clip(x, a_min=a_min, a_max=a_max)
