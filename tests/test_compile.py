@@ -269,6 +269,27 @@ def test_signed_zero_literals_stay_apart(backend):
     assert np.all(got[0] == np.inf) and np.all(got[1] == -np.inf)
 
 
+@pytest.mark.parametrize("backend", ["source", "tape"])
+def test_a_folded_output_is_a_new_array_on_every_call(backend):
+    # Values computed from constants are folded into one; returned, each call must give a
+    # copy, or a caller changing what it got would change what later calls return.
+    def f(x0):
+        x = cr.tensor(x0, requires_grad=True)
+        y = x * 2.0 + 1.0
+        y.sum().backward()
+        return y, cr.ones(3, dtype=np.float64) * 2, x.grad  # x.grad is constant too
+
+    c = cr.compile(f, backend=backend)
+    x = np.arange(3.0)
+    for _ in range(3):
+        y, twos, g = c(x)
+        np.testing.assert_array_equal(y, 2 * x + 1)
+        np.testing.assert_array_equal(twos, [2.0, 2.0, 2.0])
+        np.testing.assert_array_equal(g, [2.0, 2.0, 2.0])
+        twos[...] = 99.0
+        g[...] = -1.0
+
+
 def test_clip_with_tensor_bounds_follows_the_values_of_each_call():
     # The bound is a Tensor, so clip compares and chooses with where(): the comparison must
     # be traced, or the first call's mask is replayed as a constant.

@@ -33,6 +33,7 @@ from chainrule.compile.program import (
     SetGrad,
     Var,
     Write,
+    fresh,
     render,
     vars_of,
     walk,
@@ -348,7 +349,10 @@ def statement(ins, arg, use_math: bool, effect_name) -> tuple:
 
 
 def result(kind: str, spec, arg) -> str:
-    """The expression giving back one output leaf (not a holder: see the callers)."""
+    """The expression giving back one output leaf (not a holder: see the callers); a
+    folded computation's constant as a copy (:func:`program.fresh`)."""
+    if fresh(spec) and kind in ("tensor", "array"):
+        return f"_{kind}(np.array({arg(spec)}))"
     if kind == "tensor":
         return (f"_tensor({arg(spec)})" if isinstance(spec, (Var, Const))
                 else f"_tensor(np.asarray({arg(spec)}))")

@@ -28,7 +28,7 @@ import numpy as np
 from chainrule.autodiff.graph import STATE
 from chainrule.autodiff.pytree import tree_flatten, tree_unflatten
 from chainrule.compile import codegen, fused, guards, passes, tape
-from chainrule.compile.program import Const, Op, Var
+from chainrule.compile.program import Const, Op, Var, fresh
 from chainrule.compile.tracer import TraceError, Tracer
 from chainrule.tensor import Tensor, make
 
@@ -431,7 +431,7 @@ def _first_results(outputs, out_leaves) -> list:
 
 def _value_of(spec, leaf):
     if isinstance(spec, Const):
-        return spec.value
+        return np.array(spec.value) if fresh(spec) else spec.value
     if isinstance(leaf, Tensor):
         return leaf.data
     return leaf

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.compile import adapter, codegen
-from chainrule.compile.program import Const, Lit, Op, SetGrad, Var, render
+from chainrule.compile.program import Const, Lit, Op, SetGrad, Var, fresh, render
 
 _F64 = np.dtype(np.float64)
 _SCALARS = (_F64, np.dtype(bool))
@@ -170,6 +170,10 @@ def build(name: str, instrs: list, inputs: list, outputs: list):
             return results[out_index[spec.n]]
         return spec.value
 
+    def returned(spec, results):  # (a folded computation's constant: a copy, see fresh)
+        v = value(spec, results)
+        return np.array(v) if fresh(spec) else v
+
     def run(A, T, S):
         arrays = [np.ascontiguousarray(A[k]).reshape(-1) for k in positions]
         n = arrays[0].shape[0] if arrays else 1
@@ -189,9 +193,9 @@ def build(name: str, instrs: list, inputs: list, outputs: list):
                 which, k = spec
                 out.append((T if which == "T" else S)[k])
             elif kind == "tensor":
-                out.append(codegen._tensor(value(spec, results)))
+                out.append(codegen._tensor(returned(spec, results)))
             elif kind == "array":
-                out.append(codegen._array(value(spec, results)))
+                out.append(codegen._array(returned(spec, results)))
             else:
                 out.append(value(spec, results))
         return tuple(out)

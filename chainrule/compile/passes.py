@@ -335,6 +335,10 @@ def simplify(instrs: list, outputs: list, values: dict, new_const) -> tuple[list
     out, rename, folded = _forward_pass(instrs, values, new_const)
     if folded:
         _hoist([spec for _, spec in outputs], folded, rename, values, new_const)
+        for _, spec in outputs:  # returned: each call gives a copy (program.fresh)
+            for v in walk(spec):
+                if type(v) is Var and v.n in folded:
+                    rename[v.n].computed = True
     outputs = [(kind, substitute(spec, rename)) for kind, spec in outputs]
     out, outputs = _elide_copies(out, outputs, values)
     return _prune_dead(out, outputs), outputs

@@ -42,13 +42,18 @@ class Var:
 
 
 class Const:
-    """An object fixed for the life of the compiled code (hoisted as a global)."""
+    """An object fixed for the life of the compiled code (hoisted as a global).
 
-    __slots__ = ("value", "name")
+    ``computed``: its value was computed by the function (operations on constants, folded
+    at trace time), so where the function returns it each call gives back a copy of its
+    own, as the eager function returns a new array each time (see :func:`fresh`)."""
+
+    __slots__ = ("value", "name", "computed")
 
     def __init__(self, value, name: str):
         self.value = value
         self.name = name
+        self.computed = False
 
     def __repr__(self) -> str:
         return self.name
@@ -265,6 +270,13 @@ def is_literal(v) -> bool:
     if t in (bool, int, str) or v is None or v is Ellipsis:
         return True
     return t is float
+
+
+def fresh(spec) -> bool:
+    """Must an output read through ``spec`` be copied on each call? Yes for a folded
+    computation's constant (``Const.computed``): the caller may change the array it gets,
+    and the next call must not return the changed values."""
+    return type(spec) is Const and spec.computed
 
 
 def literal_key(v) -> tuple:
