@@ -206,73 +206,19 @@ def _forward_pass(instrs: list, values: dict, new_const) -> tuple[list, dict, se
     computed, and the write must reach it alone. Nor is an Op replaced by an operand that
     is overwritten later (``y = x * 1``, then ``x += 1``: y keeps the old x).
 
-    The common Op (atoms only, no parameters) is handled in the loop itself, without a
-    call: this runs once per instruction of programs of hundreds of thousands of them.
-    Everything else goes through :func:`_general`, which means the same."""
+    The common Op (atoms only, no parameters) goes through :func:`_common`, everything
+    else through :func:`_general`, which means the same."""
     rename: dict = {}
     seen: dict = {}
     folded: set = set()
     written = _writes(instrs)
     out = []
     for ins in instrs:
+        same = _NESTED
         if type(ins) is Op and not ins.params:
-            # One look at the arguments: all constant? any to rewrite? a 0 or 1 among them?
-            # And the key of the Op for common subexpressions (see _atom_key).
-            constant = True
-            stale = False
-            maybe_unit = False
-            key = [id(ins.fn)]
-            for a in ins.args:
-                ta = type(a)
-                if ta is Var:
-                    key.append(a)
-                    n = a.n
-                    if n in folded:
-                        stale = True  # (hoisted below if this Op is kept)
-                    else:
-                        constant = False
-                        if n in rename:
-                            stale = True
-                elif ta is Lit:
-                    v = a.value
-                    key.append(v if type(v) is float and v else literal_key(v))
-                    if v == 0 or v == 1:
-                        maybe_unit = True
-                elif ta is Const:
-                    key.append(a)
-                    maybe_unit = True
-                else:
-                    break  # a nested argument: the general path
-            else:
-                fn = ins.fn
-                n = ins.out.n
-                if n in written:  # its own value, kept as it is (see above)
-                    if stale:
-                        ins.args = _rewritten(ins.args, folded, rename, values, new_const)
-                    out.append(ins)
-                    continue
-                if constant and fn.pure and n in values:
-                    folded.add(n)
-                    continue
-                if stale:
-                    ins.args = _rewritten(ins.args, folded, rename, values, new_const)
-                    maybe_unit = maybe_unit or any(type(a) is Const for a in ins.args)
-                    key = [id(fn)] + [_atom_key(a) for a in ins.args]
-                if maybe_unit and fn.label in _IDENTITY_LABELS:
-                    same = _identity(ins)
-                    if same is not None and same.n not in written:
-                        rename[n] = same
-                        continue
-                if fn.pure:
-                    key = tuple(key)
-                    prev = seen.get(key)
-                    if prev is not None:
-                        rename[n] = prev
-                        continue
-                    seen[key] = ins.out
-                out.append(ins)
-                continue
-        same = _general(ins, values, new_const, written, seen, folded, rename)
+            same = _common(ins, values, new_const, written, seen, folded, rename)
+        if same is _NESTED:
+            same = _general(ins, values, new_const, written, seen, folded, rename)
         if same is _FOLDED:
             continue
         if same is not None:
@@ -280,6 +226,67 @@ def _forward_pass(instrs: list, values: dict, new_const) -> tuple[list, dict, se
             continue
         out.append(ins)
     return out, rename, folded
+
+
+_UNITS = (0, 1)  # literals an identity may remove (x * 1, x + 0...)
+_NESTED = object()  # _common's answer for an Op with a nested argument (see _general)
+
+
+def _common(ins: Op, values, new_const, written, seen, folded, rename):
+    """:func:`_forward_pass` for the common Op (no parameters), in one look at its
+    arguments: all constant? any to rewrite? a 0 or 1 among them? and its key for common
+    subexpressions (see :func:`_atom_key`), built as they are read. Returns what its result
+    is replaced by, ``_FOLDED``, None to keep it, or ``_NESTED`` (an argument is a nest:
+    the general path). It runs once per instruction of programs of hundreds of thousands."""
+    constant = True
+    stale = False
+    maybe_unit = False
+    key = [id(ins.fn)]
+    for a in ins.args:
+        ta = type(a)
+        if ta is Var:
+            key.append(a)
+            n = a.n
+            if n in folded:
+                stale = True  # (hoisted below if this Op is kept)
+            else:
+                constant = False
+                if n in rename:
+                    stale = True
+        elif ta is Lit:
+            v = a.value
+            key.append(v if type(v) is float and v else literal_key(v))
+            if v in _UNITS:
+                maybe_unit = True
+        elif ta is Const:
+            key.append(a)
+            maybe_unit = True
+        else:
+            return _NESTED
+    fn = ins.fn
+    n = ins.out.n
+    if n in written:  # its own value, kept as it is (see _forward_pass)
+        if stale:
+            ins.args = _rewritten(ins.args, folded, rename, values, new_const)
+        return None
+    if constant and fn.pure and n in values:
+        folded.add(n)
+        return _FOLDED
+    if stale:
+        ins.args = _rewritten(ins.args, folded, rename, values, new_const)
+        maybe_unit = maybe_unit or any(type(a) is Const for a in ins.args)
+        key = [id(fn)] + [_atom_key(a) for a in ins.args]
+    if maybe_unit and fn.label in _IDENTITY_LABELS:
+        same = _identity(ins)
+        if same is not None and same.n not in written:
+            return same
+    if fn.pure:
+        key = tuple(key)
+        prev = seen.get(key)
+        if prev is not None:
+            return prev
+        seen[key] = ins.out
+    return None
 
 
 def _rewritten(args, folded: set, rename: dict, values: dict, new_const):
