@@ -168,17 +168,7 @@ def _general(ins, values, new_const, written, seen, folded, rename):
         substitute_in(ins, rename)
         if n in written:
             return None  # its own value, kept as it is (see _forward_pass)
-        if fn.label in _IDENTITY_LABELS:
-            same = _identity(ins)
-            if same is not None and same.n not in written:
-                return same
-        if fn.pure:
-            key = _op_key(ins)
-            prev = seen.get(key)
-            if prev is not None:
-                return prev
-            seen[key] = ins.out
-        return None
+        return _same_value(ins, _op_key(ins) if fn.pure else None, True, written, seen)
     seen.clear()  # a write or an effect may change what any value holds
     _hoist(specs_of(ins), folded, rename, values, new_const)
     substitute_in(ins, rename)
@@ -276,12 +266,20 @@ def _common(ins: Op, values, new_const, written, seen, folded, rename):
         ins.args = _rewritten(ins.args, folded, rename, values, new_const)
         maybe_unit = maybe_unit or any(type(a) is Const for a in ins.args)
         key = [id(fn)] + [_atom_key(a) for a in ins.args]
+    return _same_value(ins, tuple(key), maybe_unit, written, seen)
+
+
+def _same_value(ins: Op, key, maybe_unit: bool, written: set, seen: dict):
+    """What a kept Op's result is replaced by: an operand it equals (``x * 1``, ``x + 0``;
+    looked for only if ``maybe_unit``, a 0 or 1 among its arguments, and never one written
+    in place later), or the result of an earlier pure Op of the same ``key`` (a common
+    subexpression); None if neither, and a pure Op's key is then recorded in ``seen``."""
+    fn = ins.fn
     if maybe_unit and fn.label in _IDENTITY_LABELS:
         same = _identity(ins)
         if same is not None and same.n not in written:
             return same
     if fn.pure:
-        key = tuple(key)
         prev = seen.get(key)
         if prev is not None:
             return prev
