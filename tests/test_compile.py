@@ -290,6 +290,27 @@ def test_a_folded_output_is_a_new_array_on_every_call(backend):
         g[...] = -1.0
 
 
+@pytest.mark.parametrize("backend", ["source", "tape"])
+def test_returned_arrays_are_shared_only_where_eager_shares_them(backend):
+    # sin(x) twice is one value in the program (a common subexpression) and x * 1.0 is x
+    # (an identity), but eager returns arrays of their own: changing one must not change
+    # another, nor the caller's input. An array returned twice is one, as in eager.
+    def f(x):
+        a = cr.sin(x)
+        return a, cr.sin(x), a, x * 1.0
+
+    c = cr.compile(f, backend=backend)
+    x = np.arange(3.0)
+    for _ in range(3):  # the first call (traced) and replays
+        a, b, a_again, x_times_1 = c(x)
+        assert a_again is a
+        assert not np.shares_memory(a, b) and not np.shares_memory(x_times_1, x)
+        a[...] = 7.0
+        x_times_1[...] = 9.0
+        np.testing.assert_array_equal(b, np.sin(np.arange(3.0)))
+        np.testing.assert_array_equal(x, np.arange(3.0))
+
+
 def test_clip_with_tensor_bounds_follows_the_values_of_each_call():
     # The bound is a Tensor, so clip compares and chooses with where(): the comparison must
     # be traced, or the first call's mask is replayed as a constant.

@@ -21,14 +21,14 @@ import keyword
 import re
 import threading
 import warnings
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 
 import numpy as np
 
 from chainrule.autodiff.graph import STATE
 from chainrule.autodiff.pytree import tree_flatten, tree_unflatten
-from chainrule.compile import codegen, fused, guards, passes, tape
-from chainrule.compile.program import Const, Op, Var, fresh
+from chainrule.compile import adapter, codegen, fused, guards, passes, tape
+from chainrule.compile.program import NO_PARAMS, Const, Op, Var, fresh
 from chainrule.compile.tracer import TraceError, Tracer
 from chainrule.tensor import Tensor, make
 
@@ -262,6 +262,7 @@ class Compiled:
                    for kind, spec in outputs]
         instrs, outputs = passes.simplify(tracer.instrs, outputs, tracer.values,
                                              tracer.const)
+        outputs = _distinct_outputs(instrs, outputs, out_leaves, tracer)
         comments = _group_comments(instrs, tracer.comments)
         use_math = codegen.math_dialect_fits(instrs, tracer.inputs, outputs)
         inputs = list(tracer.inputs)
@@ -412,6 +413,28 @@ def _group_comments(instrs, group_comments: dict) -> dict:
             if text:
                 comments[id(ins)] = text
     return comments
+
+
+def _distinct_outputs(instrs: list, outputs: list, out_leaves: list, tracer) -> list:
+    """Each output that eager gave as an array of its own, but that the simplified program
+    gives as a value it also gives elsewhere, gets a copy, appended to ``instrs``: two
+    outputs made one by a common subexpression, or an output made the input itself by an
+    identity (``x * 1``). A caller changing one returned array must not change another,
+    nor its own input. An output is such an alias when its eager array is not the one its
+    Var named in the trace (``tracer.by_array``); an array returned twice stays one."""
+    returned = Counter(spec.n for _, spec in outputs if type(spec) is Var)
+    distinct = []
+    for (kind, spec), leaf in zip(outputs, out_leaves):
+        if type(spec) is Var and kind in ("tensor", "array"):
+            arr = leaf.data if isinstance(leaf, Tensor) else leaf
+            if tracer.by_array.get(id(arr)) is not spec and (
+                    returned[spec.n] > 1 or spec.kind in ("input", "state")):
+                n = tracer.n = tracer.n + 1
+                copy = Var(n, f"v{n}", "op", spec.shape, spec.dtype)
+                instrs.append(Op(adapter.COPY, [spec], NO_PARAMS, copy))
+                spec = copy
+        distinct.append((kind, spec))
+    return distinct
 
 
 def _first_results(outputs, out_leaves) -> list:
