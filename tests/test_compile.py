@@ -270,6 +270,22 @@ def test_signed_zero_literals_stay_apart(backend):
 
 
 @pytest.mark.parametrize("backend", ["source", "tape"])
+@pytest.mark.parametrize("zero", [lambda: 0, lambda: 0.0, lambda: cr.zeros(2)])
+def test_adding_zero_is_kept_where_it_changes_the_sign_of_zero(backend, zero):
+    # -0.0 + 0.0 is +0.0: x + 0 is not x itself for floats (x - 0 and x * 1 are).
+    def f(x):
+        return x + zero(), zero() + x, x - 0.0, x * 1.0
+
+    c = cr.compile(f, backend=backend)
+    c(cr.tensor([1.0, 2.0]))
+    got = c(cr.tensor([-0.0, 3.0]))  # the replay
+    assert list(np.signbit(got[0].data)) == [False, False]
+    assert list(np.signbit(got[1].data)) == [False, False]
+    assert list(np.signbit(got[2].data)) == [True, False]
+    assert list(np.signbit(got[3].data)) == [True, False]
+
+
+@pytest.mark.parametrize("backend", ["source", "tape"])
 def test_a_folded_output_is_a_new_array_on_every_call(backend):
     # Values computed from constants are folded into one; returned, each call must give a
     # copy, or a caller changing what it got would change what later calls return.

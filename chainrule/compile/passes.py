@@ -41,22 +41,31 @@ def _is_exactly(spec, number) -> bool:
 
 
 def _identity(ins):
-    """``x * 1``, ``1 * x``, ``x + 0``, ``0 + x``, ``x - 0``, ``x / 1``: x itself, when the
-    result has x's shape and dtype (then nothing of the operation remains)."""
+    """``x * 1``, ``1 * x``, ``x - 0``, ``x / 1``, and ``x + 0``, ``0 + x`` where that is
+    exact: x itself, when the result has x's shape and dtype (then nothing of the
+    operation remains). Adding a float zero is exact only for -0.0: ``-0.0 + 0.0`` is
+    ``+0.0`` in IEEE arithmetic, so ``x + 0`` is not x where x holds -0.0."""
     label = ins.fn.label
     if label not in _IDENTITY_LABELS or len(ins.args) != 2:
         return None
     a, b = ins.args
     unit = 1 if label in ("multiply", "divide") else 0
     if isinstance(a, Var) and _is_exactly(b, unit):
-        x = a
+        x, z = a, b
     elif isinstance(b, Var) and _is_exactly(a, unit) and label in ("multiply", "add"):
-        x = b
+        x, z = b, a
     else:
+        return None
+    if label == "add" and np.dtype(x.dtype).kind in "fc" and not _negative_zero(z):
         return None
     if x.shape == ins.out.shape and x.dtype == ins.out.dtype:
         return x
     return None
+
+
+def _negative_zero(spec) -> bool:
+    """Is the zero ``spec`` holds -0.0 throughout?"""
+    return bool(np.all(np.signbit(spec.value)))
 
 
 def _elidable(ins, values: dict) -> bool:
