@@ -307,6 +307,28 @@ def test_a_folded_output_is_a_new_array_on_every_call(backend):
 
 
 @pytest.mark.parametrize("backend", ["source", "tape"])
+def test_a_tensor_made_inside_from_constants_is_new_on_every_call(backend):
+    # cr.zeros(3) and cr.tensor(np.ones(3)) inside are constants of the program, but eager
+    # makes them anew on each call: changed in place, or returned and changed by the
+    # caller, they must not carry anything over to the next call.
+    def accumulate(x):
+        acc = cr.zeros(3, dtype=np.float64)
+        for k in range(3):
+            acc += x * k
+        ones = cr.tensor(np.ones(3))
+        ones += x
+        return acc, ones, cr.ones(3, dtype=np.float64)
+
+    c = cr.compile(accumulate, backend=backend)
+    for v in (10.0, 20.0, 30.0):
+        acc, ones, fresh = c(cr.tensor(np.full(3, v)))
+        np.testing.assert_array_equal(acc.data, np.full(3, 3 * v))
+        np.testing.assert_array_equal(ones.data, np.full(3, 1 + v))
+        np.testing.assert_array_equal(fresh.data, np.ones(3))
+        fresh.data[...] = -5.0
+
+
+@pytest.mark.parametrize("backend", ["source", "tape"])
 def test_returned_arrays_are_shared_only_where_eager_shares_them(backend):
     # sin(x) twice is one value in the program (a common subexpression) and x * 1.0 is x
     # (an identity), but eager returns arrays of their own: changing one must not change

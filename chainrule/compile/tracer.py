@@ -95,6 +95,7 @@ class Tracer:
         # left out: 0.0 and -0.0 are equal as keys, and differ.
         self.floats: dict = {}
         self.callees: dict = {}  # primitive -> its adapter.Callee, for this trace
+        self.made_inside: set = set()  # ids of arrays made inside from constants (created)
 
     def release(self) -> None:
         """Drop what only the trace needed (the arrays it kept, the instructions as they ran,
@@ -261,15 +262,34 @@ class Tracer:
         var.name = ident
 
     def created(self, src, arr: np.ndarray) -> None:
-        """A new Tensor's array ``arr`` is a copy of ``src`` (``cr.tensor(x)`` inside)."""
+        """A new Tensor's array ``arr`` was made inside the function: a copy of ``src``
+        (``cr.tensor(x)`` inside), or from constants (``src`` None: ``cr.zeros(3)``).
+
+        A copy of a traced value is an operation. Made from constants, it is a constant,
+        holding its values as they are now, but eager makes a new one on every call: so
+        it is given back as a copy where the function returns it (``Const.computed``),
+        and an in-place change of it changes a copy made on each call (:meth:`inplace`),
+        never the program's constant."""
         spec = self.spec(src)
         if isinstance(spec, Var):
             var = self.new_var(arr, "op")
             self._append(Op(adapter.COPY, [spec], {"dtype": self.const(arr.dtype)}, var))
+            return
+        c = Const(arr.copy(), f"c{self.n_consts}")
+        self.n_consts += 1
+        c.computed = True
+        self.consts[id(arr)] = c
+        self.keep.append(arr)
+        self.made_inside.add(id(arr))
 
     def inplace(self, target: Tensor, value) -> None:
         """``target``'s values were overwritten by ``value`` (an in-place op)."""
         spec = self.spec(target)
+        if type(spec) is Const and id(target.data) in self.made_inside:
+            # A tensor made inside from constants: each call changes its own copy.
+            var = self.new_var(target.data, "op")
+            self._append(Op(adapter.COPY, [spec], NO_PARAMS, var))
+            spec = var
         self._append(Write(spec, self.spec(value)))
 
     def backward_listener(self, user):

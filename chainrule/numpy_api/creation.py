@@ -7,6 +7,7 @@ import operator
 
 import numpy as np
 
+from chainrule.autodiff.graph import DEFAULT_MODE, STATE
 from chainrule.numpy_api.math_functions import astype
 from chainrule.numpy_api.shape import _operand
 from chainrule.ops import arithmetic
@@ -27,6 +28,8 @@ def _shape_arg(shape, who: str) -> tuple:
 
 
 def _finish(arr: np.ndarray, requires_grad: bool) -> Tensor:
+    if not DEFAULT_MODE[0] and STATE.compile_tracer is not None:
+        STATE.compile_tracer.created(None, arr)  # new on every call, as eager makes it
     t = make(arr)
     if requires_grad:
         t.requires_grad_(True)
