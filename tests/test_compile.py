@@ -307,6 +307,19 @@ def test_a_folded_output_is_a_new_array_on_every_call(backend):
 
 
 @pytest.mark.parametrize("backend", ["source", "tape"])
+def test_a_fractional_power_of_a_negative_float_is_never_complex(backend):
+    # 0-d float64 programs run on Python floats, whose ** gives (-1.0) ** 0.5 == 1j where
+    # NumPy gives nan: the compiled code must not return a complex number.
+    c = cr.compile(lambda x: x ** 0.5 + x ** 2, backend=backend)
+    assert float(c(cr.tensor(np.array(4.0))).data) == 18.0
+    try:
+        got = c(cr.tensor(np.array(-1.0)))
+    except ValueError:
+        return  # Python's math has no nan here: an error, not a wrong number
+    assert not np.iscomplexobj(got.data) and np.isnan(got.data)
+
+
+@pytest.mark.parametrize("backend", ["source", "tape"])
 def test_a_tensor_made_inside_from_constants_is_new_on_every_call(backend):
     # cr.zeros(3) and cr.tensor(np.ones(3)) inside are constants of the program, but eager
     # makes them anew on each call: changed in place, or returned and changed by the

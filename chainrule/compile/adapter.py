@@ -93,8 +93,12 @@ def of_primitive(prim) -> Callee:
     if type(fwd) is np.ufunc:
         name = "np." + fwd.__name__
         math_form = _MATH.get(fwd.__name__)
-        if prim.name in ("add", "subtract", "multiply", "divide", "power", "negative"):
+        if prim.name in ("add", "subtract", "multiply", "divide", "negative"):
             math_form = template
+        elif prim.name == "power":
+            # Python's ** gives a complex number for a negative base and a fractional
+            # exponent (NumPy: nan); math.pow raises there instead of returning it.
+            math_form = "math.pow({0}, {1})"
     else:
         name = _global_name(prim.name, fwd)
         template = None

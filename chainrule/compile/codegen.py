@@ -372,10 +372,18 @@ def describe_var(v: Var) -> str:
     return f"{v.shape} {v.dtype}" if v.shape else f"0-d {v.dtype}"
 
 
+def _whole_number(spec) -> bool:
+    """A literal exponent with no fractional part (``** 2``, ``** -1.0``)."""
+    v = spec.value if type(spec) is Lit else None
+    return type(v) in (int, float) and math.isfinite(v) and float(v).is_integer()
+
+
 def _call(ins: Op, arg, use_math: bool) -> str:
     args = [arg(a) for a in ins.args]
     fn = ins.fn
     template = fn.math if use_math else fn.template
+    if use_math and fn.label == "power" and _whole_number(ins.args[1]):
+        template = fn.template  # x ** 2 is real for every x: written as it reads
     if template is not None:
         parts = [a if _simple(a) else f"({a})" for a in args]
         return template.format(*parts)
