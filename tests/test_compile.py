@@ -320,6 +320,32 @@ def test_a_fractional_power_of_a_negative_float_is_never_complex(backend):
 
 
 @pytest.mark.parametrize("backend", ["source", "tape"])
+def test_a_write_through_a_view_keeps_identities_from_sharing_its_memory(backend):
+    # x * 1 is x, unless the result is changed in place, here through a view of it: then
+    # it must stay a copy, or the caller's x changes. And a value computed from a view of
+    # y keeps y's old values when y is changed in place afterwards.
+    def write_into_view(x):
+        a = x * 1
+        a.reshape(6)[0] = 100.0
+        return a
+
+    def view_then_write(x):
+        y = x * 2
+        a = y.T * 1
+        y += 1
+        return a
+
+    cases = ((write_into_view, lambda i: np.arange(6.0).reshape(2, 3) + i),
+             (view_then_write, lambda i: np.array([[1.0 + i, 2.0]])))
+    for f, make in cases:
+        c = cr.compile(f, backend=backend)
+        for i in range(3):
+            x, x_eager = cr.tensor(make(i)), cr.tensor(make(i))
+            np.testing.assert_array_equal(c(x).data, f(x_eager).data)
+            np.testing.assert_array_equal(x.data, make(i))  # the caller's input unchanged
+
+
+@pytest.mark.parametrize("backend", ["source", "tape"])
 def test_a_tensor_made_inside_from_constants_is_new_on_every_call(backend):
     # cr.zeros(3) and cr.tensor(np.ones(3)) inside are constants of the program, but eager
     # makes them anew on each call: changed in place, or returned and changed by the

@@ -145,11 +145,28 @@ def _atom_key(a):
 
 
 def _writes(instrs: list) -> set:
-    """The Var numbers some Write overwrites in place (see :func:`_forward_pass`)."""
+    """The Var numbers some Write overwrites in place (see :func:`_forward_pass`), with
+    every Var that shares memory with one: the values a view (``reshape``, ``transpose``)
+    was made from, and the views made of them, change with the write too."""
     if Write not in map(type, instrs):  # (a scan at C speed: most programs write nothing)
         return set()
-    return {v.n for ins in instrs if type(ins) is Write
-            for v in walk(ins.target) if type(v) is Var}
+    base: dict = {}  # Var number -> the Var number of the memory it is a view of
+
+    def root(n):
+        while n in base:
+            n = base[n]
+        return n
+
+    for ins in instrs:
+        if type(ins) is Op and ins.fn.prim is not None and ins.fn.prim.view \
+                and ins.args and type(ins.args[0]) is Var:
+            a, b = root(ins.out.n), root(ins.args[0].n)
+            if a != b:
+                base[a] = b
+    written = {root(v.n) for ins in instrs if type(ins) is Write
+               for v in walk(ins.target) if type(v) is Var}
+    sharing = {n for n in base if root(n) in written}
+    return written | sharing
 
 
 def _hoist(specs, folded: set, rename: dict, values: dict, new_const) -> None:
