@@ -429,8 +429,7 @@ def _distinct_outputs(instrs: list, outputs: list, out_leaves: list, tracer) -> 
             arr = leaf.data if isinstance(leaf, Tensor) else leaf
             if tracer.by_array.get(id(arr)) is not spec and (
                     returned[spec.n] > 1 or spec.kind in ("input", "state")):
-                n = tracer.n = tracer.n + 1
-                copy = Var(n, f"v{n}", "op", spec.shape, spec.dtype)
+                copy = tracer.new_var(arr, "op")  # (the copy is the array eager gave)
                 instrs.append(Op(adapter.COPY, [spec], NO_PARAMS, copy))
                 spec = copy
         distinct.append((kind, spec))

@@ -138,12 +138,16 @@ class Tracer:
                 key = (value.dtype.str, value.shape, value.tobytes())
                 c = self.consts.get(key)
             if c is None:
-                c = Const(value, f"c{self.n_consts}")
-                self.n_consts += 1
+                c = self._new_const(value)
                 if key is not None:
                     self.consts[key] = c
             self.consts[id(value)] = c
             self.keep.append(value)
+        return c
+
+    def _new_const(self, value) -> Const:
+        c = Const(value, f"c{self.n_consts}")
+        self.n_consts += 1
         return c
 
     def state(self, t: Tensor) -> Var:
@@ -275,8 +279,7 @@ class Tracer:
             var = self.new_var(arr, "op")
             self._append(Op(adapter.COPY, [spec], {"dtype": self.const(arr.dtype)}, var))
             return
-        c = Const(arr.copy(), f"c{self.n_consts}")
-        self.n_consts += 1
+        c = self._new_const(arr.copy())
         c.computed = True
         self.consts[id(arr)] = c
         self.keep.append(arr)
